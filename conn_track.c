@@ -1,0 +1,134 @@
+/* conn_track.c - per-TCP-stream state machine (see conn_track.h). */
+#include "conn_track.h"
+
+static uint16_t window_units(uint32_t window)
+{
+    uint32_t units = (window + 15) / 16;
+    return units > G_MAXUINT16 ? G_MAXUINT16 : (uint16_t)units;
+}
+
+uint32_t conn_tick(int64_t time_us)
+{
+    return (uint32_t)(uint64_t)(time_us / CONN_TICK_US);
+}
+
+int64_t conn_ticks_us(uint32_t later, uint32_t earlier)
+{
+    return (int64_t)(int32_t)(later - earlier) * CONN_TICK_US;
+}
+
+gboolean conn_is_new(const conn_stream *st)
+{
+    return st->side[0].flags == 0 && st->side[1].flags == 0;
+}
+
+unsigned conn_side_of(const conn_stream *st, const tcp_segment *seg)
+{
+    return conn_is_new(st) || seg->src_key == st->first_key ? 0 : 1;
+}
+
+/* Handshake bookkeeping: who is client and server, and whether each
+ * acknowledged the other's SYN correctly. */
+static void track_handshake(conn_side *me, const conn_side *peer, const tcp_segment *seg)
+{
+    gboolean syn = (seg->flags & TCP_FLAG_SYN) != 0;
+    gboolean ack = (seg->flags & TCP_FLAG_ACK) != 0;
+
+    if (syn && !ack) {
+        me->flags |= SIDE_SENT_SYN;
+    } else if (syn && ack) {
+        me->flags |= SIDE_SENT_SYNACK;
+        if ((peer->flags & SIDE_SENT_SYN) && seg->ack != peer->next_seq)
+            me->flags |= SIDE_BAD_HS_ACK;
+    } else if (ack && !(seg->flags & TCP_FLAG_RST)) {
+        gboolean handshake_open = (peer->flags & SIDE_SENT_SYN) && !(me->flags & SIDE_SENT_SYNACK)
+            && !(peer->flags & SIDE_SENT_HS_ACK);
+        if (handshake_open && seg->ack != peer->next_seq) {
+            /* an ACK instead of a SYN-ACK that does not cover the SYN:
+             * typically the challenge ACK of a stale connection */
+            me->flags |= SIDE_BAD_HS_ACK;
+        } else if ((me->flags & SIDE_SENT_SYN) && (peer->flags & SIDE_SENT_SYNACK)
+                   && !(me->flags & SIDE_SENT_HS_ACK)) {
+            me->flags |= seg->ack == peer->next_seq ? SIDE_SENT_HS_ACK : SIDE_BAD_HS_ACK;
+        }
+    }
+}
+
+/* Sequence space, new payload and probes of the sending side. */
+static void track_sequence(conn_side *me, conn_side *peer, const tcp_segment *seg, uint32_t now)
+{
+    uint32_t syn = (seg->flags & TCP_FLAG_SYN) ? 1 : 0;
+    uint32_t fin = (seg->flags & TCP_FLAG_FIN) ? 1 : 0;
+    uint32_t data_start = seg->seq + syn;
+    uint32_t data_end = data_start + seg->payload_len;
+
+    if (seg->payload_len > 0 && seq_after(data_end, me->next_seq)) {
+        uint32_t from = seq_after(data_start, me->next_seq) ? data_start : me->next_seq;
+        uint32_t fresh = data_end - from;
+        me->payload_bytes = (me->payload_bytes > G_MAXUINT32 - fresh) ? G_MAXUINT32
+                                                                        : me->payload_bytes + fresh;
+        me->last_data_tick = now;
+        if (seg->flags & TCP_FLAG_PSH)
+            me->flags |= SIDE_LAST_DATA_PSH;
+        else
+            me->flags &= ~SIDE_LAST_DATA_PSH;
+        if (peer->flags & SIDE_SENT_FIN)
+            me->flags |= SIDE_DATA_AFTER_FIN;
+    } else if (!syn && !fin && seg->payload_len <= 1 && seg->seq == me->next_seq - 1
+               && (seg->flags & TCP_FLAG_ACK)) {
+        /* seq = snd_una - 1: a keepalive (or zero-window) probe */
+        if (me->probes < G_MAXUINT8)
+            me->probes++;
+    }
+    if (seq_after(data_end + fin, me->next_seq) || syn)
+        me->next_seq = data_end + fin;
+}
+
+void conn_track_segment(conn_stream *st, const tcp_segment *seg)
+{
+    uint32_t now = conn_tick(seg->time_us);
+    if (conn_is_new(st)) {
+        st->first_key = seg->src_key;
+        st->first_tick = now;
+    }
+    unsigned dir = conn_side_of(st, seg);
+    conn_side *me = &st->side[dir];
+    conn_side *peer = &st->side[!dir];
+    gboolean rst = (seg->flags & TCP_FLAG_RST) != 0;
+
+    if (!(me->flags & SIDE_SEEN)) {
+        me->flags |= SIDE_SEEN;
+        me->next_seq = seg->seq;
+    }
+    if (!rst && me->ttl == 0)
+        me->ttl = seg->ttl;
+
+    track_handshake(me, peer, seg);
+    if (rst) {
+        me->flags |= SIDE_SENT_RST;
+    } else {
+        track_sequence(me, peer, seg, now);
+        me->window_16 = window_units(seg->window);
+        if (me->window_16 > me->peak_window_16)
+            me->peak_window_16 = me->window_16;
+    }
+    peer->probes = 0;   /* anything from us answers the peer's probes */
+
+    if (seg->flags & TCP_FLAG_ACK) {
+        me->last_ack = seg->ack;
+        me->flags |= SIDE_ACKED;
+        if ((peer->flags & SIDE_SENT_FIN) && seg->ack == peer->next_seq && seg->payload_len == 0
+            && !(seg->flags & (TCP_FLAG_FIN | TCP_FLAG_RST)))
+            peer->flags |= SIDE_FIN_ACKED;
+    }
+    if ((seg->flags & TCP_FLAG_FIN) && !rst && !(me->flags & SIDE_SENT_FIN)) {
+        me->flags |= SIDE_SENT_FIN;
+        if (!(peer->flags & SIDE_SENT_FIN))
+            me->flags |= SIDE_FIN_FIRST;
+    }
+
+    me->flags |= SIDE_SENT_LAST;
+    peer->flags &= ~SIDE_SENT_LAST;
+    st->last_tick = now;
+    st->last_frame = seg->frame;
+}

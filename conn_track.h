@@ -1,0 +1,99 @@
+/* conn_track.h - per-TCP-stream state, built from segments in capture order.
+ *
+ * Plain C + GLib: no libwireshark types, so the state machine can be unit
+ * tested directly. One conn_stream per tcp.stream; it is kept for the whole
+ * file, so it is packed into 64 bytes.
+ */
+#ifndef CONN_TRACK_H
+#define CONN_TRACK_H
+
+#include <glib.h>
+#include <stdint.h>
+
+/* TCP header flag bits, as on the wire. */
+enum {
+    TCP_FLAG_FIN = 0x001,
+    TCP_FLAG_SYN = 0x002,
+    TCP_FLAG_RST = 0x004,
+    TCP_FLAG_PSH = 0x008,
+    TCP_FLAG_ACK = 0x010,
+};
+
+/* One TCP segment as the tracker needs it. */
+typedef struct {
+    uint32_t frame;         /* capture frame number */
+    int64_t  time_us;       /* absolute capture time, microseconds */
+    uint32_t src_key;       /* identity of the sending endpoint (address + port) */
+    uint16_t src_port;
+    uint16_t dst_port;
+    uint32_t seq;           /* raw sequence number */
+    uint32_t ack;           /* raw acknowledgement number */
+    uint32_t payload_len;
+    uint32_t window;        /* advertised window, scaled when the scale is known */
+    uint16_t flags;         /* TCP_FLAG_* */
+    uint8_t  ttl;           /* IPv4 TTL or IPv6 hop limit; 0 = unknown */
+} tcp_segment;
+
+/* Per-side flags (conn_side.flags). */
+enum {
+    SIDE_SEEN           = 1u << 0,  /* sent at least one segment */
+    SIDE_SENT_SYN       = 1u << 1,  /* sent a SYN without ACK: the client */
+    SIDE_SENT_SYNACK    = 1u << 2,  /* sent a SYN-ACK: the server */
+    SIDE_SENT_HS_ACK    = 1u << 3,  /* completed the handshake with a valid ACK */
+    SIDE_BAD_HS_ACK     = 1u << 4,  /* acked the peer's SYN with a wrong number */
+    SIDE_SENT_FIN       = 1u << 5,
+    SIDE_FIN_FIRST      = 1u << 6,  /* closed before the peer did */
+    SIDE_FIN_ACKED      = 1u << 7,  /* the peer acked our FIN in a pure ACK */
+    SIDE_SENT_RST       = 1u << 8,
+    SIDE_ACKED          = 1u << 9,  /* last_ack is valid */
+    SIDE_LAST_DATA_PSH  = 1u << 10, /* our latest payload segment ended a write */
+    SIDE_DATA_AFTER_FIN = 1u << 11, /* sent new payload after the peer's FIN */
+    SIDE_SENT_LAST      = 1u << 12, /* sent the stream's latest segment */
+};
+
+/* Stream times are absolute capture times in 10 us ticks, truncated to 32
+ * bits. Only differences are used, and they are exact for spans up to
+ * 11.9 hours, longer than every timer we reason about. */
+#define CONN_TICK_US 10
+
+typedef struct {
+    uint32_t next_seq;        /* one past the highest sequence number sent */
+    uint32_t last_ack;        /* ack number of the latest segment with ACK */
+    uint32_t payload_bytes;   /* new payload bytes sent (no retransmissions) */
+    uint32_t last_data_tick;  /* when new payload was last sent */
+    uint16_t window_16;       /* latest advertised window, 16-byte units */
+    uint16_t peak_window_16;  /* largest advertised window, 16-byte units */
+    uint16_t flags;           /* SIDE_* */
+    uint8_t  ttl;             /* TTL/hop limit of the side's first packet */
+    uint8_t  probes;          /* keepalive/window probes not answered yet */
+} conn_side;
+
+typedef struct {
+    conn_side side[2];        /* [0] is the endpoint seen first */
+    uint32_t  first_tick;     /* time of the first segment */
+    uint32_t  last_tick;      /* time of the latest segment */
+    uint32_t  last_frame;     /* frame number of the latest segment */
+    uint32_t  first_key;      /* src_key of side[0] */
+} conn_stream;
+
+G_STATIC_ASSERT(sizeof(conn_side) == 24);
+G_STATIC_ASSERT(sizeof(conn_stream) == 64);
+
+/* TRUE until the first segment has been tracked. */
+gboolean conn_is_new(const conn_stream *st);
+
+/* Index of the side that sent seg (0 or 1). */
+unsigned conn_side_of(const conn_stream *st, const tcp_segment *seg);
+
+/* Apply one segment (in capture order). A zeroed conn_stream is a new stream. */
+void conn_track_segment(conn_stream *st, const tcp_segment *seg);
+
+/* Time helpers. */
+uint32_t conn_tick(int64_t time_us);
+/* Microseconds from tick `earlier` to tick `later` (wrap-aware, may be < 0). */
+int64_t conn_ticks_us(uint32_t later, uint32_t earlier);
+
+/* Sequence-space comparison (RFC 1982 style). */
+static inline gboolean seq_after(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+
+#endif /* CONN_TRACK_H */

@@ -1,0 +1,524 @@
+/* rst_classify.c - diagnose one TCP RST (see rst_classify.h).
+ *
+ * The rules follow how Linux builds resets (include/net/rstreason.h and the
+ * callers of tcp_send_active_reset / tcp_v4_send_reset):
+ *  - active form, from a live socket: RST|ACK, seq = snd_nxt;
+ *  - passive form, answering a segment that has no socket or is not
+ *    acceptable: no ACK flag and seq = that segment's ack, or RST|ACK with
+ *    seq 0 when the segment carried no ACK (a SYN).
+ * The phase says where in the connection we are; the shape and the traffic
+ * before the RST say which kernel path sent it.
+ */
+#include "rst_classify.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const sender_tokens[SENDER_COUNT] = { "unknown", "client", "server" };
+static const char *const phase_tokens[PHASE_COUNT] = {
+    "unknown", "syn", "synack", "established", "data", "closing", "closed"
+};
+static const char *const shape_tokens[SHAPE_COUNT] = { "active", "passive", "nonstandard" };
+static const char *const acceptability_tokens[ACCEPT_COUNT] = {
+    "unknown", "exact", "in-window", "out-of-window"
+};
+static const char *const confidence_tokens[CONFIDENCE_COUNT] = { "low", "medium", "high" };
+static const char *const kernel_reason_tokens[KR_COUNT] = {
+    "NOT_SPECIFIED", "NO_SOCKET", "TCP_INVALID_ACK_SEQUENCE", "TCP_RFC7323_PAWS",
+    "TCP_TOO_OLD_ACK", "TCP_ACK_UNSENT_DATA", "TCP_FLAGS", "TCP_OLD_ACK",
+    "TCP_ABORT_ON_DATA", "TCP_TIMEWAIT_SOCKET", "INVALID_SYN", "TCP_ABORT_ON_CLOSE",
+    "TCP_ABORT_ON_LINGER", "TCP_ABORT_ON_MEMORY", "TCP_STATE", "TCP_KEEPALIVE_TIMEOUT",
+    "TCP_DISCONNECT_WITH_DATA", "NONE",
+};
+
+typedef struct {
+    const char *token;
+    const char *summary;
+    rst_kernel_reason reasons[8];   /* KR_COUNT-terminated */
+} cause_info;
+
+static const cause_info causes[CAUSE_COUNT] = {
+    [CAUSE_UNKNOWN] = { "unknown", "no rule matched the traffic before the reset",
+        { KR_COUNT } },
+    [CAUSE_REFUSED] = { "refused", "SYN to a port with no listener",
+        { KR_NO_SOCKET, KR_COUNT } },
+    [CAUSE_ACCEPT_OVERFLOW] = { "accept-overflow",
+        "handshake ACK dropped by a full accept queue with tcp_abort_on_overflow=1",
+        { KR_INVALID_SYN, KR_COUNT } },
+    [CAUSE_BAD_HANDSHAKE] = { "bad-handshake",
+        "unacceptable ACK or SYN-ACK during the handshake (often a stale 4-tuple)",
+        { KR_TCP_INVALID_ACK_SEQUENCE, KR_TCP_RFC7323_PAWS, KR_TCP_FLAGS, KR_TCP_TOO_OLD_ACK,
+          KR_TCP_ACK_UNSENT_DATA, KR_TCP_OLD_ACK, KR_INVALID_SYN, KR_COUNT } },
+    [CAUSE_CONNECT_ABANDONED] = { "connect-abandoned",
+        "client gave up before the SYN-ACK arrived", { KR_NO_SOCKET, KR_COUNT } },
+    [CAUSE_HANDSHAKE_ABORT] = { "handshake-abort",
+        "aborted right after the handshake, before any data (probe, health check, lost race)",
+        { KR_TCP_STATE, KR_COUNT } },
+    [CAUSE_UNREAD_DATA] = { "unread-data", "close() with received data not yet read",
+        { KR_TCP_ABORT_ON_CLOSE, KR_COUNT } },
+    [CAUSE_ABORTIVE_CLOSE] = { "abortive-close",
+        "SO_LINGER{1,0} or an equivalent hard close after normal traffic",
+        { KR_TCP_STATE, KR_TCP_ABORT_ON_LINGER, KR_TCP_ABORT_ON_MEMORY,
+          KR_TCP_DISCONNECT_WITH_DATA, KR_COUNT } },
+    [CAUSE_RESPONSE_TIMEOUT] = { "response-timeout",
+        "a side sent a request, waited long for an answer, then aborted",
+        { KR_TCP_STATE, KR_COUNT } },
+    [CAUSE_DATA_AFTER_CLOSE] = { "data-after-close", "data reached a side that had already closed",
+        { KR_TCP_ABORT_ON_DATA, KR_TCP_TIMEWAIT_SOCKET, KR_NO_SOCKET, KR_COUNT } },
+    [CAUSE_STALE_CONNECTION] = { "stale-connection",
+        "segment for a connection the sender no longer knows (restart, expiry, failover)",
+        { KR_NO_SOCKET, KR_COUNT } },
+    [CAUSE_KEEPALIVE_TIMEOUT] = { "keepalive-timeout", "keepalive probes went unanswered",
+        { KR_TCP_KEEPALIVE_TIMEOUT, KR_COUNT } },
+    [CAUSE_LATE_AFTER_CLOSE] = { "late-after-close",
+        "harmless reset of a straggler after the connection was closed",
+        { KR_NO_SOCKET, KR_TCP_TIMEWAIT_SOCKET, KR_COUNT } },
+};
+
+#define TOKEN(table, v) ((unsigned)(v) < G_N_ELEMENTS(table) ? (table)[v] : "unknown")
+
+const char *rst_sender_token(rst_sender v) { return TOKEN(sender_tokens, v); }
+const char *rst_phase_token(rst_phase v) { return TOKEN(phase_tokens, v); }
+const char *rst_shape_token(rst_shape v) { return TOKEN(shape_tokens, v); }
+const char *rst_acceptability_token(rst_acceptability v) { return TOKEN(acceptability_tokens, v); }
+const char *rst_confidence_token(rst_confidence v) { return TOKEN(confidence_tokens, v); }
+const char *rst_kernel_reason_token(rst_kernel_reason v) { return TOKEN(kernel_reason_tokens, v); }
+
+const char *rst_cause_token(rst_cause v)
+{
+    return (unsigned)v < CAUSE_COUNT ? causes[v].token : "unknown";
+}
+
+const char *rst_cause_summary(rst_cause v)
+{
+    return (unsigned)v < CAUSE_COUNT ? causes[v].summary : "";
+}
+
+const rst_kernel_reason *rst_cause_kernel_reasons(rst_cause v)
+{
+    return causes[(unsigned)v < CAUSE_COUNT ? v : CAUSE_UNKNOWN].reasons;
+}
+
+/* Everything the rules look at, computed once. */
+typedef struct {
+    const conn_stream *st;
+    const tcp_segment *rst;
+    const rst_settings *settings;
+    const conn_side *me;        /* the RST's sender */
+    const conn_side *peer;
+    const char *me_name;        /* "client", "server" or "sender" */
+    const char *peer_name;
+    gboolean me_client;
+    gboolean me_server;
+    uint32_t now;               /* tick of the RST */
+    rst_diagnosis *out;
+} rst_context;
+
+static void format_duration(char *buf, size_t size, int64_t us)
+{
+    if (us < 0)
+        g_strlcpy(buf, "?", size);
+    else if (us < 1000)
+        snprintf(buf, size, "%.3f ms", us / 1000.0);
+    else if (us < 10000)
+        snprintf(buf, size, "%.1f ms", us / 1000.0);
+    else if (us < 1000000)
+        snprintf(buf, size, "%.0f ms", us / 1000.0);
+    else if (us < 100000000)
+        snprintf(buf, size, "%.2f s", us / 1e6);
+    else
+        snprintf(buf, size, "%.0f s", us / 1e6);
+}
+
+static void set_verdict(rst_context *c, rst_cause cause, rst_kernel_reason reason,
+                        rst_confidence confidence)
+{
+    c->out->cause = cause;
+    c->out->kernel_reason = reason;
+    c->out->confidence = confidence;
+}
+
+static void G_GNUC_PRINTF(2, 3) say(rst_context *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->out->evidence, sizeof c->out->evidence, fmt, ap);
+    va_end(ap);
+}
+
+static int64_t since_us(const rst_context *c, uint32_t tick)
+{
+    return conn_ticks_us(c->now, tick);
+}
+
+/* ---- roles, phase, shape, acceptability -------------------------------- */
+
+/* Index of the client side, or -1 when it cannot be told. */
+static int find_client(const conn_stream *st, const tcp_segment *rst, gboolean *guessed)
+{
+    *guessed = FALSE;
+    for (int i = 0; i < 2; i++) {
+        if (st->side[i].flags & SIDE_SENT_SYN)
+            return i;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (st->side[i].flags & SIDE_SENT_SYNACK)
+            return !i;
+    }
+    /* No handshake captured: servers listen on the lower port (well-known
+     * and registered ports sit below the ephemeral range). */
+    *guessed = TRUE;
+    if (rst->src_port == rst->dst_port)
+        return -1;
+    unsigned sender = conn_side_of(st, rst);
+    return rst->src_port > rst->dst_port ? (int)sender : (int)!sender;
+}
+
+static rst_phase find_phase(const conn_stream *st, int client)
+{
+    const conn_side *a = &st->side[0], *b = &st->side[1];
+    uint16_t any = a->flags | b->flags;
+
+    if ((any & SIDE_SENT_RST) || ((a->flags & b->flags) & SIDE_SENT_FIN))
+        return PHASE_CLOSED;
+    if (any & SIDE_SENT_FIN)
+        return PHASE_CLOSING;
+    if (!(any & (SIDE_SENT_SYN | SIDE_SENT_SYNACK)))
+        return PHASE_UNKNOWN;
+    if (a->payload_bytes || b->payload_bytes)
+        return PHASE_DATA;
+    if (client >= 0 && (st->side[client].flags & SIDE_SENT_HS_ACK))
+        return PHASE_ESTABLISHED;
+    if (any & SIDE_SENT_SYNACK)
+        return PHASE_SYNACK;
+    return PHASE_SYN;
+}
+
+static rst_shape find_shape(const rst_context *c)
+{
+    const tcp_segment *rst = c->rst;
+    const conn_side *me = c->me, *peer = c->peer;
+
+    if (rst->payload_len > 0)
+        return SHAPE_NONSTANDARD;
+    if (!(rst->flags & TCP_FLAG_ACK)) {
+        /* seq copied from the ack of the segment it answers */
+        if (!(peer->flags & SIDE_ACKED) || rst->seq == peer->last_ack)
+            return SHAPE_PASSIVE;
+        return SHAPE_NONSTANDARD;
+    }
+    if (rst->seq == 0 && (peer->flags & SIDE_SEEN) && rst->ack == peer->next_seq)
+        return SHAPE_PASSIVE;   /* answer to a segment without ACK: a SYN */
+    if (me->flags & SIDE_SEEN) {
+        if (rst->seq == me->next_seq)
+            return SHAPE_ACTIVE;
+        /* Linux uses the right edge of the peer's window when snd_nxt is beyond it */
+        if ((peer->flags & SIDE_ACKED) && !seq_after(peer->last_ack, rst->seq)
+            && !seq_after(rst->seq, me->next_seq))
+            return SHAPE_ACTIVE;
+        return SHAPE_NONSTANDARD;
+    }
+    if ((peer->flags & SIDE_ACKED) && rst->seq == peer->last_ack)
+        return SHAPE_ACTIVE;
+    return SHAPE_NONSTANDARD;
+}
+
+/* Would the receiver's TCP accept this RST (RFC 9293 3.10.7, RFC 5961 3)? */
+static rst_acceptability find_acceptability(const rst_context *c)
+{
+    const tcp_segment *rst = c->rst;
+    const conn_side *me = c->me, *peer = c->peer;
+
+    if ((peer->flags & SIDE_SENT_SYN) && !(me->flags & SIDE_SENT_SYNACK)) {
+        /* receiver in SYN-SENT: acceptable only if it acknowledges the SYN */
+        return (rst->flags & TCP_FLAG_ACK) && rst->ack == peer->next_seq ? ACCEPT_EXACT
+                                                                         : ACCEPT_OUT_OF_WINDOW;
+    }
+    if (!(peer->flags & SIDE_ACKED))
+        return ACCEPT_UNKNOWN;
+    /* the receiver's rcv_nxt: what it acked last, or all we sent if it is still in flight */
+    if (rst->seq == peer->last_ack || ((me->flags & SIDE_SEEN) && rst->seq == me->next_seq))
+        return ACCEPT_EXACT;
+    uint32_t window = (uint32_t)peer->window_16 * 16;
+    if (seq_after(rst->seq, peer->last_ack) && (rst->seq - peer->last_ack) < (window ? window : 1))
+        return ACCEPT_IN_WINDOW;
+    return ACCEPT_OUT_OF_WINDOW;
+}
+
+/* ---- causes -------------------------------------------------------------- */
+
+/* A RST|ACK from a live socket after payload: which close path sent it. */
+static void classify_active_abort(rst_context *c)
+{
+    const conn_side *me = c->me, *peer = c->peer;
+    char idle[32], wait[32];
+    gboolean peer_spoke_last = peer->payload_bytes > 0
+        && (me->payload_bytes == 0 || conn_ticks_us(peer->last_data_tick, me->last_data_tick) > 0);
+
+    format_duration(idle, sizeof idle, c->out->idle_us);
+    if (me->probes > 0) {
+        set_verdict(c, CAUSE_KEEPALIVE_TIMEOUT, KR_TCP_KEEPALIVE_TIMEOUT, CONFIDENCE_HIGH);
+        say(c, "%s sent %u unanswered keepalive probe%s (last %s before the reset), then reset: "
+            "the %s stopped answering", c->me_name, me->probes, me->probes == 1 ? "" : "s", idle,
+            c->peer_name);
+        return;
+    }
+    if (peer_spoke_last) {
+        uint32_t peer_data_end = peer->next_seq - ((peer->flags & SIDE_SENT_FIN) ? 1 : 0);
+        gboolean in_flight = (c->rst->flags & TCP_FLAG_ACK) && seq_after(peer_data_end, c->rst->ack);
+        gboolean window_filled = me->peak_window_16 > 0 && me->window_16 * 4u < me->peak_window_16;
+        gboolean mid_write = !(peer->flags & SIDE_LAST_DATA_PSH);
+
+        format_duration(wait, sizeof wait, since_us(c, peer->last_data_tick));
+        if (!c->me_client || in_flight || window_filled || mid_write) {
+            set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE,
+                        in_flight || window_filled || c->me_server ? CONFIDENCE_HIGH : CONFIDENCE_MEDIUM);
+            if (in_flight || window_filled || mid_write)
+                say(c, "%s reset %s after %s data while the %s was still sending (%u bytes received%s%s): "
+                    "close() with unread data; no FIN", c->me_name, wait, c->peer_name, c->peer_name,
+                    peer->payload_bytes, in_flight ? ", more in flight" : "",
+                    window_filled ? ", its receive window had shrunk" : "");
+            else
+                say(c, "%s reset %s after %s data it had ACKed but never answered (%u bytes received, "
+                    "%u sent): close() with unread data; no FIN", c->me_name, wait, c->peer_name,
+                    peer->payload_bytes, me->payload_bytes);
+            return;
+        }
+        set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_MEDIUM);
+        say(c, "client reset %s after a complete %u-byte response it had ACKed, from a live socket "
+            "with no FIN: SO_LINGER{1,0} close after reading it (TCP_ABORT_ON_CLOSE if unread)",
+            wait, peer->payload_bytes);
+        return;
+    }
+    if (me->payload_bytes > 0) {
+        int64_t waited = since_us(c, me->last_data_tick);
+        format_duration(wait, sizeof wait, waited);
+        if (c->me_client && waited >= (int64_t)c->settings->response_timeout_ms * 1000) {
+            set_verdict(c, CAUSE_RESPONSE_TIMEOUT, KR_TCP_STATE, CONFIDENCE_HIGH);
+            say(c, "client reset after waiting %s for an answer to its last request "
+                "(%u bytes sent, %u received); no FIN", wait, me->payload_bytes, peer->payload_bytes);
+            return;
+        }
+        set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE,
+                    c->out->phase == PHASE_UNKNOWN ? CONFIDENCE_MEDIUM : CONFIDENCE_HIGH);
+        say(c, "%s reset %s after its own last data (%u bytes sent, %u received), from a live "
+            "socket with no FIN: SO_LINGER{1,0} or a similar hard close", c->me_name, wait,
+            me->payload_bytes, peer->payload_bytes);
+        return;
+    }
+    set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_LOW);
+    say(c, "%s reset from a live socket after %s idle; no payload seen from it", c->me_name, idle);
+}
+
+/* A bare RST for a connection the sender has no socket for. */
+static void classify_no_socket(rst_context *c)
+{
+    char idle[32];
+    format_duration(idle, sizeof idle, c->out->idle_us);
+    set_verdict(c, CAUSE_STALE_CONNECTION, KR_NO_SOCKET,
+                c->out->phase == PHASE_UNKNOWN ? CONFIDENCE_MEDIUM : CONFIDENCE_HIGH);
+    say(c, "%s no longer has this connection: it answered a %s segment (after %s idle) with a "
+        "bare RST; it restarted, expired the connection or lost it in a failover", c->me_name,
+        c->peer_name, idle);
+}
+
+static void classify_syn_phase(rst_context *c)
+{
+    char rtt[32];
+    format_duration(rtt, sizeof rtt, c->out->idle_us);
+    if ((c->peer->flags & SIDE_SENT_SYN) && !(c->me->flags & SIDE_SENT_SYN)) {
+        set_verdict(c, CAUSE_REFUSED, KR_NO_SOCKET,
+                    c->out->shape == SHAPE_PASSIVE ? CONFIDENCE_HIGH : CONFIDENCE_MEDIUM);
+        say(c, "%s answered the SYN from port %u with a RST after %s: nothing listens on port %u",
+            c->me_name, c->rst->dst_port, rtt, c->rst->src_port);
+        return;
+    }
+    if ((c->me->flags & SIDE_SENT_SYN) && (c->peer->flags & SIDE_BAD_HS_ACK)) {
+        set_verdict(c, CAUSE_BAD_HANDSHAKE, KR_TCP_INVALID_ACK_SEQUENCE, CONFIDENCE_HIGH);
+        say(c, "client's SYN was answered by an ACK for %u instead of a SYN-ACK for %u; it reset "
+            "it: the server still holds an older connection on this 4-tuple",
+            c->peer->last_ack, c->me->next_seq);
+        return;
+    }
+    set_verdict(c, CAUSE_UNKNOWN, KR_NOT_SPECIFIED, CONFIDENCE_LOW);
+    say(c, "%s reset during the SYN exchange with no SYN-ACK seen", c->me_name);
+}
+
+static void classify_synack_phase(rst_context *c)
+{
+    char gap[32];
+    format_duration(gap, sizeof gap, since_us(c, c->st->first_tick));
+    if (c->me->flags & SIDE_SENT_SYN) {
+        if (c->peer->flags & SIDE_BAD_HS_ACK) {
+            set_verdict(c, CAUSE_BAD_HANDSHAKE, KR_TCP_INVALID_ACK_SEQUENCE, CONFIDENCE_HIGH);
+            say(c, "client reset a SYN-ACK that acknowledged %u instead of %u", c->peer->last_ack,
+                c->me->next_seq);
+        } else if (c->out->shape == SHAPE_PASSIVE) {
+            set_verdict(c, CAUSE_CONNECT_ABANDONED, KR_NO_SOCKET, CONFIDENCE_HIGH);
+            say(c, "client answered the SYN-ACK (%s after its SYN) with a bare RST: its connect() "
+                "had already given up and the socket was gone", gap);
+        } else {
+            set_verdict(c, CAUSE_HANDSHAKE_ABORT, KR_TCP_STATE, CONFIDENCE_MEDIUM);
+            say(c, "client reset from a live socket right after the SYN-ACK (%s after its SYN), "
+                "before any data: an SO_LINGER{1,0} close of a fresh connection", gap);
+        }
+        return;
+    }
+    if (c->peer->flags & SIDE_BAD_HS_ACK) {
+        set_verdict(c, CAUSE_BAD_HANDSHAKE, KR_TCP_FLAGS, CONFIDENCE_MEDIUM);
+        say(c, "server reset the client's handshake ACK for %u (its SYN-ACK needs %u)",
+            c->peer->last_ack, c->me->next_seq);
+        return;
+    }
+    set_verdict(c, CAUSE_UNKNOWN, KR_NOT_SPECIFIED, CONFIDENCE_LOW);
+    say(c, "%s reset after the SYN-ACK, before the handshake completed", c->me_name);
+}
+
+/* Accept-queue overflow resets the handshake ACK within microseconds. */
+#define ACCEPT_OVERFLOW_MAX_US 1000000
+
+static void classify_established_phase(rst_context *c)
+{
+    char idle[32], age[32];
+    format_duration(idle, sizeof idle, c->out->idle_us);
+    format_duration(age, sizeof age, c->out->age_us);
+    if (c->out->shape == SHAPE_ACTIVE) {
+        if (c->me->probes > 0) {
+            classify_active_abort(c);
+            return;
+        }
+        set_verdict(c, CAUSE_HANDSHAKE_ABORT, KR_TCP_STATE, CONFIDENCE_HIGH);
+        say(c, "%s reset %s after the SYN, with the handshake done and no data either way, from "
+            "a live socket with no FIN: an SO_LINGER{1,0} close (probe, health check, lost race)",
+            c->me_name, age);
+        return;
+    }
+    if (c->out->shape == SHAPE_PASSIVE && c->me_server && (c->peer->flags & SIDE_SENT_LAST)
+        && c->out->idle_us < ACCEPT_OVERFLOW_MAX_US) {
+        set_verdict(c, CAUSE_ACCEPT_OVERFLOW, KR_INVALID_SYN, CONFIDENCE_HIGH);
+        say(c, "server answered the client's handshake ACK with a bare RST after %s: its accept "
+            "queue was full and tcp_abort_on_overflow=1", idle);
+        return;
+    }
+    if (c->out->shape == SHAPE_PASSIVE) {
+        classify_no_socket(c);
+        return;
+    }
+    set_verdict(c, CAUSE_UNKNOWN, KR_NONE, CONFIDENCE_LOW);
+    say(c, "%s sent a RST whose sequence number fits no socket state", c->me_name);
+}
+
+/* Before any FIN (phases data and unknown) and when only the peer closed. */
+static void classify_open_connection(rst_context *c)
+{
+    if (c->out->shape == SHAPE_ACTIVE) {
+        classify_active_abort(c);
+    } else if (c->out->shape == SHAPE_PASSIVE) {
+        classify_no_socket(c);
+    } else {
+        set_verdict(c, CAUSE_UNKNOWN, KR_NONE, CONFIDENCE_LOW);
+        say(c, "%s sent a RST%s whose sequence number fits no socket state of a TCP stack",
+            c->me_name, c->rst->payload_len ? " with payload" : "");
+    }
+}
+
+/* The sender had sent a FIN (alone, or both sides had). */
+static void classify_after_own_fin(rst_context *c)
+{
+    if (c->out->shape == SHAPE_PASSIVE && (c->peer->flags & SIDE_DATA_AFTER_FIN)) {
+        gboolean fin_acked = (c->me->flags & SIDE_FIN_ACKED) != 0;
+        set_verdict(c, CAUSE_DATA_AFTER_CLOSE, fin_acked ? KR_TCP_TIMEWAIT_SOCKET : KR_TCP_ABORT_ON_DATA,
+                    CONFIDENCE_HIGH);
+        say(c, "%s had closed (FIN) when %s data arrived; %s", c->me_name, c->peer_name,
+            fin_acked ? "its FIN was already ACKed, so a FIN_WAIT2 timewait socket reset it"
+                      : "its FIN was not yet ACKed, so the closed socket reset it");
+        return;
+    }
+    if (c->out->shape == SHAPE_PASSIVE) {
+        set_verdict(c, CAUSE_LATE_AFTER_CLOSE, KR_NO_SOCKET, CONFIDENCE_MEDIUM);
+        say(c, "%s, already closed, answered a late %s segment with a bare RST", c->me_name,
+            c->peer_name);
+        return;
+    }
+    classify_open_connection(c);
+}
+
+static void classify_closed_phase(rst_context *c)
+{
+    gboolean earlier_rst = ((c->me->flags | c->peer->flags) & SIDE_SENT_RST) != 0;
+    if (!earlier_rst) {
+        if (c->out->shape == SHAPE_PASSIVE && !(c->peer->flags & SIDE_DATA_AFTER_FIN)) {
+            set_verdict(c, CAUSE_LATE_AFTER_CLOSE, KR_NO_SOCKET, CONFIDENCE_HIGH);
+            say(c, "after both FINs, %s answered a straggling %s segment with a bare RST: "
+                "harmless, its socket was already gone", c->me_name, c->peer_name);
+            return;
+        }
+        classify_after_own_fin(c);
+        return;
+    }
+    if ((c->me->flags & SIDE_SENT_RST) && c->out->shape == SHAPE_PASSIVE) {
+        /* follow-ups: the peer's segments still arriving after our own RST */
+        gboolean data = c->peer->payload_bytes > 0 && c->peer->last_data_tick == c->st->last_tick
+            && (c->peer->flags & SIDE_SENT_LAST);
+        set_verdict(c, data ? CAUSE_DATA_AFTER_CLOSE : CAUSE_LATE_AFTER_CLOSE, KR_NO_SOCKET,
+                    CONFIDENCE_HIGH);
+        say(c, "%s had already reset this connection; a %s %s still in flight drew this bare RST",
+            c->me_name, c->peer_name, data ? "data segment" : "segment");
+        return;
+    }
+    classify_open_connection(c);
+}
+
+void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_settings *settings,
+                  rst_diagnosis *out)
+{
+    rst_context c = { .st = st, .rst = rst, .settings = settings, .out = out };
+    unsigned me_idx = conn_side_of(st, rst);
+    gboolean guessed;
+    int client = find_client(st, rst, &guessed);
+
+    memset(out, 0, sizeof *out);
+    c.me = &st->side[me_idx];
+    c.peer = &st->side[!me_idx];
+    c.now = conn_tick(rst->time_us);
+    c.me_client = client >= 0 && (unsigned)client == me_idx;
+    c.me_server = client >= 0 && (unsigned)client != me_idx;
+    c.me_name = c.me_client ? "client" : c.me_server ? "server" : "sender";
+    c.peer_name = c.me_client ? "server" : c.me_server ? "client" : "peer";
+
+    out->sender = c.me_client ? SENDER_CLIENT : c.me_server ? SENDER_SERVER : SENDER_UNKNOWN;
+    out->roles_guessed = guessed;
+    out->phase = find_phase(st, client);
+    out->shape = find_shape(&c);
+    out->acceptable = find_acceptability(&c);
+    out->trigger_frame = out->shape == SHAPE_PASSIVE && (c.peer->flags & SIDE_SENT_LAST) ? st->last_frame : 0;
+    out->idle_us = conn_is_new(st) ? -1 : since_us(&c, st->last_tick);
+    out->age_us = ((st->side[0].flags | st->side[1].flags) & SIDE_SENT_SYN) ? since_us(&c, st->first_tick) : -1;
+    {
+        const conn_side *client_side = &st->side[client == 1 ? 1 : 0];
+        const conn_side *server_side = &st->side[client == 1 ? 0 : 1];
+        out->bytes_client = client_side->payload_bytes;
+        out->bytes_server = server_side->payload_bytes;
+    }
+
+    switch (out->phase) {
+    case PHASE_SYN:         classify_syn_phase(&c); break;
+    case PHASE_SYNACK:      classify_synack_phase(&c); break;
+    case PHASE_ESTABLISHED: classify_established_phase(&c); break;
+    case PHASE_CLOSING:
+        if (c.me->flags & SIDE_SENT_FIN)
+            classify_after_own_fin(&c);
+        else
+            classify_open_connection(&c);
+        break;
+    case PHASE_CLOSED:      classify_closed_phase(&c); break;
+    default:                classify_open_connection(&c); break;
+    }
+
+    if (out->phase == PHASE_UNKNOWN && out->confidence > CONFIDENCE_LOW)
+        out->confidence--;   /* without the handshake every rule rests on less */
+    if (guessed && out->sender != SENDER_UNKNOWN) {
+        size_t len = strlen(out->evidence);
+        g_strlcpy(out->evidence + len, " (roles guessed from ports)", sizeof out->evidence - len);
+    }
+}

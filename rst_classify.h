@@ -1,0 +1,122 @@
+/* rst_classify.h - diagnose one TCP RST from the stream state before it.
+ *
+ * Plain C + GLib, no libwireshark: the rules come from how Linux and other
+ * stacks build resets (see README "Causes"), and every rule is unit tested.
+ */
+#ifndef RST_CLASSIFY_H
+#define RST_CLASSIFY_H
+
+#include "conn_track.h"
+
+typedef enum { SENDER_UNKNOWN, SENDER_CLIENT, SENDER_SERVER, SENDER_COUNT } rst_sender;
+
+typedef enum {
+    PHASE_UNKNOWN,      /* stream start not captured */
+    PHASE_SYN,          /* answers a SYN, no SYN-ACK seen */
+    PHASE_SYNACK,       /* after the SYN-ACK, before the final ACK */
+    PHASE_ESTABLISHED,  /* handshake done, no payload either way */
+    PHASE_DATA,         /* payload seen, no FIN */
+    PHASE_CLOSING,      /* after one side's FIN */
+    PHASE_CLOSED,       /* after both FINs or an earlier RST */
+    PHASE_COUNT
+} rst_phase;
+
+typedef enum {
+    SHAPE_ACTIVE,       /* RST|ACK from a live socket, seq = its next seq */
+    SHAPE_PASSIVE,      /* answer to an unacceptable segment */
+    SHAPE_NONSTANDARD,  /* anything else */
+    SHAPE_COUNT
+} rst_shape;
+
+typedef enum {
+    ACCEPT_UNKNOWN, ACCEPT_EXACT, ACCEPT_IN_WINDOW, ACCEPT_OUT_OF_WINDOW, ACCEPT_COUNT
+} rst_acceptability;
+
+typedef enum {
+    CAUSE_UNKNOWN,
+    CAUSE_REFUSED,
+    CAUSE_ACCEPT_OVERFLOW,
+    CAUSE_BAD_HANDSHAKE,
+    CAUSE_CONNECT_ABANDONED,
+    CAUSE_HANDSHAKE_ABORT,
+    CAUSE_UNREAD_DATA,
+    CAUSE_ABORTIVE_CLOSE,
+    CAUSE_RESPONSE_TIMEOUT,
+    CAUSE_DATA_AFTER_CLOSE,
+    CAUSE_STALE_CONNECTION,
+    CAUSE_KEEPALIVE_TIMEOUT,
+    CAUSE_LATE_AFTER_CLOSE,
+    CAUSE_COUNT
+} rst_cause;
+
+typedef enum { CONFIDENCE_LOW, CONFIDENCE_MEDIUM, CONFIDENCE_HIGH, CONFIDENCE_COUNT } rst_confidence;
+
+/* Linux enum sk_rst_reason names (include/net/rstreason.h), plus NONE for
+ * resets that no end host's stack would send. */
+typedef enum {
+    KR_NOT_SPECIFIED,
+    KR_NO_SOCKET,
+    KR_TCP_INVALID_ACK_SEQUENCE,
+    KR_TCP_RFC7323_PAWS,
+    KR_TCP_TOO_OLD_ACK,
+    KR_TCP_ACK_UNSENT_DATA,
+    KR_TCP_FLAGS,
+    KR_TCP_OLD_ACK,
+    KR_TCP_ABORT_ON_DATA,
+    KR_TCP_TIMEWAIT_SOCKET,
+    KR_INVALID_SYN,
+    KR_TCP_ABORT_ON_CLOSE,
+    KR_TCP_ABORT_ON_LINGER,
+    KR_TCP_ABORT_ON_MEMORY,
+    KR_TCP_STATE,
+    KR_TCP_KEEPALIVE_TIMEOUT,
+    KR_TCP_DISCONNECT_WITH_DATA,
+    KR_NONE,
+    KR_COUNT
+} rst_kernel_reason;
+
+/* Tunables (preferences). */
+typedef struct {
+    uint32_t response_timeout_ms;   /* a wait this long for an answer is a timeout */
+} rst_settings;
+
+#define RST_EVIDENCE_MAX 240
+
+typedef struct {
+    rst_sender        sender;
+    rst_phase         phase;
+    rst_shape         shape;
+    rst_acceptability acceptable;
+    rst_cause         cause;
+    rst_confidence    confidence;
+    rst_kernel_reason kernel_reason;
+    gboolean          roles_guessed;   /* no SYN/SYN-ACK: roles from ports */
+    uint32_t          trigger_frame;   /* frame this RST answers; 0 = none */
+    int64_t           idle_us;         /* since the stream's previous segment; -1 = none */
+    int64_t           age_us;          /* since the SYN; -1 = SYN not captured */
+    uint32_t          bytes_client;    /* payload bytes sent by each role before the RST */
+    uint32_t          bytes_server;
+    char              evidence[RST_EVIDENCE_MAX];
+} rst_diagnosis;
+
+/* Diagnose rst (a segment with the RST flag) against the stream state
+ * before it; st must have seen at least... nothing: an empty state is fine. */
+void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_settings *settings,
+                  rst_diagnosis *out);
+
+/* Tokens: the public values of the rstdiag.* string fields. */
+const char *rst_sender_token(rst_sender v);
+const char *rst_phase_token(rst_phase v);
+const char *rst_shape_token(rst_shape v);
+const char *rst_acceptability_token(rst_acceptability v);
+const char *rst_cause_token(rst_cause v);
+const char *rst_confidence_token(rst_confidence v);
+const char *rst_kernel_reason_token(rst_kernel_reason v);
+
+/* One-line meaning of a cause, for documentation and expert info. */
+const char *rst_cause_summary(rst_cause v);
+
+/* Kernel reasons consistent with a cause (KR_COUNT-terminated list). */
+const rst_kernel_reason *rst_cause_kernel_reasons(rst_cause v);
+
+#endif /* RST_CLASSIFY_H */
