@@ -1,1 +1,509 @@
-int main(void){return 0;}
+/* Unit tests for conn_track.c and rst_classify.c on constructed segment
+ * sequences. Each test scripts a connection between a client (port 40000)
+ * and a server (port 80) the way a Linux stack would put it on the wire. */
+#include <glib.h>
+#include <string.h>
+
+#include "conn_track.h"
+#include "rst_classify.h"
+
+enum { CLIENT = 0, SERVER = 1 };
+
+typedef struct {
+    conn_stream st;
+    int64_t now_us;
+    uint32_t frame;
+    uint32_t next_seq[2];   /* what each endpoint will send next */
+    rst_settings settings;
+    rst_diagnosis diag;
+} conversation;
+
+static void conv_init(conversation *c, uint32_t client_isn, uint32_t server_isn)
+{
+    memset(c, 0, sizeof *c);
+    c->now_us = 1700000000LL * 1000000;
+    c->next_seq[CLIENT] = client_isn;
+    c->next_seq[SERVER] = server_isn;
+    c->settings.response_timeout_ms = 1000;
+}
+
+static tcp_segment make_segment(conversation *c, int from, uint16_t flags, uint32_t seq, uint32_t ack,
+                                uint32_t len, int64_t after_us)
+{
+    c->now_us += after_us;
+    tcp_segment seg = {
+        .frame = ++c->frame,
+        .time_us = c->now_us,
+        .src_key = from == CLIENT ? 0x1111 : 0x2222,
+        .src_port = from == CLIENT ? 40000 : 80,
+        .dst_port = from == CLIENT ? 80 : 40000,
+        .seq = seq, .ack = ack, .payload_len = len, .window = 65535, .flags = flags,
+        .ttl = 64,
+    };
+    return seg;
+}
+
+/* A regular segment at the sender's next sequence number. */
+static void send(conversation *c, int from, uint16_t flags, uint32_t len, int64_t after_us)
+{
+    uint32_t ack = (flags & TCP_FLAG_ACK) ? c->next_seq[!from] : 0;
+    tcp_segment seg = make_segment(c, from, flags, c->next_seq[from], ack, len, after_us);
+    conn_track_segment(&c->st, &seg);
+    c->next_seq[from] += len + ((flags & TCP_FLAG_SYN) ? 1 : 0) + ((flags & TCP_FLAG_FIN) ? 1 : 0);
+}
+
+/* A segment with explicit numbers (retransmissions, probes, stale ACKs). */
+static void send_raw(conversation *c, int from, uint16_t flags, uint32_t seq, uint32_t ack, uint32_t len,
+                     int64_t after_us)
+{
+    tcp_segment seg = make_segment(c, from, flags, seq, ack, len, after_us);
+    conn_track_segment(&c->st, &seg);
+}
+
+static const rst_diagnosis *reset(conversation *c, int from, uint16_t flags, uint32_t seq, uint32_t ack,
+                                  uint32_t len, int64_t after_us)
+{
+    tcp_segment seg = make_segment(c, from, flags | TCP_FLAG_RST, seq, ack, len, after_us);
+    rst_classify(&c->st, &seg, &c->settings, &c->diag);
+    conn_track_segment(&c->st, &seg);
+    return &c->diag;
+}
+
+/* Active reset: RST|ACK at the sender's next sequence number. */
+static const rst_diagnosis *active_reset(conversation *c, int from, int64_t after_us)
+{
+    return reset(c, from, TCP_FLAG_ACK, c->next_seq[from], c->next_seq[!from], 0, after_us);
+}
+
+/* Passive reset answering the peer's latest segment (which carried ACK). */
+static const rst_diagnosis *passive_reset(conversation *c, int from, int64_t after_us)
+{
+    return reset(c, from, 0, c->next_seq[from], 0, 0, after_us);
+}
+
+static void handshake(conversation *c)
+{
+    send(c, CLIENT, TCP_FLAG_SYN, 0, 0);
+    send(c, SERVER, TCP_FLAG_SYN | TCP_FLAG_ACK, 0, 30);
+    send(c, CLIENT, TCP_FLAG_ACK, 0, 30);
+}
+
+static void request_response(conversation *c, uint32_t request, uint32_t response)
+{
+    send(c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, request, 100);
+    send(c, SERVER, TCP_FLAG_ACK, 0, 30);
+    send(c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, response, 200);
+    send(c, CLIENT, TCP_FLAG_ACK, 0, 30);
+}
+
+#define assert_token(fn, value, expected) g_assert_cmpstr(fn(value), ==, expected)
+
+static void assert_diag(const rst_diagnosis *d, const char *sender, const char *phase, const char *shape,
+                        const char *cause, const char *kernel_reason)
+{
+    assert_token(rst_sender_token, d->sender, sender);
+    assert_token(rst_phase_token, d->phase, phase);
+    assert_token(rst_shape_token, d->shape, shape);
+    assert_token(rst_cause_token, d->cause, cause);
+    assert_token(rst_kernel_reason_token, d->kernel_reason, kernel_reason);
+    g_assert_cmpuint(strlen(d->evidence), >, 20);
+}
+
+static void test_refused(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    send(&c, CLIENT, TCP_FLAG_SYN, 0, 0);
+    const rst_diagnosis *d = reset(&c, SERVER, TCP_FLAG_ACK, 0, 1001, 0, 40);
+    assert_diag(d, "server", "syn", "passive", "refused", "NO_SOCKET");
+    assert_token(rst_acceptability_token, d->acceptable, "exact");
+    g_assert_cmpuint(d->trigger_frame, ==, 1);
+    g_assert_cmpint(d->idle_us, ==, 40);
+    g_assert_cmpint(d->age_us, ==, 40);
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
+}
+
+static void test_refused_rst_not_acking_syn_is_out_of_window(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    send(&c, CLIENT, TCP_FLAG_SYN, 0, 0);
+    const rst_diagnosis *d = reset(&c, SERVER, TCP_FLAG_ACK, 0, 999, 0, 40);
+    assert_token(rst_acceptability_token, d->acceptable, "out-of-window");
+}
+
+static void test_unread_request_at_server(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 517, 100);
+    send(&c, SERVER, TCP_FLAG_ACK, 0, 40);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 200);
+    assert_diag(d, "server", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    assert_token(rst_acceptability_token, d->acceptable, "exact");
+    g_assert_cmpuint(d->bytes_client, ==, 517);
+    g_assert_cmpuint(d->bytes_server, ==, 0);
+    g_assert_cmpuint(d->trigger_frame, ==, 0);
+    g_assert_nonnull(strstr(d->evidence, "517 bytes"));
+}
+
+static void test_pipelined_request_left_unread(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    request_response(&c, 100, 400);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 10);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 50);
+    assert_diag(d, "server", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+}
+
+static void test_server_linger_after_response(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 100);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 500, 200);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 20);
+    assert_diag(d, "server", "data", "active", "abortive-close", "TCP_STATE");
+}
+
+static void test_client_linger_after_complete_response(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    request_response(&c, 300, 500);
+    const rst_diagnosis *d = active_reset(&c, CLIENT, 100);
+    assert_diag(d, "client", "data", "active", "abortive-close", "TCP_STATE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+}
+
+static void test_client_abort_mid_write(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK, 1448, 100);   /* no PSH: the write goes on */
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    const rst_diagnosis *d = active_reset(&c, CLIENT, 100);
+    assert_diag(d, "client", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+}
+
+static void test_client_abort_with_data_in_flight(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1448, 100);
+    uint32_t acked = c.next_seq[SERVER];
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1448, 10);   /* not yet acked */
+    const rst_diagnosis *d = reset(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT], acked, 0, 20);
+    assert_diag(d, "client", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    g_assert_nonnull(strstr(d->evidence, "in flight"));
+}
+
+static void test_response_timeout(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 100);
+    send(&c, SERVER, TCP_FLAG_ACK, 0, 40);
+    const rst_diagnosis *d = active_reset(&c, CLIENT, 1500000);
+    assert_diag(d, "client", "data", "active", "response-timeout", "TCP_STATE");
+    conversation c2;
+    conv_init(&c2, 1000, 5000);
+    c2.settings.response_timeout_ms = 2000;
+    handshake(&c2);
+    send(&c2, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 100);
+    d = active_reset(&c2, CLIENT, 1500000);
+    assert_diag(d, "client", "data", "active", "abortive-close", "TCP_STATE");
+}
+
+static void test_handshake_abort(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    const rst_diagnosis *d = active_reset(&c, CLIENT, 20);
+    assert_diag(d, "client", "established", "active", "handshake-abort", "TCP_STATE");
+}
+
+static void test_accept_overflow(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    const rst_diagnosis *d = passive_reset(&c, SERVER, 15);
+    assert_diag(d, "server", "established", "passive", "accept-overflow", "INVALID_SYN");
+    g_assert_cmpuint(d->trigger_frame, ==, 3);
+}
+
+static void test_connect_abandoned(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    send(&c, CLIENT, TCP_FLAG_SYN, 0, 0);
+    send(&c, SERVER, TCP_FLAG_SYN | TCP_FLAG_ACK, 0, 1000000);
+    const rst_diagnosis *d = passive_reset(&c, CLIENT, 30);
+    assert_diag(d, "client", "synack", "passive", "connect-abandoned", "NO_SOCKET");
+    assert_token(rst_acceptability_token, d->acceptable, "exact");
+}
+
+static void test_bad_handshake_challenge_ack(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    send(&c, CLIENT, TCP_FLAG_SYN, 0, 0);
+    send_raw(&c, SERVER, TCP_FLAG_ACK, 7000, 777, 0, 30);   /* an old connection's ACK */
+    const rst_diagnosis *d = reset(&c, CLIENT, 0, 777, 0, 0, 20);
+    assert_diag(d, "client", "syn", "passive", "bad-handshake", "TCP_INVALID_ACK_SEQUENCE");
+}
+
+static void test_data_after_close_timewait(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    request_response(&c, 100, 200);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);                   /* acks the FIN */
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 50000);
+    const rst_diagnosis *d = passive_reset(&c, SERVER, 30);
+    assert_diag(d, "server", "closing", "passive", "data-after-close", "TCP_TIMEWAIT_SOCKET");
+    g_assert_cmpuint(d->trigger_frame, ==, c.frame - 1);
+}
+
+static void test_data_after_close_fin_not_acked(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    request_response(&c, 100, 200);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 30);  /* data that also acks the FIN */
+    const rst_diagnosis *d = passive_reset(&c, SERVER, 30);
+    assert_diag(d, "server", "closing", "passive", "data-after-close", "TCP_ABORT_ON_DATA");
+}
+
+static void test_data_with_fin_after_close(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    request_response(&c, 100, 200);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH | TCP_FLAG_FIN, 100, 30);
+    const rst_diagnosis *d = passive_reset(&c, SERVER, 30);
+    assert_diag(d, "server", "closed", "passive", "data-after-close", "TCP_TIMEWAIT_SOCKET");
+}
+
+static void test_late_after_close(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    request_response(&c, 100, 200);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 30);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    send_raw(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT], c.next_seq[SERVER], 0, 5);   /* duplicate */
+    const rst_diagnosis *d = passive_reset(&c, SERVER, 20);
+    assert_diag(d, "server", "closed", "passive", "late-after-close", "NO_SOCKET");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
+}
+
+static void test_keepalive_timeout(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    request_response(&c, 10, 10);
+    for (int i = 0; i < 2; i++)
+        send_raw(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT] - 1, c.next_seq[SERVER], 0, 1000000);
+    const rst_diagnosis *d = active_reset(&c, CLIENT, 1000000);
+    assert_diag(d, "client", "data", "active", "keepalive-timeout", "TCP_KEEPALIVE_TIMEOUT");
+    g_assert_nonnull(strstr(d->evidence, "2 unanswered"));
+}
+
+static void test_answered_probes_are_not_a_timeout(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    request_response(&c, 10, 10);
+    send_raw(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT] - 1, c.next_seq[SERVER], 0, 1000000);
+    send(&c, SERVER, TCP_FLAG_ACK, 0, 30);
+    const rst_diagnosis *d = active_reset(&c, CLIENT, 100);
+    g_assert_cmpstr(rst_cause_token(d->cause), !=, "keepalive-timeout");
+}
+
+static void test_stale_connection(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    request_response(&c, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 50, 5000000);
+    const rst_diagnosis *d = passive_reset(&c, CLIENT, 30);
+    assert_diag(d, "client", "data", "passive", "stale-connection", "NO_SOCKET");
+}
+
+static void test_midstream_start_guesses_roles(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 0);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    const rst_diagnosis *d = active_reset(&c, CLIENT, 100);
+    assert_token(rst_phase_token, d->phase, "unknown");
+    assert_token(rst_sender_token, d->sender, "client");
+    g_assert_true(d->roles_guessed);
+    g_assert_cmpint(d->age_us, ==, -1);
+    g_assert_cmpint(d->confidence, <, CONFIDENCE_HIGH);
+    g_assert_nonnull(strstr(d->evidence, "guessed from ports"));
+}
+
+static void test_lone_rst(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    const rst_diagnosis *d = reset(&c, CLIENT, 0, 1234, 0, 0, 0);
+    assert_token(rst_phase_token, d->phase, "unknown");
+    assert_token(rst_acceptability_token, d->acceptable, "unknown");
+    g_assert_cmpint(d->idle_us, ==, -1);
+    g_assert_cmpuint(d->trigger_frame, ==, 0);
+}
+
+static void test_retransmission_not_counted(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    uint32_t seq = c.next_seq[CLIENT];
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 100);
+    send_raw(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, seq, c.next_seq[SERVER], 300, 200000);
+    send_raw(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, seq + 100, c.next_seq[SERVER], 200, 200000);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 100);
+    g_assert_cmpuint(d->bytes_client, ==, 300);
+    assert_token(rst_cause_token, d->cause, "unread-data");
+}
+
+static void test_out_of_order_segments(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 10, 100);
+    uint32_t seq = c.next_seq[SERVER];
+    send_raw(&c, SERVER, TCP_FLAG_ACK, seq + 1000, c.next_seq[CLIENT], 500, 100);   /* arrives first */
+    send_raw(&c, SERVER, TCP_FLAG_ACK, seq, c.next_seq[CLIENT], 1000, 10);
+    c.next_seq[SERVER] = seq + 1500;
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 20);
+    g_assert_cmpuint(d->bytes_server, >=, 500);
+    assert_token(rst_shape_token, d->shape, "active");
+    assert_token(rst_acceptability_token, d->acceptable, "exact");
+}
+
+static void test_sequence_wraparound(void)
+{
+    conversation c;
+    conv_init(&c, 0xFFFFFF00u, 0xFFFFFFF0u);
+    handshake(&c);
+    request_response(&c, 1000, 2000);
+    g_assert_cmpuint(c.next_seq[CLIENT], <, 0x1000);   /* both wrapped */
+    const rst_diagnosis *d = active_reset(&c, SERVER, 20);
+    g_assert_cmpuint(d->bytes_client, ==, 1000);
+    g_assert_cmpuint(d->bytes_server, ==, 2000);
+    assert_token(rst_shape_token, d->shape, "active");
+    assert_token(rst_acceptability_token, d->acceptable, "exact");
+}
+
+static void test_follow_up_rsts_after_own_reset(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK, 1448, 100);
+    active_reset(&c, CLIENT, 20);
+    send(&c, SERVER, TCP_FLAG_ACK, 1448, 5);   /* was in flight */
+    const rst_diagnosis *d = passive_reset(&c, CLIENT, 10);
+    assert_diag(d, "client", "closed", "passive", "data-after-close", "NO_SOCKET");
+}
+
+static void test_rst_with_payload_is_nonstandard(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    request_response(&c, 100, 100);
+    const rst_diagnosis *d = reset(&c, SERVER, TCP_FLAG_ACK, c.next_seq[SERVER], c.next_seq[CLIENT], 20, 10);
+    assert_diag(d, "server", "data", "nonstandard", "unknown", "NONE");
+}
+
+static void test_abort_after_peer_fin(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 1);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 200);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 10);
+    assert_diag(d, "server", "closing", "active", "abortive-close", "TCP_STATE");
+}
+
+static void test_every_cause_has_kernel_reasons(void)
+{
+    for (int i = 0; i < CAUSE_COUNT; i++) {
+        g_assert_cmpstr(rst_cause_token((rst_cause)i), !=, "");
+        g_assert_cmpstr(rst_cause_summary((rst_cause)i), !=, "");
+        const rst_kernel_reason *r = rst_cause_kernel_reasons((rst_cause)i);
+        if (i != CAUSE_UNKNOWN)
+            g_assert_cmpint(r[0], !=, KR_COUNT);
+    }
+    g_assert_cmpstr(rst_cause_token(CAUSE_COUNT), ==, "unknown");
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/classify/refused", test_refused);
+    g_test_add_func("/classify/refused-out-of-window", test_refused_rst_not_acking_syn_is_out_of_window);
+    g_test_add_func("/classify/unread-request", test_unread_request_at_server);
+    g_test_add_func("/classify/unread-pipelined", test_pipelined_request_left_unread);
+    g_test_add_func("/classify/linger-server", test_server_linger_after_response);
+    g_test_add_func("/classify/linger-client", test_client_linger_after_complete_response);
+    g_test_add_func("/classify/abort-mid-write", test_client_abort_mid_write);
+    g_test_add_func("/classify/abort-in-flight", test_client_abort_with_data_in_flight);
+    g_test_add_func("/classify/response-timeout", test_response_timeout);
+    g_test_add_func("/classify/handshake-abort", test_handshake_abort);
+    g_test_add_func("/classify/accept-overflow", test_accept_overflow);
+    g_test_add_func("/classify/connect-abandoned", test_connect_abandoned);
+    g_test_add_func("/classify/bad-handshake", test_bad_handshake_challenge_ack);
+    g_test_add_func("/classify/data-after-close-timewait", test_data_after_close_timewait);
+    g_test_add_func("/classify/data-after-close-finwait1", test_data_after_close_fin_not_acked);
+    g_test_add_func("/classify/data-with-fin-after-close", test_data_with_fin_after_close);
+    g_test_add_func("/classify/late-after-close", test_late_after_close);
+    g_test_add_func("/classify/keepalive-timeout", test_keepalive_timeout);
+    g_test_add_func("/classify/answered-probes", test_answered_probes_are_not_a_timeout);
+    g_test_add_func("/classify/stale-connection", test_stale_connection);
+    g_test_add_func("/classify/abort-after-peer-fin", test_abort_after_peer_fin);
+    g_test_add_func("/classify/follow-up-rsts", test_follow_up_rsts_after_own_reset);
+    g_test_add_func("/classify/rst-with-payload", test_rst_with_payload_is_nonstandard);
+    g_test_add_func("/track/midstream-start", test_midstream_start_guesses_roles);
+    g_test_add_func("/track/lone-rst", test_lone_rst);
+    g_test_add_func("/track/retransmission", test_retransmission_not_counted);
+    g_test_add_func("/track/out-of-order", test_out_of_order_segments);
+    g_test_add_func("/track/sequence-wraparound", test_sequence_wraparound);
+    g_test_add_func("/tables/causes", test_every_cause_has_kernel_reasons);
+    return g_test_run();
+}
