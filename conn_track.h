@@ -49,6 +49,7 @@ enum {
     SIDE_LAST_DATA_PSH  = 1u << 10, /* our latest payload segment ended a write */
     SIDE_DATA_AFTER_FIN = 1u << 11, /* sent new payload after the peer's FIN */
     SIDE_SENT_LAST      = 1u << 12, /* sent the stream's latest segment */
+    SIDE_FIN_ACK_LOST   = 1u << 13, /* FIN resent after its ACK: the peer's ACKs get lost */
 };
 
 /* Stream times are absolute capture times in 10 us ticks, truncated to 32

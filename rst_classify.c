@@ -431,7 +431,9 @@ static void classify_after_own_fin(rst_context *c)
                     CONFIDENCE_HIGH);
         say(c, "%s had closed (FIN) when %s data arrived; %s", c->me_name, c->peer_name,
             fin_acked ? "its FIN was already ACKed, so a FIN_WAIT2 timewait socket reset it"
-                      : "its FIN was not yet ACKed, so the closed socket reset it");
+            : (c->me->flags & SIDE_FIN_ACK_LOST)
+                ? "it had resent its FIN, so the ACK never reached it and the closed socket reset it"
+                : "its FIN was not yet ACKed, so the closed socket reset it");
         return;
     }
     if (c->out->shape == SHAPE_PASSIVE) {

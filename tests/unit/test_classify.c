@@ -291,6 +291,21 @@ static void test_data_after_close_fin_not_acked(void)
     assert_diag(d, "server", "closing", "passive", "data-after-close", "TCP_ABORT_ON_DATA");
 }
 
+static void test_data_after_close_fin_ack_lost(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    request_response(&c, 100, 200);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);                   /* seen here, lost before the server */
+    send_raw(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, c.next_seq[SERVER] - 1, c.next_seq[CLIENT], 0, 5000);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 10);                   /* duplicate ACK */
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 50000);
+    const rst_diagnosis *d = passive_reset(&c, SERVER, 30);
+    assert_diag(d, "server", "closing", "passive", "data-after-close", "TCP_ABORT_ON_DATA");
+}
+
 static void test_data_with_fin_after_close(void)
 {
     conversation c;
@@ -491,6 +506,7 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/bad-handshake", test_bad_handshake_challenge_ack);
     g_test_add_func("/classify/data-after-close-timewait", test_data_after_close_timewait);
     g_test_add_func("/classify/data-after-close-finwait1", test_data_after_close_fin_not_acked);
+    g_test_add_func("/classify/data-after-close-fin-ack-lost", test_data_after_close_fin_ack_lost);
     g_test_add_func("/classify/data-with-fin-after-close", test_data_with_fin_after_close);
     g_test_add_func("/classify/late-after-close", test_late_after_close);
     g_test_add_func("/classify/keepalive-timeout", test_keepalive_timeout);

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Score rstdiag against the kernel's own reasons on the committed captures.
+
+tests/captures/labels.tsv holds, for every RST frame of every capture, the
+reason the sending kernel reported through the tcp:tcp_send_reset tracepoint
+(made by tests/gen/generate_captures.py). This script runs the real tshark
+with the built plugin over the captures, once in one pass and once with -2,
+and checks:
+  - every RST frame is diagnosed, and both passes give identical fields;
+  - sender and phase equal the labels for every RST;
+  - rstdiag.kernel_reason equals the traced reason, and the traced reason is
+    one the diagnosed cause allows (tools/cause_table), for at least
+    --min-agreement of all RSTs (only with --all).
+With --table it prints the per-capture agreement table for the README.
+"""
+import argparse
+import collections
+import csv
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+FIELDS = ["frame.number", "rstdiag.sender", "rstdiag.phase", "rstdiag.cause",
+          "rstdiag.kernel_reason", "rstdiag.confidence", "rstdiag.shape",
+          "rstdiag.acceptable", "rstdiag.trigger", "rstdiag.evidence"]
+
+
+def tshark(build, capture, *extra):
+    cmd = [os.path.join(ROOT, "tools", "tshark-with-plugin"), build, "-r", capture, *extra]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        sys.exit(f"tshark failed ({result.returncode}): {' '.join(cmd)}\n{result.stderr}")
+    if result.stderr.strip():
+        sys.exit(f"tshark wrote to stderr for {capture}:\n{result.stderr}")
+    return result.stdout
+
+
+def diagnose(build, capture, two_pass):
+    args = ["-Y", "rstdiag", "-T", "fields", "-E", "separator=/t"]
+    for field in FIELDS:
+        args += ["-e", field]
+    out = tshark(build, capture, *(["-2"] if two_pass else []), *args)
+    rows = {}
+    for line in out.splitlines():
+        values = line.split("\t")
+        rows[int(values[0])] = dict(zip(FIELDS, values))
+    return rows, out
+
+
+def reset_frames(build, capture):
+    out = tshark(build, capture, "-Y", "tcp.flags.reset == 1", "-T", "fields", "-e", "frame.number")
+    return {int(x) for x in out.split()}
+
+
+def cause_reasons(build):
+    out = subprocess.run([os.path.join(build, "cause_table"), "tsv"], capture_output=True,
+                         text=True, check=True).stdout
+    table = {}
+    for line in out.splitlines():
+        cause, reasons, _ = line.split("\t")
+        table[cause] = set(reasons.split(",")) if cause != "unknown" else set()
+    return table
+
+
+def load_labels(path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    by_capture = collections.OrderedDict()
+    for row in rows:
+        by_capture.setdefault(row["capture"], []).append(row)
+    return by_capture
+
+
+def check_capture(build, captures_dir, name, labels, allowed):
+    """Returns (problems, stats) for one capture."""
+    path = os.path.join(captures_dir, name)
+    problems = []
+    one_pass, one_out = diagnose(build, path, two_pass=False)
+    _, two_out = diagnose(build, path, two_pass=True)
+    if one_out != two_out:
+        problems.append("one-pass and two-pass (-2) output differ")
+    resets = reset_frames(build, path)
+    if set(one_pass) != resets:
+        problems.append(f"RST frames {sorted(resets)} but diagnosed {sorted(one_pass)}")
+    stats = collections.Counter(rsts=len(labels))
+    causes = collections.Counter()
+    for label in labels:
+        frame = int(label["frame"])
+        got = one_pass.get(frame)
+        if got is None:
+            problems.append(f"frame {frame}: no rstdiag diagnosis")
+            continue
+        causes[got["rstdiag.cause"]] += 1
+        for field, key in (("rstdiag.sender", "sender"), ("rstdiag.phase", "phase")):
+            if got[field] != label[key]:
+                problems.append(f"frame {frame}: {field} {got[field]!r}, label {label[key]!r}")
+        stats["sender_ok"] += got["rstdiag.sender"] == label["sender"]
+        stats["phase_ok"] += got["rstdiag.phase"] == label["phase"]
+        reason_ok = got["rstdiag.kernel_reason"] == label["kernel_reason"]
+        cause_ok = label["kernel_reason"] in allowed.get(got["rstdiag.cause"], set())
+        stats["reason_ok"] += reason_ok
+        stats["cause_ok"] += cause_ok
+        if not (reason_ok and cause_ok):
+            print(f"  {name} frame {frame}: traced {label['kernel_reason']} ({label['intent']}), "
+                  f"diagnosed {got['rstdiag.cause']}/{got['rstdiag.kernel_reason']}: "
+                  f"{got['rstdiag.evidence']}", file=sys.stderr)
+    stats["causes"] = causes
+    return problems, stats
+
+
+def pct(n, d):
+    return f"{100.0 * n / d:.0f} %" if d else "-"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", required=True, help="CMake build directory")
+    ap.add_argument("--captures", default=os.path.join(HERE, "captures"))
+    ap.add_argument("--capture", help="check only this capture (basename)")
+    ap.add_argument("--all", action="store_true", help="check all captures and the agreement threshold")
+    ap.add_argument("--min-agreement", type=float, default=0.95)
+    ap.add_argument("--table", action="store_true", help="print the README agreement table")
+    args = ap.parse_args()
+
+    build = os.path.abspath(args.build)
+    labels = load_labels(os.path.join(args.captures, "labels.tsv"))
+    allowed = cause_reasons(build)
+    names = [args.capture] if args.capture else list(labels)
+    if args.capture and args.capture not in labels:
+        sys.exit(f"no labels for {args.capture}")
+
+    failed = False
+    totals = collections.Counter()
+    table = ["| Capture | RSTs | Sender | Phase | Kernel reason | Cause consistent | Diagnosed causes |",
+             "|---|---|---|---|---|---|---|"]
+    for name in names:
+        problems, stats = check_capture(build, args.captures, name, labels[name], allowed)
+        for p in problems:
+            print(f"FAIL {name}: {p}")
+        failed |= bool(problems)
+        causes = ", ".join(f"{c} {n}" for c, n in sorted(stats.pop("causes").items()))
+        totals.update(stats)
+        n = stats["rsts"]
+        table.append(f"| {name} | {n} | {pct(stats['sender_ok'], n)} | {pct(stats['phase_ok'], n)} | "
+                     f"{pct(stats['reason_ok'], n)} | {pct(stats['cause_ok'], n)} | {causes} |")
+    n = totals["rsts"]
+    table.append(f"| **all** | **{n}** | **{pct(totals['sender_ok'], n)}** | **{pct(totals['phase_ok'], n)}** | "
+                 f"**{pct(totals['reason_ok'], n)}** | **{pct(totals['cause_ok'], n)}** | |")
+    if args.table:
+        print("\n".join(table))
+    if args.all:
+        for key, what in (("reason_ok", "kernel_reason agreement"), ("cause_ok", "cause consistency")):
+            share = totals[key] / n if n else 0
+            print(f"{what}: {totals[key]}/{n} = {share:.1%} (minimum {args.min_agreement:.0%})")
+            if share < args.min_agreement:
+                print(f"FAIL: {what} below the minimum")
+                failed = True
+    print(f"{len(names)} capture(s), {n} RSTs: {'FAILED' if failed else 'ok'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
