@@ -65,6 +65,11 @@ static void track_sequence(conn_side *me, conn_side *peer, const tcp_segment *se
     if (seg->payload_len > 0 && seq_after(data_end, me->next_seq)) {
         uint32_t from = seq_after(data_start, me->next_seq) ? data_start : me->next_seq;
         uint32_t fresh = data_end - from;
+        if (peer->payload_bytes && (me->payload_bytes == 0
+                                    || conn_ticks_us(peer->last_data_tick, me->last_data_tick) > 0))
+            me->writes = 0;   /* a new burst: the peer spoke since our last data */
+        if ((seg->flags & TCP_FLAG_PSH) && me->writes < CONN_COUNTER_MAX)
+            me->writes++;
         me->payload_bytes = (me->payload_bytes > G_MAXUINT32 - fresh) ? G_MAXUINT32
                                                                         : me->payload_bytes + fresh;
         me->last_data_tick = now;
@@ -77,7 +82,7 @@ static void track_sequence(conn_side *me, conn_side *peer, const tcp_segment *se
     } else if (!syn && !fin && seg->payload_len <= 1 && seg->seq == me->next_seq - 1
                && (seg->flags & TCP_FLAG_ACK)) {
         /* seq = snd_una - 1: a keepalive (or zero-window) probe */
-        if (me->probes < G_MAXUINT8)
+        if (me->probes < CONN_COUNTER_MAX)
             me->probes++;
     }
     if (seq_after(data_end + fin, me->next_seq) || syn)
@@ -107,6 +112,8 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
     if (rst) {
         me->flags |= SIDE_SENT_RST;
     } else {
+        if (!(seg->flags & TCP_FLAG_SYN))
+            me->flags |= SIDE_SENT_PLAIN;
         track_sequence(me, peer, seg, now);
         me->window_16 = window_units(seg->window);
         if (me->window_16 > me->peak_window_16)

@@ -50,7 +50,10 @@ enum {
     SIDE_DATA_AFTER_FIN = 1u << 11, /* sent new payload after the peer's FIN */
     SIDE_SENT_LAST      = 1u << 12, /* sent the stream's latest segment */
     SIDE_FIN_ACK_LOST   = 1u << 13, /* FIN resent after its ACK: the peer's ACKs get lost */
+    SIDE_SENT_PLAIN     = 1u << 14, /* sent a segment without SYN or RST: had a full socket */
 };
+
+#define CONN_COUNTER_MAX 15
 
 /* Stream times are absolute capture times in 10 us ticks, truncated to 32
  * bits. Only differences are used, and they are exact for spans up to
@@ -66,7 +69,8 @@ typedef struct {
     uint16_t peak_window_16;  /* largest advertised window, 16-byte units */
     uint16_t flags;           /* SIDE_* */
     uint8_t  ttl;             /* TTL/hop limit of the side's first packet */
-    uint8_t  probes;          /* keepalive/window probes not answered yet */
+    uint8_t  probes : 4;      /* keepalive/window probes not answered yet */
+    uint8_t  writes : 4;      /* writes (PSH-ended payload) in the side's latest burst */
 } conn_side;
 
 typedef struct {

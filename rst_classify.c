@@ -268,16 +268,21 @@ static void classify_active_abort(rst_context *c)
         gboolean in_flight = (c->rst->flags & TCP_FLAG_ACK) && seq_after(peer_data_end, c->rst->ack);
         gboolean window_filled = me->peak_window_16 > 0 && me->window_16 * 4u < me->peak_window_16;
         gboolean mid_write = !(peer->flags & SIDE_LAST_DATA_PSH);
+        /* The kernel ACKs on read; data whose first ACK is the RST itself was never read. */
+        gboolean first_ack = (c->rst->flags & TCP_FLAG_ACK) && (me->flags & SIDE_ACKED)
+            && seq_after(c->rst->ack, me->last_ack);
 
         format_duration(wait, sizeof wait, since_us(c, peer->last_data_tick));
-        if (!c->me_client || in_flight || window_filled || mid_write) {
+        if (!c->me_client || in_flight || window_filled || mid_write || first_ack) {
             set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE,
-                        in_flight || window_filled || c->me_server ? CONFIDENCE_HIGH : CONFIDENCE_MEDIUM);
-            if (in_flight || window_filled || mid_write)
-                say(c, "%s reset %s after %s data while the %s was still sending (%u bytes received%s%s): "
+                        in_flight || window_filled || first_ack || c->me_server ? CONFIDENCE_HIGH
+                                                                                : CONFIDENCE_MEDIUM);
+            if (in_flight || window_filled || mid_write || first_ack)
+                say(c, "%s reset %s after %s data while the %s was still sending (%u bytes received%s%s%s): "
                     "close() with unread data; no FIN", c->me_name, wait, c->peer_name, c->peer_name,
                     peer->payload_bytes, in_flight ? ", more in flight" : "",
-                    window_filled ? ", its receive window had shrunk" : "");
+                    window_filled ? ", its receive window had shrunk" : "",
+                    first_ack ? ", the last of it first ACKed by the RST" : "");
             else
                 say(c, "%s reset %s after %s data it had ACKed but never answered (%u bytes received, "
                     "%u sent): close() with unread data; no FIN", c->me_name, wait, c->peer_name,
@@ -293,6 +298,15 @@ static void classify_active_abort(rst_context *c)
     if (me->payload_bytes > 0) {
         int64_t waited = since_us(c, me->last_data_tick);
         format_duration(wait, sizeof wait, waited);
+        if (peer->writes > me->writes) {
+            /* more requests than answers: e.g. a pipelined request left unread */
+            set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_MEDIUM);
+            say(c, "%s reset %s after answering %u %s write%s with %u of its own: the rest, %s, "
+                "sat unread (close() with unread data; TCP_STATE if it was SO_LINGER{1,0}); no FIN",
+                c->me_name, wait, peer->writes, c->peer_name, peer->writes == 1 ? "" : "s", me->writes,
+                "e.g. a pipelined request");
+            return;
+        }
         if (c->me_client && waited >= (int64_t)c->settings->response_timeout_ms * 1000) {
             set_verdict(c, CAUSE_RESPONSE_TIMEOUT, KR_TCP_STATE, CONFIDENCE_HIGH);
             say(c, "client reset after waiting %s for an answer to its last request "
@@ -310,11 +324,26 @@ static void classify_active_abort(rst_context *c)
     say(c, "%s reset from a live socket after %s idle; no payload seen from it", c->me_name, idle);
 }
 
-/* A bare RST for a connection the sender has no socket for. */
+/* A bare RST for a connection the sender has no (full) socket for. */
 static void classify_no_socket(rst_context *c)
 {
     char idle[32];
     format_duration(idle, sizeof idle, c->out->idle_us);
+    if (c->me_server && (c->me->flags & SIDE_SENT_SYNACK) && !(c->me->flags & SIDE_SENT_PLAIN)) {
+        /* The server never sent anything but its SYN-ACK: the connection never left the
+         * listener's request queue, and the listener refused to promote it. */
+        if (c->peer->flags & SIDE_BAD_HS_ACK) {
+            set_verdict(c, CAUSE_BAD_HANDSHAKE, KR_TCP_FLAGS, CONFIDENCE_MEDIUM);
+            say(c, "server reset the client's handshake ACK for %u (its SYN-ACK needs %u)",
+                c->peer->last_ack, c->me->next_seq);
+        } else {
+            set_verdict(c, CAUSE_ACCEPT_OVERFLOW, KR_INVALID_SYN, CONFIDENCE_HIGH);
+            say(c, "server answered the client's first segment after the handshake with a bare "
+                "RST after %s, never having sent anything but its SYN-ACK: the accept queue was "
+                "full and tcp_abort_on_overflow=1", idle);
+        }
+        return;
+    }
     set_verdict(c, CAUSE_STALE_CONNECTION, KR_NO_SOCKET,
                 c->out->phase == PHASE_UNKNOWN ? CONFIDENCE_MEDIUM : CONFIDENCE_HIGH);
     say(c, "%s no longer has this connection: it answered a %s segment (after %s idle) with a "
@@ -374,9 +403,6 @@ static void classify_synack_phase(rst_context *c)
     say(c, "%s reset after the SYN-ACK, before the handshake completed", c->me_name);
 }
 
-/* Accept-queue overflow resets the handshake ACK within microseconds. */
-#define ACCEPT_OVERFLOW_MAX_US 1000000
-
 static void classify_established_phase(rst_context *c)
 {
     char idle[32], age[32];
@@ -391,13 +417,6 @@ static void classify_established_phase(rst_context *c)
         say(c, "%s reset %s after the SYN, with the handshake done and no data either way, from "
             "a live socket with no FIN: an SO_LINGER{1,0} close (probe, health check, lost race)",
             c->me_name, age);
-        return;
-    }
-    if (c->out->shape == SHAPE_PASSIVE && c->me_server && (c->peer->flags & SIDE_SENT_LAST)
-        && c->out->idle_us < ACCEPT_OVERFLOW_MAX_US) {
-        set_verdict(c, CAUSE_ACCEPT_OVERFLOW, KR_INVALID_SYN, CONFIDENCE_HIGH);
-        say(c, "server answered the client's handshake ACK with a bare RST after %s: its accept "
-            "queue was full and tcp_abort_on_overflow=1", idle);
         return;
     }
     if (c->out->shape == SHAPE_PASSIVE) {

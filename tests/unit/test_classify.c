@@ -159,6 +159,55 @@ static void test_pipelined_request_left_unread(void)
     assert_diag(d, "server", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
 }
 
+static void test_unread_first_acked_by_rst(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    request_response(&c, 100, 500);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 800, 100);   /* never ACKed before the RST */
+    const rst_diagnosis *d = active_reset(&c, CLIENT, 15000);
+    assert_diag(d, "client", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    g_assert_nonnull(strstr(d->evidence, "first ACKed by the RST"));
+}
+
+static void test_pipelined_requests_answered_once(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK, 0, 10);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 10);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 200, 50000);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 30);
+    assert_diag(d, "server", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+}
+
+static void test_accept_overflow_on_first_data(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    send(&c, CLIENT, TCP_FLAG_SYN, 0, 0);
+    send(&c, SERVER, TCP_FLAG_SYN | TCP_FLAG_ACK, 0, 30);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 40, 30);   /* data completes the handshake */
+    const rst_diagnosis *d = passive_reset(&c, SERVER, 10);
+    assert_diag(d, "server", "data", "passive", "accept-overflow", "INVALID_SYN");
+}
+
+static void test_server_with_full_socket_is_stale_not_overflow(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    handshake(&c);
+    send(&c, SERVER, TCP_FLAG_ACK, 0, 1000);   /* a window update: the server had a socket */
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 40, 3000000);
+    const rst_diagnosis *d = passive_reset(&c, SERVER, 10);
+    assert_diag(d, "server", "data", "passive", "stale-connection", "NO_SOCKET");
+}
+
 static void test_server_linger_after_response(void)
 {
     conversation c;
@@ -495,6 +544,10 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/refused-out-of-window", test_refused_rst_not_acking_syn_is_out_of_window);
     g_test_add_func("/classify/unread-request", test_unread_request_at_server);
     g_test_add_func("/classify/unread-pipelined", test_pipelined_request_left_unread);
+    g_test_add_func("/classify/unread-first-acked-by-rst", test_unread_first_acked_by_rst);
+    g_test_add_func("/classify/pipelined-answered-once", test_pipelined_requests_answered_once);
+    g_test_add_func("/classify/accept-overflow-on-data", test_accept_overflow_on_first_data);
+    g_test_add_func("/classify/full-socket-not-overflow", test_server_with_full_socket_is_stale_not_overflow);
     g_test_add_func("/classify/linger-server", test_server_linger_after_response);
     g_test_add_func("/classify/linger-client", test_client_linger_after_complete_response);
     g_test_add_func("/classify/abort-mid-write", test_client_abort_mid_write);

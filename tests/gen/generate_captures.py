@@ -1,0 +1,1125 @@
+#!/usr/bin/env python3
+"""Ground-truth RST capture generator for rstdiag.
+
+For every scenario: create two fresh network namespaces joined by a veth
+pair, run bounded socket peers (tests/gen/peer.py) in them, capture with
+tcpdump, and label every captured RST with the reason the Linux kernel
+itself reported through the tcp:tcp_send_reset tracepoint.
+
+Outputs tests/captures/<scenario>.pcap and tests/captures/labels.tsv.
+Needs root. Stdlib only. See tests/gen/README.md.
+"""
+import argparse
+import atexit
+import collections
+import fcntl
+import ipaddress
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+PEER = os.path.join(HERE, "peer.py")
+PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+TRACEFS = "/sys/kernel/tracing"
+SERVER_PORT = 8080
+SNAPLEN = 256
+OUR_NETS = [ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("fd00::/8")]
+
+LABEL_COLUMNS = ["capture", "frame", "stream", "src", "sport", "dst", "dport",
+                 "sender", "phase", "kernel_reason", "kernel_state", "intent"]
+
+VERBOSE = False
+
+try:
+    import ctypes
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+except Exception:  # pragma: no cover
+    _LIBC = None
+
+
+def _die_with_parent(sig=signal.SIGKILL):
+    """preexec_fn: the child gets `sig` if this script dies (even SIGKILL)."""
+    def fn():
+        if _LIBC is not None:
+            _LIBC.prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG
+    return fn
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def vlog(msg):
+    if VERBOSE:
+        print("    " + msg, flush=True)
+
+
+class GenError(Exception):
+    pass
+
+
+# ------------------------------------------------------------------ cleanup
+
+class Registry:
+    """Everything that must be undone on any exit path."""
+
+    def __init__(self):
+        self.procs = []          # Popen objects we started
+        self.netns = []          # namespace names we created
+        self.tracer = None
+        self.lock = threading.Lock()
+        self.cleaned = False
+
+    def add_proc(self, p):
+        with self.lock:
+            self.procs.append(p)
+
+    def kill_proc(self, p, grace=0.0):
+        if p.poll() is not None:
+            return
+        try:
+            if grace:
+                os.killpg(p.pid, signal.SIGTERM)
+                try:
+                    p.wait(grace)
+                    return
+                except subprocess.TimeoutExpired:
+                    pass
+            os.killpg(p.pid, signal.SIGKILL)  # own child's own session
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(3)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def del_netns(self, name):
+        subprocess.run(["ip", "netns", "del", name], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=10)
+        with self.lock:
+            if name in self.netns:
+                self.netns.remove(name)
+
+    def cleanup(self):
+        with self.lock:
+            if self.cleaned:
+                return
+            self.cleaned = True
+            procs = list(self.procs)
+            nss = list(self.netns)
+        for p in procs:
+            self.kill_proc(p)
+        for ns in nss:
+            try:
+                self.del_netns(ns)
+            except Exception:
+                pass
+        if self.tracer:
+            try:
+                self.tracer.close()
+            except Exception:
+                pass
+
+
+REG = Registry()
+
+
+def _on_signal(signum, frame):
+    raise SystemExit("interrupted by signal %d" % signum)
+
+
+# ------------------------------------------------------------------ helpers
+
+def run(cmd, timeout=10, check=True):
+    vlog("$ " + " ".join(cmd))
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise GenError("command failed (%d): %s\n%s" % (r.returncode, " ".join(cmd),
+                                                       r.stderr.strip()))
+    return r
+
+
+def norm_ip(s):
+    return ipaddress.ip_address(s.strip("[]")).compressed
+
+
+def ours(ip):
+    a = ipaddress.ip_address(ip)
+    return any(a in n for n in OUR_NETS)
+
+
+# ------------------------------------------------------------------ tracing
+
+TRACE_RE = re.compile(r"tcp_send_reset: skbaddr=(\S+) skaddr=(\S+) src=(\S+) dest=(\S+) "
+                      r"state=(\S+) reason=(\S+)")
+
+
+def split_ep(ep):
+    """'198.18.0.2:8080' or '[fd00::2]:8080' -> (ip, port)"""
+    if ep.startswith("["):
+        host, _, port = ep[1:].partition("]:")
+    else:
+        host, _, port = ep.rpartition(":")
+    return norm_ip(host), int(port)
+
+
+class Tracer:
+    """tcp:tcp_send_reset in a private tracefs instance (falls back to the
+    global buffer, restoring the previous enable value on exit)."""
+
+    def __init__(self):
+        self.mounted = False
+        if not os.path.isdir(os.path.join(TRACEFS, "events")):
+            run(["mount", "-t", "tracefs", "nodev", TRACEFS])
+            self.mounted = True
+        if not os.path.isdir(os.path.join(TRACEFS, "events/tcp/tcp_send_reset")):
+            raise GenError("kernel has no tcp:tcp_send_reset tracepoint")
+        self.instance = None
+        self.prev_enable = None
+        inst = os.path.join(TRACEFS, "instances", "rstgen-%d" % os.getpid())
+        try:
+            os.mkdir(inst)
+            self.instance = inst
+            self.dir = inst
+            try:
+                self._write("buffer_size_kb", "1024")
+            except OSError:
+                pass
+        except OSError:
+            self.dir = TRACEFS
+            with open(self._p("events/tcp/tcp_send_reset/enable")) as f:
+                self.prev_enable = f.read().strip()
+        self._write("events/tcp/tcp_send_reset/enable", "1")
+        with open(self._p("events/tcp/tcp_send_reset/format")) as f:
+            fmt = f.read()
+        if "reason" not in fmt:
+            raise GenError("tcp_send_reset tracepoint has no reason field (kernel < 6.10?)")
+
+    def _p(self, rel):
+        return os.path.join(self.dir, rel)
+
+    def _write(self, rel, val):
+        with open(self._p(rel), "w") as f:
+            f.write(val)
+
+    def clear(self):
+        with open(self._p("trace"), "w") as f:
+            f.write("")
+
+    def read(self, addrs=None):
+        """Parsed events, in trace order, whose src is in our ranges (and,
+        if addrs is given, in that set)."""
+        evs = []
+        with open(self._p("trace")) as f:
+            text = f.read()
+        for line in text.splitlines():
+            m = TRACE_RE.search(line)
+            if not m:
+                continue
+            sip, sport = split_ep(m.group(3))
+            dip, dport = split_ep(m.group(4))
+            if not ours(sip):
+                continue
+            if addrs is not None and sip not in addrs:
+                continue
+            evs.append(dict(src=sip, sport=sport, dst=dip, dport=dport,
+                            state=m.group(5), reason=m.group(6),
+                            active=m.group(1).strip("0") == "", line=line.strip()))
+        return evs
+
+    def close(self):
+        try:
+            self._write("events/tcp/tcp_send_reset/enable",
+                        self.prev_enable if self.prev_enable is not None else "0")
+        except OSError:
+            pass
+        if self.instance:
+            for _ in range(20):
+                try:
+                    os.rmdir(self.instance)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        if self.mounted:
+            subprocess.run(["umount", TRACEFS], timeout=10)
+
+
+# ------------------------------------------------------------------ peers
+
+class Peer:
+    def __init__(self, ctx, side, role, spec):
+        self.name = "%s/%s" % (ctx.name, role)
+        ns = ctx.ns[side]
+        spec = dict(spec)
+        spec.setdefault("hard", 15)
+        cmd = ["ip", "netns", "exec", ns, PY, PEER, role, json.dumps(spec)]
+        vlog("spawn %s in %s: %s" % (role, ns, json.dumps(spec)))
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, bufsize=1,
+                                  start_new_session=True,
+                                  preexec_fn=_die_with_parent(signal.SIGKILL))
+        REG.add_proc(self.p)
+        self.hard = spec["hard"]
+        self.seen = []
+        self.cond = threading.Condition()
+        self.err = []
+        threading.Thread(target=self._rd_out, daemon=True).start()
+        threading.Thread(target=self._rd_err, daemon=True).start()
+
+    def _rd_out(self):
+        for line in self.p.stdout:
+            line = line.rstrip("\n")
+            vlog("[%s] %s" % (self.name, line))
+            with self.cond:
+                self.seen.append(line)
+                self.cond.notify_all()
+        with self.cond:
+            self.seen.append("<EOF>")
+            self.cond.notify_all()
+
+    def _rd_err(self):
+        for line in self.p.stderr:
+            self.err.append(line.rstrip("\n"))
+
+    def expect(self, what, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while what not in self.seen:
+                if "<EOF>" in self.seen:
+                    raise GenError("%s exited before '%s'; stderr: %s; out: %s" % (
+                        self.name, what, " | ".join(self.err[-5:]), self.seen[-5:]))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise GenError("%s: timeout waiting for '%s' (seen %s)" % (
+                        self.name, what, self.seen[-5:]))
+                self.cond.wait(min(left, 0.2))
+
+    def go(self, tag):
+        try:
+            self.p.stdin.write("GO %s\n" % tag)
+            self.p.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            raise GenError("%s: cannot send GO %s (peer gone)" % (self.name, tag))
+
+    def release(self):
+        try:
+            self.p.stdin.close()
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+
+    def wait_done(self, timeout):
+        try:
+            self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise GenError("%s did not finish within %.1fs" % (self.name, timeout))
+        if self.p.returncode != 0:
+            raise GenError("%s exited %d: %s" % (self.name, self.p.returncode,
+                                                 " | ".join(self.err[-5:])))
+        time.sleep(0.05)  # let the reader thread drain stdout
+        bad = [l for l in self.seen if " EXC " in l or l.startswith("LOG conn") and "EXC" in l]
+        if bad:
+            raise GenError("%s reported errors: %s" % (self.name, bad))
+
+    def logs(self):
+        return [l[4:] for l in self.seen if l.startswith("LOG ")]
+
+
+# ------------------------------------------------------------------ scenario context
+
+class Ctx:
+    def __init__(self, gen, sd):
+        self.gen = gen
+        self.sd = sd
+        self.name = sd["name"]
+        self.idx = sd["idx"]
+        self.family = sd.get("family", 4)
+        pfx = "rstgen-%d-" % os.getpid()
+        self.ns = {"client": pfx + "%02dc" % self.idx, "server": pfx + "%02ds" % self.idx}
+        self.dev = {"client": "rstgen-c", "server": "rstgen-s"}
+        if self.family == 6:
+            self.caddr = "fd00:0:0:%x::1" % self.idx
+            self.saddr = "fd00:0:0:%x::2" % self.idx
+            self.plen = 64
+        else:
+            self.caddr = "198.18.%d.1" % self.idx
+            self.saddr = "198.18.%d.2" % self.idx
+            self.plen = 24
+        self.addr = {"client": self.caddr, "server": self.saddr}
+        self.peers = []
+        self.intents = {}
+        self.next_port = 41001
+        self.tcpdump = None
+        self.pcap = os.path.join(gen.outdir, self.name + ".pcap")
+        self.notes = []
+
+    # -- namespaces
+    def setup(self):
+        for side in ("client", "server"):
+            ns = self.ns[side]
+            run(["ip", "netns", "add", ns])
+            with REG.lock:
+                REG.netns.append(ns)
+            if self.family == 4:
+                for k in ("all", "default"):
+                    self.sysctl(side, "net.ipv6.conf.%s.disable_ipv6=1" % k)
+            else:
+                for k in ("all", "default"):
+                    self.sysctl(side, "net.ipv6.conf.%s.accept_dad=0" % k)
+                    self.sysctl(side, "net.ipv6.conf.%s.router_solicitations=0" % k)
+            run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        # veth created directly inside the namespaces: never in the host ns
+        run(["ip", "link", "add", self.dev["client"], "netns", self.ns["client"], "type", "veth",
+             "peer", "name", self.dev["server"], "netns", self.ns["server"]])
+        for side in ("client", "server"):
+            ns, dev = self.ns[side], self.dev[side]
+            cmd = ["ip", "-n", ns, "addr", "add", "%s/%d" % (self.addr[side], self.plen),
+                   "dev", dev]
+            if self.family == 6:
+                cmd.append("nodad")
+            run(cmd)
+            run(["ip", "-n", ns, "link", "set", dev, "up"])
+
+    def teardown(self):
+        for p in self.peers:
+            p.release()
+        for p in self.peers:
+            try:
+                p.p.wait(2)
+            except subprocess.TimeoutExpired:
+                pass
+            REG.kill_proc(p.p)
+        if self.tcpdump:
+            REG.kill_proc(self.tcpdump, grace=2)
+        for side in ("client", "server"):
+            REG.del_netns(self.ns[side])
+
+    def sysctl(self, side, kv):
+        run(["ip", "netns", "exec", self.ns[side], "sysctl", "-q", "-w", kv])
+
+    def ns_run(self, side, cmd, timeout=10, check=True):
+        return run(["ip", "netns", "exec", self.ns[side]] + cmd, timeout=timeout, check=check)
+
+    def ipt(self, side, *args):
+        tool = "ip6tables" if self.family == 6 else "iptables"
+        return self.ns_run(side, [tool, "-w", "5"] + list(args))
+
+    def ipt_packets(self, side, chain, table="filter"):
+        """total packet count of the rules in a chain"""
+        tool = "ip6tables" if self.family == 6 else "iptables"
+        r = self.ns_run(side, [tool, "-w", "5", "-t", table, "-n", "-v", "-x", "-L", chain])
+        total = 0
+        for line in r.stdout.splitlines()[2:]:
+            f = line.split()
+            if f and f[0].isdigit():
+                total += int(f[0])
+        return total
+
+    # -- capture
+    def start_capture(self, side):
+        if os.path.exists(self.pcap):
+            os.unlink(self.pcap)
+        # hard limit: timeout(1) stops tcpdump even if we were SIGKILLed
+        cmd = ["ip", "netns", "exec", self.ns[side], "timeout", "-s", "INT", "90",
+               "tcpdump", "-U", "--immediate-mode",
+               "-Z", "root", "-n", "-s", str(SNAPLEN), "-i", self.dev[side], "-w", self.pcap]
+        vlog("$ " + " ".join(cmd))
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             preexec_fn=_die_with_parent(signal.SIGINT))
+        REG.add_proc(p)
+        self.tcpdump = p
+        self.td_err = []
+        ready = threading.Event()
+
+        def rd():
+            for line in p.stderr:
+                self.td_err.append(line.strip())
+                if "listening on" in line:
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=rd, daemon=True).start()
+        if not ready.wait(5) or p.poll() is not None:
+            raise GenError("tcpdump did not start: %s" % self.td_err)
+        time.sleep(0.1)
+
+    def stop_capture(self):
+        p = self.tcpdump
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGINT)
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                REG.kill_proc(p)
+                raise GenError("tcpdump did not stop")
+        time.sleep(0.05)
+        for line in self.td_err:
+            m = re.match(r"(\d+) packets? dropped by kernel", line)
+            if m and int(m.group(1)):
+                raise GenError("tcpdump dropped %s packets" % m.group(1))
+        if not os.path.exists(self.pcap):
+            raise GenError("no pcap written: %s" % self.td_err)
+
+    # -- trace
+    def trace_events(self):
+        return self.gen.tracer.read({self.caddr, self.saddr})
+
+    def clear_trace(self):
+        self.gen.tracer.clear()
+
+    def wait_trace(self, n, timeout):
+        deadline = time.monotonic() + timeout
+        for _ in range(10000):
+            evs = self.trace_events()
+            if len(evs) >= n or time.monotonic() >= deadline:
+                return evs
+            time.sleep(0.05)
+        return self.trace_events()
+
+    # -- peers
+    def ports(self, n, intent):
+        out = []
+        for _ in range(n):
+            p = self.next_port
+            self.next_port += 1
+            self.intents[p] = intent
+            out.append(p)
+        return out
+
+    def _spec(self, extra):
+        spec = {"family": self.family, "caddr": self.caddr, "saddr": self.saddr,
+                "port": SERVER_PORT}
+        spec.update(extra)
+        return spec
+
+    def server(self, handlers=None, listen=None, hold=False, hard=15):
+        spec = self._spec({"listen": listen or [{"port": SERVER_PORT, "backlog": 16}],
+                           "handlers": {str(k): v for k, v in (handlers or {}).items()},
+                           "hold": hold, "hard": hard})
+        p = Peer(self, "server", "server", spec)
+        self.peers.append(p)
+        p.expect("READY", 5)
+        return p
+
+    def client(self, conns, parallel=False, hard=15, **kw):
+        spec = self._spec({"conns": conns, "parallel": parallel, "hard": hard,
+                           "stagger": 0.03})  # keeps stream numbering stable
+        spec.update(kw)
+        p = Peer(self, "client", "client", spec)
+        self.peers.append(p)
+        return p
+
+
+# ------------------------------------------------------------------ scenarios
+# Each function drives one scenario. The framework has already created the
+# namespaces, started tcpdump and cleared the trace buffer; after the
+# function returns it settles, stops the capture, reads the trace, tears
+# everything down and labels the RSTs.
+
+def sc_refused(S):
+    ps = S.ports(3, "refused")
+    cli = S.client([{"cport": p, "b": "refused", "port": 9} for p in ps])
+    cli.wait_done(8)
+    S.wait_trace(3, 1)
+
+
+def sc_unread_server(S):
+    ps = S.ports(3, "abort_on_close_unread")
+    S.server({p: ["unread"] for p in ps})
+    cli = S.client([{"cport": p, "b": "send_wait"} for p in ps])
+    cli.wait_done(10)
+    S.wait_trace(3, 1)
+
+
+def sc_unread_pipelined(S):
+    ps = S.ports(3, "abort_on_close_pipelined")
+    S.server({p: ["pipelined"] for p in ps})
+    cli = S.client([{"cport": p, "b": "pipelined"} for p in ps])
+    cli.wait_done(10)
+    S.wait_trace(3, 1)
+
+
+def sc_abort_midtransfer(S):
+    """The client closes with ~110 KB unread while the server is blocked on
+    a full window.  On a zero-delay veth nothing is in flight at that moment,
+    so the abort alone yields no NO_SOCKET follow-ups (closing while the
+    window is still open does, but a varying number of them).  For a
+    deterministic follow-up, the third connection's RST|ACK is dropped at the
+    server ("lost RST"): the server's retransmission timer then re-sends
+    unacknowledged data, which meets no socket."""
+    ps = S.ports(2, "abort_on_close_midtransfer")
+    lost = S.ports(1, "abort_on_close_midtransfer_rst_lost")
+    S.ipt("server", "-A", "INPUT", "-p", "tcp", "-s", S.caddr, "--sport", str(lost[0]),
+          "--tcp-flags", "RST,ACK", "RST,ACK", "-j", "DROP")
+    S.server({p: ["bulk"] for p in ps + lost})
+    cli = S.client([{"cport": p, "b": "read_1k_close"} for p in ps + lost], gap=0.1)
+    cli.wait_done(10)
+    S.wait_trace(4, 3)
+
+
+def sc_linger_client(S):
+    ps = S.ports(3, "linger0_client")
+    S.server({p: ["respond_hold"] for p in ps})
+    cli = S.client([{"cport": p, "b": "req_read_linger", "resp": 500} for p in ps])
+    cli.wait_done(10)
+    S.wait_trace(3, 1)
+
+
+def sc_linger_server(S):
+    ps = S.ports(3, "linger0_server")
+    S.server({p: ["respond_linger"] for p in ps})
+    cli = S.client([{"cport": p, "b": "req_read_all"} for p in ps])
+    cli.wait_done(10)
+    S.wait_trace(3, 1)
+
+
+def sc_handshake_abort(S):
+    ps = S.ports(3, "linger0_after_handshake")
+    S.server({p: ["hold"] for p in ps})
+    cli = S.client([{"cport": p, "b": "connect_linger"} for p in ps])
+    cli.wait_done(8)
+    S.wait_trace(3, 1)
+
+
+def sc_data_after_close(S):
+    tw = S.ports(2, "data_after_close_timewait")
+    fw1 = S.ports(2, "data_after_close_finwait1")
+    for p in fw1:
+        # server keeps its FIN unacknowledged: drop the client's pure ACKs
+        S.ipt("server", "-A", "INPUT", "-p", "tcp", "-s", S.caddr, "--sport", str(p),
+              "--dport", str(SERVER_PORT), "--tcp-flags", "ALL", "ACK",
+              "-m", "length", "--length", "0:64", "-j", "DROP")
+    S.server({p: ["respond_close"] for p in tw + fw1})
+    cli = S.client([{"cport": p, "b": "data_after_fin"} for p in tw + fw1])
+    cli.wait_done(12)
+    S.wait_trace(4, 1)
+
+
+def sc_response_timeout(S):
+    ps = S.ports(2, "client_timeout_linger0")
+    S.server({p: ["read_hold"] for p in ps})
+    cli = S.client([{"cport": p, "b": "req_wait_linger", "wait": 1.5} for p in ps],
+                   parallel=True, stagger=0.05)
+    cli.wait_done(8)
+    S.wait_trace(2, 1)
+
+
+def sc_keepalive(S):
+    ps = S.ports(2, "keepalive_timeout")
+    S.server({p: ["respond_hold_release"] for p in ps}, hold=True, hard=25)
+    cli = S.client([{"cport": p, "b": "keepalive"} for p in ps], parallel=True, hard=20)
+    for p in ps:
+        cli.expect("STEP ka-%d" % p, 5)
+    # the peer vanishes: everything from the client is dropped at the server
+    S.ipt("server", "-A", "INPUT", "-s", S.caddr, "-j", "DROP")
+    for p in ps:
+        cli.go("ka-%d" % p)
+        time.sleep(0.05)
+    cli.wait_done(15)
+    S.wait_trace(2, 1)
+
+
+def _kill_client_sockets_silently(S, ps):
+    """ss -K the client's sockets while its RSTs are dropped, then clear the
+    trace buffer so those dropped RSTs are not paired."""
+    S.ipt("client", "-A", "OUTPUT", "-p", "tcp", "--tcp-flags", "RST", "RST", "-j", "DROP")
+    for p in ps:
+        S.ns_run("client", ["ss", "-K", "-t", "-n", "sport", "=", ":%d" % p])
+    evs = S.wait_trace(len(ps), 2)
+    S.notes.append("ss -K: %d RST(s) traced and dropped before the wire (%s)" % (
+        len(evs), ",".join(sorted({"%s/%s" % (e["reason"], e["state"]) for e in evs}))))
+    S.clear_trace()
+    S.ipt("client", "-D", "OUTPUT", "-p", "tcp", "--tcp-flags", "RST", "RST", "-j", "DROP")
+
+
+def sc_stale_half_open(S):
+    ps = S.ports(3, "stale_peer_lost_state")
+    srv = S.server({p: ["stale_send"] for p in ps})
+    cli = S.client([{"cport": p, "b": "stale"} for p in ps], parallel=True)
+    for p in ps:
+        cli.expect("STEP stale-%d" % p, 5)
+        srv.expect("STEP stale-send-%d" % p, 5)
+    _kill_client_sockets_silently(S, ps)
+    for p in ps:
+        cli.go("stale-%d" % p)
+    cli.wait_done(5)
+    for p in ps:
+        srv.go("stale-send-%d" % p)
+        time.sleep(0.03)
+    S.wait_trace(3, 2)
+    srv.wait_done(6)
+
+
+def sc_bad_handshake(S):
+    ps = S.ports(2, "reuse_tuple_vs_stale_established")
+    srv = S.server({p: ["stale_wait", "echo_graceful"] for p in ps})
+    cli = S.client([{"cport": p, "b": "bad_handshake"} for p in ps], parallel=True)
+    for p in ps:
+        cli.expect("STEP stale-%d" % p, 5)
+    _kill_client_sockets_silently(S, ps)
+    for p in ps:
+        cli.go("stale-%d" % p)
+        time.sleep(0.05)
+    cli.wait_done(10)
+    srv.wait_done(8)
+    S.wait_trace(2, 1)
+
+
+def sc_accept_overflow(S):
+    S.sysctl("server", "net.ipv4.tcp_abort_on_overflow=1")
+    backlog = 2
+    pre1 = S.ports(backlog, "accept_queue_prefill")
+    b1 = S.ports(backlog + 1, "accept_overflow_on_data")
+    pre2 = S.ports(backlog, "accept_queue_prefill")
+    b2 = S.ports(backlog + 1, "accept_overflow_on_ack")
+    S.server(listen=[{"port": 8080, "backlog": backlog, "accept": False},
+                     {"port": 8081, "backlog": backlog, "accept": False}], hard=20)
+    cli = S.client([{"b": "burst", "cport": b1[0], "port": 8080, "prefill": pre1,
+                     "cports": b1, "send": True},
+                    {"b": "burst", "cport": b2[0], "port": 8081, "prefill": pre2,
+                     "cports": b2, "send": False}], parallel=True, hard=20)
+    for port in (8080, 8081):
+        cli.expect("STEP burst-%d" % port, 5)
+    # from now on the server never sees the clients' bare handshake ACKs,
+    # so the burst piles up as request socks while the accept queue has room
+    for port in (8080, 8081):
+        S.ipt("server", "-A", "INPUT", "-p", "tcp", "-s", S.caddr, "--dport", str(port),
+              "--tcp-flags", "ALL", "ACK", "-m", "length", "--length", "0:64",
+              "-j", "DROP")
+    # 8080: the clients' data completes the handshakes -> overflow.
+    # 8081: let the ACKs through again; the server's SYN-ACK retransmit
+    # (~1 s) draws bare ACKs that complete the handshakes -> overflow.
+    cli.go("burst-8080")
+    cli.expect("STEP burst-done-8080", 5)
+    cli.go("burst-8081")
+    cli.expect("STEP burst-done-8081", 5)
+    S.ipt("server", "-D", "INPUT", "-p", "tcp", "-s", S.caddr, "--dport", "8081",
+          "--tcp-flags", "ALL", "ACK", "-m", "length", "--length", "0:64", "-j", "DROP")
+    S.wait_trace(2 * backlog, 4)
+    time.sleep(0.3)
+
+
+def sc_connect_abandoned(S):
+    ps = S.ports(3, "connect_timeout_then_synack")
+    rule = ["INPUT", "-p", "tcp", "-s", S.saddr, "--sport", str(SERVER_PORT),
+            "--tcp-flags", "SYN,ACK", "SYN,ACK", "-j", "DROP"]
+    S.ipt("client", "-A", *rule)
+    S.server(listen=[{"port": SERVER_PORT, "backlog": 16, "accept": False}])
+    cli = S.client([{"cport": p, "b": "abandon", "wait": 0.3} for p in ps], parallel=True,
+                   stagger=0.1)  # > timer-wheel granularity: keeps the retransmits ordered
+    cli.wait_done(5)
+    S.ipt("client", "-D", *rule)
+    S.wait_trace(3, 3)
+
+
+def sc_fin_straggler(S):
+    """Both sides FIN. The first closer's final ACK is duplicated (TEE); the
+    first pair is dropped at the second closer, whose FIN is then
+    retransmitted from its timer; the re-ACK pair arrives, the first copy
+    closes LAST_ACK, the second finds no socket.  (A duplicate of the very
+    first final ACK does not work: it arrives while close() still holds the
+    socket lock, goes to the socket backlog and is discarded in TCP_CLOSE.)"""
+    sf = S.ports(2, "late_dup_ack_after_last_ack")
+    cf = S.ports(1, "late_dup_ack_after_last_ack")
+    handlers = {p: ["respond_step_close"] for p in sf}
+    handlers.update({p: ["respond_wait_eof"] for p in cf})
+    srv = S.server(handlers)
+    conns = [{"cport": p, "b": "straggler_server_first"} for p in sf]
+    conns += [{"cport": p, "b": "straggler_client_first"} for p in cf]
+    cli = S.client(conns)
+
+    def sel(side, cport):
+        other = "client" if side == "server" else "server"
+        me, peer = S.addr[side], S.addr[other]
+        if side == "server":
+            return ["-s", me, "--sport", str(SERVER_PORT), "-d", peer, "--dport", str(cport)]
+        return ["-s", me, "--sport", str(cport), "-d", peer, "--dport", str(SERVER_PORT)]
+
+    def arm(first, cport):
+        second = "client" if first == "server" else "server"
+        S.ipt(first, "-t", "mangle", "-A", "POSTROUTING", "-p", "tcp", *sel(first, cport),
+              "--tcp-flags", "ALL", "ACK", "-j", "TEE", "--gateway", S.addr[second])
+        drop = ["INPUT", "-p", "tcp"] + sel(first, cport) + [
+            "--tcp-flags", "ALL", "ACK", "-m", "length", "--length", "0:64", "-j", "DROP"]
+        S.ipt(second, "-A", *drop)
+        return second, drop
+
+    def disarm(second, drop, n_before):
+        # wait until the first (duplicated) final ACK pair has been dropped,
+        # then let the re-ACK of the retransmitted FIN through
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            if S.ipt_packets(second, "INPUT") >= 2:
+                break
+            time.sleep(0.01)
+        else:
+            raise GenError("fin_straggler: final ACK never reached the drop rule")
+        S.ipt(second, "-D", *drop)
+        S.wait_trace(n_before + 1, 3)
+
+    n = 0
+    for p in sf:
+        srv.expect("STEP preclose-%d" % p, 5)
+        second, drop = arm("server", p)
+        srv.go("preclose-%d" % p)
+        disarm(second, drop, n)
+        n += 1
+    for p in cf:
+        cli.expect("STEP preclose-%d" % p, 8)
+        second, drop = arm("client", p)
+        cli.go("preclose-%d" % p)
+        disarm(second, drop, n)
+        n += 1
+    cli.wait_done(10)
+    srv.wait_done(8)
+    S.wait_trace(n, 1)
+
+
+def sc_abort_after_fin(S):
+    ps = S.ports(2, "linger0_after_peer_fin")
+    S.server({p: ["shut_partial_linger"] for p in ps})
+    cli = S.client([{"cport": p, "b": "req_shut_read"} for p in ps])
+    cli.wait_done(10)
+    S.wait_trace(2, 1)
+
+
+SCENARIOS = [
+    dict(name="refused", fn=sc_refused, expect={"NO_SOCKET"}),
+    dict(name="refused_v6", fn=sc_refused, family=6, expect={"NO_SOCKET"}),
+    dict(name="unread_server", fn=sc_unread_server, expect={"TCP_ABORT_ON_CLOSE"}),
+    dict(name="unread_pipelined", fn=sc_unread_pipelined, expect={"TCP_ABORT_ON_CLOSE"}),
+    dict(name="abort_midtransfer", fn=sc_abort_midtransfer,
+         expect={"TCP_ABORT_ON_CLOSE", "NO_SOCKET"}),
+    dict(name="linger_client", fn=sc_linger_client, expect={"TCP_STATE"}),
+    dict(name="linger_server", fn=sc_linger_server, expect={"TCP_STATE"}),
+    dict(name="handshake_abort", fn=sc_handshake_abort, expect={"TCP_STATE"}),
+    dict(name="data_after_close", fn=sc_data_after_close,
+         expect={"TCP_TIMEWAIT_SOCKET", "TCP_ABORT_ON_DATA"}),
+    dict(name="response_timeout", fn=sc_response_timeout, expect={"TCP_STATE"}),
+    dict(name="keepalive", fn=sc_keepalive, capture="server",
+         expect={"TCP_KEEPALIVE_TIMEOUT"}),
+    dict(name="stale_half_open", fn=sc_stale_half_open, expect={"NO_SOCKET"}),
+    dict(name="bad_handshake", fn=sc_bad_handshake, expect={"TCP_INVALID_ACK_SEQUENCE"}),
+    dict(name="accept_overflow", fn=sc_accept_overflow, expect={"INVALID_SYN"}),
+    dict(name="connect_abandoned", fn=sc_connect_abandoned, expect={"NO_SOCKET"}),
+    dict(name="fin_straggler", fn=sc_fin_straggler, expect={"NO_SOCKET"}),
+    dict(name="linger_server_v6", fn=sc_linger_server, family=6, expect={"TCP_STATE"}),
+    dict(name="abort_after_fin", fn=sc_abort_after_fin, expect={"TCP_STATE"}),
+]
+for _i, _sd in enumerate(SCENARIOS, 1):
+    _sd["idx"] = _i
+
+
+# ------------------------------------------------------------------ labelling
+
+TSHARK_FIELDS = ["frame.number", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport",
+                 "ip.dst", "ipv6.dst", "tcp.dstport", "tcp.flags", "tcp.len"]
+
+F_FIN, F_SYN, F_RST, F_ACK = 0x01, 0x02, 0x04, 0x10
+
+
+def read_packets(pcap):
+    cmd = ["tshark", "-n", "-r", pcap, "-Y", "tcp && !icmp && !icmpv6", "-T", "fields",
+           "-E", "separator=/t", "-E", "occurrence=f"]
+    for f in TSHARK_FIELDS:
+        cmd += ["-e", f]
+    r = run(cmd, timeout=120)
+    pkts = []
+    for line in r.stdout.splitlines():
+        c = line.split("\t")
+        if len(c) < len(TSHARK_FIELDS):
+            continue
+        src = c[2] or c[3]
+        dst = c[5] or c[6]
+        pkts.append(dict(frame=int(c[0]), stream=int(c[1]), src=norm_ip(src),
+                         sport=int(c[4]), dst=norm_ip(dst), dport=int(c[7]),
+                         flags=int(c[8], 16), len=int(c[9] or 0)))
+    return pkts
+
+
+def client_endpoint(stream_pkts):
+    """(ip, port) of the host that sent the pure SYN, or None."""
+    for p in stream_pkts:
+        if p["flags"] & F_SYN and not p["flags"] & F_ACK:
+            return (p["src"], p["sport"])
+    return None
+
+
+def compute_phase(before, client_ep):
+    """Phase of a RST from the packets of its stream that precede it.
+    First match wins: closed, closing, unknown, data, established, synack, syn."""
+    if any(p["flags"] & F_RST for p in before):
+        return "closed"
+    fin_senders = {(p["src"], p["sport"]) for p in before if p["flags"] & F_FIN}
+    if len(fin_senders) >= 2:
+        return "closed"
+    if fin_senders:
+        return "closing"
+    client_syn = None
+    if client_ep:
+        for p in before:
+            if (p["src"], p["sport"]) == client_ep and p["flags"] & F_SYN \
+                    and not p["flags"] & F_ACK:
+                client_syn = p
+                break
+    if client_syn is None:
+        return "unknown"
+    if any(p["len"] > 0 for p in before):
+        return "data"
+    synack_seen = False
+    for p in before:
+        if p["flags"] & F_SYN and p["flags"] & F_ACK and (p["src"], p["sport"]) != client_ep:
+            synack_seen = True
+        elif synack_seen and (p["src"], p["sport"]) == client_ep and p["flags"] & F_ACK \
+                and not p["flags"] & F_SYN:
+            return "established"
+    return "synack" if synack_seen else "syn"
+
+
+def is_wildcard(ip, port):
+    return port == 0 and ipaddress.ip_address(ip).is_unspecified
+
+
+def pair_events(S, rsts, events):
+    """frame number -> trace event.
+
+    Pairing is per directed 4-tuple, in order: the k-th traced RST src->dst is
+    the k-th captured RST frame src->dst.  Exception: when the kernel emits a
+    RST on behalf of a *listening* socket (e.g. INVALID_SYN on accept-queue
+    overflow) the tracepoint takes the addresses from that socket, so it
+    prints dest=0.0.0.0:0 / [::]:0.  Such events are paired, in order, with
+    the captured RSTs from the same src ip:port that no exact event claimed.
+    """
+    cap_q = collections.defaultdict(list)
+    for p in rsts:
+        cap_q[(p["src"], p["sport"], p["dst"], p["dport"])].append(p)
+    ev_q = collections.defaultdict(list)
+    wild_q = collections.defaultdict(list)
+    for e in events:
+        if is_wildcard(e["dst"], e["dport"]):
+            wild_q[(e["src"], e["sport"])].append(e)
+        else:
+            ev_q[(e["src"], e["sport"], e["dst"], e["dport"])].append(e)
+    match = {}
+    leftover = collections.defaultdict(list)
+    problems = []
+    for key in sorted(set(cap_q) | set(ev_q)):
+        frames, evs = cap_q.get(key, []), ev_q.get(key, [])
+        for p, e in zip(frames, evs):
+            match[p["frame"]] = e
+        if len(evs) > len(frames):
+            problems.append("%s:%d -> %s:%d: %d RST frame(s) captured (%s) but %d traced" % (
+                key[0], key[1], key[2], key[3], len(frames),
+                ",".join(str(p["frame"]) for p in frames), len(evs)))
+        leftover[key[:2]].extend(frames[len(evs):])
+    for src in sorted(set(leftover) | set(wild_q)):
+        frames = sorted(leftover.get(src, []), key=lambda p: p["frame"])
+        evs = wild_q.get(src, [])
+        if len(frames) != len(evs):
+            problems.append("from %s:%d: %d captured RST frame(s) (%s) without a traced "
+                            "RST for their 4-tuple, %d listener-addressed trace event(s)" % (
+                                src[0], src[1], len(frames),
+                                ",".join(str(p["frame"]) for p in frames), len(evs)))
+            continue
+        for p, e in zip(frames, evs):
+            match[p["frame"]] = e
+        if evs:
+            S.notes.append("%d trace event(s) from %s:%d carry a wildcard dest "
+                           "(listener-addressed: %s), paired by src in order" % (
+                               len(evs), src[0], src[1],
+                               ",".join(sorted({e["reason"] + "/" + e["state"] for e in evs}))))
+    if problems:
+        raise GenError("%s: captured RSTs and traced RSTs do not pair up:\n  %s\n"
+                       "trace:\n  %s" % (S.name, "\n  ".join(problems),
+                                         "\n  ".join(e["line"] for e in events) or "(none)"))
+    return match
+
+
+def label_capture(S, events):
+    pkts = read_packets(S.pcap)
+    by_stream = collections.defaultdict(list)
+    for p in pkts:
+        by_stream[p["stream"]].append(p)
+    rsts = [p for p in pkts if p["flags"] & F_RST]
+
+    match = pair_events(S, rsts, events)
+
+    rows = []
+    for p in rsts:
+        e = match[p["frame"]]
+        spkts = by_stream[p["stream"]]
+        cep = client_endpoint(spkts)
+        if cep is None:
+            # no SYN in the capture: fall back to the listening port
+            cep = (p["dst"], p["dport"]) if p["sport"] in (SERVER_PORT, 8081) \
+                else (p["src"], p["sport"])
+            S.notes.append("stream %d has no SYN; sender guessed from port" % p["stream"])
+        sender = "client" if (p["src"], p["sport"]) == cep else "server"
+        before = [q for q in spkts if q["frame"] < p["frame"]]
+        phase = compute_phase(before, client_endpoint(spkts))
+        cport = cep[1]
+        rows.append(dict(capture=os.path.basename(S.pcap), frame=p["frame"],
+                         stream=p["stream"], src=p["src"], sport=p["sport"], dst=p["dst"],
+                         dport=p["dport"], sender=sender, phase=phase,
+                         kernel_reason=e["reason"], kernel_state=e["state"],
+                         intent=S.intents.get(cport, S.name)))
+    return rows
+
+
+# ------------------------------------------------------------------ driver
+
+class Generator:
+    def __init__(self, outdir):
+        self.outdir = outdir
+        self.tracer = None
+
+    def run_one(self, sd):
+        S = Ctx(self, sd)
+        t0 = time.monotonic()
+        try:
+            S.setup()
+            S.start_capture(sd.get("capture", "client"))
+            S.clear_trace()
+            sd["fn"](S)
+            time.sleep(0.3)  # stragglers
+            S.stop_capture()
+            events = S.trace_events()
+        finally:
+            S.teardown()
+        rows = label_capture(S, events)
+        if not rows:
+            raise GenError("%s: no RST captured or traced" % S.name)
+        return S, rows, time.monotonic() - t0
+
+
+def sweep_stale():
+    """Remove namespaces / trace instances left by an earlier run of this
+    script that was SIGKILLed (name rstgen-<pid>-..., pid no longer alive)."""
+    def dead(pid):
+        try:
+            os.kill(pid, 0)
+            return False
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+
+    r = run(["ip", "netns", "list"], check=False)
+    for line in r.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        m = re.match(r"rstgen-(\d+)-\d+[cs]$", name)
+        if m and int(m.group(1)) != os.getpid() and dead(int(m.group(1))):
+            log("removing stale namespace %s" % name)
+            run(["ip", "netns", "del", name], check=False)
+    inst_dir = os.path.join(TRACEFS, "instances")
+    if os.path.isdir(inst_dir):
+        for name in os.listdir(inst_dir):
+            m = re.match(r"rstgen-(\d+)$", name)
+            if m and int(m.group(1)) != os.getpid() and dead(int(m.group(1))):
+                log("removing stale trace instance %s" % name)
+                try:
+                    with open(os.path.join(inst_dir, name,
+                                           "events/tcp/tcp_send_reset/enable"), "w") as f:
+                        f.write("0")
+                    os.rmdir(os.path.join(inst_dir, name))
+                except OSError:
+                    pass
+
+
+def check_env():
+    if os.geteuid() != 0:
+        raise GenError("must run as root")
+    for tool in ("ip", "tcpdump", "tshark", "iptables", "ip6tables", "ss", "sysctl", "timeout"):
+        if not shutil.which(tool):
+            raise GenError("missing tool: %s" % tool)
+
+
+def main():
+    global VERBOSE
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", help="comma-separated scenario names (labels.tsv is then "
+                    "not rewritten; rows are printed)")
+    ap.add_argument("--outdir", default=os.path.join(REPO, "tests", "captures"))
+    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--list", action="store_true", help="list scenarios and exit")
+    args = ap.parse_args()
+    VERBOSE = args.verbose
+    if args.list:
+        for sd in SCENARIOS:
+            print(sd["name"])
+        return 0
+
+    check_env()
+    # one run at a time (scenario subnets are fixed)
+    lockf = open(os.path.abspath(__file__))
+    try:
+        fcntl.flock(lockf, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise GenError("another generate_captures.py run is in progress")
+
+    sweep_stale()
+    atexit.register(REG.cleanup)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+
+    todo = SCENARIOS
+    if args.only:
+        names = args.only.split(",")
+        unknown = set(names) - {sd["name"] for sd in SCENARIOS}
+        if unknown:
+            raise GenError("unknown scenario(s): %s" % ", ".join(sorted(unknown)))
+        todo = [sd for sd in SCENARIOS if sd["name"] in names]
+
+    os.makedirs(args.outdir, exist_ok=True)
+    gen = Generator(args.outdir)
+    t_start = time.monotonic()
+    all_rows = []
+    summary = []
+    try:
+        REG.tracer = gen.tracer = Tracer()
+        for sd in todo:
+            S, rows, dt = gen.run_one(sd)
+            all_rows.extend(rows)
+            reasons = collections.Counter(r["kernel_reason"] for r in rows)
+            unexpected = set(reasons) - sd["expect"]
+            summary.append((S, rows, dt, reasons, unexpected))
+            log("%-20s %2d RST  %5.2fs  %s%s" % (
+                S.name, len(rows), dt,
+                " ".join("%s x%d" % kv for kv in sorted(reasons.items())),
+                "   [NOTE: unexpected %s]" % ",".join(sorted(unexpected)) if unexpected else ""))
+            for n in S.notes:
+                log("%-20s   note: %s" % ("", n))
+    finally:
+        REG.cleanup()
+
+    text = "\t".join(LABEL_COLUMNS) + "\n" + "".join(
+        "\t".join(str(r[c]) for c in LABEL_COLUMNS) + "\n" for r in all_rows)
+    if args.only:
+        sys.stdout.write(text)
+    else:
+        with open(os.path.join(args.outdir, "labels.tsv"), "w") as f:
+            f.write(text)
+    total = sum(os.path.getsize(os.path.join(args.outdir, sd["name"] + ".pcap"))
+                for sd in todo)
+    log("%d scenarios, %d labelled RSTs, %.1f KB of pcap, %.1fs" % (
+        len(todo), len(all_rows), total / 1024.0, time.monotonic() - t_start))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except GenError as e:
+        REG.cleanup()
+        sys.stderr.write("generate_captures: ERROR: %s\n" % e)
+        sys.exit(1)
