@@ -278,11 +278,12 @@ static void classify_active_abort(rst_context *c)
                         in_flight || window_filled || first_ack || c->me_server ? CONFIDENCE_HIGH
                                                                                 : CONFIDENCE_MEDIUM);
             if (in_flight || window_filled || mid_write || first_ack)
-                say(c, "%s reset %s after %s data while the %s was still sending (%u bytes received%s%s%s): "
-                    "close() with unread data; no FIN", c->me_name, wait, c->peer_name, c->peer_name,
-                    peer->payload_bytes, in_flight ? ", more in flight" : "",
-                    window_filled ? ", its receive window had shrunk" : "",
-                    first_ack ? ", the last of it first ACKed by the RST" : "");
+                say(c, "%s reset %s after %s data it had not read (%u bytes received%s%s%s%s): "
+                    "close() with unread data; no FIN", c->me_name, wait, c->peer_name,
+                    peer->payload_bytes, in_flight ? "; more was in flight" : "",
+                    window_filled ? "; its receive window had shrunk" : "",
+                    mid_write ? "; the last segment ended mid-write" : "",
+                    first_ack ? "; the RST was the first ACK of the last of it" : "");
             else
                 say(c, "%s reset %s after %s data it had ACKed but never answered (%u bytes received, "
                     "%u sent): close() with unread data; no FIN", c->me_name, wait, c->peer_name,

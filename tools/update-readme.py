@@ -26,7 +26,8 @@ def fields_table(build):
     for line in out.splitlines():
         parts = line.split("\t")
         if len(parts) >= 8 and parts[0] == "F" and parts[4] == "rstdiag" and ".expert." not in parts[2]:
-            rows.append(f"| `{parts[2]}` | {parts[3]} | {parts[7]} |")
+            description = parts[7].replace("|", "\\|")
+            rows.append(f"| `{parts[2]}` | {parts[3]} | {description} |")
     return "\n".join(rows)
 
 
@@ -53,11 +54,11 @@ def main():
         text = f.read()
     updated = text
     for name in args.sections.split(","):
-        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(\n<!-- END {name} -->)", re.S)
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n)(?:.*?\n)?(<!-- END {name} -->)", re.S)
         if not pattern.search(updated):
             sys.exit(f"README.md has no section {name}")
         body = makers[name](build)
-        updated = pattern.sub(lambda m: m.group(1) + body + m.group(2), updated)
+        updated = pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), updated)
     if args.check:
         if updated != text:
             sys.exit("README.md is out of date: run tools/update-readme.py --build " + args.build)

@@ -168,7 +168,7 @@ static void test_unread_first_acked_by_rst(void)
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 800, 100);   /* never ACKed before the RST */
     const rst_diagnosis *d = active_reset(&c, CLIENT, 15000);
     assert_diag(d, "client", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
-    g_assert_nonnull(strstr(d->evidence, "first ACKed by the RST"));
+    g_assert_nonnull(strstr(d->evidence, "first ACK of the last"));
 }
 
 static void test_pipelined_requests_answered_once(void)
@@ -253,7 +253,7 @@ static void test_client_abort_with_data_in_flight(void)
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1448, 10);   /* not yet acked */
     const rst_diagnosis *d = reset(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT], acked, 0, 20);
     assert_diag(d, "client", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
-    g_assert_nonnull(strstr(d->evidence, "in flight"));
+    g_assert_nonnull(strstr(d->evidence, "more was in flight"));
 }
 
 static void test_response_timeout(void)
