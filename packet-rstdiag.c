@@ -148,9 +148,11 @@ static rst_diagnosis *track_frame(packet_info *pinfo)
 
 /* ---- rendering ------------------------------------------------------------ */
 
-static void add_token(proto_tree *tree, int hf, tvbuff_t *tvb, const char *token)
+static proto_item *add_token(proto_tree *tree, int hf, tvbuff_t *tvb, const char *token)
 {
-    proto_item_set_generated(proto_tree_add_string(tree, hf, tvb, 0, 0, token));
+    proto_item *item = proto_tree_add_string(tree, hf, tvb, 0, 0, token);
+    proto_item_set_generated(item);
+    return item;
 }
 
 static void add_duration(proto_tree *tree, int hf, tvbuff_t *tvb, int64_t us)
@@ -173,12 +175,11 @@ static void render(const rst_diagnosis *diag, tvbuff_t *tvb, packet_info *pinfo,
     proto_item_append_text(top, ": %s by %s, phase %s (%s confidence)", cause,
                            rst_sender_token(diag->sender), rst_phase_token(diag->phase),
                            rst_confidence_token(diag->confidence));
-    expert_add_info(pinfo, top, &ei_cause[diag->cause]);
 
     proto_tree *sub = proto_item_add_subtree(top, ett_rstdiag);
     add_token(sub, hf_sender, tvb, rst_sender_token(diag->sender));
     add_token(sub, hf_phase, tvb, rst_phase_token(diag->phase));
-    add_token(sub, hf_cause, tvb, cause);
+    expert_add_info(pinfo, add_token(sub, hf_cause, tvb, cause), &ei_cause[diag->cause]);
     add_token(sub, hf_confidence, tvb, rst_confidence_token(diag->confidence));
     add_token(sub, hf_kernel_reason, tvb, rst_kernel_reason_token(diag->kernel_reason));
     add_token(sub, hf_evidence, tvb, diag->evidence);
