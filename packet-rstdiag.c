@@ -252,12 +252,13 @@ static void register_expert_fields(void)
             severity = PI_NOTE;
         else if (i == CAUSE_ACCEPT_OVERFLOW)
             severity = PI_ERROR;
+        char *name = g_strdup_printf("rstdiag.expert.%s", token);
+        g_strdelimit(name, "-", '_');   /* field names: letters, digits, '_' and '.' */
         ei_cause[i] = (expert_field)EI_INIT;
         ei[i] = (ei_register_info){ &ei_cause[i],
-            { g_strdup_printf("rstdiag.expert.%s", token), PI_SEQUENCE, severity,
+            { name, PI_SEQUENCE, severity,
               g_strdup_printf("TCP reset, cause %s: %s", token, rst_cause_summary((rst_cause)i)),
               EXPFILL } };
-        g_strdelimit((char *)ei[i].eiinfo.name, "-", '_');
     }
     expert_module_t *module = expert_register_protocol(proto_rstdiag);
     expert_register_field_array(module, ei, CAUSE_COUNT);
