@@ -32,6 +32,8 @@ TRACEFS = "/sys/kernel/tracing"
 SERVER_PORT = 8080
 SNAPLEN = 256
 OUR_NETS = [ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("fd00::/8")]
+# iptables match for a bare ACK: no other flag and no payload (IPv4, timestamps)
+BARE_ACK = ["--tcp-flags", "ALL", "ACK", "-m", "length", "--length", "0:64"]
 
 LABEL_COLUMNS = ["capture", "frame", "stream", "src", "sport", "dst", "dport",
                  "sender", "phase", "kernel_reason", "kernel_state", "intent"]
@@ -525,27 +527,30 @@ class Ctx:
 # function returns it settles, stops the capture, reads the trace, tears
 # everything down and labels the RSTs.
 
-def sc_refused(S):
-    ps = S.ports(3, "refused")
-    cli = S.client([{"cport": p, "b": "refused", "port": 9} for p in ps])
-    cli.wait_done(8)
-    S.wait_trace(3, 1)
+def uniform_scenario(intent, server, client, n=3, conn=None, **client_opts):
+    """A scenario whose n connections all run the same peer.py behaviours:
+    `server` (None: nothing listens) and `client`.  `conn` is merged into each
+    client connection spec, client_opts go to S.client()."""
+    def sc(S):
+        ps = S.ports(n, intent)
+        if server:
+            S.server({p: [server] for p in ps})
+        cli = S.client([dict(conn or {}, cport=p, b=client) for p in ps], **client_opts)
+        cli.wait_done(10)
+        S.wait_trace(n, 1)
+    return sc
 
 
-def sc_unread_server(S):
-    ps = S.ports(3, "abort_on_close_unread")
-    S.server({p: ["unread"] for p in ps})
-    cli = S.client([{"cport": p, "b": "send_wait"} for p in ps])
-    cli.wait_done(10)
-    S.wait_trace(3, 1)
-
-
-def sc_unread_pipelined(S):
-    ps = S.ports(3, "abort_on_close_pipelined")
-    S.server({p: ["pipelined"] for p in ps})
-    cli = S.client([{"cport": p, "b": "pipelined"} for p in ps])
-    cli.wait_done(10)
-    S.wait_trace(3, 1)
+sc_refused = uniform_scenario("refused", None, "refused", conn={"port": 9})
+sc_unread_server = uniform_scenario("abort_on_close_unread", "unread", "send_wait")
+sc_unread_pipelined = uniform_scenario("abort_on_close_pipelined", "pipelined", "pipelined")
+sc_linger_client = uniform_scenario("linger0_client", "respond_hold", "req_read_linger")
+sc_linger_server = uniform_scenario("linger0_server", "respond_linger", "req_read_all")
+sc_handshake_abort = uniform_scenario("linger0_after_handshake", "hold", "connect_linger")
+sc_response_timeout = uniform_scenario("client_timeout_linger0", "read_hold", "req_wait_linger",
+                                       n=2, parallel=True, stagger=0.05)
+sc_abort_after_fin = uniform_scenario("linger0_after_peer_fin", "shut_partial_linger",
+                                      "req_shut_read", n=2)
 
 
 def sc_abort_midtransfer(S):
@@ -566,51 +571,17 @@ def sc_abort_midtransfer(S):
     S.wait_trace(4, 3)
 
 
-def sc_linger_client(S):
-    ps = S.ports(3, "linger0_client")
-    S.server({p: ["respond_hold"] for p in ps})
-    cli = S.client([{"cport": p, "b": "req_read_linger", "resp": 500} for p in ps])
-    cli.wait_done(10)
-    S.wait_trace(3, 1)
-
-
-def sc_linger_server(S):
-    ps = S.ports(3, "linger0_server")
-    S.server({p: ["respond_linger"] for p in ps})
-    cli = S.client([{"cport": p, "b": "req_read_all"} for p in ps])
-    cli.wait_done(10)
-    S.wait_trace(3, 1)
-
-
-def sc_handshake_abort(S):
-    ps = S.ports(3, "linger0_after_handshake")
-    S.server({p: ["hold"] for p in ps})
-    cli = S.client([{"cport": p, "b": "connect_linger"} for p in ps])
-    cli.wait_done(8)
-    S.wait_trace(3, 1)
-
-
 def sc_data_after_close(S):
     tw = S.ports(2, "data_after_close_timewait")
     fw1 = S.ports(2, "data_after_close_finwait1")
     for p in fw1:
         # server keeps its FIN unacknowledged: drop the client's pure ACKs
         S.ipt("server", "-A", "INPUT", "-p", "tcp", "-s", S.caddr, "--sport", str(p),
-              "--dport", str(SERVER_PORT), "--tcp-flags", "ALL", "ACK",
-              "-m", "length", "--length", "0:64", "-j", "DROP")
+              "--dport", str(SERVER_PORT), *BARE_ACK, "-j", "DROP")
     S.server({p: ["respond_close"] for p in tw + fw1})
     cli = S.client([{"cport": p, "b": "data_after_fin"} for p in tw + fw1])
     cli.wait_done(12)
     S.wait_trace(4, 1)
-
-
-def sc_response_timeout(S):
-    ps = S.ports(2, "client_timeout_linger0")
-    S.server({p: ["read_hold"] for p in ps})
-    cli = S.client([{"cport": p, "b": "req_wait_linger", "wait": 1.5} for p in ps],
-                   parallel=True, stagger=0.05)
-    cli.wait_done(8)
-    S.wait_trace(2, 1)
 
 
 def sc_keepalive(S):
@@ -689,12 +660,15 @@ def sc_accept_overflow(S):
                      "cports": b2, "send": False}], parallel=True, hard=20)
     for port in (8080, 8081):
         cli.expect("STEP burst-%d" % port, 5)
+
+    def drop_bare_acks(port):
+        return ["INPUT", "-p", "tcp", "-s", S.caddr, "--dport", str(port), *BARE_ACK,
+                "-j", "DROP"]
+
     # from now on the server never sees the clients' bare handshake ACKs,
     # so the burst piles up as request socks while the accept queue has room
     for port in (8080, 8081):
-        S.ipt("server", "-A", "INPUT", "-p", "tcp", "-s", S.caddr, "--dport", str(port),
-              "--tcp-flags", "ALL", "ACK", "-m", "length", "--length", "0:64",
-              "-j", "DROP")
+        S.ipt("server", "-A", *drop_bare_acks(port))
     # 8080: the clients' data completes the handshakes -> overflow.
     # 8081: let the ACKs through again; the server's SYN-ACK retransmit
     # (~1 s) draws bare ACKs that complete the handshakes -> overflow.
@@ -702,8 +676,7 @@ def sc_accept_overflow(S):
     cli.expect("STEP burst-done-8080", 5)
     cli.go("burst-8081")
     cli.expect("STEP burst-done-8081", 5)
-    S.ipt("server", "-D", "INPUT", "-p", "tcp", "-s", S.caddr, "--dport", "8081",
-          "--tcp-flags", "ALL", "ACK", "-m", "length", "--length", "0:64", "-j", "DROP")
+    S.ipt("server", "-D", *drop_bare_acks(8081))
     S.wait_trace(2 * backlog, 4)
     time.sleep(0.3)
 
@@ -733,7 +706,7 @@ def sc_fin_straggler(S):
     handlers = {p: ["respond_step_close"] for p in sf}
     handlers.update({p: ["respond_wait_eof"] for p in cf})
     srv = S.server(handlers)
-    conns = [{"cport": p, "b": "straggler_server_first"} for p in sf]
+    conns = [{"cport": p, "b": "req_read_all"} for p in sf]
     conns += [{"cport": p, "b": "straggler_client_first"} for p in cf]
     cli = S.client(conns)
 
@@ -748,8 +721,7 @@ def sc_fin_straggler(S):
         second = "client" if first == "server" else "server"
         S.ipt(first, "-t", "mangle", "-A", "POSTROUTING", "-p", "tcp", *sel(first, cport),
               "--tcp-flags", "ALL", "ACK", "-j", "TEE", "--gateway", S.addr[second])
-        drop = ["INPUT", "-p", "tcp"] + sel(first, cport) + [
-            "--tcp-flags", "ALL", "ACK", "-m", "length", "--length", "0:64", "-j", "DROP"]
+        drop = ["INPUT", "-p", "tcp", *sel(first, cport), *BARE_ACK, "-j", "DROP"]
         S.ipt(second, "-A", *drop)
         return second, drop
 
@@ -767,29 +739,17 @@ def sc_fin_straggler(S):
         S.wait_trace(n_before + 1, 3)
 
     n = 0
-    for p in sf:
-        srv.expect("STEP preclose-%d" % p, 5)
-        second, drop = arm("server", p)
-        srv.go("preclose-%d" % p)
-        disarm(second, drop, n)
-        n += 1
-    for p in cf:
-        cli.expect("STEP preclose-%d" % p, 8)
-        second, drop = arm("client", p)
-        cli.go("preclose-%d" % p)
-        disarm(second, drop, n)
-        n += 1
+    # the first closer waits at its preclose step until the filters are armed
+    for first, peer, ports in (("server", srv, sf), ("client", cli, cf)):
+        for p in ports:
+            peer.expect("STEP preclose-%d" % p, 8)
+            second, drop = arm(first, p)
+            peer.go("preclose-%d" % p)
+            disarm(second, drop, n)
+            n += 1
     cli.wait_done(10)
     srv.wait_done(8)
     S.wait_trace(n, 1)
-
-
-def sc_abort_after_fin(S):
-    ps = S.ports(2, "linger0_after_peer_fin")
-    S.server({p: ["shut_partial_linger"] for p in ps})
-    cli = S.client([{"cport": p, "b": "req_shut_read"} for p in ps])
-    cli.wait_done(10)
-    S.wait_trace(2, 1)
 
 
 SCENARIOS = [

@@ -134,7 +134,7 @@ def drain(s, timeout=3.0, limit=10 ** 7):
         except socket.timeout:
             return total, "timeout"
         except OSError as e:
-            return total, errno.errorcode.get(e.errno, str(e.errno))
+            return total, errname(e.errno)
         if not chunk:
             return total, "eof"
         total += len(chunk)
@@ -150,11 +150,129 @@ def safe_close(s):
         pass
 
 
-# ---------------------------------------------------------------- client side
+def errname(num):
+    return errno.errorcode.get(num, str(num))
+
 
 def c_connect(s, port=None, timeout=3.0):
     s.settimeout(timeout)
     s.connect(sockaddr(SPEC["saddr"], port or SPEC["port"]))
+
+
+# ---------------------------------------------------------------- behaviours
+# Most behaviours are a list of steps run in order on one connected socket,
+# which is then close()d.  A step is (op, *args); each op is an op_ function
+# below, called as op_x(s, cport, *args), where cport is the client's port.
+
+def op_connect(s, cp):
+    c_connect(s)
+
+
+def op_rcvbuf(s, cp, n):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, n)
+
+
+def op_sleep(s, cp, t):
+    time.sleep(t)
+
+
+def op_send(s, cp, tag, n):
+    s.sendall(payload(tag, n))
+
+
+def op_send_into_reset(s, cp, tag, n):
+    return send_into_reset(s, payload(tag, n))
+
+
+def op_bulk_into_reset(s, cp, n):
+    return send_into_reset(s, b"B" * n)
+
+
+def op_read(s, cp, n):
+    return "read=%d" % len(recv_exact(s, n))
+
+
+def op_drain(s, cp, t):
+    return "drain=%s" % (drain(s, t),)
+
+
+def op_await_go(s, cp, tag):
+    """Stop until the generator says GO (it arranges filters or kills first)."""
+    CTL.step("%s-%d" % (tag, cp))
+
+
+def op_hold(s, cp, t):
+    """Keep the socket until the generator releases us (or t seconds)."""
+    CTL.hold(t)
+
+
+def op_quickack(s, cp):
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+    except OSError:
+        pass
+
+
+def op_keepalive(s, cp, idle, intvl, cnt):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, intvl)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, cnt)
+
+
+def op_shut_wr(s, cp):
+    s.shutdown(socket.SHUT_WR)
+
+
+def op_linger0(s, cp):
+    linger0(s)
+
+
+OPS = {k[3:]: v for k, v in globals().items() if k.startswith("op_")}
+
+
+def send_into_reset(s, data):
+    """A send the peer is meant to answer with a RST: an error is the
+    expected outcome, so it is reported rather than raised."""
+    try:
+        s.sendall(data)
+        return "sent=%d" % len(data)
+    except OSError as e:
+        return "send=" + errname(e.errno)
+
+
+def run_steps(s, cp, steps):
+    out = [OPS[op](s, cp, *args) for op, *args in steps]
+    safe_close(s)
+    return " ".join(r for r in out if r)
+
+
+# ---------------------------------------------------------------- client side
+
+CLIENT_STEPS = {
+    "send_wait": [("connect",), ("send", "POST", 300), ("drain", 2.0)],
+    "pipelined": [("connect",), ("send", "GET/1", REQ_LEN), ("send", "GET/2", REQ_LEN),
+                  ("drain", 2.0)],
+    # the pause lets more data queue up unread before the close
+    "read_1k_close": [("rcvbuf", 65536), ("connect",), ("send", "GET/big", REQ_LEN),
+                      ("read", 1024), ("sleep", 0.02)],
+    "req_read_linger": [("connect",), ("send", "GET", REQ_LEN), ("read", 500), ("linger0",)],
+    "req_read_all": [("connect",), ("send", "GET", REQ_LEN), ("drain", 2.0)],
+    "req_shut_read": [("connect",), ("send", "POST", REQ_LEN), ("shut_wr",), ("drain", 2.0)],
+    "connect_linger": [("connect",), ("linger0",)],
+    # ACK the server's FIN at once rather than after delack, then send more
+    "data_after_fin": [("connect",), ("send", "GET", REQ_LEN), ("drain", 2.0), ("quickack",),
+                       ("sleep", 0.05), ("send_into_reset", "MORE", REQ_LEN), ("drain", 1.0)],
+    "req_wait_linger": [("connect",), ("send", "GET/slow", REQ_LEN), ("drain", 1.5),
+                        ("linger0",)],
+    "keepalive": [("connect",), ("send", "GET", REQ_LEN), ("read", REQ_LEN), ("await_go", "ka"),
+                  ("keepalive", 1, 1, 2), ("drain", 8.0)],
+    # the generator kills the socket with ss -K before its GO
+    "stale": [("connect",), ("send", "GET", REQ_LEN), ("read", REQ_LEN), ("await_go", "stale"),
+              ("drain", 0.2)],
+    "straggler_client_first": [("connect",), ("send", "GET", REQ_LEN), ("read", 300),
+                               ("await_go", "preclose")],
+}
 
 
 def cl_refused(c):
@@ -168,122 +286,8 @@ def cl_refused(c):
         safe_close(s)
 
 
-def cl_send_wait(c):
-    s = new_client_sock(c["cport"])
-    c_connect(s)
-    s.sendall(payload("POST", 300))
-    r = drain(s, 2.0)
-    safe_close(s)
-    return "drain=%s" % (r,)
-
-
-def cl_pipelined(c):
-    s = new_client_sock(c["cport"])
-    c_connect(s)
-    s.send(payload("GET/1", REQ_LEN))
-    s.send(payload("GET/2", REQ_LEN))
-    r = drain(s, 2.0)
-    safe_close(s)
-    return "drain=%s" % (r,)
-
-
-def cl_read_1k_close(c):
-    s = new_client_sock(c["cport"])
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, c.get("rcvbuf", 65536))
-    c_connect(s)
-    s.sendall(payload("GET/big", REQ_LEN))
-    got = recv_exact(s, 1024)
-    time.sleep(c.get("pause", 0.02))  # let more data queue up unread
-    safe_close(s)
-    return "read=%d" % len(got)
-
-
-def cl_req_read_linger(c):
-    s = new_client_sock(c["cport"])
-    c_connect(s)
-    s.sendall(payload("GET", REQ_LEN))
-    got = recv_exact(s, c.get("resp", 500))
-    linger0(s)
-    safe_close(s)
-    return "read=%d" % len(got)
-
-
-def cl_req_read_all(c):
-    s = new_client_sock(c["cport"])
-    c_connect(s)
-    s.sendall(payload("GET", REQ_LEN))
-    r = drain(s, 2.0)
-    safe_close(s)
-    return "drain=%s" % (r,)
-
-
-def cl_connect_linger(c):
-    s = new_client_sock(c["cport"])
-    c_connect(s)
-    linger0(s)
-    safe_close(s)
-    return "aborted"
-
-
-def cl_data_after_fin(c):
-    s = new_client_sock(c["cport"])
-    c_connect(s)
-    s.sendall(payload("GET", REQ_LEN))
-    r = drain(s, 2.0)
-    # make sure our kernel ACKs the FIN now rather than after delack
-    try:
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
-    except OSError:
-        pass
-    time.sleep(0.05)
-    try:
-        s.send(payload("MORE", REQ_LEN))
-        r2 = drain(s, 1.0)
-    except OSError as e:
-        r2 = ("send", errno.errorcode.get(e.errno))
-    safe_close(s)
-    return "first=%s second=%s" % (r, r2)
-
-
-def cl_req_wait_linger(c):
-    s = new_client_sock(c["cport"])
-    c_connect(s)
-    s.sendall(payload("GET/slow", REQ_LEN))
-    r = drain(s, c.get("wait", 1.5))
-    linger0(s)
-    safe_close(s)
-    return "drain=%s" % (r,)
-
-
-def cl_keepalive(c):
-    s = new_client_sock(c["cport"])
-    c_connect(s)
-    s.sendall(payload("GET", REQ_LEN))
-    got = recv_exact(s, REQ_LEN)
-    CTL.step("ka-%d" % c["cport"])
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 2)
-    r = drain(s, 8.0)
-    safe_close(s)
-    return "read=%d drain=%s" % (len(got), r)
-
-
-def cl_stale(c):
-    s = new_client_sock(c["cport"])
-    c_connect(s)
-    s.sendall(payload("GET", REQ_LEN))
-    got = recv_exact(s, REQ_LEN)
-    CTL.step("stale-%d" % c["cport"])
-    # socket was killed with ss -K meanwhile
-    r = drain(s, 0.2)
-    safe_close(s)
-    return "read=%d after_kill=%s" % (len(got), r)
-
-
 def cl_bad_handshake(c):
-    first = cl_stale(c)
+    first = run_steps(new_client_sock(c["cport"]), c["cport"], CLIENT_STEPS["stale"])
     s = new_client_sock(c["cport"], timeout=4.0)
     t0 = time.monotonic()
     c_connect(s, timeout=4.0)
@@ -292,14 +296,6 @@ def cl_bad_handshake(c):
     got = recv_exact(s, REQ_LEN)
     safe_close(s)  # graceful: we close first, server then closes
     return "%s reconnect=%.2fs read=%d" % (first, dt, len(got))
-
-
-def cl_hold(c):
-    s = new_client_sock(c["cport"])
-    c_connect(s, c.get("port"))
-    CTL.hold(c.get("hold", 15))
-    safe_close(s)
-    return "held"
 
 
 def cl_burst(c):
@@ -333,7 +329,7 @@ def cl_burst(c):
     for s in socks:
         try:
             e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            res.append(errno.errorcode.get(e, str(e)) if e else "ok")
+            res.append(errname(e) if e else "ok")
         except OSError as e:
             res.append("err")
         safe_close(s)
@@ -348,36 +344,7 @@ def cl_abandon(c):
     rc = s.connect_ex(sockaddr(SPEC["saddr"], SPEC["port"]))
     _, w, _ = select.select([], [s], [], c.get("wait", 0.3))
     safe_close(s)
-    return "rc=%s writable=%s" % (errno.errorcode.get(rc, rc), bool(w))
-
-
-def cl_straggler_server_first(c):
-    s = new_client_sock(c["cport"])
-    c_connect(s)
-    s.sendall(payload("GET", REQ_LEN))
-    r = drain(s, 2.0)
-    safe_close(s)
-    return "drain=%s" % (r,)
-
-
-def cl_straggler_client_first(c):
-    s = new_client_sock(c["cport"])
-    c_connect(s)
-    s.sendall(payload("GET", REQ_LEN))
-    got = recv_exact(s, 300)
-    CTL.step("preclose-%d" % c["cport"])
-    safe_close(s)
-    return "read=%d" % len(got)
-
-
-def cl_req_shut_read(c):
-    s = new_client_sock(c["cport"])
-    c_connect(s)
-    s.sendall(payload("POST", REQ_LEN))
-    s.shutdown(socket.SHUT_WR)
-    r = drain(s, 2.0)
-    safe_close(s)
-    return "drain=%s" % (r,)
+    return "rc=%s writable=%s" % (errname(rc), bool(w))
 
 
 CLIENT = {k[3:]: v for k, v in globals().items() if k.startswith("cl_")}
@@ -389,7 +356,11 @@ def run_client():
 
     def one(c):
         try:
-            results[c["cport"]] = CLIENT[c["b"]](c)
+            if c["b"] in CLIENT_STEPS:
+                s = new_client_sock(c["cport"])
+                results[c["cport"]] = run_steps(s, c["cport"], CLIENT_STEPS[c["b"]])
+            else:
+                results[c["cport"]] = CLIENT[c["b"]](c)
         except Exception as e:  # report, never crash silently
             results[c["cport"]] = "EXC %s: %s" % (type(e).__name__, e)
 
@@ -409,128 +380,26 @@ def run_client():
 
 
 # ---------------------------------------------------------------- server side
+# The accepted socket already has a 3 s timeout.
 
-def sv_unread(s, cp):
-    time.sleep(0.05)
-    safe_close(s)
-    return "closed unread"
-
-
-def sv_pipelined(s, cp):
-    time.sleep(0.05)
-    got = recv_exact(s, REQ_LEN)
-    s.sendall(payload("200", 200))
-    safe_close(s)
-    return "read=%d" % len(got)
-
-
-def sv_bulk(s, cp):
-    got = recv_exact(s, REQ_LEN)
-    s.settimeout(3.0)
-    try:
-        s.sendall(b"B" * 400000)
-        r = "sent all"
-    except OSError as e:
-        r = "send " + errno.errorcode.get(e.errno, str(e.errno))
-    safe_close(s)
-    return "read=%d %s" % (len(got), r)
-
-
-def sv_respond_hold(s, cp):
-    got = recv_exact(s, REQ_LEN)
-    s.sendall(payload("200", 500))
-    r = drain(s, 3.0)
-    safe_close(s)
-    return "read=%d drain=%s" % (len(got), r)
-
-
-def sv_respond_linger(s, cp):
-    got = recv_exact(s, REQ_LEN)
-    s.sendall(payload("200", 300))
-    linger0(s)
-    safe_close(s)
-    return "read=%d" % len(got)
-
-
-def sv_hold(s, cp):
-    r = drain(s, 3.0)
-    safe_close(s)
-    return "drain=%s" % (r,)
-
-
-def sv_respond_close(s, cp):
-    got = recv_exact(s, REQ_LEN)
-    s.sendall(payload("200", 300))
-    safe_close(s)
-    return "read=%d" % len(got)
-
-
-def sv_read_hold(s, cp):
-    got = recv_exact(s, REQ_LEN)
-    r = drain(s, 4.0)
-    safe_close(s)
-    return "read=%d drain=%s" % (len(got), r)
-
-
-def sv_respond_hold_release(s, cp):
-    got = recv_exact(s, REQ_LEN)
-    s.sendall(payload("200", REQ_LEN))
-    CTL.hold(20)
-    safe_close(s)
-    return "read=%d" % len(got)
-
-
-def sv_stale_send(s, cp):
-    got = recv_exact(s, REQ_LEN)
-    s.sendall(payload("200", REQ_LEN))
-    CTL.step("stale-send-%d" % cp)
-    s.sendall(payload("PUSH", 200))
-    r = drain(s, 2.0)
-    safe_close(s)
-    return "read=%d drain=%s" % (len(got), r)
-
-
-def sv_stale_wait(s, cp):
-    got = recv_exact(s, REQ_LEN)
-    s.sendall(payload("200", REQ_LEN))
-    r = drain(s, 6.0)
-    safe_close(s)
-    return "read=%d drain=%s" % (len(got), r)
-
-
-def sv_echo_graceful(s, cp):
-    got = recv_exact(s, REQ_LEN)
-    s.sendall(payload("200", REQ_LEN))
-    r = drain(s, 3.0)
-    safe_close(s)
-    return "read=%d drain=%s" % (len(got), r)
-
-
-def sv_respond_wait_eof(s, cp):
-    got = recv_exact(s, REQ_LEN)
-    s.sendall(payload("200", 300))
-    r = drain(s, 3.0)
-    safe_close(s)
-    return "read=%d drain=%s" % (len(got), r)
-
-
-def sv_respond_step_close(s, cp):
-    got = recv_exact(s, REQ_LEN)
-    s.sendall(payload("200", 300))
-    CTL.step("preclose-%d" % cp)
-    safe_close(s)
-    return "read=%d" % len(got)
-
-
-def sv_shut_partial_linger(s, cp):
-    r = drain(s, 2.0)
-    s.sendall(payload("206", 1000))
-    linger0(s)
-    safe_close(s)
-    return "drain=%s" % (r,)
-
-
-SERVER = {k[3:]: v for k, v in globals().items() if k.startswith("sv_")}
+SERVER = {
+    "hold": [("drain", 3.0)],
+    "unread": [("sleep", 0.05)],
+    "pipelined": [("sleep", 0.05), ("read", REQ_LEN), ("send", "200", 200)],
+    "bulk": [("read", REQ_LEN), ("bulk_into_reset", 400000)],
+    "read_hold": [("read", REQ_LEN), ("drain", 4.0)],
+    "respond_close": [("read", REQ_LEN), ("send", "200", 300)],
+    "respond_linger": [("read", REQ_LEN), ("send", "200", 300), ("linger0",)],
+    "respond_hold": [("read", REQ_LEN), ("send", "200", 500), ("drain", 3.0)],
+    "respond_wait_eof": [("read", REQ_LEN), ("send", "200", 300), ("drain", 3.0)],
+    "respond_step_close": [("read", REQ_LEN), ("send", "200", 300), ("await_go", "preclose")],
+    "respond_hold_release": [("read", REQ_LEN), ("send", "200", REQ_LEN), ("hold", 20)],
+    "echo_graceful": [("read", REQ_LEN), ("send", "200", REQ_LEN), ("drain", 3.0)],
+    "stale_wait": [("read", REQ_LEN), ("send", "200", REQ_LEN), ("drain", 6.0)],
+    "stale_send": [("read", REQ_LEN), ("send", "200", REQ_LEN), ("await_go", "stale-send"),
+                   ("send", "PUSH", 200), ("drain", 2.0)],
+    "shut_partial_linger": [("drain", 2.0), ("send", "206", 1000), ("linger0",)],
+}
 
 
 def run_server():
@@ -550,7 +419,7 @@ def run_server():
 
     def handle(conn, cp, b):
         try:
-            r = SERVER[b](conn, cp)
+            r = run_steps(conn, cp, SERVER[b])
         except Exception as e:
             r = "EXC %s: %s" % (type(e).__name__, e)
             safe_close(conn)
