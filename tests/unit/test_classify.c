@@ -88,6 +88,13 @@ static void handshake(conversation *c)
     send(c, CLIENT, TCP_FLAG_ACK, 0, 30);
 }
 
+/* A client (ISN 1000) and a server (ISN 5000) after a completed handshake. */
+static void open_connection(conversation *c)
+{
+    conv_init(c, 1000, 5000);
+    handshake(c);
+}
+
 static void request_response(conversation *c, uint32_t request, uint32_t response)
 {
     send(c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, request, 100);
@@ -135,8 +142,7 @@ static void test_refused_rst_not_acking_syn_is_out_of_window(void)
 static void test_unread_request_at_server(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 517, 100);
     send(&c, SERVER, TCP_FLAG_ACK, 0, 40);
     const rst_diagnosis *d = active_reset(&c, SERVER, 200);
@@ -151,8 +157,7 @@ static void test_unread_request_at_server(void)
 static void test_pipelined_request_left_unread(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     request_response(&c, 100, 400);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 10);
     const rst_diagnosis *d = active_reset(&c, SERVER, 50);
@@ -162,8 +167,7 @@ static void test_pipelined_request_left_unread(void)
 static void test_unread_first_acked_by_rst(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     request_response(&c, 100, 500);
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 800, 100);   /* never ACKed before the RST */
     const rst_diagnosis *d = active_reset(&c, CLIENT, 15000);
@@ -174,8 +178,7 @@ static void test_unread_first_acked_by_rst(void)
 static void test_pipelined_requests_answered_once(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
     send(&c, SERVER, TCP_FLAG_ACK, 0, 10);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 10);
@@ -200,8 +203,7 @@ static void test_accept_overflow_on_first_data(void)
 static void test_server_with_full_socket_is_stale_not_overflow(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     send(&c, SERVER, TCP_FLAG_ACK, 0, 1000);   /* a window update: the server had a socket */
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 40, 3000000);
     const rst_diagnosis *d = passive_reset(&c, SERVER, 10);
@@ -211,8 +213,7 @@ static void test_server_with_full_socket_is_stale_not_overflow(void)
 static void test_server_linger_after_response(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 100);
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 500, 200);
     const rst_diagnosis *d = active_reset(&c, SERVER, 20);
@@ -222,8 +223,7 @@ static void test_server_linger_after_response(void)
 static void test_client_linger_after_complete_response(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     request_response(&c, 300, 500);
     const rst_diagnosis *d = active_reset(&c, CLIENT, 100);
     assert_diag(d, "client", "data", "active", "abortive-close", "TCP_STATE");
@@ -233,8 +233,7 @@ static void test_client_linger_after_complete_response(void)
 static void test_client_abort_mid_write(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
     send(&c, SERVER, TCP_FLAG_ACK, 1448, 100);   /* no PSH: the write goes on */
     send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
@@ -245,8 +244,7 @@ static void test_client_abort_mid_write(void)
 static void test_client_abort_with_data_in_flight(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1448, 100);
     uint32_t acked = c.next_seq[SERVER];
@@ -259,8 +257,7 @@ static void test_client_abort_with_data_in_flight(void)
 static void test_response_timeout(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 100);
     send(&c, SERVER, TCP_FLAG_ACK, 0, 40);
     const rst_diagnosis *d = active_reset(&c, CLIENT, 1500000);
@@ -277,8 +274,7 @@ static void test_response_timeout(void)
 static void test_handshake_abort(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     const rst_diagnosis *d = active_reset(&c, CLIENT, 20);
     assert_diag(d, "client", "established", "active", "handshake-abort", "TCP_STATE");
 }
@@ -286,8 +282,7 @@ static void test_handshake_abort(void)
 static void test_accept_overflow(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     const rst_diagnosis *d = passive_reset(&c, SERVER, 15);
     assert_diag(d, "server", "established", "passive", "accept-overflow", "INVALID_SYN");
     g_assert_cmpuint(d->trigger_frame, ==, 3);
@@ -317,8 +312,7 @@ static void test_bad_handshake_challenge_ack(void)
 static void test_data_after_close_timewait(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     request_response(&c, 100, 200);
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
     send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);                   /* acks the FIN */
@@ -331,8 +325,7 @@ static void test_data_after_close_timewait(void)
 static void test_data_after_close_fin_not_acked(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     request_response(&c, 100, 200);
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 30);  /* data that also acks the FIN */
@@ -343,8 +336,7 @@ static void test_data_after_close_fin_not_acked(void)
 static void test_data_after_close_fin_ack_lost(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     request_response(&c, 100, 200);
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
     send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);                   /* seen here, lost before the server */
@@ -358,8 +350,7 @@ static void test_data_after_close_fin_ack_lost(void)
 static void test_data_with_fin_after_close(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     request_response(&c, 100, 200);
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
     send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
@@ -371,8 +362,7 @@ static void test_data_with_fin_after_close(void)
 static void test_late_after_close(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     request_response(&c, 100, 200);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 30);
@@ -386,8 +376,7 @@ static void test_late_after_close(void)
 static void test_keepalive_timeout(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     request_response(&c, 10, 10);
     for (int i = 0; i < 2; i++)
         send_raw(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT] - 1, c.next_seq[SERVER], 0, 1000000);
@@ -399,8 +388,7 @@ static void test_keepalive_timeout(void)
 static void test_answered_probes_are_not_a_timeout(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     request_response(&c, 10, 10);
     send_raw(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT] - 1, c.next_seq[SERVER], 0, 1000000);
     send(&c, SERVER, TCP_FLAG_ACK, 0, 30);
@@ -411,8 +399,7 @@ static void test_answered_probes_are_not_a_timeout(void)
 static void test_stale_connection(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     request_response(&c, 100, 100);
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 50, 5000000);
     const rst_diagnosis *d = passive_reset(&c, CLIENT, 30);
@@ -448,8 +435,7 @@ static void test_lone_rst(void)
 static void test_retransmission_not_counted(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     uint32_t seq = c.next_seq[CLIENT];
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 100);
     send_raw(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, seq, c.next_seq[SERVER], 300, 200000);
@@ -462,8 +448,7 @@ static void test_retransmission_not_counted(void)
 static void test_out_of_order_segments(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 10, 100);
     uint32_t seq = c.next_seq[SERVER];
     send_raw(&c, SERVER, TCP_FLAG_ACK, seq + 1000, c.next_seq[CLIENT], 500, 100);   /* arrives first */
@@ -493,8 +478,7 @@ static void test_sequence_wraparound(void)
 static void test_follow_up_rsts_after_own_reset(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
     send(&c, SERVER, TCP_FLAG_ACK, 1448, 100);
     active_reset(&c, CLIENT, 20);
@@ -506,8 +490,7 @@ static void test_follow_up_rsts_after_own_reset(void)
 static void test_rst_with_payload_is_nonstandard(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     request_response(&c, 100, 100);
     const rst_diagnosis *d = reset(&c, SERVER, TCP_FLAG_ACK, c.next_seq[SERVER], c.next_seq[CLIENT], 20, 10);
     assert_diag(d, "server", "data", "nonstandard", "unknown", "NONE");
@@ -516,8 +499,7 @@ static void test_rst_with_payload_is_nonstandard(void)
 static void test_abort_after_peer_fin(void)
 {
     conversation c;
-    conv_init(&c, 1000, 5000);
-    handshake(&c);
+    open_connection(&c);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 1);
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 200);
