@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 build_dir=${RSTDIAG_BUILD:-build}
-packages=(cmake make gcc pkg-config libglib2.0-dev wireshark-dev libwireshark-dev tshark python3)
+packages=(cmake make gcc pkg-config libglib2.0-dev zlib1g-dev wireshark-dev libwireshark-dev tshark python3)
 
 install_missing_packages() {
     local missing=()

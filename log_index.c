@@ -1,0 +1,709 @@
+/* log_index.c - reset lines of application logs (see log_index.h). */
+#define _GNU_SOURCE   /* memmem */
+#include "log_index.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <zlib.h>
+
+#define US_PER_SEC 1000000LL
+#define READ_CHUNK (64 * 1024)
+
+static const char *const format_names[LOG_FORMAT_COUNT] = {
+    "auto", "nginx", "apache", "haproxy", "envoy", "generic"
+};
+static const char *const leg_tokens[LOG_LEG_COUNT] = { "unknown", "client", "upstream" };
+static const char *const month_names[12] = {
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+};
+
+const char *log_format_name(log_format format)
+{
+    return (unsigned)format < LOG_FORMAT_COUNT ? format_names[format] : "auto";
+}
+
+const char *log_leg_token(log_leg leg)
+{
+    return (unsigned)leg < LOG_LEG_COUNT ? leg_tokens[leg] : "unknown";
+}
+
+int64_t log_civil_to_us(int year, int month, int day, int hour, int minute, int second)
+{
+    /* days from 1970-01-01 in the proleptic Gregorian calendar */
+    int y = year - (month <= 2);
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = (int64_t)era * 146097 + doe - 719468;
+    return ((days * 24 + hour) * 60 + minute) * 60 * US_PER_SEC + (int64_t)second * US_PER_SEC;
+}
+
+/* ---- a small cursor for hand-written parsers ------------------------------ */
+
+typedef struct {
+    const char *p;
+    const char *end;
+} cursor;
+
+static gboolean at_end(const cursor *c) { return c->p >= c->end; }
+
+static gboolean take_char(cursor *c, char ch)
+{
+    if (at_end(c) || *c->p != ch)
+        return FALSE;
+    c->p++;
+    return TRUE;
+}
+
+static gboolean take_literal(cursor *c, const char *s)
+{
+    size_t n = strlen(s);
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, s, n) != 0)
+        return FALSE;
+    c->p += n;
+    return TRUE;
+}
+
+/* Exactly n digits. */
+static gboolean take_digits(cursor *c, int n, int *value)
+{
+    int v = 0;
+    if (c->end - c->p < n)
+        return FALSE;
+    for (int i = 0; i < n; i++) {
+        if (!g_ascii_isdigit(c->p[i]))
+            return FALSE;
+        v = v * 10 + (c->p[i] - '0');
+    }
+    c->p += n;
+    *value = v;
+    return TRUE;
+}
+
+/* One or more digits, at most 18. */
+static gboolean take_number(cursor *c, int64_t *value)
+{
+    int64_t v = 0;
+    int n = 0;
+    while (!at_end(c) && g_ascii_isdigit(*c->p) && n < 18) {
+        v = v * 10 + (*c->p++ - '0');
+        n++;
+    }
+    *value = v;
+    return n > 0;
+}
+
+/* Digits after a decimal point, as microseconds; returns the resolution. */
+static uint32_t take_fraction(cursor *c, int64_t *us)
+{
+    int64_t v = 0;
+    uint32_t scale = 1000000;
+    *us = 0;
+    if (!take_char(c, '.') && !take_char(c, ','))
+        return US_PER_SEC;
+    while (!at_end(c) && g_ascii_isdigit(*c->p)) {
+        if (scale > 1) {
+            scale /= 10;
+            v += (*c->p - '0') * (int64_t)scale;
+        }
+        c->p++;
+    }
+    *us = v;
+    return scale ? scale : 1;
+}
+
+static gboolean take_month(cursor *c, int *month)
+{
+    for (int i = 0; i < 12; i++) {
+        if (take_literal(c, month_names[i])) {
+            *month = i + 1;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static void skip_spaces(cursor *c)
+{
+    while (!at_end(c) && *c->p == ' ')
+        c->p++;
+}
+
+static void skip_token(cursor *c)
+{
+    while (!at_end(c) && *c->p != ' ')
+        c->p++;
+}
+
+static const char *find(const cursor *c, const char *needle)
+{
+    return memmem(c->p, (size_t)(c->end - c->p), needle, strlen(needle));
+}
+
+static gboolean contains(const char *line, size_t len, const char *needle)
+{
+    return memmem(line, len, needle, strlen(needle)) != NULL;
+}
+
+static gboolean contains_ci(const char *line, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++) {
+        if (g_ascii_strncasecmp(line + i, needle, n) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* HH:MM:SS */
+static gboolean take_clock(cursor *c, int *h, int *m, int *s)
+{
+    return take_digits(c, 2, h) && take_char(c, ':') && take_digits(c, 2, m) && take_char(c, ':')
+        && take_digits(c, 2, s) && *h < 24 && *m < 60 && *s < 61;
+}
+
+static gboolean valid_date(int year, int month, int day)
+{
+    return year >= 1970 && year < 2400 && month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+/* ---- addresses ------------------------------------------------------------ */
+
+static uint16_t port_after(const char *p, const char *end)
+{
+    cursor c = { p, end };
+    int64_t v;
+    return take_char(&c, ':') && take_number(&c, &v) && v > 0 && v < 65536 ? (uint16_t)v : 0;
+}
+
+/* Parses "a.b.c.d", "a.b.c.d:port", "[v6]", "[v6]:port" or a bare "v6" at s.
+ * (A bare IPv6 address never carries a port: the colon would be ambiguous.) */
+static gboolean parse_address(const char *s, const char *end, log_entry *e)
+{
+    char buf[64];
+    gboolean bracketed = s < end && *s == '[';
+    const char *p = s + bracketed;
+    size_t n = 0;
+    while (p + n < end && n < sizeof buf - 1 && (g_ascii_isxdigit(p[n]) || p[n] == '.' || p[n] == ':'))
+        n++;
+    while (n > 0 && (p[n - 1] == '.' || (p[n - 1] == ':' && !bracketed)))
+        n--;   /* punctuation ending a sentence */
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+
+    if (bracketed) {
+        if (p + n >= end || p[n] != ']' || inet_pton(AF_INET6, buf, e->addr) != 1)
+            return FALSE;
+        e->family = 6;
+        e->port = port_after(p + n + 1, end);
+        return TRUE;
+    }
+    char *colon = strchr(buf, ':');
+    if (colon && colon == strrchr(buf, ':')) {
+        *colon = '\0';
+        if (inet_pton(AF_INET, buf, e->addr) != 1)
+            return FALSE;
+        e->family = 4;
+        e->port = port_after(p + (colon - buf), end);
+        return TRUE;
+    }
+    if (inet_pton(AF_INET, buf, e->addr) == 1) {
+        e->family = 4;
+        e->port = 0;
+        return TRUE;
+    }
+    if (colon && inet_pton(AF_INET6, buf, e->addr) == 1) {
+        e->family = 6;
+        e->port = 0;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* "scheme://host:port/path" or "host:port" */
+static void parse_url_host(const char *s, const char *end, log_entry *e)
+{
+    const char *scheme = memmem(s, (size_t)(end - s), "://", 3);
+    parse_address(scheme ? scheme + 3 : s, end, e);
+}
+
+static int error_number_after(const char *line, size_t len, const char *marker)
+{
+    const char *m = memmem(line, len, marker, strlen(marker));
+    if (!m)
+        return 0;
+    cursor c = { m + strlen(marker), line + len };
+    int64_t v;
+    return take_number(&c, &v) && v < 100000 ? (int)v : 0;
+}
+
+/* ---- nginx error log ------------------------------------------------------ */
+
+static gboolean nginx_reports_reset(const char *line, size_t len)
+{
+    return contains(line, len, "(104: ") || contains(line, len, "(54: ")
+        || contains(line, len, "(32: ") || contains(line, len, "(111: ")
+        || contains(line, len, "prematurely closed connection")
+        || contains(line, len, "Connection reset by peer");
+}
+
+static gboolean parse_nginx(const char *line, size_t len, log_entry *e)
+{
+    cursor c = { line, line + len };
+    int y, mo, d, h, mi, s;
+    if (!(take_digits(&c, 4, &y) && take_char(&c, '/') && take_digits(&c, 2, &mo) && take_char(&c, '/')
+          && take_digits(&c, 2, &d) && take_char(&c, ' ') && take_clock(&c, &h, &mi, &s)
+          && take_literal(&c, " [") && valid_date(y, mo, d)))
+        return FALSE;
+    if (!nginx_reports_reset(line, len))
+        return FALSE;
+    e->time_us = log_civil_to_us(y, mo, d, h, mi, s);
+    e->resolution_us = US_PER_SEC;
+    e->has_year = TRUE;
+    e->error_number = error_number_after(line, len, " failed (");
+
+    const char *action = find(&c, " while ");
+    const char *client = find(&c, ", client: ");
+    gboolean upstream = action && memmem(action, (size_t)(line + len - action), "upstream", 8)
+        && (!client || memmem(action, (size_t)(client - action), "upstream", 8));
+    if (!action && contains(line, len, "upstream prematurely closed"))
+        upstream = TRUE;
+    e->leg = upstream ? LOG_LEG_UPSTREAM : LOG_LEG_CLIENT;
+    if (upstream) {
+        const char *url = find(&c, ", upstream: \"");
+        if (url)
+            parse_url_host(url + 13, line + len, e);
+    } else if (client) {
+        parse_address(client + 10, line + len, e);
+        e->port = 0;   /* nginx writes the client address without its port */
+    }
+    return TRUE;
+}
+
+/* ---- Apache error log ----------------------------------------------------- */
+
+static gboolean parse_apache(const char *line, size_t len, log_entry *e)
+{
+    cursor c = { line, line + len };
+    int mo, d, h, mi, s, y;
+    int64_t frac;
+    if (!take_char(&c, '['))
+        return FALSE;
+    skip_token(&c);   /* weekday */
+    skip_spaces(&c);
+    if (!take_month(&c, &mo))
+        return FALSE;
+    skip_spaces(&c);
+    if (!((take_digits(&c, 2, &d) || take_digits(&c, 1, &d)) && take_char(&c, ' ')
+          && take_clock(&c, &h, &mi, &s)))
+        return FALSE;
+    uint32_t resolution = take_fraction(&c, &frac);
+    if (!(take_char(&c, ' ') && take_digits(&c, 4, &y) && take_char(&c, ']') && valid_date(y, mo, d)))
+        return FALSE;
+    if (!(contains(line, len, "(104)") || contains(line, len, "(32)Broken pipe")
+          || contains(line, len, "Connection reset by peer")))
+        return FALSE;
+    e->time_us = log_civil_to_us(y, mo, d, h, mi, s) + frac;
+    e->resolution_us = resolution;
+    e->has_year = TRUE;
+    e->error_number = contains(line, len, "(104)") ? 104 : contains(line, len, "(32)") ? 32 : 0;
+
+    const char *remote = find(&c, "[remote ");
+    const char *remote_server = find(&c, "remote server ");
+    gboolean upstream = remote || remote_server || find(&c, " [proxy");
+    e->leg = upstream ? LOG_LEG_UPSTREAM : LOG_LEG_CLIENT;
+    if (remote)
+        parse_address(remote + 8, line + len, e);
+    else if (remote_server)
+        parse_address(remote_server + 14, line + len, e);
+    else if (!upstream) {
+        const char *client = find(&c, "[client ");
+        if (client)
+            parse_address(client + 8, line + len, e);
+    }
+    return TRUE;
+}
+
+/* ---- HAProxy HTTP/TCP log ------------------------------------------------- */
+
+static gboolean parse_haproxy(const char *line, size_t len, log_entry *e)
+{
+    cursor c = { line, line + len };
+    const char *tag = find(&c, "haproxy[");
+    if (tag) {
+        const char *colon = memmem(tag, (size_t)(c.end - tag), "]: ", 3);
+        if (!colon)
+            return FALSE;
+        c.p = colon + 3;
+    }
+    log_entry peer = { 0 };
+    const char *client_start = c.p;
+    skip_token(&c);
+    if (!parse_address(client_start, c.p, &peer))
+        return FALSE;
+    int d, mo, y, h, mi, s;
+    int64_t frac;
+    if (!(take_literal(&c, " [") && take_digits(&c, 2, &d) && take_char(&c, '/') && take_month(&c, &mo)
+          && take_char(&c, '/') && take_digits(&c, 4, &y) && take_char(&c, ':')
+          && take_clock(&c, &h, &mi, &s) && valid_date(y, mo, d)))
+        return FALSE;
+    uint32_t resolution = take_fraction(&c, &frac);
+    if (!take_char(&c, ']'))
+        return FALSE;
+
+    /* frontend, backend/server, then the timers: 5 in the HTTP log, 3 in the TCP log */
+    const char *fields[16];
+    int n = 0;
+    while (n < 16) {
+        skip_spaces(&c);
+        if (at_end(&c) || *c.p == '{' || *c.p == '"')
+            break;
+        fields[n++] = c.p;
+        skip_token(&c);
+    }
+    if (n < 5)
+        return FALSE;
+    int timers = 1;
+    for (const char *p = fields[2]; p < fields[3]; p++)
+        timers += *p == '/';
+    int state_field = timers == 5 ? 7 : timers == 3 ? 4 : -1;
+    if (state_field < 0 || state_field >= n)
+        return FALSE;
+    char first = fields[state_field][0];
+    if (first != 'C' && first != 'S')
+        return FALSE;   /* only client or server aborts are resets */
+
+    /* the accept date plus the total time is when the session ended */
+    const char *total = fields[2];
+    for (const char *p = fields[2]; p < fields[3]; p++)
+        if (*p == '/')
+            total = p + 1;
+    cursor tc = { total + (*total == '+'), fields[3] };
+    int64_t total_ms = 0;
+    if (!take_number(&tc, &total_ms))
+        total_ms = 0;
+    e->time_us = log_civil_to_us(y, mo, d, h, mi, s) + frac + total_ms * 1000;
+    e->resolution_us = resolution;
+    e->has_year = TRUE;
+    if (first == 'C') {
+        e->leg = LOG_LEG_CLIENT;
+        e->family = peer.family;
+        memcpy(e->addr, peer.addr, sizeof e->addr);
+        e->port = peer.port;
+    } else {
+        e->leg = LOG_LEG_UPSTREAM;   /* the log names the server, not its address */
+    }
+    return TRUE;
+}
+
+/* ---- Envoy default access log --------------------------------------------- */
+
+/* YYYY-MM-DD[T ]HH:MM:SS[.frac][Z|+HH:MM|+HHMM] */
+static gboolean take_iso_time(cursor *c, log_entry *e)
+{
+    int y, mo, d, h, mi, s;
+    int64_t frac;
+    if (!(take_digits(c, 4, &y) && take_char(c, '-') && take_digits(c, 2, &mo) && take_char(c, '-')
+          && take_digits(c, 2, &d) && (take_char(c, 'T') || take_char(c, ' '))
+          && take_clock(c, &h, &mi, &s) && valid_date(y, mo, d)))
+        return FALSE;
+    e->resolution_us = take_fraction(c, &frac);
+    e->time_us = log_civil_to_us(y, mo, d, h, mi, s) + frac;
+    e->has_year = TRUE;
+    if (take_char(c, 'Z')) {
+        e->has_zone = TRUE;
+    } else if (!at_end(c) && (*c->p == '+' || *c->p == '-')) {
+        int sign = *c->p == '-' ? -1 : 1;
+        int zh, zm;
+        cursor z = { c->p + 1, c->end };
+        if (take_digits(&z, 2, &zh) && (take_char(&z, ':'), take_digits(&z, 2, &zm)) && zh < 15) {
+            e->has_zone = TRUE;
+            e->time_us -= sign * ((int64_t)zh * 3600 + zm * 60) * US_PER_SEC;
+            c->p = z.p;
+        }
+    }
+    return TRUE;
+}
+
+static gboolean parse_envoy(const char *line, size_t len, log_entry *e)
+{
+    cursor c = { line, line + len };
+    const char *open = memchr(line, '[', len < 32 ? len : 32);
+    if (!open)
+        return FALSE;
+    c.p = open + 1;
+    if (!take_iso_time(&c, e) || !take_literal(&c, "] \""))
+        return FALSE;
+    const char *request_end = memchr(c.p, '"', (size_t)(c.end - c.p));
+    if (!request_end)
+        return FALSE;
+    c.p = request_end + 1;
+    skip_spaces(&c);
+    skip_token(&c);   /* response code */
+    skip_spaces(&c);
+    const char *flags = c.p;
+    skip_token(&c);
+    size_t flags_len = (size_t)(c.p - flags);
+    gboolean upstream = memmem(flags, flags_len, "UC", 2) || memmem(flags, flags_len, "UF", 2)
+        || memmem(flags, flags_len, "UR", 2);
+    gboolean downstream = memmem(flags, flags_len, "DC", 2) != NULL;
+    if (!upstream && !downstream)
+        return FALSE;
+    int64_t numbers[3] = { 0 };   /* bytes received, bytes sent, duration */
+    for (int i = 0; i < 3; i++) {
+        skip_spaces(&c);
+        if (!take_number(&c, &numbers[i]))
+            return FALSE;
+    }
+    e->time_us += numbers[2] * 1000;   /* the start time plus the duration */
+    e->leg = upstream ? LOG_LEG_UPSTREAM : LOG_LEG_CLIENT;
+    if (upstream) {
+        /* the last quoted field is %UPSTREAM_HOST% */
+        const char *last_close = NULL, *last_open = NULL;
+        for (const char *p = c.end - 1; p >= c.p; p--) {
+            if (*p == '"') {
+                if (!last_close)
+                    last_close = p;
+                else {
+                    last_open = p;
+                    break;
+                }
+            }
+        }
+        if (last_open)
+            parse_url_host(last_open + 1, last_close, e);
+    }
+    return TRUE;
+}
+
+/* ---- generic: a time, a reset phrase, maybe an address -------------------- */
+
+static gboolean generic_reports_reset(const char *line, size_t len)
+{
+    static const char *const phrases[] = {
+        "connection reset", "reset by peer", "econnreset", "errno 104", "recv failure", "broken pipe",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(phrases); i++) {
+        if (contains_ci(line, len, phrases[i]))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* "Mmm dd HH:MM:SS" at the start of the line (syslog, no year) */
+static gboolean take_syslog_time(cursor *c, log_entry *e)
+{
+    int mo, d, h, mi, s;
+    if (!take_month(c, &mo) || !take_char(c, ' '))
+        return FALSE;
+    take_char(c, ' ');
+    if (!((take_digits(c, 2, &d) || take_digits(c, 1, &d)) && take_char(c, ' ')
+          && take_clock(c, &h, &mi, &s)))
+        return FALSE;
+    e->time_us = log_civil_to_us(1970, mo, d, h, mi, s);   /* year filled in when matching */
+    e->resolution_us = US_PER_SEC;
+    e->has_year = FALSE;
+    return TRUE;
+}
+
+static gboolean parse_generic(const char *line, size_t len, log_entry *e)
+{
+    if (!generic_reports_reset(line, len))
+        return FALSE;
+    cursor c = { line, line + len };
+    const char *time_end = NULL;
+    if (take_syslog_time(&c, e)) {
+        time_end = c.p;
+    } else {
+        for (const char *p = line; p + 19 <= line + len && !time_end; p++) {
+            cursor t = { p, line + len };
+            if (g_ascii_isdigit(*p) && take_iso_time(&t, e))
+                time_end = t.p;
+        }
+    }
+    if (!time_end)
+        return FALSE;
+    e->leg = LOG_LEG_UNKNOWN;
+    e->error_number = contains_ci(line, len, "errno 104") || contains(line, len, "(104") ? 104 : 0;
+    /* Go prints "local->remote"; otherwise take the first address after the time */
+    const char *arrow = memmem(time_end, (size_t)(line + len - time_end), "->", 2);
+    if (arrow && parse_address(arrow + 2, line + len, e))
+        return TRUE;
+    for (const char *p = time_end; p < line + len; p++) {
+        gboolean word_start = !g_ascii_isalnum(p[-1]) && p[-1] != '.' && p[-1] != ':';
+        if (word_start && (g_ascii_isxdigit(*p) || *p == '[') && parse_address(p, line + len, e))
+            return TRUE;
+    }
+    e->family = 0;
+    return TRUE;
+}
+
+/* ---- lines and files -------------------------------------------------------- */
+
+typedef gboolean (*line_parser)(const char *line, size_t len, log_entry *e);
+
+static const line_parser parsers[LOG_FORMAT_COUNT] = {
+    [LOG_FORMAT_NGINX] = parse_nginx,
+    [LOG_FORMAT_APACHE] = parse_apache,
+    [LOG_FORMAT_HAPROXY] = parse_haproxy,
+    [LOG_FORMAT_ENVOY] = parse_envoy,
+    [LOG_FORMAT_GENERIC] = parse_generic,
+};
+
+/* Cheap test that lets most lines of a large log be skipped unparsed. */
+static gboolean worth_parsing(const char *line, size_t len)
+{
+    static const char *const needles[] = {
+        "eset", "ESET", "104", "rematurely", "roken pipe", "ecv failure", "refused",
+        "haproxy[", "] \"",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(needles); i++) {
+        if (contains(line, len, needles[i]))
+            return TRUE;
+    }
+    /* HAProxy without a syslog tag: "addr:port [dd/Mmm/yyyy:" */
+    const char *bracket = memchr(line, '[', len < 64 ? len : 64);
+    return bracket && line + len - bracket > 8 && bracket[3] == '/' && bracket[7] == '/';
+}
+
+gboolean log_parse_line(const char *line, size_t len, log_format format, log_entry *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!worth_parsing(line, len))
+        return FALSE;
+    for (int f = LOG_FORMAT_NGINX; f < LOG_FORMAT_COUNT; f++) {
+        if (format != LOG_FORMAT_AUTO && format != (log_format)f)
+            continue;
+        memset(out, 0, sizeof *out);
+        if (parsers[f](line, len, out)) {
+            out->format = (uint8_t)f;
+            return TRUE;
+        }
+    }
+    memset(out, 0, sizeof *out);
+    return FALSE;
+}
+
+/* The line as safe text: at most LOG_LINE_MAX bytes, no control characters,
+ * valid UTF-8 (it is untrusted input shown in the GUI). */
+static char *safe_text(const char *line, size_t len)
+{
+    char buf[LOG_LINE_MAX + 1];
+    size_t n = len < LOG_LINE_MAX ? len : LOG_LINE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)line[i];
+        buf[i] = (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
+    }
+    buf[n] = '\0';
+    return g_utf8_make_valid(buf, (gssize)n);
+}
+
+static gint compare_entries(gconstpointer a, gconstpointer b)
+{
+    const log_entry *x = a, *y = b;
+    if (x->time_us != y->time_us)
+        return x->time_us < y->time_us ? -1 : 1;
+    return x->lineno < y->lineno ? -1 : x->lineno > y->lineno;
+}
+
+static gboolean looks_binary(gzFile f)
+{
+    char head[4096];
+    int n = gzread(f, head, sizeof head);
+    gzrewind(f);
+    return n > 0 && memchr(head, '\0', (size_t)n) != NULL;
+}
+
+log_index *log_index_load(const char *path, log_format format, char **error)
+{
+    *error = NULL;
+    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+        *error = g_strdup_printf("log file %s is a directory", path);
+        return NULL;
+    }
+    gzFile f = gzopen(path, "rb");
+    if (f == NULL) {
+        *error = g_strdup_printf("cannot open log file %s: %s", path, g_strerror(errno));
+        return NULL;
+    }
+    if (looks_binary(f)) {
+        gzclose(f);
+        *error = g_strdup_printf("log file %s is not text (it contains NUL bytes)", path);
+        return NULL;
+    }
+    gzbuffer(f, 256 * 1024);
+
+    log_index *index = g_new0(log_index, 1);
+    index->path = g_strdup(path);
+    index->entries = g_array_new(FALSE, FALSE, sizeof(log_entry));
+    char *buf = g_malloc(READ_CHUNK);
+    gboolean continuing = FALSE;   /* inside a line longer than the buffer */
+
+    while (gzgets(f, buf, READ_CHUNK) != NULL) {
+        size_t len = strlen(buf);
+        gboolean complete = len > 0 && buf[len - 1] == '\n';
+        if (continuing) {
+            continuing = !complete;
+            continue;   /* the rest of a cut line */
+        }
+        index->lines_read++;
+        if (!complete && !gzeof(f)) {
+            index->lines_cut++;
+            continuing = TRUE;
+        }
+        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+            len--;
+        if (len > LOG_LINE_MAX && complete)
+            index->lines_cut++;
+        log_entry e;
+        if (log_parse_line(buf, len, format, &e)) {
+            e.lineno = index->lines_read;
+            e.text = safe_text(buf, len);
+            g_array_append_val(index->entries, e);
+        } else if (generic_reports_reset(buf, len) || nginx_reports_reset(buf, len)) {
+            index->lines_unparsed++;
+        }
+    }
+    int gz_error;
+    const char *gz_message = gzerror(f, &gz_error);
+    if (gz_error != Z_OK && gz_error != Z_BUF_ERROR) {
+        *error = g_strdup_printf("error reading log file %s: %s", path,
+                                 gz_error == Z_ERRNO ? g_strerror(errno) : gz_message);
+    } else if (index->lines_read == 0) {
+        *error = g_strdup_printf("log file %s is empty", path);
+    }
+    gzclose(f);
+    g_free(buf);
+    if (*error) {
+        log_index_free(index);
+        return NULL;
+    }
+    g_array_sort(index->entries, compare_entries);
+    return index;
+}
+
+void log_index_free(log_index *index)
+{
+    if (index == NULL)
+        return;
+    for (guint i = 0; i < index->entries->len; i++)
+        g_free(g_array_index(index->entries, log_entry, i).text);
+    g_array_free(index->entries, TRUE);
+    g_free(index->path);
+    g_free(index);
+}
+
+guint log_index_lower_bound(const log_index *index, int64_t t)
+{
+    guint lo = 0, hi = index->entries->len;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (g_array_index(index->entries, log_entry, mid).time_us < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}

@@ -1,0 +1,65 @@
+/* log_index.h - read an application log once and keep the lines that report
+ * a connection reset, with their time, peer address and leg, sorted by time.
+ *
+ * Plain C + GLib + zlib, no libwireshark. Formats: nginx error log, Apache
+ * 2.2/2.4 error log, HAProxy HTTP/TCP logs, Envoy default access log, and a
+ * generic rule (an ISO-8601 or syslog time, a reset phrase, maybe an address).
+ */
+#ifndef LOG_INDEX_H
+#define LOG_INDEX_H
+
+#include <glib.h>
+#include <stdint.h>
+
+typedef enum {
+    LOG_FORMAT_AUTO, LOG_FORMAT_NGINX, LOG_FORMAT_APACHE, LOG_FORMAT_HAPROXY,
+    LOG_FORMAT_ENVOY, LOG_FORMAT_GENERIC, LOG_FORMAT_COUNT
+} log_format;
+
+/* Which connection of the logging program was reset: the one to its client,
+ * or the one it opened to an upstream. Either way the RST came from the peer. */
+typedef enum { LOG_LEG_UNKNOWN, LOG_LEG_CLIENT, LOG_LEG_UPSTREAM, LOG_LEG_COUNT } log_leg;
+
+#define LOG_LINE_MAX 1024   /* longer lines are kept cut to this many bytes */
+
+typedef struct {
+    int64_t  time_us;        /* the written wall-clock time, read as if it were UTC */
+    uint32_t resolution_us;  /* what the format can express: 1 s, 1 ms, 1 us */
+    uint32_t lineno;         /* 1-based line number in the file */
+    gboolean has_zone;       /* time_us is true UTC (the line gave a zone) */
+    gboolean has_year;       /* FALSE for syslog times: the year is taken from the capture */
+    uint8_t  family;         /* 0 = no peer address, 4 or 6 */
+    uint8_t  addr[16];
+    uint16_t port;           /* 0 = the log gave none */
+    uint8_t  leg;            /* log_leg */
+    uint8_t  format;         /* log_format that parsed it */
+    int      error_number;   /* errno in the line, 0 if none */
+    char    *text;           /* the line as valid UTF-8 without control characters */
+} log_entry;
+
+typedef struct {
+    char     *path;
+    GArray   *entries;       /* log_entry, sorted by time_us */
+    uint32_t  lines_read;
+    uint32_t  lines_unparsed;  /* mention a reset but fit no format */
+    uint32_t  lines_cut;       /* longer than LOG_LINE_MAX */
+} log_index;
+
+/* Reads path (plain or gzip). On failure returns NULL and sets *error to a
+ * sentence for the user (free with g_free). An empty result is not a failure. */
+log_index *log_index_load(const char *path, log_format format, char **error);
+void log_index_free(log_index *index);
+
+/* Parses one line (no newline); TRUE when it reports a reset. Exposed for tests. */
+gboolean log_parse_line(const char *line, size_t len, log_format format, log_entry *out);
+
+/* Index of the first entry with time_us >= t (entries.len if none). */
+guint log_index_lower_bound(const log_index *index, int64_t t);
+
+const char *log_format_name(log_format format);
+const char *log_leg_token(log_leg leg);
+
+/* Civil date and time (UTC) to microseconds since the epoch. */
+int64_t log_civil_to_us(int year, int month, int day, int hour, int minute, int second);
+
+#endif /* LOG_INDEX_H */

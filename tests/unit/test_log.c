@@ -1,0 +1,272 @@
+/* Unit tests for log_index.c: one line of each documented format, the
+ * fields taken from it, and lines that must not count as resets. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "log_index.h"
+
+static log_entry parse(const char *line)
+{
+    log_entry e;
+    g_assert_true(log_parse_line(line, strlen(line), LOG_FORMAT_AUTO, &e));
+    return e;
+}
+
+static void assert_not_reset(const char *line)
+{
+    log_entry e;
+    g_assert_false(log_parse_line(line, strlen(line), LOG_FORMAT_AUTO, &e));
+}
+
+static void assert_addr(const log_entry *e, const char *text, uint16_t port)
+{
+    uint8_t want[16] = { 0 };
+    int family = strchr(text, ':') ? 6 : 4;
+    g_assert_cmpint(inet_pton(family == 6 ? AF_INET6 : AF_INET, text, want), ==, 1);
+    g_assert_cmpint(e->family, ==, family);
+    g_assert_cmpmem(e->addr, family == 6 ? 16 : 4, want, family == 6 ? 16 : 4);
+    g_assert_cmpuint(e->port, ==, port);
+}
+
+static void test_nginx_client_leg(void)
+{
+    log_entry e = parse("2015/12/01 15:49:48 [info] 20521#0: *55077498 recv() failed (104: Connection reset "
+        "by peer) while sending to client, client: 10.255.252.31, server: manager.example.com, request: "
+        "\"POST /WebPageAlipay/weixin/notify_url.htm HTTP/1.1\", upstream: \"http:/10.4.36.207:8080/"
+        "WebPageAlipay/weixin/notify_url.htm\", host: \"manager.example.com\"");
+    g_assert_cmpint(e.format, ==, LOG_FORMAT_NGINX);
+    g_assert_cmpint(e.leg, ==, LOG_LEG_CLIENT);
+    assert_addr(&e, "10.255.252.31", 0);
+    g_assert_cmpint(e.time_us, ==, log_civil_to_us(2015, 12, 1, 15, 49, 48));
+    g_assert_cmpuint(e.resolution_us, ==, 1000000);
+    g_assert_false(e.has_zone);
+    g_assert_cmpint(e.error_number, ==, 104);
+}
+
+static void test_nginx_upstream_leg(void)
+{
+    log_entry e = parse("2012/02/12 09:03:31 [error] 16939#0: *491 recv() failed (104: Connection reset by "
+        "peer) while reading response header from upstream, client: 127.0.0.1, server: diana, request: "
+        "\"GET /timeline HTTP/1.1\", upstream: \"http://198.18.101.2:8080/timeline\", host: \"diana\"");
+    g_assert_cmpint(e.leg, ==, LOG_LEG_UPSTREAM);
+    assert_addr(&e, "198.18.101.2", 8080);
+}
+
+static void test_nginx_ipv6_upstream(void)
+{
+    log_entry e = parse("2024/05/01 10:00:00 [error] 1#1: *2 connect() failed (111: Connection refused) "
+        "while connecting to upstream, client: fd00::1, server: _, request: \"GET / HTTP/1.1\", upstream: "
+        "\"http://[fd00::2]:8080/\", host: \"x\"");
+    g_assert_cmpint(e.leg, ==, LOG_LEG_UPSTREAM);
+    assert_addr(&e, "fd00::2", 8080);
+    g_assert_cmpint(e.error_number, ==, 111);
+}
+
+static void test_nginx_other_lines_are_not_resets(void)
+{
+    assert_not_reset("2024/05/01 10:00:00 [error] 1#1: *2 open() \"/srv/x\" failed (2: No such file or "
+        "directory), client: 198.18.0.1, server: _, request: \"GET /x HTTP/1.1\"");
+    assert_not_reset("2024/05/01 10:00:00 [notice] 1#1: start worker processes");
+}
+
+static void test_apache_24(void)
+{
+    log_entry e = parse("[Mon Nov 16 08:47:16.133532 2020] [proxy_fcgi:error] [pid 164:tid 140137686042368] "
+        "(104)Connection reset by peer: [client 10.33.206.158:27451] AH01075: Error dispatching request to :");
+    g_assert_cmpint(e.format, ==, LOG_FORMAT_APACHE);
+    g_assert_cmpint(e.leg, ==, LOG_LEG_UPSTREAM);
+    g_assert_cmpint(e.time_us, ==, log_civil_to_us(2020, 11, 16, 8, 47, 16) + 133532);
+    g_assert_cmpuint(e.resolution_us, ==, 1);
+    g_assert_cmpint(e.error_number, ==, 104);
+}
+
+static void test_apache_22_client(void)
+{
+    log_entry e = parse("[Sun Mar 07 16:05:49 2004] [info] [client 1.2.3.4] (104)Connection reset by peer: "
+        "client stopped connection before send body completed");
+    g_assert_cmpint(e.leg, ==, LOG_LEG_CLIENT);
+    assert_addr(&e, "1.2.3.4", 0);
+}
+
+static void test_haproxy_http_server_abort(void)
+{
+    log_entry e = parse("Feb  6 12:14:14 localhost haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] "
+        "http-in static/srv1 10/0/30/69/109 502 2750 - - SD-- 1/1/1/1/0 0/0 {1wt.eu} {} \"GET /index.html HTTP/1.1\"");
+    g_assert_cmpint(e.format, ==, LOG_FORMAT_HAPROXY);
+    g_assert_cmpint(e.leg, ==, LOG_LEG_UPSTREAM);
+    g_assert_cmpint(e.family, ==, 0);
+    /* accept date plus the 109 ms total time */
+    g_assert_cmpint(e.time_us, ==, log_civil_to_us(2009, 2, 6, 12, 14, 14) + 655000 + 109000);
+    g_assert_cmpuint(e.resolution_us, ==, 1000);
+}
+
+static void test_haproxy_tcp_client_abort(void)
+{
+    log_entry e = parse("haproxy[14387]: 10.0.1.2:33313 [06/Feb/2009:12:12:51.443] fnt bck/srv1 0/0/5007 212 CD 0/0/0/0/3 0/0");
+    g_assert_cmpint(e.leg, ==, LOG_LEG_CLIENT);
+    assert_addr(&e, "10.0.1.2", 33313);
+}
+
+static void test_haproxy_normal_close_is_not_a_reset(void)
+{
+    assert_not_reset("haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 "
+        "10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {1wt.eu} {} \"GET /index.html HTTP/1.1\"");
+    assert_not_reset("haproxy[18989]: 10.0.0.1:34552 [15/Oct/2003:15:26:31.462] px-http px-http/srv1 "
+        "3183/-1/-1/-1/11215 503 0 - - cD-- 205/202/202/115/3 0/0 \"HEAD / HTTP/1.0\"");
+}
+
+static void test_envoy_upstream_reset(void)
+{
+    log_entry e = parse("[2016-04-15T20:17:00.310Z] \"POST /api/v1/locations HTTP/2\" 503 UC 154 0 226 - "
+        "\"10.0.35.28\" \"nsq2http\" \"cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2\" \"locations\" \"tcp://10.0.2.1:80\"");
+    g_assert_cmpint(e.format, ==, LOG_FORMAT_ENVOY);
+    g_assert_true(e.has_zone);
+    g_assert_cmpint(e.leg, ==, LOG_LEG_UPSTREAM);
+    assert_addr(&e, "10.0.2.1", 80);
+    g_assert_cmpint(e.time_us, ==, log_civil_to_us(2016, 4, 15, 20, 17, 0) + 310000 + 226000);
+}
+
+static void test_envoy_without_reset_flags(void)
+{
+    assert_not_reset("[2016-04-15T20:17:00.310Z] \"POST /api/v1/locations HTTP/2\" 204 - 154 0 226 100 "
+        "\"10.0.35.28\" \"nsq2http\" \"cc21d9b0\" \"locations\" \"tcp://10.0.2.1:80\"");
+}
+
+static void test_generic_go(void)
+{
+    log_entry e = parse("2024-03-05T10:11:12.345678+01:00 level=error msg=\"read tcp 198.18.0.1:5555->"
+        "198.18.0.2:80: read: connection reset by peer\"");
+    g_assert_cmpint(e.format, ==, LOG_FORMAT_GENERIC);
+    g_assert_true(e.has_zone);
+    g_assert_cmpint(e.time_us, ==, log_civil_to_us(2024, 3, 5, 9, 11, 12) + 345678);
+    assert_addr(&e, "198.18.0.2", 80);
+}
+
+static void test_generic_java_python_node_curl(void)
+{
+    log_entry e = parse("2024-03-05 10:11:12,345 ERROR [main] java.net.SocketException: Connection reset");
+    g_assert_cmpint(e.family, ==, 0);
+    g_assert_cmpuint(e.resolution_us, ==, 1000);
+    e = parse("2024-03-05 10:11:12 ConnectionResetError: [Errno 104] Connection reset by peer");
+    g_assert_cmpint(e.error_number, ==, 104);
+    e = parse("2024-03-05T10:11:12Z Error: connect ECONNRESET 198.18.0.2:443");
+    assert_addr(&e, "198.18.0.2", 443);
+    e = parse("Mar  5 10:11:12 host app[12]: curl: (56) Recv failure: Connection reset by peer");
+    g_assert_false(e.has_year);
+    assert_not_reset("2024-03-05 10:11:12 INFO connection established to 198.18.0.2:443");
+}
+
+static void test_hostile_lines(void)
+{
+    log_entry e;
+    const char *fmt = "2024/05/01 10:00:00 [info] 1#1: *2 recv() failed (104: Connection reset by peer) "
+        "while sending to client, client: %s%n%x, server: _";
+    g_assert_true(log_parse_line(fmt, strlen(fmt), LOG_FORMAT_AUTO, &e));
+    g_assert_cmpint(e.family, ==, 0);
+    const char *bad_time = "2024/13/45 25:61:00 [info] 1#1: *2 recv() failed (104: Connection reset by peer)";
+    g_assert_false(log_parse_line(bad_time, strlen(bad_time), LOG_FORMAT_NGINX, &e));
+}
+
+static char *write_file(const char *name, const char *content, gsize len)
+{
+    char *path = g_build_filename(g_get_tmp_dir(), name, NULL);
+    g_assert_true(g_file_set_contents(path, content, (gssize)len, NULL));
+    return path;
+}
+
+static void test_load_sorts_and_counts(void)
+{
+    const char *content =
+        "2024/05/01 10:00:05 [info] 1#1: *3 recv() failed (104: Connection reset by peer) while sending to client, client: 198.18.0.9, server: _\r\n"
+        "2024/05/01 10:00:00 [notice] 1#1: start worker processes\n"
+        "garbage \xff\xfe with a reset word but no time: Connection reset by peer\n"
+        "2024/05/01 10:00:01 [info] 1#1: *2 recv() failed (104: Connection reset by peer) while sending to client, client: 198.18.0.8, server: _";
+    char *path = write_file("rstdiag-test.log", content, strlen(content));
+    char *error = NULL;
+    log_index *index = log_index_load(path, LOG_FORMAT_AUTO, &error);
+    g_assert_null(error);
+    g_assert_nonnull(index);
+    g_assert_cmpuint(index->lines_read, ==, 4);
+    g_assert_cmpuint(index->entries->len, ==, 2);
+    g_assert_cmpuint(index->lines_unparsed, ==, 1);
+    const log_entry *first = &g_array_index(index->entries, log_entry, 0);
+    g_assert_cmpuint(first->lineno, ==, 4);   /* sorted by time, not by line */
+    g_assert_null(strchr(g_array_index(index->entries, log_entry, 1).text, '\r'));
+    g_assert_cmpuint(log_index_lower_bound(index, log_civil_to_us(2024, 5, 1, 10, 0, 2)), ==, 1);
+    log_index_free(index);
+    g_remove(path);
+    g_free(path);
+}
+
+static void test_load_errors(void)
+{
+    char *error = NULL;
+    g_assert_null(log_index_load("/nonexistent/rstdiag.log", LOG_FORMAT_AUTO, &error));
+    g_assert_nonnull(strstr(error, "No such file"));
+    g_clear_pointer(&error, g_free);
+
+    g_assert_null(log_index_load(g_get_tmp_dir(), LOG_FORMAT_AUTO, &error));
+    g_assert_nonnull(strstr(error, "directory"));
+    g_clear_pointer(&error, g_free);
+
+    char *empty = write_file("rstdiag-empty.log", "", 0);
+    g_assert_null(log_index_load(empty, LOG_FORMAT_AUTO, &error));
+    g_assert_nonnull(strstr(error, "empty"));
+    g_clear_pointer(&error, g_free);
+
+    char *binary = write_file("rstdiag-binary.log", "\x7f" "ELF\0\0\0\1\2\3", 10);
+    g_assert_null(log_index_load(binary, LOG_FORMAT_AUTO, &error));
+    g_assert_nonnull(strstr(error, "not text"));
+    g_clear_pointer(&error, g_free);
+    g_remove(empty);
+    g_remove(binary);
+    g_free(empty);
+    g_free(binary);
+}
+
+static void test_long_line_is_cut_not_fatal(void)
+{
+    GString *s = g_string_new("2024/05/01 10:00:00 [info] 1#1: *2 recv() failed (104: Connection reset by "
+                              "peer) while sending to client, client: 198.18.0.7, server: ");
+    for (int i = 0; i < 200000; i++)
+        g_string_append_c(s, 'x');
+    g_string_append(s, "\n2024/05/01 10:00:01 [info] 1#1: *3 recv() failed (104: Connection reset by peer) "
+                       "while sending to client, client: 198.18.0.6, server: _\n");
+    char *path = write_file("rstdiag-long.log", s->str, s->len);
+    char *error = NULL;
+    log_index *index = log_index_load(path, LOG_FORMAT_AUTO, &error);
+    g_assert_nonnull(index);
+    g_assert_cmpuint(index->lines_read, ==, 2);
+    g_assert_cmpuint(index->lines_cut, ==, 1);
+    g_assert_cmpuint(index->entries->len, ==, 2);
+    g_assert_cmpuint(strlen(g_array_index(index->entries, log_entry, 0).text), <=, LOG_LINE_MAX);
+    log_index_free(index);
+    g_remove(path);
+    g_free(path);
+    g_string_free(s, TRUE);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/log/nginx/client-leg", test_nginx_client_leg);
+    g_test_add_func("/log/nginx/upstream-leg", test_nginx_upstream_leg);
+    g_test_add_func("/log/nginx/ipv6-upstream", test_nginx_ipv6_upstream);
+    g_test_add_func("/log/nginx/not-resets", test_nginx_other_lines_are_not_resets);
+    g_test_add_func("/log/apache/2.4", test_apache_24);
+    g_test_add_func("/log/apache/2.2-client", test_apache_22_client);
+    g_test_add_func("/log/haproxy/http-server-abort", test_haproxy_http_server_abort);
+    g_test_add_func("/log/haproxy/tcp-client-abort", test_haproxy_tcp_client_abort);
+    g_test_add_func("/log/haproxy/not-resets", test_haproxy_normal_close_is_not_a_reset);
+    g_test_add_func("/log/envoy/upstream-reset", test_envoy_upstream_reset);
+    g_test_add_func("/log/envoy/not-resets", test_envoy_without_reset_flags);
+    g_test_add_func("/log/generic/go", test_generic_go);
+    g_test_add_func("/log/generic/others", test_generic_java_python_node_curl);
+    g_test_add_func("/log/hostile", test_hostile_lines);
+    g_test_add_func("/log/load/sorted", test_load_sorts_and_counts);
+    g_test_add_func("/log/load/errors", test_load_errors);
+    g_test_add_func("/log/load/long-line", test_long_line_is_cut_not_fatal);
+    return g_test_run();
+}
