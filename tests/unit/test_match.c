@@ -1,0 +1,200 @@
+/* Unit tests for log_match.c: RST events against an nginx log written in
+ * another zone with a skewed clock. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "log_match.h"
+
+#define S 1000000LL
+#define ZONE_SHANGHAI (8 * 3600 * S)
+
+static const int64_t base_utc = 1700000000LL * S;   /* 2023-11-14 22:13:20 UTC */
+
+typedef struct {
+    char *path;
+    log_index *index;
+} fixture;
+
+/* nginx line for an event at base_utc + at_s (UTC), written in local time
+ * zone_s ahead of UTC by a clock skew_ms fast. */
+static void add_line(GString *log, int64_t at_us, int64_t zone_us, int64_t skew_us, const char *leg_text,
+                     const char *peer)
+{
+    GDateTime *t = g_date_time_new_from_unix_utc((at_us + zone_us + skew_us) / S);
+    char *stamp = g_date_time_format(t, "%Y/%m/%d %H:%M:%S");
+    if (strcmp(leg_text, "client") == 0)
+        g_string_append_printf(log, "%s [info] 1#1: *1 recv() failed (104: Connection reset by peer) while "
+                               "sending to client, client: %s, server: _, request: \"GET / HTTP/1.1\"\n", stamp, peer);
+    else
+        g_string_append_printf(log, "%s [error] 1#1: *1 recv() failed (104: Connection reset by peer) while "
+                               "reading response header from upstream, client: 198.18.100.1, server: _, "
+                               "request: \"GET / HTTP/1.1\", upstream: \"http://%s/\", host: \"x\"\n", stamp, peer);
+    g_free(stamp);
+    g_date_time_unref(t);
+}
+
+static void fixture_load(fixture *f, GString *log)
+{
+    f->path = g_build_filename(g_get_tmp_dir(), "rstdiag-match.log", NULL);
+    g_assert_true(g_file_set_contents(f->path, log->str, (gssize)log->len, NULL));
+    char *error = NULL;
+    f->index = log_index_load(f->path, LOG_FORMAT_AUTO, &error);
+    g_assert_null(error);
+}
+
+static void fixture_free(fixture *f)
+{
+    log_index_free(f->index);
+    g_remove(f->path);
+    g_free(f->path);
+}
+
+static log_rst_event rst(uint32_t stream, int64_t at_us, const char *sender, uint16_t port, log_sender_role role)
+{
+    log_rst_event ev = { .stream = stream, .time_us = at_us, .role = role };
+    ev.sender.family = strchr(sender, ':') ? 6 : 4;
+    g_assert_cmpint(inet_pton(ev.sender.family == 6 ? AF_INET6 : AF_INET, sender, ev.sender.addr), ==, 1);
+    ev.sender.port = port;
+    return ev;
+}
+
+static guint lineno(const fixture *f, const log_match_result *r)
+{
+    return g_array_index(f->index->entries, log_entry, r->entry).lineno;
+}
+
+/* Ten client resets from different clients a minute apart, logged in
+ * Shanghai time by a clock 2.3 s fast, events 40 ms after each RST. */
+static void build_shifted_log(GString *log)
+{
+    for (int i = 0; i < 10; i++) {
+        char peer[32];
+        g_snprintf(peer, sizeof peer, "198.18.100.%d", 10 + i);
+        add_line(log, base_utc + i * 60 * S + 40000, ZONE_SHANGHAI, 2300000, "client", peer);
+    }
+}
+
+static void test_auto_zone_and_skew(void)
+{
+    GString *log = g_string_new(NULL);
+    build_shifted_log(log);
+    fixture f;
+    fixture_load(&f, log);
+    log_match_settings settings = { .zone_mode = LOG_ZONE_AUTO };
+    log_matcher *m = log_matcher_new(f.index, &settings);
+    for (int i = 0; i < 10; i++) {
+        char sender[32];
+        g_snprintf(sender, sizeof sender, "198.18.100.%d", 10 + i);
+        log_rst_event ev = rst(100 + i, base_utc + i * 60 * S, sender, 50000 + i, LOG_SENDER_CLIENT);
+        log_match_result r;
+        g_assert_true(log_matcher_match(m, &ev, &r));
+        g_assert_cmpuint(lineno(&f, &r), ==, (guint)i + 1);
+        g_assert_cmpint(r.kind, ==, LOG_MATCH_ADDRESS);
+        g_assert_cmpint(llabs(r.offset_us - ZONE_SHANGHAI - 2300000), <, S);
+        g_assert_cmpint(llabs(r.delta_us), <, 2 * S);
+    }
+    int64_t offset;
+    g_assert_true(log_matcher_offset(m, &offset));
+    g_assert_cmpint(offset / (900 * S), ==, 32);   /* +08:00 */
+    log_matcher_free(m);
+    fixture_free(&f);
+    g_string_free(log, TRUE);
+}
+
+static void test_leg_and_port_must_agree(void)
+{
+    GString *log = g_string_new(NULL);
+    add_line(log, base_utc, 0, 0, "upstream", "198.18.101.2:8080");
+    fixture f;
+    fixture_load(&f, log);
+    log_match_settings settings = { .zone_mode = LOG_ZONE_UTC };
+    log_matcher *m = log_matcher_new(f.index, &settings);
+    log_match_result r;
+    log_rst_event wrong_role = rst(1, base_utc - 100000, "198.18.101.2", 8080, LOG_SENDER_CLIENT);
+    g_assert_false(log_matcher_match(m, &wrong_role, &r));
+    log_rst_event wrong_port = rst(2, base_utc - 100000, "198.18.101.2", 8081, LOG_SENDER_SERVER);
+    g_assert_false(log_matcher_match(m, &wrong_port, &r));
+    log_rst_event right = rst(3, base_utc - 100000, "198.18.101.2", 8080, LOG_SENDER_SERVER);
+    g_assert_true(log_matcher_match(m, &right, &r));
+    g_assert_cmpint(r.kind, ==, LOG_MATCH_ADDRESS_PORT);
+    log_matcher_free(m);
+    fixture_free(&f);
+    g_string_free(log, TRUE);
+}
+
+static void test_one_line_per_stream_and_stream_reuse(void)
+{
+    GString *log = g_string_new(NULL);
+    add_line(log, base_utc, 0, 0, "client", "198.18.100.9");
+    fixture f;
+    fixture_load(&f, log);
+    log_match_settings settings = { .zone_mode = LOG_ZONE_UTC };
+    log_matcher *m = log_matcher_new(f.index, &settings);
+    log_match_result r;
+    log_rst_event first = rst(7, base_utc - 200000, "198.18.100.9", 41000, LOG_SENDER_CLIENT);
+    g_assert_true(log_matcher_match(m, &first, &r));
+    log_rst_event again = rst(7, base_utc + 3 * S, "198.18.100.9", 41000, LOG_SENDER_CLIENT);
+    g_assert_true(log_matcher_match(m, &again, &r));   /* same stream: same line */
+    g_assert_cmpuint(lineno(&f, &r), ==, 1);
+    log_rst_event other = rst(8, base_utc - 100000, "198.18.100.9", 41001, LOG_SENDER_CLIENT);
+    g_assert_false(log_matcher_match(m, &other, &r));  /* the line is taken */
+    g_assert_true(log_matcher_entry_used(m, 0));
+    log_matcher_free(m);
+    fixture_free(&f);
+    g_string_free(log, TRUE);
+}
+
+static void test_unrelated_rst_and_time_window(void)
+{
+    GString *log = g_string_new(NULL);
+    add_line(log, base_utc, 0, 0, "client", "198.18.100.9");
+    fixture f;
+    fixture_load(&f, log);
+    log_match_settings settings = { .zone_mode = LOG_ZONE_UTC };
+    log_matcher *m = log_matcher_new(f.index, &settings);
+    log_match_result r;
+    log_rst_event elsewhere = rst(1, base_utc, "198.18.100.10", 41000, LOG_SENDER_CLIENT);
+    g_assert_false(log_matcher_match(m, &elsewhere, &r));
+    log_rst_event too_early = rst(2, base_utc - 10 * S, "198.18.100.9", 41000, LOG_SENDER_CLIENT);
+    g_assert_false(log_matcher_match(m, &too_early, &r));
+    g_assert_false(log_matcher_entry_used(m, 0));
+    log_matcher_free(m);
+    fixture_free(&f);
+    g_string_free(log, TRUE);
+}
+
+static void test_explicit_zone_and_skew(void)
+{
+    GString *log = g_string_new(NULL);
+    build_shifted_log(log);
+    fixture f;
+    fixture_load(&f, log);
+    log_match_settings settings = { .zone_mode = LOG_ZONE_FIXED, .fixed_offset_s = 8 * 3600,
+                                    .skew_given = TRUE, .skew_us = -2300000 };
+    log_matcher *m = log_matcher_new(f.index, &settings);
+    log_match_result r;
+    log_rst_event ev = rst(1, base_utc + 5 * 60 * S, "198.18.100.15", 40000, LOG_SENDER_CLIENT);
+    g_assert_true(log_matcher_match(m, &ev, &r));
+    g_assert_cmpuint(lineno(&f, &r), ==, 6);
+    g_assert_cmpint(r.offset_us, ==, ZONE_SHANGHAI + 2300000);
+    log_match_settings wrong = { .zone_mode = LOG_ZONE_UTC, .skew_given = TRUE };
+    log_matcher *m2 = log_matcher_new(f.index, &wrong);
+    g_assert_false(log_matcher_match(m2, &ev, &r));
+    log_matcher_free(m);
+    log_matcher_free(m2);
+    fixture_free(&f);
+    g_string_free(log, TRUE);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/match/auto-zone-and-skew", test_auto_zone_and_skew);
+    g_test_add_func("/match/leg-and-port", test_leg_and_port_must_agree);
+    g_test_add_func("/match/one-line-per-stream", test_one_line_per_stream_and_stream_reuse);
+    g_test_add_func("/match/unrelated", test_unrelated_rst_and_time_window);
+    g_test_add_func("/match/explicit-clock", test_explicit_zone_and_skew);
+    return g_test_run();
+}
