@@ -2,6 +2,7 @@
 #include "log_match.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #define US_PER_SEC 1000000LL
@@ -383,4 +384,73 @@ gboolean log_matcher_match(log_matcher *m, const log_rst_event *ev, log_match_re
     out->delta_us = best.delta_us;
     out->offset_us = best.offset_us;
     return TRUE;
+}
+
+/* ---- settings ------------------------------------------------------------ */
+
+static gboolean parse_zone(const char *text, log_match_settings *out)
+{
+    if (!text || !*text || g_ascii_strcasecmp(text, "auto") == 0) {
+        out->zone_mode = LOG_ZONE_AUTO;
+        return TRUE;
+    }
+    if (g_ascii_strcasecmp(text, "local") == 0) {
+        out->zone_mode = LOG_ZONE_LOCAL;
+        return TRUE;
+    }
+    if (g_ascii_strcasecmp(text, "UTC") == 0 || g_ascii_strcasecmp(text, "Z") == 0) {
+        out->zone_mode = LOG_ZONE_UTC;
+        return TRUE;
+    }
+    int hours = 0, minutes = 0;
+    char sign = 0, extra = 0;
+    int n = sscanf(text, "%c%2d:%2d%c", &sign, &hours, &minutes, &extra);
+    if ((sign != '+' && sign != '-') || n < 2 || n > 3 || hours > 14 || minutes > 59)
+        return FALSE;
+    out->zone_mode = LOG_ZONE_FIXED;
+    out->fixed_offset_s = (sign == '-' ? -1 : 1) * (hours * 3600 + minutes * 60);
+    return TRUE;
+}
+
+/* Seconds in [low, high]; empty means "not given". */
+static gboolean parse_seconds(const char *text, double low, double high, gboolean *given, int64_t *us)
+{
+    *given = text && *text;
+    if (!*given)
+        return TRUE;
+    char *end = NULL;
+    double v = g_ascii_strtod(text, &end);
+    if (end == text || *end != '\0' || !(v >= low && v <= high)) {
+        *given = FALSE;
+        return FALSE;
+    }
+    *us = (int64_t)(v * US_PER_SEC);
+    return TRUE;
+}
+
+gboolean log_match_settings_parse(const char *zone, const char *skew, const char *window,
+                                  log_match_settings *out, char **error)
+{
+    GString *problems = g_string_new(NULL);
+    gboolean window_given;
+    memset(out, 0, sizeof *out);
+    if (!parse_zone(zone, out)) {
+        out->zone_mode = LOG_ZONE_AUTO;
+        g_string_append_printf(problems, "log_timezone \"%s\" is not auto, local, UTC or +HH:MM; using auto. ", zone);
+    }
+    if (!parse_seconds(skew, -86400, 86400, &out->skew_given, &out->skew_us))
+        g_string_append_printf(problems, "log_clock_skew \"%s\" is not a number of seconds within a day; "
+                               "estimating it. ", skew);
+    if (!parse_seconds(window, 0.001, 3600, &window_given, &out->window_us))
+        g_string_append_printf(problems, "log_window \"%s\" is not 0.001 to 3600 seconds; using 1 s. ", window);
+    if (!window_given)
+        out->window_us = 0;
+    if (problems->len == 0) {
+        g_string_free(problems, TRUE);
+        *error = NULL;
+        return TRUE;
+    }
+    g_string_truncate(problems, problems->len - 1);
+    *error = g_string_free(problems, FALSE);
+    return FALSE;
 }

@@ -69,4 +69,11 @@ gboolean log_matcher_entry_used(const log_matcher *m, guint entry);
 
 const char *log_match_kind_token(log_match_kind kind);
 
+/* Reads the user's settings: zone "auto" | "local" | "UTC" | "+HH:MM";
+ * skew and window in seconds, empty for the defaults (estimate, 1 s).
+ * Returns FALSE with a sentence in *error (free it) for a value it cannot
+ * use; *out then holds the defaults for that value and valid others. */
+gboolean log_match_settings_parse(const char *zone, const char *skew, const char *window,
+                                  log_match_settings *out, char **error);
+
 #endif /* LOG_MATCH_H */

@@ -23,6 +23,8 @@
 #include <wsutil/report_message.h>
 
 #include "conn_track.h"
+#include "log_index.h"
+#include "log_match.h"
 #include "rst_classify.h"
 
 static int proto_rstdiag = -1;
@@ -40,8 +42,17 @@ static int hf_idle = -1;
 static int hf_age = -1;
 static int hf_bytes_client = -1;
 static int hf_bytes_server = -1;
+static int hf_log = -1;
+static int hf_log_line = -1;
+static int hf_log_file = -1;
+static int hf_log_lineno = -1;
+static int hf_log_delta = -1;
+static int hf_log_match = -1;
+static int hf_log_leg = -1;
+static int hf_log_offset = -1;
 
 static gint ett_rstdiag = -1;
+static gint ett_log = -1;
 
 static expert_field ei_cause[CAUSE_COUNT];
 
@@ -55,6 +66,35 @@ static int ipv6_tap_id = -1;
 static rstdiag_pref_bool_t pref_info_column = TRUE;
 static guint pref_response_timeout_ms = RESPONSE_TIMEOUT_DEFAULT_MS;
 static rst_settings settings = { RESPONSE_TIMEOUT_DEFAULT_MS };
+static const char *pref_log_file = "";
+static gint pref_log_format = LOG_FORMAT_AUTO;
+static const char *pref_log_timezone = "auto";
+static const char *pref_log_clock_skew = "";
+static const char *pref_log_window = "";
+
+static const enum_val_t log_format_values[] = {
+    { "auto", "Detect per line", LOG_FORMAT_AUTO },
+    { "nginx", "nginx error log", LOG_FORMAT_NGINX },
+    { "apache", "Apache httpd error log", LOG_FORMAT_APACHE },
+    { "haproxy", "HAProxy HTTP or TCP log", LOG_FORMAT_HAPROXY },
+    { "envoy", "Envoy access log (default format)", LOG_FORMAT_ENVOY },
+    { "generic", "Any line with a time, a reset phrase and an address", LOG_FORMAT_GENERIC },
+    { NULL, NULL, 0 }
+};
+
+/* The loaded log (kept across capture files) and this file's matcher. */
+static log_index *log_lines;
+static char *log_lines_path;
+static gint log_lines_format = -1;
+static log_match_settings log_settings;
+static log_matcher *matcher;
+
+/* What is stored per RST frame. */
+typedef struct {
+    rst_diagnosis diag;
+    gboolean has_log;
+    log_match_result log;
+} rst_record;
 
 /* File-scope state: stream index -> conn_stream; emptied when a file closes. */
 static wmem_map_t *streams;
@@ -117,9 +157,34 @@ static void read_segment(const tcp_info_t *tcph, const packet_info *pinfo, tcp_s
     seg->ttl = carrier_ttl(tcph);
 }
 
+static void read_endpoint(const address *addr, guint16 port, log_endpoint *out)
+{
+    memset(out, 0, sizeof *out);
+    if (addr->type == AT_IPv4 && addr->len == 4)
+        out->family = 4;
+    else if (addr->type == AT_IPv6 && addr->len == 16)
+        out->family = 6;
+    else
+        return;
+    memcpy(out->addr, addr->data, (size_t)addr->len);
+    out->port = port;
+}
+
+static void match_log_line(rst_record *record, const tcp_info_t *tcph, int64_t time_us)
+{
+    log_rst_event ev = {
+        .stream = tcph->th_stream,
+        .time_us = time_us,
+        .role = record->diag.sender == SENDER_CLIENT ? LOG_SENDER_CLIENT
+              : record->diag.sender == SENDER_SERVER ? LOG_SENDER_SERVER : LOG_SENDER_UNKNOWN,
+    };
+    read_endpoint(&tcph->ip_src, tcph->th_sport, &ev.sender);
+    record->has_log = ev.sender.family != 0 && log_matcher_match(matcher, &ev, &record->log);
+}
+
 /* First sight of a frame with tap data: update its stream and, for a RST,
  * return the stored verdict. */
-static rst_diagnosis *track_frame(packet_info *pinfo)
+static rst_record *track_frame(packet_info *pinfo)
 {
     const tcp_info_t *tcph = innermost_tcp_header();
     if (tcph == NULL)
@@ -136,14 +201,16 @@ static rst_diagnosis *track_frame(packet_info *pinfo)
         wmem_map_insert(streams, key, st);
     }
 
-    rst_diagnosis *diag = NULL;
+    rst_record *record = NULL;
     if (seg.flags & TCP_FLAG_RST) {
-        diag = wmem_new(wmem_file_scope(), rst_diagnosis);
-        rst_classify(st, &seg, &settings, diag);
-        p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, 0, diag);
+        record = wmem_new0(wmem_file_scope(), rst_record);
+        rst_classify(st, &seg, &settings, &record->diag);
+        if (matcher)
+            match_log_line(record, tcph, seg.time_us);
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, 0, record);
     }
     conn_track_segment(st, &seg);
-    return diag;
+    return record;
 }
 
 /* ---- rendering ------------------------------------------------------------ */
@@ -155,19 +222,53 @@ static proto_item *add_token(proto_tree *tree, int hf, tvbuff_t *tvb, const char
     return item;
 }
 
-static void add_duration(proto_tree *tree, int hf, tvbuff_t *tvb, int64_t us)
+static void add_time(proto_tree *tree, int hf, tvbuff_t *tvb, int64_t us)
 {
-    if (us < 0)
-        return;
+    /* nstime_t keeps the sign in both parts */
     nstime_t t = { (time_t)(us / 1000000), (int)(us % 1000000) * 1000 };
     proto_item_set_generated(proto_tree_add_time(tree, hf, tvb, 0, 0, &t));
 }
 
-static void render(const rst_diagnosis *diag, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
+/* Durations: negative means "not known". */
+static void add_duration(proto_tree *tree, int hf, tvbuff_t *tvb, int64_t us)
 {
-    const char *cause = rst_cause_token(diag->cause);
+    if (us >= 0)
+        add_time(tree, hf, tvb, us);
+}
 
-    if (pref_info_column)
+/* The matched log line, or NULL (the log may have been reloaded since). */
+static const log_entry *matched_line(const rst_record *record)
+{
+    if (!record->has_log || !log_lines || record->log.entry >= log_lines->entries->len)
+        return NULL;
+    return &g_array_index(log_lines->entries, log_entry, record->log.entry);
+}
+
+static void render_log(const rst_record *record, const log_entry *line, tvbuff_t *tvb, proto_tree *tree)
+{
+    proto_item *item = proto_tree_add_item(tree, hf_log, tvb, 0, 0, ENC_NA);
+    proto_item_set_generated(item);
+    proto_item_append_text(item, ": line %u of %s (%s)", line->lineno, log_lines->path,
+                           log_match_kind_token(record->log.kind));
+    proto_tree *sub = proto_item_add_subtree(item, ett_log);
+    add_token(sub, hf_log_line, tvb, line->text);
+    add_token(sub, hf_log_file, tvb, log_lines->path);
+    proto_item_set_generated(proto_tree_add_uint(sub, hf_log_lineno, tvb, 0, 0, line->lineno));
+    add_time(sub, hf_log_delta, tvb, record->log.delta_us);
+    add_token(sub, hf_log_match, tvb, log_match_kind_token(record->log.kind));
+    add_token(sub, hf_log_leg, tvb, log_leg_token((log_leg)line->leg));
+    add_time(sub, hf_log_offset, tvb, record->log.offset_us);
+}
+
+static void render(const rst_record *record, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
+{
+    const rst_diagnosis *diag = &record->diag;
+    const char *cause = rst_cause_token(diag->cause);
+    const log_entry *line = matched_line(record);
+
+    if (pref_info_column && line)
+        col_append_fstr(pinfo->cinfo, COL_INFO, " [RST: %s, log line %u]", cause, line->lineno);
+    else if (pref_info_column)
         col_append_fstr(pinfo->cinfo, COL_INFO, " [RST: %s]", cause);
 
     proto_item *top = proto_tree_add_item(tree, proto_rstdiag, tvb, 0, 0, ENC_NA);
@@ -191,16 +292,18 @@ static void render(const rst_diagnosis *diag, tvbuff_t *tvb, packet_info *pinfo,
     add_duration(sub, hf_age, tvb, diag->age_us);
     proto_item_set_generated(proto_tree_add_uint(sub, hf_bytes_client, tvb, 0, 0, diag->bytes_client));
     proto_item_set_generated(proto_tree_add_uint(sub, hf_bytes_server, tvb, 0, 0, diag->bytes_server));
+    if (line)
+        render_log(record, line, tvb, sub);
 }
 
 static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
-    rst_diagnosis *diag = (rst_diagnosis *)p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, 0);
-    if (diag == NULL && pinfo->num > last_tracked_frame)
-        diag = track_frame(pinfo);
-    if (diag == NULL)
+    rst_record *record = (rst_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, 0);
+    if (record == NULL && pinfo->num > last_tracked_frame)
+        record = track_frame(pinfo);
+    if (record == NULL)
         return 0;
-    render(diag, tvb, pinfo, tree);
+    render(record, tvb, pinfo, tree);
     return tvb_captured_length(tvb);
 }
 
@@ -209,6 +312,8 @@ static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 static void rstdiag_init(void)
 {
     last_tracked_frame = 0;
+    if (log_lines)
+        matcher = log_matcher_new(log_lines, &log_settings);
     if (!proto_is_protocol_enabled(find_protocol_by_id(proto_rstdiag)) || tap_helper_registered)
         return;
     /* A listener without callbacks: it only makes the tcp/ip taps queue their
@@ -226,9 +331,40 @@ static void rstdiag_init(void)
 
 static void rstdiag_cleanup(void)
 {
+    log_matcher_free(matcher);
+    matcher = NULL;
     if (tap_helper_registered) {
         remove_tap_listener(&tap_helper_token);
         tap_helper_registered = FALSE;
+    }
+}
+
+/* (Re)reads the log named in the preferences when the name or format changed;
+ * problems are told once, and dissection goes on without log lines. */
+static void load_log_file(void)
+{
+    const char *path = pref_log_file ? pref_log_file : "";
+    if (g_strcmp0(path, log_lines_path ? log_lines_path : "") == 0 && pref_log_format == log_lines_format)
+        return;
+    log_index_free(log_lines);
+    log_lines = NULL;
+    g_free(log_lines_path);
+    log_lines_path = g_strdup(path);
+    log_lines_format = pref_log_format;
+    if (*path == '\0')
+        return;
+
+    char *error = NULL;
+    log_lines = log_index_load(path, (log_format)pref_log_format, &error);
+    if (!log_lines) {
+        report_failure("RSTDIAG: %s; resets are diagnosed without log lines", error);
+        g_free(error);
+    } else if (log_lines->entries->len == 0) {
+        report_warning("RSTDIAG: log file %s has no reset lines (%u lines read, %u mentioning a reset "
+                       "in no known format)", path, log_lines->lines_read, log_lines->lines_unparsed);
+    } else {
+        ws_info("log file %s: %u reset lines of %u (%u unparsed, %u cut)", path,
+                   log_lines->entries->len, log_lines->lines_read, log_lines->lines_unparsed, log_lines->lines_cut);
     }
 }
 
@@ -240,6 +376,13 @@ static void rstdiag_prefs_changed(void)
         pref_response_timeout_ms = RESPONSE_TIMEOUT_DEFAULT_MS;
     }
     settings.response_timeout_ms = pref_response_timeout_ms;
+
+    char *error = NULL;
+    if (!log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &log_settings, &error)) {
+        report_failure("RSTDIAG: %s", error);
+        g_free(error);
+    }
+    load_log_file();
 }
 
 static void register_expert_fields(void)
@@ -303,8 +446,24 @@ void proto_register_rstdiag(void)
             "New payload bytes the client sent before the RST (retransmissions not counted)", HFILL } },
         { &hf_bytes_server, { "Server payload bytes", "rstdiag.bytes.server", FT_UINT32, BASE_DEC, NULL, 0x0,
             "New payload bytes the server sent before the RST (retransmissions not counted)", HFILL } },
+        { &hf_log, { "Log line", "rstdiag.log", FT_NONE, BASE_NONE, NULL, 0x0,
+            "The application log line this RST caused (preference log_file)", HFILL } },
+        TOKEN_FIELD(hf_log_line, "Text", "rstdiag.log.line",
+            "The matched log line, cut to 1024 bytes, control characters and invalid UTF-8 replaced"),
+        TOKEN_FIELD(hf_log_file, "File", "rstdiag.log.file", "The log file the line comes from"),
+        { &hf_log_lineno, { "Line number", "rstdiag.log.lineno", FT_UINT32, BASE_DEC, NULL, 0x0,
+            "1-based line number of the matched line in the log file", HFILL } },
+        { &hf_log_delta, { "Log time minus packet time", "rstdiag.log.delta", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
+            "The line's time after the clock offset, minus the RST's capture time", HFILL } },
+        TOKEN_FIELD(hf_log_match, "Matched on", "rstdiag.log.match",
+            "What tied the line to the RST besides time: address+port, address, or time alone"),
+        TOKEN_FIELD(hf_log_leg, "Leg", "rstdiag.log.leg",
+            "Which connection of the logging program was reset: client (from its client) or upstream"),
+        { &hf_log_offset, { "Clock offset", "rstdiag.log.offset", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
+            "Offset between the log's clock and UTC applied to the line: its zone plus clock skew "
+            "(estimated from the traffic unless set in the preferences)", HFILL } },
     };
-    static gint *ett[] = { &ett_rstdiag };
+    static gint *ett[] = { &ett_rstdiag, &ett_log };
 
     proto_rstdiag = proto_register_protocol("TCP RST diagnosis", "RSTDIAG", "rstdiag");
     proto_register_field_array(proto_rstdiag, hf, array_length(hf));
@@ -317,6 +476,20 @@ void proto_register_rstdiag(void)
     prefs_register_uint_preference(module, "response_timeout", "Response timeout (ms)",
         "A client that resets after waiting at least this long for an answer to its data is "
         "diagnosed as response-timeout (1 to 3600000 ms)", 10, &pref_response_timeout_ms);
+    prefs_register_filename_preference(module, "log_file", "Application log file",
+        "Log to match resets with (nginx error log, Apache error log, HAProxy, Envoy, or any line with a "
+        "time, a reset phrase and an address); plain or gzip. Empty: no log matching", &pref_log_file, FALSE);
+    prefs_register_enum_preference(module, "log_format", "Log format",
+        "Format of the log file; auto detects it line by line", &pref_log_format, log_format_values, FALSE);
+    prefs_register_string_preference(module, "log_timezone", "Log time zone",
+        "Zone of log times written without one: auto (estimated from the traffic), local, UTC, or +HH:MM",
+        &pref_log_timezone);
+    prefs_register_string_preference(module, "log_clock_skew", "Log clock skew (s)",
+        "Seconds added to log times to correct the logging host's clock; empty: estimated from the traffic",
+        &pref_log_clock_skew);
+    prefs_register_string_preference(module, "log_window", "Log match window (s)",
+        "How far, beyond the log's time resolution, a line may be from the RST; empty: 1 s",
+        &pref_log_window);
 
     streams = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
     register_init_routine(rstdiag_init);
