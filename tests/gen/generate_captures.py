@@ -159,6 +159,91 @@ def ours(ip):
     return any(a in n for n in OUR_NETS)
 
 
+# ------------------------------------------------------------------ namespaces and capture
+# Shared with generate_nginx_captures.py.
+
+def add_netns(ns, family=4):
+    """Create namespace `ns` (registered for cleanup), lo up; IPv6 off for
+    family 4, DAD and router solicitations off for family 6."""
+    run(["ip", "netns", "add", ns])
+    with REG.lock:
+        REG.netns.append(ns)
+    for k in ("all", "default"):
+        if family == 4:
+            kvs = ["net.ipv6.conf.%s.disable_ipv6=1" % k]
+        else:
+            kvs = ["net.ipv6.conf.%s.accept_dad=0" % k,
+                   "net.ipv6.conf.%s.router_solicitations=0" % k]
+        for kv in kvs:
+            run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", kv])
+    run(["ip", "-n", ns, "link", "set", "lo", "up"])
+
+
+def add_veth(ns_a, dev_a, ns_b, dev_b):
+    """veth pair created directly inside the namespaces: never in the host ns"""
+    run(["ip", "link", "add", dev_a, "netns", ns_a, "type", "veth",
+         "peer", "name", dev_b, "netns", ns_b])
+
+
+def addr_up(ns, dev, addr, plen, family=4):
+    cmd = ["ip", "-n", ns, "addr", "add", "%s/%d" % (addr, plen), "dev", dev]
+    if family == 6:
+        cmd.append("nodad")
+    run(cmd)
+    run(["ip", "-n", ns, "link", "set", dev, "up"])
+
+
+class Capture:
+    """tcpdump on one interface of one namespace, writing a pcap (snaplen
+    SNAPLEN). Registered for cleanup and bounded by timeout(1), so it stops
+    even if this script is SIGKILLed."""
+
+    def __init__(self, ns, dev, pcap, limit=90):
+        self.pcap = pcap
+        if os.path.exists(pcap):
+            os.unlink(pcap)
+        cmd = ["ip", "netns", "exec", ns, "timeout", "-s", "INT", str(limit),
+               "tcpdump", "-U", "--immediate-mode",
+               "-Z", "root", "-n", "-s", str(SNAPLEN), "-i", dev, "-w", pcap]
+        vlog("$ " + " ".join(cmd))
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             preexec_fn=_die_with_parent(signal.SIGINT))
+        REG.add_proc(p)
+        self.p = p
+        self.err = []
+        ready = threading.Event()
+
+        def rd():
+            for line in p.stderr:
+                self.err.append(line.strip())
+                if "listening on" in line:
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=rd, daemon=True).start()
+        if not ready.wait(5) or p.poll() is not None:
+            raise GenError("tcpdump did not start: %s" % self.err)
+        time.sleep(0.1)
+
+    def stop(self):
+        p = self.p
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGINT)
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                REG.kill_proc(p)
+                raise GenError("tcpdump did not stop")
+        time.sleep(0.05)
+        for line in self.err:
+            m = re.match(r"(\d+) packets? dropped by kernel", line)
+            if m and int(m.group(1)):
+                raise GenError("tcpdump dropped %s packets" % m.group(1))
+        if not os.path.exists(self.pcap):
+            raise GenError("no pcap written: %s" % self.err)
+
+
 # ------------------------------------------------------------------ tracing
 
 TRACE_RE = re.compile(r"tcp_send_reset: skbaddr=(\S+) skaddr=(\S+) src=(\S+) dest=(\S+) "
@@ -258,12 +343,12 @@ class Tracer:
 # ------------------------------------------------------------------ peers
 
 class Peer:
-    def __init__(self, ctx, side, role, spec):
+    def __init__(self, ctx, side, role, spec, script=PEER):
         self.name = "%s/%s" % (ctx.name, role)
         ns = ctx.ns[side]
         spec = dict(spec)
         spec.setdefault("hard", 15)
-        cmd = ["ip", "netns", "exec", ns, PY, PEER, role, json.dumps(spec)]
+        cmd = ["ip", "netns", "exec", ns, PY, script, role, json.dumps(spec)]
         vlog("spawn %s in %s: %s" % (role, ns, json.dumps(spec)))
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, bufsize=1,
@@ -335,6 +420,18 @@ class Peer:
         return [l[4:] for l in self.seen if l.startswith("LOG ")]
 
 
+def stop_peers(peers):
+    """release every peer, give each 2 s to exit, then kill it"""
+    for p in peers:
+        p.release()
+    for p in peers:
+        try:
+            p.p.wait(2)
+        except subprocess.TimeoutExpired:
+            pass
+        REG.kill_proc(p.p)
+
+
 # ------------------------------------------------------------------ scenario context
 
 class Ctx:
@@ -366,39 +463,13 @@ class Ctx:
     # -- namespaces
     def setup(self):
         for side in ("client", "server"):
-            ns = self.ns[side]
-            run(["ip", "netns", "add", ns])
-            with REG.lock:
-                REG.netns.append(ns)
-            if self.family == 4:
-                for k in ("all", "default"):
-                    self.sysctl(side, "net.ipv6.conf.%s.disable_ipv6=1" % k)
-            else:
-                for k in ("all", "default"):
-                    self.sysctl(side, "net.ipv6.conf.%s.accept_dad=0" % k)
-                    self.sysctl(side, "net.ipv6.conf.%s.router_solicitations=0" % k)
-            run(["ip", "-n", ns, "link", "set", "lo", "up"])
-        # veth created directly inside the namespaces: never in the host ns
-        run(["ip", "link", "add", self.dev["client"], "netns", self.ns["client"], "type", "veth",
-             "peer", "name", self.dev["server"], "netns", self.ns["server"]])
+            add_netns(self.ns[side], self.family)
+        add_veth(self.ns["client"], self.dev["client"], self.ns["server"], self.dev["server"])
         for side in ("client", "server"):
-            ns, dev = self.ns[side], self.dev[side]
-            cmd = ["ip", "-n", ns, "addr", "add", "%s/%d" % (self.addr[side], self.plen),
-                   "dev", dev]
-            if self.family == 6:
-                cmd.append("nodad")
-            run(cmd)
-            run(["ip", "-n", ns, "link", "set", dev, "up"])
+            addr_up(self.ns[side], self.dev[side], self.addr[side], self.plen, self.family)
 
     def teardown(self):
-        for p in self.peers:
-            p.release()
-        for p in self.peers:
-            try:
-                p.p.wait(2)
-            except subprocess.TimeoutExpired:
-                pass
-            REG.kill_proc(p.p)
+        stop_peers(self.peers)
         if self.tcpdump:
             REG.kill_proc(self.tcpdump, grace=2)
         for side in ("client", "server"):
@@ -427,49 +498,11 @@ class Ctx:
 
     # -- capture
     def start_capture(self, side):
-        if os.path.exists(self.pcap):
-            os.unlink(self.pcap)
-        # hard limit: timeout(1) stops tcpdump even if we were SIGKILLed
-        cmd = ["ip", "netns", "exec", self.ns[side], "timeout", "-s", "INT", "90",
-               "tcpdump", "-U", "--immediate-mode",
-               "-Z", "root", "-n", "-s", str(SNAPLEN), "-i", self.dev[side], "-w", self.pcap]
-        vlog("$ " + " ".join(cmd))
-        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True,
-                             preexec_fn=_die_with_parent(signal.SIGINT))
-        REG.add_proc(p)
-        self.tcpdump = p
-        self.td_err = []
-        ready = threading.Event()
-
-        def rd():
-            for line in p.stderr:
-                self.td_err.append(line.strip())
-                if "listening on" in line:
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=rd, daemon=True).start()
-        if not ready.wait(5) or p.poll() is not None:
-            raise GenError("tcpdump did not start: %s" % self.td_err)
-        time.sleep(0.1)
+        self.capture = Capture(self.ns[side], self.dev[side], self.pcap)
+        self.tcpdump = self.capture.p
 
     def stop_capture(self):
-        p = self.tcpdump
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGINT)
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                REG.kill_proc(p)
-                raise GenError("tcpdump did not stop")
-        time.sleep(0.05)
-        for line in self.td_err:
-            m = re.match(r"(\d+) packets? dropped by kernel", line)
-            if m and int(m.group(1)):
-                raise GenError("tcpdump dropped %s packets" % m.group(1))
-        if not os.path.exists(self.pcap):
-            raise GenError("no pcap written: %s" % self.td_err)
+        self.capture.stop()
 
     # -- trace
     def trace_events(self):
@@ -961,30 +994,44 @@ class Generator:
         return S, rows, time.monotonic() - t0
 
 
-def sweep_stale():
-    """Remove namespaces / trace instances left by an earlier run of this
-    script that was SIGKILLed (name rstgen-<pid>-..., pid no longer alive)."""
-    def dead(pid):
-        try:
-            os.kill(pid, 0)
-            return False
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
+def pid_dead(pid):
+    try:
+        os.kill(pid, 0)
+        return False
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
 
+
+def sweep_stale_netns(prefix):
+    """Delete namespaces named <prefix>-<pid>-<suffix> whose pid is dead:
+    left by an earlier, SIGKILLed run. Processes still inside such a
+    namespace (started by that run) are killed first."""
     r = run(["ip", "netns", "list"], check=False)
     for line in r.stdout.splitlines():
         name = line.split()[0] if line.split() else ""
-        m = re.match(r"rstgen-(\d+)-\d+[cs]$", name)
-        if m and int(m.group(1)) != os.getpid() and dead(int(m.group(1))):
+        m = re.match(r"%s-(\d+)-[0-9a-z]+$" % re.escape(prefix), name)
+        if m and int(m.group(1)) != os.getpid() and pid_dead(int(m.group(1))):
             log("removing stale namespace %s" % name)
+            pids = run(["ip", "netns", "pids", name], check=False).stdout.split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
             run(["ip", "netns", "del", name], check=False)
+
+
+def sweep_stale():
+    """Remove namespaces / trace instances left by an earlier run of this
+    script that was SIGKILLed (name rstgen-<pid>-..., pid no longer alive)."""
+    sweep_stale_netns("rstgen")
     inst_dir = os.path.join(TRACEFS, "instances")
     if os.path.isdir(inst_dir):
         for name in os.listdir(inst_dir):
             m = re.match(r"rstgen-(\d+)$", name)
-            if m and int(m.group(1)) != os.getpid() and dead(int(m.group(1))):
+            if m and int(m.group(1)) != os.getpid() and pid_dead(int(m.group(1))):
                 log("removing stale trace instance %s" % name)
                 try:
                     with open(os.path.join(inst_dir, name,
@@ -993,6 +1040,33 @@ def sweep_stale():
                     os.rmdir(os.path.join(inst_dir, name))
                 except OSError:
                     pass
+
+
+def guard_run(script, sweep):
+    """One run of `script` at a time (flock on the script itself: its
+    subnets and names are fixed), then sweep() what an earlier, SIGKILLed run
+    left, and clean up on every exit path from here on. Keep the returned
+    file open for the whole run."""
+    lockf = open(script)
+    try:
+        fcntl.flock(lockf, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise GenError("another %s run is in progress" % os.path.basename(script))
+    sweep()
+    atexit.register(REG.cleanup)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+    return lockf
+
+
+def run_main(main, name):
+    """sys.exit(main()); a GenError cleans up and exits 1 with its message"""
+    try:
+        sys.exit(main())
+    except GenError as e:
+        REG.cleanup()
+        sys.stderr.write("%s: ERROR: %s\n" % (name, e))
+        sys.exit(1)
 
 
 def check_env():
@@ -1019,18 +1093,7 @@ def main():
         return 0
 
     check_env()
-    # one run at a time (scenario subnets are fixed)
-    lockf = open(os.path.abspath(__file__))
-    try:
-        fcntl.flock(lockf, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        raise GenError("another generate_captures.py run is in progress")
-
-    sweep_stale()
-    atexit.register(REG.cleanup)
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGHUP, _on_signal)
+    lockf = guard_run(os.path.abspath(__file__), sweep_stale)  # noqa: F841 (held)
 
     todo = SCENARIOS
     if args.only:
@@ -1077,9 +1140,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except GenError as e:
-        REG.cleanup()
-        sys.stderr.write("generate_captures: ERROR: %s\n" % e)
-        sys.exit(1)
+    run_main(main, "generate_captures")

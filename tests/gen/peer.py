@@ -454,23 +454,26 @@ def run_server():
         safe_close(ls)
 
 
-def main():
+def serve(roles, hard=15):
+    """Entry point shared with nginx_peer.py: `<script> ROLE '<json spec>'`
+    runs roles[ROLE]() with SPEC and CTL set, under a hard alarm()."""
     global CTL, SPEC
     role = sys.argv[1]
     SPEC = json.loads(sys.argv[2])
-    SPEC.setdefault("hard", 15)
+    SPEC.setdefault("hard", hard)
     signal.signal(signal.SIGALRM, lambda *a: os._exit(3))
     signal.alarm(int(SPEC["hard"]) + 1)
     CTL = Ctl()
-    if role == "server":
-        run_server()
-    elif role == "client":
-        run_client()
-    else:
+    if role not in roles:
         raise SystemExit("unknown role %r" % role)
+    roles[role]()
     CTL.out("DONE")
     sys.stdout.flush()
     os._exit(0)
+
+
+def main():
+    serve({"server": run_server, "client": run_client})
 
 
 if __name__ == "__main__":
