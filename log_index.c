@@ -262,21 +262,31 @@ static gboolean parse_nginx(const char *line, size_t len, log_entry *e)
     e->time_us = log_civil_to_us(y, mo, d, h, mi, s);
     e->resolution_us = US_PER_SEC;
     e->has_year = TRUE;
-    e->error_number = error_number_after(line, len, " failed (");
+    e->error_number = error_number_after(line, len, " (");
+    e->reports_rst = e->error_number != 0;
 
+    /* The message says whose connection closed; "while ..." only says what nginx
+     * was doing, e.g. "client prematurely closed connection ... while sending
+     * request to upstream" is the client's reset. */
     const char *action = find(&c, " while ");
     const char *client = find(&c, ", client: ");
-    gboolean upstream = action && memmem(action, (size_t)(line + len - action), "upstream", 8)
-        && (!client || memmem(action, (size_t)(client - action), "upstream", 8));
-    if (!action && contains(line, len, "upstream prematurely closed"))
-        upstream = TRUE;
+    gboolean client_closed = contains(line, len, "client prematurely closed")
+        || contains(line, len, "closed keepalive connection");
+    gboolean upstream = !client_closed
+        && ((action && memmem(action, (size_t)((client ? client : line + len) - action), "upstream", 8))
+            || contains(line, len, "upstream prematurely closed"));
     e->leg = upstream ? LOG_LEG_UPSTREAM : LOG_LEG_CLIENT;
     if (upstream) {
         const char *url = find(&c, ", upstream: \"");
         if (url)
             parse_url_host(url + 13, line + len, e);
-    } else if (client) {
-        parse_address(client + 10, line + len, e);
+    } else {
+        /* ", client: A" in request context; "client A closed keepalive connection" without */
+        const char *named = client ? client + 10 : find(&c, " client ");
+        if (named && !client)
+            named += 8;
+        if (named)
+            parse_address(named, line + len, e);
         e->port = 0;   /* nginx writes the client address without its port */
     }
     return TRUE;
@@ -577,6 +587,7 @@ gboolean log_parse_line(const char *line, size_t len, log_format format, log_ent
         if (format != LOG_FORMAT_AUTO && format != (log_format)f)
             continue;
         memset(out, 0, sizeof *out);
+        out->reports_rst = TRUE;   /* the parsers say when a line is only about a FIN */
         if (parsers[f](line, len, out)) {
             out->format = (uint8_t)f;
             return TRUE;

@@ -28,6 +28,8 @@ typedef struct {
     uint32_t lineno;         /* 1-based line number in the file */
     gboolean has_zone;       /* time_us is true UTC (the line gave a zone) */
     gboolean has_year;       /* FALSE for syslog times: the year is taken from the capture */
+    gboolean reports_rst;    /* FALSE for lines about a FIN close ("prematurely closed" with
+                              * no error): kept as context, never matched to a RST */
     uint8_t  family;         /* 0 = no peer address, 4 or 6 */
     uint8_t  addr[16];
     uint16_t port;           /* 0 = the log gave none */

@@ -13,6 +13,9 @@
 #define MAX_SKEW_US (5 * US_PER_SEC)                 /* two hosts' clocks a few seconds apart */
 #define DEFAULT_WINDOW_US (US_PER_SEC)
 #define MAX_VOTERS 512                               /* lines one stream may vote with */
+#define SKEW_BIN_US (100 * 1000)                     /* skew histogram resolution */
+#define SKEW_BINS (2 * MAX_SKEW_US / SKEW_BIN_US + 1)
+#define SKEW_SPAN_BINS 10                            /* a 1 s wide window of residuals */
 
 static const char *const kind_tokens[LOG_MATCH_COUNT] = { "time", "address", "address+port" };
 
@@ -40,7 +43,7 @@ struct log_matcher {
     GArray *without_address;     /* entry_ref, by time */
     GArray *ref_of_entry;        /* entry -> its resolved time */
     uint32_t votes[ZONE_BUCKETS];
-    int64_t residual_sum[ZONE_BUCKETS];
+    uint32_t residuals[ZONE_BUCKETS][SKEW_BINS];   /* per zone: how far from it each pair was */
     GHashTable *streams;         /* stream + 1 -> stream_state */
     uint32_t *claimed_by;        /* entry -> stream + 1, 0 = free */
 };
@@ -208,7 +211,7 @@ static void vote(log_matcher *m, const log_rst_event *ev)
         if (ref->time_us > ev->time_us + reach)
             break;
         const log_entry *e = entry_at(m, ref->entry);
-        if (!leg_fits(e, ev->role) || !port_fits(e, &ev->sender))
+        if (!e->reports_rst || !leg_fits(e, ev->role) || !port_fits(e, &ev->sender))
             continue;
         int64_t c = centred(ref->time_us - ev->time_us, e);
         int64_t quarters = (c + (c >= 0 ? 1 : -1) * QUARTER_HOUR_US / 2) / QUARTER_HOUR_US;
@@ -216,26 +219,44 @@ static void vote(log_matcher *m, const log_rst_event *ev)
         if (llabs(quarters) > ZONE_LIMIT_QUARTERS || llabs(residual) > MAX_SKEW_US)
             continue;
         m->votes[quarters + ZONE_LIMIT_QUARTERS]++;
-        m->residual_sum[quarters + ZONE_LIMIT_QUARTERS] += residual;
+        m->residuals[quarters + ZONE_LIMIT_QUARTERS][(residual + MAX_SKEW_US) / SKEW_BIN_US]++;
         voters++;
     }
 }
 
-static int64_t mean_residual(const log_matcher *m, int bucket)
+/* The skew of a zone: the 1 s wide span of residuals that holds the most
+ * pairs. Lines a few seconds from the true one (same client, next request)
+ * scatter; the true pairs pile up. Returns the span's pair count. */
+static uint32_t densest_skew(const log_matcher *m, int bucket, int64_t *skew_us)
 {
-    return m->votes[bucket] ? m->residual_sum[bucket] / (int64_t)m->votes[bucket] : 0;
+    uint32_t best = 0, count = 0;
+    int best_start = (SKEW_BINS - SKEW_SPAN_BINS) / 2;
+    for (int bin = 0; bin < SKEW_BINS; bin++) {
+        count += m->residuals[bucket][bin];
+        if (bin >= SKEW_SPAN_BINS)
+            count -= m->residuals[bucket][bin - SKEW_SPAN_BINS];
+        int start = bin - SKEW_SPAN_BINS + 1;
+        int centre = SKEW_BINS / 2 - SKEW_SPAN_BINS / 2;
+        if (start >= 0 && (count > best || (count == best && abs(start - centre) < abs(best_start - centre)))) {
+            best = count;
+            best_start = start;
+        }
+    }
+    *skew_us = (int64_t)best_start * SKEW_BIN_US - MAX_SKEW_US + SKEW_SPAN_BINS * SKEW_BIN_US / 2;
+    return best;
 }
 
 static int best_bucket(const log_matcher *m)
 {
     int best = -1;
+    uint32_t best_support = 0;
     for (int b = 0; b < ZONE_BUCKETS; b++) {
         if (m->votes[b] == 0)
             continue;
-        if (best < 0 || m->votes[b] > m->votes[best]
-            || (m->votes[b] == m->votes[best]
-                && llabs(mean_residual(m, b)) < llabs(mean_residual(m, best))))
-            best = b;
+        int64_t skew;
+        uint32_t support = densest_skew(m, b, &skew);
+        if (best < 0 || support > best_support)
+            best = b, best_support = support;
     }
     return best;
 }
@@ -272,7 +293,9 @@ static gboolean clock_at(const log_matcher *m, int64_t at_us, int64_t *zone_us, 
     } else {
         int zone_bucket = (int)(*zone_us / QUARTER_HOUR_US) + ZONE_LIMIT_QUARTERS;
         gboolean on_grid = *zone_us % QUARTER_HOUR_US == 0 && zone_bucket >= 0 && zone_bucket < ZONE_BUCKETS;
-        *skew_us = on_grid ? mean_residual(m, zone_bucket) : 0;
+        *skew_us = 0;
+        if (on_grid && m->votes[zone_bucket])
+            densest_skew(m, zone_bucket, skew_us);
     }
     return TRUE;
 }
@@ -300,7 +323,8 @@ static void consider(const log_matcher *m, const log_rst_event *ev, const entry_
 {
     const log_entry *e = entry_at(m, ref->entry);
     uint32_t owner = m->claimed_by[ref->entry];
-    if ((owner && owner != ev->stream + 1) || !leg_fits(e, ev->role) || !port_fits(e, &ev->sender))
+    if ((owner && owner != ev->stream + 1) || !e->reports_rst || !leg_fits(e, ev->role)
+        || !port_fits(e, &ev->sender))
         return;
     int64_t offset = (e->has_zone ? 0 : zone) + skew;
     int64_t delta = ref->time_us - offset - ev->time_us;

@@ -64,6 +64,31 @@ static void test_nginx_ipv6_upstream(void)
     g_assert_cmpint(e.error_number, ==, 111);
 }
 
+static void test_nginx_keepalive_and_client_abort(void)
+{
+    log_entry e = parse("2026/11/24 07:14:41 [info] 52#52: *9 client 198.18.100.1 closed keepalive "
+                        "connection (104: Connection reset by peer)");
+    g_assert_cmpint(e.leg, ==, LOG_LEG_CLIENT);
+    assert_addr(&e, "198.18.100.1", 0);
+    g_assert_true(e.reports_rst);
+    e = parse("2026/11/24 07:14:42 [info] 52#52: *13 epoll_wait() reported that client prematurely closed "
+              "connection, so upstream connection is closed too (104: Connection reset by peer) while sending "
+              "request to upstream, client: 198.18.100.1, server: x, request: \"GET /a HTTP/1.1\", upstream: "
+              "\"http://198.18.101.2:8080/a\", host: \"x\"");
+    g_assert_cmpint(e.leg, ==, LOG_LEG_CLIENT);   /* the client reset, whatever nginx was doing */
+    assert_addr(&e, "198.18.100.1", 0);
+    g_assert_cmpint(e.error_number, ==, 104);
+}
+
+static void test_nginx_fin_close_is_context_only(void)
+{
+    log_entry e = parse("2026/11/24 07:14:50 [error] 52#52: *28 upstream prematurely closed connection while "
+                        "reading response header from upstream, client: 198.18.100.1, server: x, request: "
+                        "\"GET /b HTTP/1.1\", upstream: \"http://198.18.101.2:8080/b\", host: \"x\"");
+    g_assert_cmpint(e.leg, ==, LOG_LEG_UPSTREAM);
+    g_assert_false(e.reports_rst);
+}
+
 static void test_nginx_other_lines_are_not_resets(void)
 {
     assert_not_reset("2024/05/01 10:00:00 [error] 1#1: *2 open() \"/srv/x\" failed (2: No such file or "
@@ -254,6 +279,8 @@ int main(int argc, char **argv)
     g_test_add_func("/log/nginx/client-leg", test_nginx_client_leg);
     g_test_add_func("/log/nginx/upstream-leg", test_nginx_upstream_leg);
     g_test_add_func("/log/nginx/ipv6-upstream", test_nginx_ipv6_upstream);
+    g_test_add_func("/log/nginx/keepalive-and-client-abort", test_nginx_keepalive_and_client_abort);
+    g_test_add_func("/log/nginx/fin-close", test_nginx_fin_close_is_context_only);
     g_test_add_func("/log/nginx/not-resets", test_nginx_other_lines_are_not_resets);
     g_test_add_func("/log/apache/2.4", test_apache_24);
     g_test_add_func("/log/apache/2.2-client", test_apache_22_client);

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Log correlation on a real nginx reverse proxy (tests/captures/nginx/).
+
+nginx wrote error.log in Asia/Shanghai time while the capture is in UTC;
+expected.tsv says which RST frames of which stream caused each reset line
+(from nginx's own connection numbers and request paths, never from times).
+With log_timezone left at auto, every line must land on its stream's RST,
+lines about connections outside the capture or FIN closes must stay
+unmatched, and no other line may be matched. The same must hold when the
+log's clock is moved by a whole zone plus a few seconds of skew.
+
+Usage: check_nginx.py BUILD_DIR [unittest args]
+"""
+import csv
+import datetime
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+NGINX = os.path.join(HERE, "captures", "nginx")
+BUILD = None
+STAMP = re.compile(r"^(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) ")
+
+
+def load_expected():
+    with open(os.path.join(NGINX, "expected.tsv"), newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def shifted_log(directory, shift):
+    """error.log with every time moved by `shift` (a datetime.timedelta)."""
+    def move(match):
+        t = datetime.datetime.strptime(match.group(1), "%Y/%m/%d %H:%M:%S") + shift
+        return t.strftime("%Y/%m/%d %H:%M:%S ")
+    path = os.path.join(directory, "error.log")
+    with open(os.path.join(NGINX, "error.log")) as src, open(path, "w") as dst:
+        for line in src:
+            dst.write(STAMP.sub(move, line))
+    os.chmod(path, 0o644)
+    return path
+
+
+def matches(log_path, *extra):
+    """{frame: (stream, lineno or None)} for every RST frame, and the raw output."""
+    cmd = [os.path.join(ROOT, "tools", "tshark-with-plugin"), BUILD, "-r", os.path.join(NGINX, "proxy.pcap"),
+           "-o", f"rstdiag.log_file:{log_path}", *extra, "-Y", "rstdiag", "-T", "fields",
+           "-e", "frame.number", "-e", "tcp.stream", "-e", "rstdiag.log.lineno", "-e", "rstdiag.log.delta",
+           "-e", "rstdiag.log.offset"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0 or result.stderr.strip():
+        raise AssertionError(f"tshark failed or complained:\n{result.stderr}")
+    found = {}
+    for line in result.stdout.splitlines():
+        frame, stream, lineno = line.split("\t")[:3]
+        found[int(frame)] = (int(stream), int(lineno) if lineno else None)
+    return found, result.stdout
+
+
+class NginxLog(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.expected = load_expected()
+        cls.tmp = tempfile.mkdtemp(prefix="rstdiag-nginx-")
+        os.chmod(cls.tmp, 0o755)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def assert_matched_as_expected(self, found):
+        matched_lines = {lineno for _, lineno in found.values() if lineno}
+        for row in self.expected:
+            lineno = int(row["lineno"])
+            frames = {f for f, (_, n) in found.items() if n == lineno}
+            if row["stream"] == "-":
+                self.assertEqual(frames, set(), f"line {lineno} ({row['scenario']}) must stay unmatched")
+                continue
+            rst_frames = {int(f) for f in row["rst_frames"].split(",")}
+            self.assertTrue(frames & rst_frames, f"line {lineno} ({row['scenario']}) not on frames {rst_frames}")
+            for frame in frames:
+                self.assertEqual(found[frame][0], int(row["stream"]), f"line {lineno} on frame {frame}")
+        known = {int(row["lineno"]) for row in self.expected}
+        self.assertEqual(matched_lines - known, set(), "lines matched that no RST caused")
+
+    def test_auto_clock_matches_every_line(self):
+        found, _ = matches(shifted_log(self.tmp, datetime.timedelta(0)))
+        self.assert_matched_as_expected(found)
+
+    def test_another_zone_and_skew(self):
+        for shift in (datetime.timedelta(hours=-13, seconds=3.0),     # Shanghai -> UTC-5, clock 3 s fast
+                      datetime.timedelta(hours=1, minutes=45, seconds=-2)):   # +09:45, 2 s slow
+            with self.subTest(shift=str(shift)):
+                found, _ = matches(shifted_log(self.tmp, shift))
+                self.assert_matched_as_expected(found)
+
+    def test_explicit_zone(self):
+        found, _ = matches(shifted_log(self.tmp, datetime.timedelta(0)), "-o", "rstdiag.log_timezone:+08:00")
+        self.assert_matched_as_expected(found)
+
+    def test_wrong_explicit_zone_matches_nothing(self):
+        found, _ = matches(shifted_log(self.tmp, datetime.timedelta(0)), "-o", "rstdiag.log_timezone:UTC")
+        self.assertEqual({n for _, n in found.values() if n}, set())
+
+    def test_one_pass_equals_two_pass(self):
+        log = shifted_log(self.tmp, datetime.timedelta(0))
+        _, one = matches(log)
+        _, two = matches(log, "-2")
+        self.assertEqual(one, two)
+
+
+if __name__ == "__main__":
+    BUILD = os.path.abspath(sys.argv[1])
+    unittest.main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)
