@@ -147,11 +147,12 @@ static gboolean contains(const char *line, size_t len, const char *needle)
     return memmem(line, len, needle, strlen(needle)) != NULL;
 }
 
+/* needle in lower case */
 static gboolean contains_ci(const char *line, size_t len, const char *needle)
 {
     size_t n = strlen(needle);
     for (size_t i = 0; i + n <= len; i++) {
-        if (g_ascii_strncasecmp(line + i, needle, n) == 0)
+        if ((line[i] | 0x20) == needle[0] && g_ascii_strncasecmp(line + i, needle, n) == 0)
             return TRUE;
     }
     return FALSE;
@@ -562,27 +563,91 @@ static const line_parser parsers[LOG_FORMAT_COUNT] = {
     [LOG_FORMAT_GENERIC] = parse_generic,
 };
 
-/* Cheap test that lets most lines of a large log be skipped unparsed. */
-static gboolean worth_parsing(const char *line, size_t len)
+/* Cheap test that lets most lines of a large log be skipped unparsed: a
+ * reset phrase, or the marks of the HAProxy and Envoy formats, whose resets
+ * are flags. Each needle is anchored at a rare pair of its bytes; one pass
+ * finds the anchors (16 bytes at a time where SSE2 exists) and only there is
+ * the whole needle compared. */
+typedef struct {
+    const char *needle;
+    guint8 anchor;   /* offset of the anchor pair in the needle */
+    guint8 len;
+} prefilter_needle;
+
+static const prefilter_needle prefilter[] = {
+    { "eset", 2, 4 },          /* "et": reset, Reset, ECONNRESET is below */
+    { "ESET", 2, 4 },          /* "ET" */
+    { "roken pipe", 1, 10 },   /* "ok" */
+    { "rematurely", 2, 10 },   /* "ma" */
+    { "refused", 2, 7 },       /* "fu" */
+    { "haproxy[", 6, 8 },      /* "y[" */
+    { "] \"", 0, 3 },          /* "] ", then the quote: Envoy's time and request */
+};
+
+static gboolean needle_at(const char *line, size_t len, size_t anchor_pos)
 {
-    static const char *const needles[] = {
-        "eset", "ESET", "104", "rematurely", "roken pipe", "ecv failure", "refused",
-        "haproxy[", "] \"",
-    };
-    for (size_t i = 0; i < G_N_ELEMENTS(needles); i++) {
-        if (contains(line, len, needles[i]))
+    for (guint k = 0; k < G_N_ELEMENTS(prefilter); k++) {
+        const prefilter_needle *n = &prefilter[k];
+        if (line[anchor_pos] != n->needle[n->anchor] || line[anchor_pos + 1] != n->needle[n->anchor + 1]
+            || anchor_pos < n->anchor)
+            continue;
+        size_t start = anchor_pos - n->anchor;
+        if (start + n->len <= len && memcmp(line + start, n->needle, n->len) == 0)
             return TRUE;
     }
+    return FALSE;
+}
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+static size_t find_anchors_sse2(const char *line, size_t len, gboolean *found)
+{
+    static __m128i first[G_N_ELEMENTS(prefilter)], second[G_N_ELEMENTS(prefilter)];
+    static gboolean ready;
+    if (!ready) {
+        for (guint k = 0; k < G_N_ELEMENTS(prefilter); k++) {
+            first[k] = _mm_set1_epi8(prefilter[k].needle[prefilter[k].anchor]);
+            second[k] = _mm_set1_epi8(prefilter[k].needle[prefilter[k].anchor + 1]);
+        }
+        ready = TRUE;
+    }
+    size_t i = 0;
+    for (; i + 17 <= len; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(line + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(line + i + 1));
+        __m128i hits = _mm_setzero_si128();
+        for (guint k = 0; k < G_N_ELEMENTS(prefilter); k++)
+            hits = _mm_or_si128(hits, _mm_and_si128(_mm_cmpeq_epi8(a, first[k]), _mm_cmpeq_epi8(b, second[k])));
+        for (unsigned mask = (unsigned)_mm_movemask_epi8(hits); mask; mask &= mask - 1) {
+            if (needle_at(line, len, i + (size_t)__builtin_ctz(mask))) {
+                *found = TRUE;
+                return len;
+            }
+        }
+    }
+    return i;   /* the tail is left to the plain loop */
+}
+#endif
+
+static gboolean worth_parsing(const char *line, size_t len)
+{
+    gboolean found = FALSE;
+    size_t i = 0;
+#ifdef __SSE2__
+    i = find_anchors_sse2(line, len, &found);
+#endif
+    for (; !found && i + 1 < len; i++)
+        found = needle_at(line, len, i);
+    if (found)
+        return TRUE;
     /* HAProxy without a syslog tag: "addr:port [dd/Mmm/yyyy:" */
     const char *bracket = memchr(line, '[', len < 64 ? len : 64);
     return bracket && line + len - bracket > 8 && bracket[3] == '/' && bracket[7] == '/';
 }
 
-gboolean log_parse_line(const char *line, size_t len, log_format format, log_entry *out)
+static gboolean parse_candidate(const char *line, size_t len, log_format format, log_entry *out)
 {
-    memset(out, 0, sizeof *out);
-    if (!worth_parsing(line, len))
-        return FALSE;
     for (int f = LOG_FORMAT_NGINX; f < LOG_FORMAT_COUNT; f++) {
         if (format != LOG_FORMAT_AUTO && format != (log_format)f)
             continue;
@@ -595,6 +660,14 @@ gboolean log_parse_line(const char *line, size_t len, log_format format, log_ent
     }
     memset(out, 0, sizeof *out);
     return FALSE;
+}
+
+gboolean log_parse_line(const char *line, size_t len, log_format format, log_entry *out)
+{
+    gboolean reset = worth_parsing(line, len) && parse_candidate(line, len, format, out);
+    if (!reset)
+        memset(out, 0, sizeof *out);
+    return reset;
 }
 
 /* The line as safe text: at most LOG_LINE_MAX bytes, no control characters,
@@ -665,11 +738,13 @@ log_index *log_index_load(const char *path, log_format format, char **error)
             continuing = TRUE;
         }
         while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-            len--;
+            buf[--len] = '\0';
         if (len > LOG_LINE_MAX && complete)
             index->lines_cut++;
+        if (!worth_parsing(buf, len))
+            continue;
         log_entry e;
-        if (log_parse_line(buf, len, format, &e)) {
+        if (parse_candidate(buf, len, format, &e)) {
             e.lineno = index->lines_read;
             e.text = safe_text(buf, len);
             g_array_append_val(index->entries, e);

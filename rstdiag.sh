@@ -32,15 +32,26 @@ build() {
 }
 
 example() {
-    local capture=examples/resets.pcap
-    echo "== Every TCP RST in $capture =="
-    tools/tshark-with-plugin "$build_dir" -r "$capture" -Y rstdiag -T fields -E header=y \
-        -e frame.number -e ip.src -e ipv6.src -e tcp.srcport -e rstdiag.sender -e rstdiag.phase \
-        -e rstdiag.cause -e rstdiag.confidence -e rstdiag.kernel_reason -e rstdiag.evidence
+    # A reproduction of the classic case: nginx logs "recv() failed (104: Connection
+    # reset by peer) while sending to client"; which packet was it, and why?
+    local capture=examples/nginx-seed/proxy.pcap log=examples/nginx-seed/error.log
+    # tshark may run as "nobody" (see tools/tshark-with-plugin): give it a copy it can read
+    log_copy=$(mktemp /tmp/rstdiag-log.XXXXXX)
+    trap 'rm -f "$log_copy"' EXIT
+    cp "$log" "$log_copy"
+    chmod 644 "$log_copy"
+    echo "== Every TCP RST in $capture, with the line of $log it caused =="
+    tools/tshark-with-plugin "$build_dir" -r "$capture" -o "rstdiag.log_file:$log_copy" \
+        -Y rstdiag -T fields -E header=y -E occurrence=l \
+        -e frame.number -e ip.src -e tcp.srcport -e rstdiag.sender -e rstdiag.phase -e rstdiag.cause \
+        -e rstdiag.kernel_reason -e rstdiag.evidence -e rstdiag.log.lineno -e rstdiag.log.line
     echo
-    echo "== Summary: RSTs by cause and phase =="
-    tools/tshark-with-plugin "$build_dir" -r "$capture" -Y rstdiag -T fields \
-        -e rstdiag.cause -e rstdiag.phase | sort | uniq -c | sort -rn
+    echo "== Summary: RSTs by cause and phase, and how many have a log line =="
+    tools/tshark-with-plugin "$build_dir" -r "$capture" -o "rstdiag.log_file:$log_copy" \
+        -Y rstdiag -T fields -e rstdiag.cause -e rstdiag.phase -e rstdiag.log.lineno |
+        awk -F'\t' '{ n[$1 "\t" $2]++; if ($3 != "") logged++ }
+                    END { for (k in n) printf "%7d  %s\n", n[k], k | "sort -rn"; close("sort -rn")
+                          printf "%7d  RSTs matched to a log line\n", logged }'
 }
 
 case "${1:-}" in

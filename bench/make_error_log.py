@@ -1,0 +1,20 @@
+#!/usr/bin/env python3
+"""make_error_log.py N [RESET_EVERY] > error.log: an nginx error log of N lines in
+which one line in RESET_EVERY (default 100) reports a connection reset."""
+import sys
+
+n = int(sys.argv[1])
+every = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+out = sys.stdout
+for i in range(n):
+    s = 1700000000 + i // 50
+    stamp = "2023/11/14 %02d:%02d:%02d" % ((s // 3600) % 24, (s // 60) % 60, s % 60)
+    client = "198.18.%d.%d" % ((i // 250) % 250, i % 250)
+    if i % every == 0:
+        out.write(f'{stamp} [info] 4064#4064: *{i} recv() failed (104: Connection reset by peer) while sending '
+                  f'to client, client: {client}, server: rstdiag.test, request: "POST /api/item?id={i} HTTP/1.1", '
+                  f'upstream: "http://198.18.101.2:8080/api/item?id={i}", host: "rstdiag.test"\n')
+    else:
+        out.write(f'{stamp} [warn] 4064#4064: *{i} an upstream response is buffered to a temporary file '
+                  f'/var/cache/nginx/proxy_temp/{i % 10}/00/{i:010d} while reading upstream, client: {client}, '
+                  f'server: rstdiag.test, request: "GET /static/{i}.js HTTP/1.1", host: "rstdiag.test"\n')
