@@ -18,6 +18,7 @@
 #include <epan/prefs.h>
 #include <epan/proto_data.h>
 #include <epan/tap.h>
+#include <epan/uat.h>
 #include <epan/dissectors/packet-ip.h>
 #include <epan/dissectors/packet-tcp.h>
 #include <wsutil/report_message.h>
@@ -72,28 +73,51 @@ static const char *pref_log_timezone = "auto";
 static const char *pref_log_clock_skew = "";
 static const char *pref_log_window = "";
 
-static const enum_val_t log_format_values[] = {
-    { "auto", "Detect per line", LOG_FORMAT_AUTO },
-    { "nginx", "nginx error log", LOG_FORMAT_NGINX },
-    { "apache", "Apache httpd error log", LOG_FORMAT_APACHE },
-    { "haproxy", "HAProxy HTTP or TCP log", LOG_FORMAT_HAPROXY },
-    { "envoy", "Envoy access log (default format)", LOG_FORMAT_ENVOY },
-    { "generic", "Any line with a time, a reset phrase and an address", LOG_FORMAT_GENERIC },
-    { NULL, NULL, 0 }
-};
+static enum_val_t log_format_values[LOG_FORMAT_COUNT + 1];   /* from log_format_name() */
+static value_string log_format_names[LOG_FORMAT_COUNT + 1];
 
-/* The loaded log (kept across capture files) and this file's matcher. */
-static log_index *log_lines;
-static char *log_lines_path;
-static gint log_lines_format = -1;
-static log_match_settings log_settings;
-static log_matcher *matcher;
+/* Log sources: the log_file preference first, then the rows of the "RSTDIAG
+ * log sources" table. A log stays loaded across capture files; its matcher
+ * lives for one capture file. */
+#define MAX_LOG_SOURCES 8
+
+typedef struct {
+    char *path;
+    gint format;
+    log_match_settings settings;
+    log_index *index;        /* NULL when the file could not be read */
+    log_matcher *matcher;
+} log_source;
+
+static log_source log_sources[MAX_LOG_SOURCES];
+static guint log_source_count;
+
+typedef struct {
+    char *file;
+    guint format;
+    char *timezone;
+    char *skew;
+} log_source_row;
+
+static log_source_row *log_source_rows;
+static guint log_source_row_count;
+
+UAT_FILENAME_CB_DEF(log_source_rows, file, log_source_row)
+UAT_VS_DEF(log_source_rows, format, log_source_row, guint, LOG_FORMAT_AUTO, "auto")
+UAT_CSTRING_CB_DEF(log_source_rows, timezone, log_source_row)
+UAT_CSTRING_CB_DEF(log_source_rows, skew, log_source_row)
+
+/* One log line matched to a RST. */
+typedef struct {
+    guint8 source;
+    log_match_result match;
+} log_hit;
 
 /* What is stored per RST frame. */
 typedef struct {
     rst_diagnosis diag;
-    gboolean has_log;
-    log_match_result log;
+    guint8 hit_count;
+    log_hit *hits;
 } rst_record;
 
 /* File-scope state: stream index -> conn_stream; emptied when a file closes. */
@@ -170,7 +194,7 @@ static void read_endpoint(const address *addr, guint16 port, log_endpoint *out)
     out->port = port;
 }
 
-static void match_log_line(rst_record *record, const tcp_info_t *tcph, int64_t time_us)
+static void match_log_lines(rst_record *record, const tcp_info_t *tcph, int64_t time_us)
 {
     log_rst_event ev = {
         .stream = tcph->th_stream,
@@ -179,7 +203,18 @@ static void match_log_line(rst_record *record, const tcp_info_t *tcph, int64_t t
               : record->diag.sender == SENDER_SERVER ? LOG_SENDER_SERVER : LOG_SENDER_UNKNOWN,
     };
     read_endpoint(&tcph->ip_src, tcph->th_sport, &ev.sender);
-    record->has_log = ev.sender.family != 0 && log_matcher_match(matcher, &ev, &record->log);
+    if (ev.sender.family == 0)
+        return;
+    log_hit hits[MAX_LOG_SOURCES];
+    guint count = 0;
+    for (guint i = 0; i < log_source_count; i++) {
+        if (log_sources[i].matcher && log_matcher_match(log_sources[i].matcher, &ev, &hits[count].match))
+            hits[count++].source = (guint8)i;
+    }
+    if (count) {
+        record->hits = (log_hit *)wmem_memdup(wmem_file_scope(), hits, count * sizeof hits[0]);
+        record->hit_count = (guint8)count;
+    }
 }
 
 /* First sight of a frame with tap data: update its stream and, for a RST,
@@ -205,8 +240,7 @@ static rst_record *track_frame(packet_info *pinfo)
     if (seg.flags & TCP_FLAG_RST) {
         record = wmem_new0(wmem_file_scope(), rst_record);
         rst_classify(st, &seg, &settings, &record->diag);
-        if (matcher)
-            match_log_line(record, tcph, seg.time_us);
+        match_log_lines(record, tcph, seg.time_us);
         p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, 0, record);
     }
     conn_track_segment(st, &seg);
@@ -236,35 +270,40 @@ static void add_duration(proto_tree *tree, int hf, tvbuff_t *tvb, int64_t us)
         add_time(tree, hf, tvb, us);
 }
 
-/* The matched log line, or NULL (the log may have been reloaded since). */
-static const log_entry *matched_line(const rst_record *record)
+/* The line a hit points at, or NULL (the logs may have been reloaded since). */
+static const log_entry *hit_line(const log_hit *hit)
 {
-    if (!record->has_log || !log_lines || record->log.entry >= log_lines->entries->len)
+    const log_index *index = hit->source < log_source_count ? log_sources[hit->source].index : NULL;
+    if (!index || hit->match.entry >= index->entries->len)
         return NULL;
-    return &g_array_index(log_lines->entries, log_entry, record->log.entry);
+    return &g_array_index(index->entries, log_entry, hit->match.entry);
 }
 
-static void render_log(const rst_record *record, const log_entry *line, tvbuff_t *tvb, proto_tree *tree)
+static void render_log(const log_hit *hit, tvbuff_t *tvb, proto_tree *tree)
 {
+    const log_entry *line = hit_line(hit);
+    if (!line)
+        return;
+    const char *path = log_sources[hit->source].path;
     proto_item *item = proto_tree_add_item(tree, hf_log, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(item);
-    proto_item_append_text(item, ": line %u of %s (%s)", line->lineno, log_lines->path,
-                           log_match_kind_token(record->log.kind));
+    proto_item_append_text(item, ": line %u of %s (%s)", line->lineno, path,
+                           log_match_kind_token(hit->match.kind));
     proto_tree *sub = proto_item_add_subtree(item, ett_log);
     add_token(sub, hf_log_line, tvb, line->text);
-    add_token(sub, hf_log_file, tvb, log_lines->path);
+    add_token(sub, hf_log_file, tvb, path);
     proto_item_set_generated(proto_tree_add_uint(sub, hf_log_lineno, tvb, 0, 0, line->lineno));
-    add_time(sub, hf_log_delta, tvb, record->log.delta_us);
-    add_token(sub, hf_log_match, tvb, log_match_kind_token(record->log.kind));
+    add_time(sub, hf_log_delta, tvb, hit->match.delta_us);
+    add_token(sub, hf_log_match, tvb, log_match_kind_token(hit->match.kind));
     add_token(sub, hf_log_leg, tvb, log_leg_token((log_leg)line->leg));
-    add_time(sub, hf_log_offset, tvb, record->log.offset_us);
+    add_time(sub, hf_log_offset, tvb, hit->match.offset_us);
 }
 
 static void render(const rst_record *record, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
 {
     const rst_diagnosis *diag = &record->diag;
     const char *cause = rst_cause_token(diag->cause);
-    const log_entry *line = matched_line(record);
+    const log_entry *line = record->hit_count ? hit_line(&record->hits[0]) : NULL;
 
     if (pref_info_column && line)
         col_append_fstr(pinfo->cinfo, COL_INFO, " [RST: %s, log line %u]", cause, line->lineno);
@@ -292,8 +331,8 @@ static void render(const rst_record *record, tvbuff_t *tvb, packet_info *pinfo, 
     add_duration(sub, hf_age, tvb, diag->age_us);
     proto_item_set_generated(proto_tree_add_uint(sub, hf_bytes_client, tvb, 0, 0, diag->bytes_client));
     proto_item_set_generated(proto_tree_add_uint(sub, hf_bytes_server, tvb, 0, 0, diag->bytes_server));
-    if (line)
-        render_log(record, line, tvb, sub);
+    for (guint i = 0; i < record->hit_count; i++)
+        render_log(&record->hits[i], tvb, sub);
 }
 
 static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
@@ -312,8 +351,10 @@ static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 static void rstdiag_init(void)
 {
     last_tracked_frame = 0;
-    if (log_lines)
-        matcher = log_matcher_new(log_lines, &log_settings);
+    for (guint i = 0; i < log_source_count; i++) {
+        if (log_sources[i].index)
+            log_sources[i].matcher = log_matcher_new(log_sources[i].index, &log_sources[i].settings);
+    }
     if (!proto_is_protocol_enabled(find_protocol_by_id(proto_rstdiag)) || tap_helper_registered)
         return;
     /* A listener without callbacks: it only makes the tcp/ip taps queue their
@@ -331,41 +372,144 @@ static void rstdiag_init(void)
 
 static void rstdiag_cleanup(void)
 {
-    log_matcher_free(matcher);
-    matcher = NULL;
+    for (guint i = 0; i < log_source_count; i++) {
+        log_matcher_free(log_sources[i].matcher);
+        log_sources[i].matcher = NULL;
+    }
     if (tap_helper_registered) {
         remove_tap_listener(&tap_helper_token);
         tap_helper_registered = FALSE;
     }
 }
 
-/* (Re)reads the log named in the preferences when the name or format changed;
- * problems are told once, and dissection goes on without log lines. */
-static void load_log_file(void)
+static log_index *load_log_file(const char *path, gint format)
 {
-    const char *path = pref_log_file ? pref_log_file : "";
-    if (g_strcmp0(path, log_lines_path ? log_lines_path : "") == 0 && pref_log_format == log_lines_format)
-        return;
-    log_index_free(log_lines);
-    log_lines = NULL;
-    g_free(log_lines_path);
-    log_lines_path = g_strdup(path);
-    log_lines_format = pref_log_format;
-    if (*path == '\0')
-        return;
-
     char *error = NULL;
-    log_lines = log_index_load(path, (log_format)pref_log_format, &error);
-    if (!log_lines) {
-        report_failure("RSTDIAG: %s; resets are diagnosed without log lines", error);
+    log_index *index = log_index_load(path, (log_format)format, &error);
+    if (!index) {
+        report_failure("RSTDIAG: %s; resets are diagnosed without its lines", error);
         g_free(error);
-    } else if (log_lines->entries->len == 0) {
+    } else if (index->entries->len == 0) {
         report_warning("RSTDIAG: log file %s has no reset lines (%u lines read, %u mentioning a reset "
-                       "in no known format)", path, log_lines->lines_read, log_lines->lines_unparsed);
+                       "in no known format)", path, index->lines_read, index->lines_unparsed);
     } else {
-        ws_info("log file %s: %u reset lines of %u (%u unparsed, %u cut)", path,
-                   log_lines->entries->len, log_lines->lines_read, log_lines->lines_unparsed, log_lines->lines_cut);
+        ws_info("log file %s: %u reset lines of %u (%u unparsed, %u cut)", path, index->entries->len,
+                index->lines_read, index->lines_unparsed, index->lines_cut);
     }
+    return index;
+}
+
+/* The loaded (or found unreadable) source for this file and format, taken
+ * out of the old list; NULL if there is none. */
+static log_source *take_old_source(const char *path, gint format)
+{
+    for (guint i = 0; i < log_source_count; i++) {
+        log_source *old = &log_sources[i];
+        if (old->path && strcmp(old->path, path) == 0 && old->format == format)
+            return old;
+    }
+    return NULL;
+}
+
+/* Rebuilds the source list from the preferences and the table. A file
+ * already read, or already found unreadable, with the same format is kept as
+ * it is, so each problem is told once; new files are read now. */
+static void configure_log_sources(void)
+{
+    log_source wanted[MAX_LOG_SOURCES];
+    guint count = 0, rows_left_out = 0;
+    char *error = NULL;
+
+    log_match_settings settings;
+    if (!log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &settings, &error)) {
+        report_failure("RSTDIAG: %s", error);
+        g_clear_pointer(&error, g_free);
+    }
+    if (pref_log_file && *pref_log_file) {
+        wanted[count] = (log_source){ .path = g_strdup(pref_log_file), .format = pref_log_format,
+                                      .settings = settings };
+        count++;
+    }
+    for (guint r = 0; r < log_source_row_count; r++) {
+        const log_source_row *row = &log_source_rows[r];
+        if (!row->file || !*row->file)
+            continue;
+        if (count == MAX_LOG_SOURCES) {
+            rows_left_out++;
+            continue;
+        }
+        wanted[count] = (log_source){ .path = g_strdup(row->file), .format = (gint)row->format };
+        /* rows were checked when entered; a bad value falls back to its default */
+        log_match_settings_parse(row->timezone, row->skew, pref_log_window, &wanted[count].settings, &error);
+        g_clear_pointer(&error, g_free);
+        count++;
+    }
+    if (rows_left_out)
+        report_warning("RSTDIAG: only %d log sources are used; %u left out", MAX_LOG_SOURCES, rows_left_out);
+
+    for (guint w = 0; w < count; w++) {
+        log_source *old = take_old_source(wanted[w].path, wanted[w].format);
+        if (old) {
+            wanted[w].index = old->index;
+            old->index = NULL;
+            g_clear_pointer(&old->path, g_free);
+        } else {
+            wanted[w].index = load_log_file(wanted[w].path, wanted[w].format);
+        }
+    }
+    for (guint i = 0; i < log_source_count; i++) {
+        log_index_free(log_sources[i].index);
+        g_free(log_sources[i].path);
+    }
+    memcpy(log_sources, wanted, sizeof wanted[0] * count);
+    log_source_count = count;
+}
+
+/* ---- the log sources table --------------------------------------------------- */
+
+static void *copy_log_source_row(void *dest, const void *source, size_t len _U_)
+{
+    log_source_row *d = (log_source_row *)dest;
+    const log_source_row *s = (const log_source_row *)source;
+    d->file = g_strdup(s->file);
+    d->format = s->format;
+    d->timezone = g_strdup(s->timezone);
+    d->skew = g_strdup(s->skew);
+    return d;
+}
+
+static void free_log_source_row(void *record)
+{
+    log_source_row *row = (log_source_row *)record;
+    g_free(row->file);
+    g_free(row->timezone);
+    g_free(row->skew);
+}
+
+static gboolean check_log_source_row(void *record, char **error)
+{
+    const log_source_row *row = (const log_source_row *)record;
+    log_match_settings unused;
+    if (!row->file || !*row->file) {
+        *error = g_strdup("A log source needs a file");
+        return FALSE;
+    }
+    return log_match_settings_parse(row->timezone, row->skew, NULL, &unused, error);
+}
+
+static uat_t *register_log_source_table(void)
+{
+    static uat_field_t fields[] = {
+        UAT_FLD_FILENAME_OTHER(log_source_rows, file, "Log file", NULL, "Path of the log (plain or gzip)"),
+        UAT_FLD_VS(log_source_rows, format, "Format", log_format_names, "Log format; auto detects it per line"),
+        UAT_FLD_CSTRING(log_source_rows, timezone, "Time zone", "auto, local, UTC or +HH:MM"),
+        UAT_FLD_CSTRING(log_source_rows, skew, "Clock skew (s)", "Seconds added to its times; empty: estimated"),
+        UAT_END_FIELDS
+    };
+    return uat_new("RSTDIAG log sources", sizeof(log_source_row), "rstdiag_log_sources", TRUE,
+                   &log_source_rows, &log_source_row_count, UAT_AFFECTS_DISSECTION, NULL,
+                   copy_log_source_row, check_log_source_row, free_log_source_row, configure_log_sources,
+                   NULL, fields);
 }
 
 static void rstdiag_prefs_changed(void)
@@ -377,12 +521,7 @@ static void rstdiag_prefs_changed(void)
     }
     settings.response_timeout_ms = pref_response_timeout_ms;
 
-    char *error = NULL;
-    if (!log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &log_settings, &error)) {
-        report_failure("RSTDIAG: %s", error);
-        g_free(error);
-    }
-    load_log_file();
+    configure_log_sources();
 }
 
 static void register_expert_fields(void)
@@ -470,6 +609,10 @@ void proto_register_rstdiag(void)
     proto_register_subtree_array(ett, array_length(ett));
     register_expert_fields();
 
+    for (int f = 0; f < LOG_FORMAT_COUNT; f++) {
+        log_format_values[f] = (enum_val_t){ log_format_name((log_format)f), log_format_name((log_format)f), f };
+        log_format_names[f] = (value_string){ (guint32)f, log_format_name((log_format)f) };
+    }
     module_t *module = prefs_register_protocol(proto_rstdiag, rstdiag_prefs_changed);
     prefs_register_bool_preference(module, "info_column", "Show the cause in the Info column",
         "Append \"[RST: cause]\" to the Info column of every diagnosed RST", &pref_info_column);
@@ -490,6 +633,9 @@ void proto_register_rstdiag(void)
     prefs_register_string_preference(module, "log_window", "Log match window (s)",
         "How far, beyond the log's time resolution, a line may be from the RST; empty: 1 s",
         &pref_log_window);
+    prefs_register_uat_preference(module, "log_sources", "More log sources",
+        "Further logs to match resets with, e.g. the upstream's next to the proxy's, each with its own "
+        "format, time zone and clock skew", register_log_source_table());
 
     streams = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
     register_init_routine(rstdiag_init);

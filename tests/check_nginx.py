@@ -107,6 +107,25 @@ class NginxLog(unittest.TestCase):
         found, _ = matches(shifted_log(self.tmp, datetime.timedelta(0)), "-o", "rstdiag.log_timezone:UTC")
         self.assertEqual({n for _, n in found.values() if n}, set())
 
+    def test_two_log_sources(self):
+        """nginx logs upstream-side resets at [error] and client-side ones at
+        [info]: the [info] lines through log_file, the [error] lines in a
+        second file an hour ahead, named in the log sources table (UAT) with
+        its zone. Blank lines keep every line at its original number."""
+        full = shifted_log(self.tmp, datetime.timedelta(0))
+        info_log, error_log = (os.path.join(self.tmp, n) for n in ("info.log", "error-level.log"))
+        hour_ahead = lambda m: (datetime.datetime.strptime(m.group(1), "%Y/%m/%d %H:%M:%S")
+                                + datetime.timedelta(hours=1)).strftime("%Y/%m/%d %H:%M:%S ")
+        with open(full) as src, open(info_log, "w") as info, open(error_log, "w") as error:
+            for line in src:
+                upstream_side = " [error] " in line
+                error.write(STAMP.sub(hour_ahead, line) if upstream_side else "\n")
+                info.write("\n" if upstream_side else line)
+        for path in (info_log, error_log):
+            os.chmod(path, 0o644)
+        found, _ = matches(info_log, "-o", f'uat:rstdiag_log_sources:"{error_log}","nginx","+09:00",""')
+        self.assert_matched_as_expected(found)
+
     def test_one_pass_equals_two_pass(self):
         log = shifted_log(self.tmp, datetime.timedelta(0))
         _, one = matches(log)
