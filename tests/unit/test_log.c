@@ -273,6 +273,76 @@ static void test_long_line_is_cut_not_fatal(void)
     g_string_free(s, TRUE);
 }
 
+/* "a.b.c.d:port", "[v6]:port", without ":port" when the log gave none, "-" without an address */
+static char *peer_text(const log_entry *e)
+{
+    char addr[64];
+    if (e->family == 0)
+        return g_strdup("-");
+    inet_ntop(e->family == 6 ? AF_INET6 : AF_INET, e->addr, addr, sizeof addr);
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s, e->family == 6 ? "[%s]" : "%s", addr);
+    if (e->port)
+        g_string_append_printf(s, ":%u", e->port);
+    return g_string_free(s, FALSE);
+}
+
+/* Every fixture line listed in expected.tsv is kept with its format, leg and
+ * peer; no other line is kept. */
+static void test_fixtures(void)
+{
+    const char *dir = RSTDIAG_FIXTURES "/logs";
+    char *table_path = g_build_filename(dir, "expected.tsv", NULL);
+    char *table = NULL;
+    g_assert_true(g_file_get_contents(table_path, &table, NULL, NULL));
+    char **rows = g_strsplit(table, "\n", -1);
+    GHashTable *expected_per_file = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint r = 1; rows[r] && *rows[r]; r++) {
+        char **col = g_strsplit(rows[r], "\t", -1);
+        g_assert_cmpuint(g_strv_length(col), ==, 6);
+        guint count = GPOINTER_TO_UINT(g_hash_table_lookup(expected_per_file, col[0]));
+        g_hash_table_replace(expected_per_file, g_strdup(col[0]), GUINT_TO_POINTER(count + 1));
+
+        char *path = g_build_filename(dir, col[0], NULL);
+        char *error = NULL;
+        log_index *index = log_index_load(path, LOG_FORMAT_AUTO, &error);
+        g_assert_null(error);
+        const log_entry *found = NULL;
+        for (guint i = 0; i < index->entries->len; i++) {
+            const log_entry *e = &g_array_index(index->entries, log_entry, i);
+            if (e->lineno == (guint)g_ascii_strtoull(col[1], NULL, 10))
+                found = e;
+        }
+        if (!found)
+            g_error("%s line %s was not kept", col[0], col[1]);
+        char *peer = peer_text(found);
+        g_assert_cmpstr(log_format_name((log_format)found->format), ==, col[2]);
+        g_assert_cmpstr(log_leg_token((log_leg)found->leg), ==, col[3]);
+        g_assert_cmpstr(peer, ==, col[4]);
+        g_assert_cmpint(found->reports_rst, ==, strcmp(col[5], "yes") == 0);
+        g_free(peer);
+        log_index_free(index);
+        g_free(path);
+        g_strfreev(col);
+    }
+    /* nothing else kept */
+    GHashTableIter it;
+    gpointer file, count;
+    g_hash_table_iter_init(&it, expected_per_file);
+    while (g_hash_table_iter_next(&it, &file, &count)) {
+        char *path = g_build_filename(dir, (const char *)file, NULL);
+        char *error = NULL;
+        log_index *index = log_index_load(path, LOG_FORMAT_AUTO, &error);
+        g_assert_cmpuint(index->entries->len, ==, GPOINTER_TO_UINT(count));
+        log_index_free(index);
+        g_free(path);
+    }
+    g_hash_table_destroy(expected_per_file);
+    g_strfreev(rows);
+    g_free(table);
+    g_free(table_path);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -295,5 +365,6 @@ int main(int argc, char **argv)
     g_test_add_func("/log/load/sorted", test_load_sorts_and_counts);
     g_test_add_func("/log/load/errors", test_load_errors);
     g_test_add_func("/log/load/long-line", test_long_line_is_cut_not_fatal);
+    g_test_add_func("/log/fixtures", test_fixtures);
     return g_test_run();
 }
