@@ -103,14 +103,27 @@ static void test_auto_zone_and_skew(void)
     g_string_free(log, TRUE);
 }
 
-static void test_leg_and_port_must_agree(void)
+/* A matcher in UTC over a log with one line at base_utc. */
+static log_matcher *single_line_matcher(fixture *f, const char *leg, const char *peer)
 {
     GString *log = g_string_new(NULL);
-    add_line(log, base_utc, 0, 0, "upstream", "198.18.101.2:8080");
-    fixture f;
-    fixture_load(&f, log);
+    add_line(log, base_utc, 0, 0, leg, peer);
+    fixture_load(f, log);
+    g_string_free(log, TRUE);
     log_match_settings settings = { .zone_mode = LOG_ZONE_UTC };
-    log_matcher *m = log_matcher_new(f.index, &settings);
+    return log_matcher_new(f->index, &settings);
+}
+
+static void finish(log_matcher *m, fixture *f)
+{
+    log_matcher_free(m);
+    fixture_free(f);
+}
+
+static void test_leg_and_port_must_agree(void)
+{
+    fixture f;
+    log_matcher *m = single_line_matcher(&f, "upstream", "198.18.101.2:8080");
     log_match_result r;
     log_rst_event wrong_role = rst(1, base_utc - 100000, "198.18.101.2", 8080, LOG_SENDER_CLIENT);
     g_assert_false(log_matcher_match(m, &wrong_role, &r));
@@ -119,19 +132,13 @@ static void test_leg_and_port_must_agree(void)
     log_rst_event right = rst(3, base_utc - 100000, "198.18.101.2", 8080, LOG_SENDER_SERVER);
     g_assert_true(log_matcher_match(m, &right, &r));
     g_assert_cmpint(r.kind, ==, LOG_MATCH_ADDRESS_PORT);
-    log_matcher_free(m);
-    fixture_free(&f);
-    g_string_free(log, TRUE);
+    finish(m, &f);
 }
 
 static void test_one_line_per_stream_and_stream_reuse(void)
 {
-    GString *log = g_string_new(NULL);
-    add_line(log, base_utc, 0, 0, "client", "198.18.100.9");
     fixture f;
-    fixture_load(&f, log);
-    log_match_settings settings = { .zone_mode = LOG_ZONE_UTC };
-    log_matcher *m = log_matcher_new(f.index, &settings);
+    log_matcher *m = single_line_matcher(&f, "client", "198.18.100.9");
     log_match_result r;
     log_rst_event first = rst(7, base_utc - 200000, "198.18.100.9", 41000, LOG_SENDER_CLIENT);
     g_assert_true(log_matcher_match(m, &first, &r));
@@ -141,28 +148,20 @@ static void test_one_line_per_stream_and_stream_reuse(void)
     log_rst_event other = rst(8, base_utc - 100000, "198.18.100.9", 41001, LOG_SENDER_CLIENT);
     g_assert_false(log_matcher_match(m, &other, &r));  /* the line is taken */
     g_assert_true(log_matcher_entry_used(m, 0));
-    log_matcher_free(m);
-    fixture_free(&f);
-    g_string_free(log, TRUE);
+    finish(m, &f);
 }
 
 static void test_unrelated_rst_and_time_window(void)
 {
-    GString *log = g_string_new(NULL);
-    add_line(log, base_utc, 0, 0, "client", "198.18.100.9");
     fixture f;
-    fixture_load(&f, log);
-    log_match_settings settings = { .zone_mode = LOG_ZONE_UTC };
-    log_matcher *m = log_matcher_new(f.index, &settings);
+    log_matcher *m = single_line_matcher(&f, "client", "198.18.100.9");
     log_match_result r;
     log_rst_event elsewhere = rst(1, base_utc, "198.18.100.10", 41000, LOG_SENDER_CLIENT);
     g_assert_false(log_matcher_match(m, &elsewhere, &r));
     log_rst_event too_early = rst(2, base_utc - 10 * S, "198.18.100.9", 41000, LOG_SENDER_CLIENT);
     g_assert_false(log_matcher_match(m, &too_early, &r));
     g_assert_false(log_matcher_entry_used(m, 0));
-    log_matcher_free(m);
-    fixture_free(&f);
-    g_string_free(log, TRUE);
+    finish(m, &f);
 }
 
 static void test_explicit_zone_and_skew(void)
