@@ -230,6 +230,27 @@ static void parse_url_host(const char *s, const char *end, log_entry *e)
     parse_address(scheme ? scheme + 3 : s, end, e);
 }
 
+/* The text between the quotes that follow marker ("" marker: the first quotes). */
+static void take_request(const char *line, size_t len, const char *marker, log_entry *e)
+{
+    const char *m = *marker ? memmem(line, len, marker, strlen(marker)) : line;
+    if (!m)
+        return;
+    const char *open = memchr(m, '"', (size_t)(line + len - m));
+    const char *close = open ? memchr(open + 1, '"', (size_t)(line + len - open - 1)) : NULL;
+    if (close && close > open + 1)
+        e->request = g_strndup(open + 1, MIN((size_t)(close - open - 1), LOG_REQUEST_MAX));
+}
+
+static void take_level(const char *start, const char *end, log_entry *e)
+{
+    size_t n = 0;
+    while (start + n < end && n < sizeof e->level - 1 && g_ascii_isalpha(start[n]))
+        n++;
+    memcpy(e->level, start, n);
+    e->level[n] = '\0';
+}
+
 static int error_number_after(const char *line, size_t len, const char *marker)
 {
     const char *m = memmem(line, len, marker, strlen(marker));
@@ -260,6 +281,8 @@ static gboolean parse_nginx(const char *line, size_t len, log_entry *e)
         return FALSE;
     if (!nginx_reports_reset(line, len))
         return FALSE;
+    take_level(c.p, c.end, e);
+    take_request(line, len, ", request: \"", e);
     e->time_us = log_civil_to_us(y, mo, d, h, mi, s);
     e->resolution_us = US_PER_SEC;
     e->has_year = TRUE;
@@ -320,6 +343,12 @@ static gboolean parse_apache(const char *line, size_t len, log_entry *e)
     e->resolution_us = resolution;
     e->has_year = TRUE;
     e->error_number = contains(line, len, "(104)") ? 104 : contains(line, len, "(32)") ? 32 : 0;
+    cursor level = c;   /* "[module:level]" (2.4) or "[level]" (2.2) */
+    if (take_literal(&level, " [")) {
+        const char *close = memchr(level.p, ']', (size_t)(level.end - level.p));
+        const char *colon = close ? memchr(level.p, ':', (size_t)(close - level.p)) : NULL;
+        take_level(colon ? colon + 1 : level.p, close ? close : level.end, e);
+    }
 
     const char *remote = find(&c, "[remote ");
     const char *remote_server = find(&c, "remote server ");
@@ -398,6 +427,7 @@ static gboolean parse_haproxy(const char *line, size_t len, log_entry *e)
     e->time_us = log_civil_to_us(y, mo, d, h, mi, s) + frac + total_ms * 1000;
     e->resolution_us = resolution;
     e->has_year = TRUE;
+    take_request(fields[state_field], (size_t)(c.end - fields[state_field]), "", e);
     if (first == 'C') {
         e->leg = LOG_LEG_CLIENT;
         e->family = peer.family;
@@ -450,6 +480,7 @@ static gboolean parse_envoy(const char *line, size_t len, log_entry *e)
     const char *request_end = memchr(c.p, '"', (size_t)(c.end - c.p));
     if (!request_end)
         return FALSE;
+    const char *request = c.p;
     c.p = request_end + 1;
     skip_spaces(&c);
     skip_token(&c);   /* response code */
@@ -469,6 +500,8 @@ static gboolean parse_envoy(const char *line, size_t len, log_entry *e)
             return FALSE;
     }
     e->time_us += numbers[2] * 1000;   /* the start time plus the duration */
+    if (request_end > request)
+        e->request = g_strndup(request, MIN((size_t)(request_end - request), LOG_REQUEST_MAX));
     e->leg = upstream ? LOG_LEG_UPSTREAM : LOG_LEG_CLIENT;
     if (upstream) {
         /* the last quoted field is %UPSTREAM_HOST% */
@@ -552,6 +585,8 @@ static gboolean parse_generic(const char *line, size_t len, log_entry *e)
 }
 
 /* ---- lines and files -------------------------------------------------------- */
+
+static char *safe_text(const char *line, size_t len);
 
 typedef gboolean (*line_parser)(const char *line, size_t len, log_entry *e);
 
@@ -655,8 +690,14 @@ static gboolean parse_candidate(const char *line, size_t len, log_format format,
         out->reports_rst = TRUE;   /* the parsers say when a line is only about a FIN */
         if (parsers[f](line, len, out)) {
             out->format = (uint8_t)f;
+            if (out->request) {
+                char *safe = safe_text(out->request, strlen(out->request));
+                g_free(out->request);
+                out->request = safe;
+            }
             return TRUE;
         }
+        g_free(out->request);
     }
     memset(out, 0, sizeof *out);
     return FALSE;
@@ -774,8 +815,10 @@ void log_index_free(log_index *index)
 {
     if (index == NULL)
         return;
-    for (guint i = 0; i < index->entries->len; i++)
+    for (guint i = 0; i < index->entries->len; i++) {
         g_free(g_array_index(index->entries, log_entry, i).text);
+        g_free(g_array_index(index->entries, log_entry, i).request);
+    }
     g_array_free(index->entries, TRUE);
     g_free(index->path);
     g_free(index);

@@ -36,8 +36,12 @@ typedef struct {
     uint8_t  leg;            /* log_leg */
     uint8_t  format;         /* log_format that parsed it */
     int      error_number;   /* errno in the line, 0 if none */
+    char     level[8];       /* "info", "error", ... as the log wrote it; "" if none */
+    char    *request;        /* the request line the log quotes, or NULL */
     char    *text;           /* the line as valid UTF-8 without control characters */
 } log_entry;
+
+#define LOG_REQUEST_MAX 256   /* longer request lines are kept cut */
 
 typedef struct {
     char     *path;
@@ -52,7 +56,8 @@ typedef struct {
 log_index *log_index_load(const char *path, log_format format, char **error);
 void log_index_free(log_index *index);
 
-/* Parses one line (no newline); TRUE when it reports a reset. Exposed for tests. */
+/* Parses one line (no newline); TRUE when it reports a reset. Exposed for
+ * tests; the caller owns out->request (g_free). */
 gboolean log_parse_line(const char *line, size_t len, log_format format, log_entry *out);
 
 /* Index of the first entry with time_us >= t (entries.len if none). */

@@ -51,6 +51,8 @@ static int hf_log_delta = -1;
 static int hf_log_match = -1;
 static int hf_log_leg = -1;
 static int hf_log_offset = -1;
+static int hf_log_level = -1;
+static int hf_log_request = -1;
 
 static gint ett_rstdiag = -1;
 static gint ett_log = -1;
@@ -296,6 +298,10 @@ static void render_log(const log_hit *hit, tvbuff_t *tvb, proto_tree *tree)
     add_time(sub, hf_log_delta, tvb, hit->match.delta_us);
     add_token(sub, hf_log_match, tvb, log_match_kind_token(hit->match.kind));
     add_token(sub, hf_log_leg, tvb, log_leg_token((log_leg)line->leg));
+    if (line->level[0])
+        add_token(sub, hf_log_level, tvb, line->level);
+    if (line->request)
+        add_token(sub, hf_log_request, tvb, line->request);
     add_time(sub, hf_log_offset, tvb, hit->match.offset_us);
 }
 
@@ -598,6 +604,10 @@ void proto_register_rstdiag(void)
             "What tied the line to the RST besides time: address+port, address, or time alone"),
         TOKEN_FIELD(hf_log_leg, "Leg", "rstdiag.log.leg",
             "Which connection of the logging program was reset: client (from its client) or upstream"),
+        TOKEN_FIELD(hf_log_level, "Level", "rstdiag.log.level",
+            "The line's severity as the log wrote it (nginx and Apache: info, error, ...)"),
+        TOKEN_FIELD(hf_log_request, "Request", "rstdiag.log.request",
+            "The request line the log quotes (nginx, HAProxy, Envoy), cut to 256 bytes"),
         { &hf_log_offset, { "Clock offset", "rstdiag.log.offset", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
             "Offset between the log's clock and UTC applied to the line: its zone plus clock skew "
             "(estimated from the traffic unless set in the preferences)", HFILL } },

@@ -7,10 +7,13 @@
 
 #include "log_index.h"
 
+static GPtrArray *parsed_strings;   /* what parse() hands out, freed at the end */
+
 static log_entry parse(const char *line)
 {
     log_entry e;
     g_assert_true(log_parse_line(line, strlen(line), LOG_FORMAT_AUTO, &e));
+    g_ptr_array_add(parsed_strings, e.request);
     return e;
 }
 
@@ -43,6 +46,8 @@ static void test_nginx_client_leg(void)
     g_assert_cmpuint(e.resolution_us, ==, 1000000);
     g_assert_false(e.has_zone);
     g_assert_cmpint(e.error_number, ==, 104);
+    g_assert_cmpstr(e.level, ==, "info");
+    g_assert_cmpstr(e.request, ==, "POST /WebPageAlipay/weixin/notify_url.htm HTTP/1.1");
 }
 
 static void test_nginx_upstream_leg(void)
@@ -105,6 +110,7 @@ static void test_apache_24(void)
     g_assert_cmpint(e.time_us, ==, log_civil_to_us(2020, 11, 16, 8, 47, 16) + 133532);
     g_assert_cmpuint(e.resolution_us, ==, 1);
     g_assert_cmpint(e.error_number, ==, 104);
+    g_assert_cmpstr(e.level, ==, "error");
 }
 
 static void test_apache_22_client(void)
@@ -125,6 +131,7 @@ static void test_haproxy_http_server_abort(void)
     /* accept date plus the 109 ms total time */
     g_assert_cmpint(e.time_us, ==, log_civil_to_us(2009, 2, 6, 12, 14, 14) + 655000 + 109000);
     g_assert_cmpuint(e.resolution_us, ==, 1000);
+    g_assert_cmpstr(e.request, ==, "GET /index.html HTTP/1.1");
 }
 
 static void test_haproxy_tcp_client_abort(void)
@@ -151,6 +158,7 @@ static void test_envoy_upstream_reset(void)
     g_assert_cmpint(e.leg, ==, LOG_LEG_UPSTREAM);
     assert_addr(&e, "10.0.2.1", 80);
     g_assert_cmpint(e.time_us, ==, log_civil_to_us(2016, 4, 15, 20, 17, 0) + 310000 + 226000);
+    g_assert_cmpstr(e.request, ==, "POST /api/v1/locations HTTP/2");
 }
 
 static void test_envoy_without_reset_flags(void)
@@ -346,6 +354,7 @@ static void test_fixtures(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    parsed_strings = g_ptr_array_new_with_free_func(g_free);
     g_test_add_func("/log/nginx/client-leg", test_nginx_client_leg);
     g_test_add_func("/log/nginx/upstream-leg", test_nginx_upstream_leg);
     g_test_add_func("/log/nginx/ipv6-upstream", test_nginx_ipv6_upstream);
@@ -366,5 +375,7 @@ int main(int argc, char **argv)
     g_test_add_func("/log/load/errors", test_load_errors);
     g_test_add_func("/log/load/long-line", test_long_line_is_cut_not_fatal);
     g_test_add_func("/log/fixtures", test_fixtures);
-    return g_test_run();
+    int result = g_test_run();
+    g_ptr_array_free(parsed_strings, TRUE);
+    return result;
 }
