@@ -518,6 +518,17 @@ static uat_t *register_log_source_table(void)
                    NULL, fields);
 }
 
+/* At exit: the plugin is unloaded, so what only its statics point at must go now. */
+static void rstdiag_shutdown(void)
+{
+    for (guint i = 0; i < log_source_count; i++) {
+        log_matcher_free(log_sources[i].matcher);
+        log_index_free(log_sources[i].index);
+        g_free(log_sources[i].path);
+    }
+    log_source_count = 0;
+}
+
 static void rstdiag_prefs_changed(void)
 {
     if (pref_response_timeout_ms == 0 || pref_response_timeout_ms > RESPONSE_TIMEOUT_MAX_MS) {
@@ -650,6 +661,7 @@ void proto_register_rstdiag(void)
     streams = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
     register_init_routine(rstdiag_init);
     register_cleanup_routine(rstdiag_cleanup);
+    register_shutdown_routine(rstdiag_shutdown);
 }
 
 void proto_reg_handoff_rstdiag(void)
