@@ -46,6 +46,7 @@ struct log_matcher {
     uint32_t residuals[ZONE_BUCKETS][SKEW_BINS];   /* per zone: how far from it each pair was */
     GHashTable *streams;         /* stream + 1 -> stream_state */
     uint32_t *claimed_by;        /* entry -> stream + 1, 0 = free */
+    guint claimed_count;
 };
 
 static const log_entry *entry_at(const log_matcher *m, guint i)
@@ -152,6 +153,11 @@ void log_matcher_free(log_matcher *m)
 gboolean log_matcher_entry_used(const log_matcher *m, guint entry)
 {
     return entry < m->index->entries->len && m->claimed_by[entry] != 0;
+}
+
+guint log_matcher_used_count(const log_matcher *m)
+{
+    return m->claimed_count;
 }
 
 /* ---- the clock --------------------------------------------------------------- */
@@ -402,6 +408,7 @@ gboolean log_matcher_match(log_matcher *m, const log_rst_event *ev, log_match_re
             return FALSE;
         st->matched_entry = best.entry;
         m->claimed_by[best.entry] = ev->stream + 1;
+        m->claimed_count++;
     }
     out->entry = (guint)best.entry;
     out->kind = kind_of(entry_at(m, out->entry));

@@ -67,6 +67,9 @@ gboolean log_matcher_offset(const log_matcher *m, int64_t *offset_us);
 /* Whether a line has been matched to some RST. */
 gboolean log_matcher_entry_used(const log_matcher *m, guint entry);
 
+/* How many lines have been matched so far. */
+guint log_matcher_used_count(const log_matcher *m);
+
 const char *log_match_kind_token(log_match_kind kind);
 
 /* Reads the user's settings: zone "auto" | "local" | "UTC" | "+HH:MM";

@@ -59,6 +59,7 @@ static gint ett_log = -1;
 
 static expert_field ei_cause[CAUSE_COUNT];
 
+static int rstdiag_tap = -1;
 static int tcp_tap_id = -1;
 static int ip_tap_id = -1;
 static int ipv6_tap_id = -1;
@@ -109,23 +110,13 @@ UAT_VS_DEF(log_source_rows, format, log_source_row, guint, LOG_FORMAT_AUTO, "aut
 UAT_CSTRING_CB_DEF(log_source_rows, timezone, log_source_row)
 UAT_CSTRING_CB_DEF(log_source_rows, skew, log_source_row)
 
-/* One log line matched to a RST. */
-typedef struct {
-    guint8 source;
-    log_match_result match;
-} log_hit;
-
-/* What is stored per RST frame. */
-typedef struct {
-    rst_diagnosis diag;
-    guint8 hit_count;
-    log_hit *hits;
-} rst_record;
-
 /* File-scope state: stream index -> conn_stream; emptied when a file closes. */
 static wmem_map_t *streams;
 /* Highest frame already fed to the tracker in this file. */
 static guint32 last_tracked_frame;
+static gboolean seen_rst;
+/* tshark asked for the stats tree before the capture was read */
+static gboolean unmatched_report_wanted;
 /* Identifies our helper tap listener (any unique address will do). */
 static int tap_helper_token;
 static gboolean tap_helper_registered;
@@ -196,7 +187,7 @@ static void read_endpoint(const address *addr, guint16 port, log_endpoint *out)
     out->port = port;
 }
 
-static void match_log_lines(rst_record *record, const tcp_info_t *tcph, int64_t time_us)
+static void match_log_lines(rstdiag_record *record, const tcp_info_t *tcph, int64_t time_us)
 {
     log_rst_event ev = {
         .stream = tcph->th_stream,
@@ -207,21 +198,21 @@ static void match_log_lines(rst_record *record, const tcp_info_t *tcph, int64_t 
     read_endpoint(&tcph->ip_src, tcph->th_sport, &ev.sender);
     if (ev.sender.family == 0)
         return;
-    log_hit hits[MAX_LOG_SOURCES];
+    rstdiag_log_hit hits[MAX_LOG_SOURCES];
     guint count = 0;
     for (guint i = 0; i < log_source_count; i++) {
         if (log_sources[i].matcher && log_matcher_match(log_sources[i].matcher, &ev, &hits[count].match))
             hits[count++].source = (guint8)i;
     }
     if (count) {
-        record->hits = (log_hit *)wmem_memdup(wmem_file_scope(), hits, count * sizeof hits[0]);
+        record->hits = (rstdiag_log_hit *)wmem_memdup(wmem_file_scope(), hits, count * sizeof hits[0]);
         record->hit_count = (guint8)count;
     }
 }
 
 /* First sight of a frame with tap data: update its stream and, for a RST,
  * return the stored verdict. */
-static rst_record *track_frame(packet_info *pinfo)
+static rstdiag_record *track_frame(packet_info *pinfo)
 {
     const tcp_info_t *tcph = innermost_tcp_header();
     if (tcph == NULL)
@@ -238,10 +229,14 @@ static rst_record *track_frame(packet_info *pinfo)
         wmem_map_insert(streams, key, st);
     }
 
-    rst_record *record = NULL;
+    rstdiag_record *record = NULL;
     if (seg.flags & TCP_FLAG_RST) {
-        record = wmem_new0(wmem_file_scope(), rst_record);
+        record = wmem_new0(wmem_file_scope(), rstdiag_record);
         rst_classify(st, &seg, &settings, &record->diag);
+        record->stream = tcph->th_stream;
+        record->first_in_stream = !((st->side[0].flags | st->side[1].flags) & SIDE_SENT_RST);
+        record->first_in_capture = !seen_rst;
+        seen_rst = TRUE;
         match_log_lines(record, tcph, seg.time_us);
         p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, 0, record);
     }
@@ -273,7 +268,7 @@ static void add_duration(proto_tree *tree, int hf, tvbuff_t *tvb, int64_t us)
 }
 
 /* The line a hit points at, or NULL (the logs may have been reloaded since). */
-static const log_entry *hit_line(const log_hit *hit)
+static const log_entry *hit_line(const rstdiag_log_hit *hit)
 {
     const log_index *index = hit->source < log_source_count ? log_sources[hit->source].index : NULL;
     if (!index || hit->match.entry >= index->entries->len)
@@ -281,7 +276,7 @@ static const log_entry *hit_line(const log_hit *hit)
     return &g_array_index(index->entries, log_entry, hit->match.entry);
 }
 
-static void render_log(const log_hit *hit, tvbuff_t *tvb, proto_tree *tree)
+static void render_log(const rstdiag_log_hit *hit, tvbuff_t *tvb, proto_tree *tree)
 {
     const log_entry *line = hit_line(hit);
     if (!line)
@@ -305,7 +300,7 @@ static void render_log(const log_hit *hit, tvbuff_t *tvb, proto_tree *tree)
     add_time(sub, hf_log_offset, tvb, hit->match.offset_us);
 }
 
-static void render(const rst_record *record, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
+static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
 {
     const rst_diagnosis *diag = &record->diag;
     const char *cause = rst_cause_token(diag->cause);
@@ -343,13 +338,67 @@ static void render(const rst_record *record, tvbuff_t *tvb, packet_info *pinfo, 
 
 static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
-    rst_record *record = (rst_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, 0);
+    rstdiag_record *record = (rstdiag_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, 0);
     if (record == NULL && pinfo->num > last_tracked_frame)
         record = track_frame(pinfo);
     if (record == NULL)
         return 0;
     render(record, tvb, pinfo, tree);
+    tap_queue_packet(rstdiag_tap, pinfo, record);
     return tvb_captured_length(tvb);
+}
+
+static gint compare_uint(gconstpointer a, gconstpointer b)
+{
+    guint x = *(const guint *)a, y = *(const guint *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- for the stats tree -------------------------------------------------- */
+
+void rstdiag_log_line_counts(guint *lines, guint *unmatched)
+{
+    *lines = *unmatched = 0;
+    for (guint i = 0; i < log_source_count; i++) {
+        const log_index *index = log_sources[i].index;
+        if (!index)
+            continue;
+        guint reset_lines = 0;
+        for (guint e = 0; e < index->entries->len; e++)
+            reset_lines += g_array_index(index->entries, log_entry, e).reports_rst;
+        guint used = log_sources[i].matcher ? log_matcher_used_count(log_sources[i].matcher) : 0;
+        *lines += reset_lines;
+        *unmatched += reset_lines - used;
+    }
+}
+
+void rstdiag_foreach_unmatched_line(void (*fn)(const char *path, guint lineno, void *data), void *data)
+{
+    for (guint i = 0; i < log_source_count; i++) {
+        const log_index *index = log_sources[i].index;
+        if (!index)
+            continue;
+        GArray *linenos = g_array_new(FALSE, FALSE, sizeof(guint));
+        for (guint e = 0; e < index->entries->len; e++) {
+            const log_entry *line = &g_array_index(index->entries, log_entry, e);
+            if (line->reports_rst && !(log_sources[i].matcher && log_matcher_entry_used(log_sources[i].matcher, e)))
+                g_array_append_val(linenos, line->lineno);
+        }
+        g_array_sort(linenos, compare_uint);   /* the index is in time order */
+        for (guint n = 0; n < linenos->len; n++)
+            fn(log_sources[i].path, g_array_index(linenos, guint, n), data);
+        g_array_free(linenos, TRUE);
+    }
+}
+
+gboolean rstdiag_matching_final(guint32 num)
+{
+    return num < last_tracked_frame;
+}
+
+void rstdiag_report_unmatched_at_close(void)
+{
+    unmatched_report_wanted = TRUE;
 }
 
 /* ---- life cycle ----------------------------------------------------------- */
@@ -357,6 +406,7 @@ static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 static void rstdiag_init(void)
 {
     last_tracked_frame = 0;
+    seen_rst = FALSE;
     for (guint i = 0; i < log_source_count; i++) {
         if (log_sources[i].index)
             log_sources[i].matcher = log_matcher_new(log_sources[i].index, &log_sources[i].settings);
@@ -376,8 +426,29 @@ static void rstdiag_init(void)
     tap_helper_registered = TRUE;
 }
 
+static void print_unmatched_line(const char *path, guint lineno, void *data)
+{
+    const char **last_path = (const char **)data;
+    if (*last_path == NULL || strcmp(*last_path, path) != 0)
+        fprintf(stderr, "%s%s line %u", *last_path ? "\n  " : "  ", path, lineno);
+    else
+        fprintf(stderr, ", %u", lineno);
+    *last_path = path;
+}
+
 static void rstdiag_cleanup(void)
 {
+    if (unmatched_report_wanted) {
+        guint lines, unmatched;
+        rstdiag_log_line_counts(&lines, &unmatched);
+        if (unmatched) {
+            const char *last_path = NULL;
+            fprintf(stderr, "RSTDIAG: %u of %u log reset lines have no RST in the capture:\n", unmatched, lines);
+            rstdiag_foreach_unmatched_line(print_unmatched_line, &last_path);
+            fprintf(stderr, "\n");
+        }
+        unmatched_report_wanted = FALSE;
+    }
     for (guint i = 0; i < log_source_count; i++) {
         log_matcher_free(log_sources[i].matcher);
         log_sources[i].matcher = NULL;
@@ -626,6 +697,8 @@ void proto_register_rstdiag(void)
     static gint *ett[] = { &ett_rstdiag, &ett_log };
 
     proto_rstdiag = proto_register_protocol("TCP RST diagnosis", "RSTDIAG", "rstdiag");
+    rstdiag_tap = register_tap("rstdiag");
+    register_rstdiag_stats();
     proto_register_field_array(proto_rstdiag, hf, array_length(hf));
     proto_register_subtree_array(ett, array_length(ett));
     register_expert_fields();

@@ -20,7 +20,42 @@ typedef bool rstdiag_pref_bool_t;
 typedef gboolean rstdiag_pref_bool_t;
 #endif
 
+#include "log_match.h"
+#include "rst_classify.h"
+
+/* One log line matched to a RST. */
+typedef struct {
+    guint8 source;
+    log_match_result match;
+} rstdiag_log_hit;
+
+/* What is stored per RST frame, and what the "rstdiag" tap carries. */
+typedef struct {
+    rst_diagnosis diag;
+    guint32 stream;
+    gboolean first_in_stream;    /* no earlier RST in its stream */
+    gboolean first_in_capture;   /* the capture's first RST */
+    guint8 hit_count;
+    rstdiag_log_hit *hits;
+} rstdiag_record;
+
 void proto_register_rstdiag(void);
 void proto_reg_handoff_rstdiag(void);
+void register_rstdiag_stats(void);
+
+/* Log reset lines (lines reporting a RST) in all sources, and how many of
+ * them no RST has been matched to so far. */
+void rstdiag_log_line_counts(guint *lines, guint *unmatched);
+
+/* Calls fn for every log reset line no RST has been matched to. */
+void rstdiag_foreach_unmatched_line(void (*fn)(const char *path, guint lineno, void *data), void *data);
+
+/* TRUE once every frame has been tracked and a later pass is running (frame
+ * num is behind the last tracked one): log matches are then final. */
+gboolean rstdiag_matching_final(guint32 num);
+
+/* Asks for the unmatched log lines to be printed on stderr when the capture
+ * file closes (tshark, where the stats tree is built during the only pass). */
+void rstdiag_report_unmatched_at_close(void);
 
 #endif /* PACKET_RSTDIAG_H */
