@@ -443,6 +443,7 @@ static void rstdiag_cleanup(void)
         rstdiag_log_line_counts(&lines, &unmatched);
         if (unmatched) {
             const char *last_path = NULL;
+            fflush(stdout);   /* after tshark's statistics, not inside them */
             fprintf(stderr, "RSTDIAG: %u of %u log reset lines have no RST in the capture:\n", unmatched, lines);
             rstdiag_foreach_unmatched_line(print_unmatched_line, &last_path);
             fprintf(stderr, "\n");

@@ -36,9 +36,11 @@ example() {
     # reset by peer) while sending to client"; which packet was it, and why?
     local capture=examples/nginx-seed/proxy.pcap log=examples/nginx-seed/error.log
     # tshark may run as "nobody" (see tools/tshark-with-plugin): give it a copy it can read
-    log_copy=$(mktemp /tmp/rstdiag-log.XXXXXX)
-    trap 'rm -f "$log_copy"' EXIT
+    log_dir=$(mktemp -d /tmp/rstdiag-log.XXXXXX)
+    trap 'rm -rf "$log_dir"' EXIT
+    log_copy="$log_dir/error.log"
     cp "$log" "$log_copy"
+    chmod 755 "$log_dir"
     chmod 644 "$log_copy"
     echo "== Every TCP RST in $capture, with the line of $log it caused =="
     tools/tshark-with-plugin "$build_dir" -r "$capture" -o "rstdiag.log_file:$log_copy" \
@@ -46,12 +48,8 @@ example() {
         -e frame.number -e ip.src -e tcp.srcport -e rstdiag.sender -e rstdiag.phase -e rstdiag.cause \
         -e rstdiag.kernel_reason -e rstdiag.evidence -e rstdiag.log.lineno -e rstdiag.log.line
     echo
-    echo "== Summary: RSTs by cause and phase, and how many have a log line =="
-    tools/tshark-with-plugin "$build_dir" -r "$capture" -o "rstdiag.log_file:$log_copy" \
-        -Y rstdiag -T fields -e rstdiag.cause -e rstdiag.phase -e rstdiag.log.lineno |
-        awk -F'\t' '{ n[$1 "\t" $2]++; if ($3 != "") logged++ }
-                    END { for (k in n) printf "%7d  %s\n", n[k], k | "sort -rn"; close("sort -rn")
-                          printf "%7d  RSTs matched to a log line\n", logged }'
+    echo "== The TCP RST Diagnosis statistics (tshark -q -z rstdiag,tree) =="
+    tools/tshark-with-plugin "$build_dir" -r "$capture" -o "rstdiag.log_file:$log_copy" -q -z rstdiag,tree
 }
 
 case "${1:-}" in

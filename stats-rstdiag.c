@@ -23,6 +23,7 @@ static int id_cause, id_phase, id_sender, id_kernel, id_address, id_log, id_unma
 static void stats_init(stats_tree *st)
 {
     stats_tree_create_node(st, node_all, 0, STAT_DT_INT, FALSE);
+    stats_tree_manip_node_int(MN_SET_FLAGS, st, node_all, 0, FALSE, ST_FLG_SORT_TOP);
     id_cause = stats_tree_create_node(st, node_cause, 0, STAT_DT_INT, TRUE);
     id_phase = stats_tree_create_node(st, node_phase, 0, STAT_DT_INT, TRUE);
     id_sender = stats_tree_create_node(st, node_sender, 0, STAT_DT_INT, TRUE);
@@ -83,5 +84,8 @@ static tap_packet_status stats_packet(stats_tree *st, packet_info *pinfo, epan_d
 
 void register_rstdiag_stats(void)
 {
-    stats_tree_register_plugin("rstdiag", "rstdiag", "TCP RST Diagnosis", 0, stats_packet, stats_init, NULL);
+    /* largest counts first: the GUI otherwise sorts by name */
+    guint sort_by_count = (ST_SORT_COL_COUNT << ST_FLG_SRTCOL_SHIFT) | ST_FLG_SORT_DESC;
+    stats_tree_register_plugin("rstdiag", "rstdiag", "TCP RST Diagnosis", sort_by_count, stats_packet,
+                               stats_init, NULL);
 }
