@@ -21,6 +21,8 @@ import os
 import subprocess
 import sys
 
+import tshark_run
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 FIELDS = ["frame.number", "rstdiag.sender", "rstdiag.phase", "rstdiag.cause",
@@ -29,13 +31,10 @@ FIELDS = ["frame.number", "rstdiag.sender", "rstdiag.phase", "rstdiag.cause",
 
 
 def tshark(build, capture, *extra):
-    cmd = [os.path.join(ROOT, "tools", "tshark-with-plugin"), build, "-r", capture, *extra]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if result.returncode != 0:
-        sys.exit(f"tshark failed ({result.returncode}): {' '.join(cmd)}\n{result.stderr}")
-    if result.stderr.strip():
-        sys.exit(f"tshark wrote to stderr for {capture}:\n{result.stderr}")
-    return result.stdout
+    out, err = tshark_run.tshark(build, "-r", capture, *extra)
+    if err.strip():
+        sys.exit(f"tshark wrote to stderr for {capture}:\n{err}")
+    return out
 
 
 def diagnose(build, capture, two_pass):

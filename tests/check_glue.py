@@ -5,10 +5,11 @@ field registration, preferences, expert info, Info column and filtering.
 Usage: check_glue.py BUILD_DIR [unittest args]
 """
 import os
-import subprocess
 import sys
 import tempfile
 import unittest
+
+import tshark_run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -20,11 +21,7 @@ PI_NOTE, PI_WARN, PI_ERROR = 0x00400000, 0x00600000, 0x00800000
 
 
 def tshark(*args):
-    cmd = [os.path.join(ROOT, "tools", "tshark-with-plugin"), BUILD, *args]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        raise AssertionError(f"tshark failed: {' '.join(args)}\n{result.stderr}")
-    return result.stdout, result.stderr
+    return tshark_run.tshark(BUILD, *args)
 
 
 def capture(name):

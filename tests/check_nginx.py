@@ -16,10 +16,11 @@ import datetime
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
+
+import tshark_run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -48,18 +49,16 @@ def shifted_log(directory, shift):
 
 def matches(log_path, *extra):
     """{frame: (stream, lineno or None)} for every RST frame, and the raw output."""
-    cmd = [os.path.join(ROOT, "tools", "tshark-with-plugin"), BUILD, "-r", os.path.join(NGINX, "proxy.pcap"),
-           "-o", f"rstdiag.log_file:{log_path}", *extra, "-Y", "rstdiag", "-T", "fields",
-           "-e", "frame.number", "-e", "tcp.stream", "-e", "rstdiag.log.lineno", "-e", "rstdiag.log.delta",
-           "-e", "rstdiag.log.offset"]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if result.returncode != 0 or result.stderr.strip():
-        raise AssertionError(f"tshark failed or complained:\n{result.stderr}")
+    out, err = tshark_run.tshark(BUILD, "-r", os.path.join(NGINX, "proxy.pcap"), "-o", f"rstdiag.log_file:{log_path}",
+                                 *extra, "-Y", "rstdiag", "-T", "fields", "-e", "frame.number", "-e", "tcp.stream",
+                                 "-e", "rstdiag.log.lineno", "-e", "rstdiag.log.delta", "-e", "rstdiag.log.offset")
+    if err.strip():
+        raise AssertionError(f"tshark complained:\n{err}")
     found = {}
-    for line in result.stdout.splitlines():
+    for line in out.splitlines():
         frame, stream, lineno = line.split("\t")[:3]
         found[int(frame)] = (int(stream), int(lineno) if lineno else None)
-    return found, result.stdout
+    return found, out
 
 
 class NginxLog(unittest.TestCase):

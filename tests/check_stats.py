@@ -4,15 +4,15 @@ against what tshark's display filters count on the same captures.
 
 Usage: check_stats.py BUILD_DIR [unittest args]
 """
-import collections
 import glob
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
+
+import tshark_run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -24,11 +24,7 @@ ROW = re.compile(r"^( *)(\S.*?)\s{2,}(\d+)\s")
 
 
 def tshark(*args):
-    cmd = [os.path.join(ROOT, "tools", "tshark-with-plugin"), BUILD, *args]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        raise AssertionError(f"tshark failed: {' '.join(args)}\n{result.stderr}")
-    return result.stdout, result.stderr
+    return tshark_run.tshark(BUILD, *args)
 
 
 def tree(capture, *extra, tree_arg="rstdiag,tree"):

@@ -1,0 +1,14 @@
+"""Running the system tshark with the built plugin, for the test scripts."""
+import os
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tshark(build, *args):
+    """(stdout, stderr) of tshark with the plugin from build; fails on a non-zero exit."""
+    cmd = [os.path.join(ROOT, "tools", "tshark-with-plugin"), build, *args]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise AssertionError(f"tshark failed ({result.returncode}): {' '.join(args)}\n{result.stderr}")
+    return result.stdout, result.stderr
