@@ -15,7 +15,6 @@ Stdlib only.
 """
 import json
 import socket
-import sys
 import threading
 import time
 

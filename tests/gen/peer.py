@@ -330,7 +330,7 @@ def cl_burst(c):
         try:
             e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             res.append(errname(e) if e else "ok")
-        except OSError as e:
+        except OSError:
             res.append("err")
         safe_close(s)
     for s in held:
