@@ -67,7 +67,7 @@ static int ipv6_tap_id = -1;
 /* Preferences. */
 #define RESPONSE_TIMEOUT_DEFAULT_MS 1000
 #define RESPONSE_TIMEOUT_MAX_MS (3600 * 1000)
-static rstdiag_pref_bool_t pref_info_column = TRUE;
+static rstdiag_ws_bool_t pref_info_column = TRUE;
 static guint pref_response_timeout_ms = RESPONSE_TIMEOUT_DEFAULT_MS;
 static rst_settings settings = { RESPONSE_TIMEOUT_DEFAULT_MS };
 static const char *pref_log_file = "";
@@ -564,7 +564,7 @@ static void free_log_source_row(void *record)
     g_free(row->skew);
 }
 
-static gboolean check_log_source_row(void *record, char **error)
+static rstdiag_ws_bool_t check_log_source_row(void *record, char **error)
 {
     const log_source_row *row = (const log_source_row *)record;
     log_match_settings unused;

@@ -13,11 +13,12 @@
     (WIRESHARK_VERSION_MAJOR > (major) || \
      (WIRESHARK_VERSION_MAJOR == (major) && WIRESHARK_VERSION_MINOR >= (minor)))
 
-/* prefs_register_bool_preference() takes gboolean * up to 4.2, bool * from 4.4 */
+/* Wireshark's own boolean: gboolean up to 4.2, bool from 4.4 (bool
+ * preferences, the UAT update callback's result). */
 #if RSTDIAG_WS_AT_LEAST(4, 3)
-typedef bool rstdiag_pref_bool_t;
+typedef bool rstdiag_ws_bool_t;
 #else
-typedef gboolean rstdiag_pref_bool_t;
+typedef gboolean rstdiag_ws_bool_t;
 #endif
 
 #include "log_match.h"
