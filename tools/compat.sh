@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# tools/compat.sh [trixie|sid ...]
+# tools/compat.sh [bookworm|trixie|sid ...]
 # Builds the plugin and runs the whole test suite against the Wireshark of
-# other Debian releases: trixie (4.4) and sid (4.6), each in a minimal
-# debootstrap chroot. The chroots are made once and cached outside the clone
+# Debian bookworm (4.0), trixie (4.4) and sid (4.6), each in a minimal
+# debootstrap chroot, then builds the .deb there, installs it with dpkg and
+# checks that tshark loads the plugin from the global folder. The chroots are made once and cached outside the clone
 # (RSTDIAG_CHROOTS, default /var/tmp/rstdiag-chroots), so later runs only copy
 # the tree in, build and test. Needs root (or sudo). A build or test failure
 # fails; a release whose package mirror cannot be reached prints SKIPPED.
@@ -10,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=${RSTDIAG_CHROOTS:-/var/tmp/rstdiag-chroots}
 mirror=${RSTDIAG_MIRROR:-http://deb.debian.org/debian}
-if [ $# -gt 0 ]; then suites=("$@"); else suites=(trixie sid); fi
+if [ $# -gt 0 ]; then suites=("$@"); else suites=(bookworm trixie sid); fi
 packages="libwireshark-dev wireshark-dev tshark cmake gcc make pkg-config libglib2.0-dev zlib1g-dev python3"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -54,7 +55,14 @@ build_and_test() {
     local rc=0
     chroot "$root" /bin/bash -c 'cd /root/rstdiag && tshark --version | head -1 &&
         cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j "$(nproc)" >/dev/null &&
-        ctest --test-dir build --output-on-failure' || rc=$?
+        ctest --test-dir build --output-on-failure &&
+        cmake -S . -B build-deb -DRSTDIAG_INSTALL_GLOBAL=ON -DBUILD_TESTING=OFF >/dev/null &&
+        cmake --build build-deb --target package >/dev/null && dpkg -i build-deb/rstdiag-wireshark*.deb >/dev/null &&
+        tshark -G plugins | grep -E "^rstdiag\.so\s.*/wireshark/plugins/.*/epan/rstdiag\.so$" &&
+        test -f /usr/share/wireshark/profiles/rstdiag/colorfilters &&
+        echo "the .deb installs and tshark loads the plugin"' || rc=$?
+    # leave the cached chroot as it was, whatever happened
+    chroot "$root" /bin/bash -c 'dpkg -l "rstdiag-wireshark*" 2>/dev/null | awk "/^ii/ {print \$2}" | xargs -r dpkg -r' >/dev/null
     umount "$root/proc"
     rm -rf "$root/root/rstdiag"
     return $rc
