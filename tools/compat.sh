@@ -53,9 +53,8 @@ build_and_test() {
     git ls-files -z | xargs -0 tar -c | tar -x -C "$root/root/rstdiag"
     mount -t proc proc "$root/proc"
     local rc=0
+    # the package first, so that ctest's summary closes the output
     chroot "$root" /bin/bash -c 'cd /root/rstdiag && tshark --version | head -1 &&
-        cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j "$(nproc)" >/dev/null &&
-        ctest --test-dir build --output-on-failure &&
         cmake -S . -B build-deb -DRSTDIAG_INSTALL_GLOBAL=ON -DBUILD_TESTING=OFF >/dev/null &&
         cmake --build build-deb --target package >/dev/null && dpkg -i build-deb/rstdiag-wireshark*.deb >/dev/null &&
         tshark -G plugins | grep -E "^rstdiag\.so\s.*/wireshark/plugins/.*/epan/rstdiag\.so$" &&
@@ -63,6 +62,9 @@ build_and_test() {
         echo "the .deb installs and tshark loads the plugin"' || rc=$?
     # leave the cached chroot as it was, whatever happened
     chroot "$root" /bin/bash -c 'dpkg -l "rstdiag-wireshark*" 2>/dev/null | awk "/^ii/ {print \$2}" | xargs -r dpkg -r' >/dev/null
+    [ $rc -eq 0 ] && chroot "$root" /bin/bash -c 'cd /root/rstdiag &&
+        cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j "$(nproc)" >/dev/null &&
+        ctest --test-dir build --output-on-failure' || rc=$?
     umount "$root/proc"
     rm -rf "$root/root/rstdiag"
     return $rc
