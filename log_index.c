@@ -788,6 +788,7 @@ log_index *log_index_load(const char *path, log_format format, char **error)
         if (parse_candidate(buf, len, format, &e)) {
             e.lineno = index->lines_read;
             e.text = safe_text(buf, len);
+            index->lines_reporting_rst += e.reports_rst;
             g_array_append_val(index->entries, e);
         } else if (generic_reports_reset(buf, len) || nginx_reports_reset(buf, len)) {
             index->lines_unparsed++;

@@ -47,6 +47,7 @@ typedef struct {
     char     *path;
     GArray   *entries;       /* log_entry, sorted by time_us */
     uint32_t  lines_read;
+    uint32_t  lines_reporting_rst;   /* entries with reports_rst */
     uint32_t  lines_unparsed;  /* mention a reset but fit no format */
     uint32_t  lines_cut;       /* longer than LOG_LINE_MAX */
 } log_index;

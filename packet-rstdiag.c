@@ -363,12 +363,9 @@ void rstdiag_log_line_counts(guint *lines, guint *unmatched)
         const log_index *index = log_sources[i].index;
         if (!index)
             continue;
-        guint reset_lines = 0;
-        for (guint e = 0; e < index->entries->len; e++)
-            reset_lines += g_array_index(index->entries, log_entry, e).reports_rst;
         guint used = log_sources[i].matcher ? log_matcher_used_count(log_sources[i].matcher) : 0;
-        *lines += reset_lines;
-        *unmatched += reset_lines - used;
+        *lines += index->lines_reporting_rst;
+        *unmatched += index->lines_reporting_rst - used;
     }
 }
 
