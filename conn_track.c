@@ -1,10 +1,24 @@
 /* conn_track.c - per-TCP-stream state machine (see conn_track.h). */
 #include "conn_track.h"
 
-static uint16_t window_units(uint32_t window)
+uint8_t conn_window_encode(uint32_t window_bytes)
 {
-    uint32_t units = (window + 15) / 16;
-    return units > G_MAXUINT16 ? G_MAXUINT16 : (uint16_t)units;
+    uint32_t units = (window_bytes + 15) / 16;
+    if (units < 16)
+        return (uint8_t)units;
+    unsigned shift = (unsigned)(g_bit_storage(units) - 5);   /* keep the top 5 bits */
+    if (shift > 14)
+        return G_MAXUINT8;
+    return (uint8_t)(16 * (shift + 1) + ((units >> shift) - 16));
+}
+
+uint32_t conn_window_bytes(uint8_t code)
+{
+    if (code < 16)
+        return (uint32_t)code * 16;
+    unsigned shift = code / 16u - 1;
+    uint32_t units = (16u + code % 16u) << shift;
+    return (units + (1u << shift) / 2) * 16;   /* the middle of the bucket */
 }
 
 uint32_t conn_tick(int64_t time_us)
@@ -101,12 +115,21 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
     conn_side *peer = &st->side[!dir];
     gboolean rst = (seg->flags & TCP_FLAG_RST) != 0;
 
+    gboolean seen_before = (me->flags & (SIDE_SENT_PLAIN | SIDE_SENT_SYN | SIDE_SENT_SYNACK)) != 0;
     if (!(me->flags & SIDE_SEEN)) {
         me->flags |= SIDE_SEEN;
         me->next_seq = seg->seq;
     }
     if (!rst && me->ttl == 0)
         me->ttl = seg->ttl;
+    if (!rst && seg->ip_id >= 0) {
+        uint16_t step = (uint16_t)((uint16_t)seg->ip_id - me->ip_id);
+        if (step >= 1 && step <= CONN_IPID_STEP_MAX && seen_before)
+            me->flags |= SIDE_IPID_SEQUENTIAL;
+        else
+            me->flags &= ~SIDE_IPID_SEQUENTIAL;
+        me->ip_id = (uint16_t)seg->ip_id;
+    }
 
     track_handshake(me, peer, seg);
     if (rst) {
@@ -115,9 +138,9 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
         if (!(seg->flags & TCP_FLAG_SYN))
             me->flags |= SIDE_SENT_PLAIN;
         track_sequence(me, peer, seg, now);
-        me->window_16 = window_units(seg->window);
-        if (me->window_16 > me->peak_window_16)
-            me->peak_window_16 = me->window_16;
+        me->window_code = conn_window_encode(seg->window);
+        if (me->window_code > me->peak_window_code)
+            me->peak_window_code = me->window_code;
     }
     peer->probes = 0;   /* anything from us answers the peer's probes */
 

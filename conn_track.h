@@ -32,6 +32,7 @@ typedef struct {
     uint32_t window;        /* advertised window, scaled when the scale is known */
     uint16_t flags;         /* TCP_FLAG_* */
     uint8_t  ttl;           /* IPv4 TTL or IPv6 hop limit; 0 = unknown */
+    int32_t  ip_id;         /* IPv4 identification; -1 for IPv6 or unknown */
 } tcp_segment;
 
 /* Per-side flags (conn_side.flags). */
@@ -51,9 +52,12 @@ enum {
     SIDE_SENT_LAST      = 1u << 12, /* sent the stream's latest segment */
     SIDE_FIN_ACK_LOST   = 1u << 13, /* FIN resent after its ACK: the peer's ACKs get lost */
     SIDE_SENT_PLAIN     = 1u << 14, /* sent a segment without SYN or RST: had a full socket */
+    SIDE_IPID_SEQUENTIAL = 1u << 15, /* its latest IPv4 IDs went up in small steps (a counter) */
 };
 
 #define CONN_COUNTER_MAX 15
+/* Largest step between a side's consecutive IPv4 IDs that still looks like a counter. */
+#define CONN_IPID_STEP_MAX 64
 
 /* Stream times are absolute capture times in 10 us ticks, truncated to 32
  * bits. Only differences are used, and they are exact for spans up to
@@ -65,8 +69,9 @@ typedef struct {
     uint32_t last_ack;        /* ack number of the latest segment with ACK */
     uint32_t payload_bytes;   /* new payload bytes sent (no retransmissions) */
     uint32_t last_data_tick;  /* when new payload was last sent */
-    uint16_t window_16;       /* latest advertised window, 16-byte units */
-    uint16_t peak_window_16;  /* largest advertised window, 16-byte units */
+    uint8_t  window_code;     /* latest advertised window, conn_window_encode() */
+    uint8_t  peak_window_code; /* largest advertised window, conn_window_encode() */
+    uint16_t ip_id;           /* IPv4 ID of its latest packet that was not a RST */
     uint16_t flags;           /* SIDE_* */
     uint8_t  ttl;             /* TTL/hop limit of the side's first packet */
     uint8_t  probes : 4;      /* keepalive/window probes not answered yet */
@@ -92,6 +97,12 @@ unsigned conn_side_of(const conn_stream *st, const tcp_segment *seg);
 
 /* Apply one segment (in capture order). A zeroed conn_stream is a new stream. */
 void conn_track_segment(conn_stream *st, const tcp_segment *seg);
+
+/* Windows are kept as 8-bit floating point numbers of 16-byte units (4-bit
+ * mantissa: within 1/16 of the value, up to 8 MB): they only decide whether
+ * a sequence number lies inside a window and whether a window shrank. */
+uint8_t conn_window_encode(uint32_t window_bytes);
+uint32_t conn_window_bytes(uint8_t code);
 
 /* Time helpers. */
 uint32_t conn_tick(int64_t time_us);

@@ -21,12 +21,15 @@
 #include <epan/uat.h>
 #include <epan/dissectors/packet-ip.h>
 #include <epan/dissectors/packet-tcp.h>
+#include <wsutil/pint.h>
 #include <wsutil/report_message.h>
 
 #include "conn_track.h"
 #include "log_index.h"
 #include "log_match.h"
 #include "rst_classify.h"
+#include "rst_origin.h"
+#include "rst_vendor.h"
 
 static int proto_rstdiag = -1;
 
@@ -43,6 +46,13 @@ static int hf_idle = -1;
 static int hf_age = -1;
 static int hf_bytes_client = -1;
 static int hf_bytes_server = -1;
+static int hf_origin = -1;
+static int hf_origin_evidence = -1;
+static int hf_ttl_delta = -1;
+static int hf_ignored = -1;
+static int hf_after_reset = -1;
+static int hf_vendor = -1;
+static int hf_vendor_code = -1;
 static int hf_log = -1;
 static int hf_log_line = -1;
 static int hf_log_file = -1;
@@ -75,6 +85,8 @@ static gint pref_log_format = LOG_FORMAT_AUTO;
 static const char *pref_log_timezone = "auto";
 static const char *pref_log_clock_skew = "";
 static const char *pref_log_window = "";
+static const char *pref_idle_timers = "";
+static idle_timer_table idle_timers;
 
 static enum_val_t log_format_values[LOG_FORMAT_COUNT + 1];   /* from log_format_name() */
 static value_string log_format_names[LOG_FORMAT_COUNT + 1];
@@ -112,6 +124,29 @@ UAT_CSTRING_CB_DEF(log_source_rows, skew, log_source_row)
 
 /* File-scope state: stream index -> conn_stream; emptied when a file closes. */
 static wmem_map_t *streams;
+/* host address -> host_facts: TTLs and round trips seen across streams */
+static wmem_map_t *hosts;
+/* stream index -> reset_history, for streams that had a RST */
+static wmem_map_t *reset_streams;
+/* receiver address -> latest_reset: for RSTs passed on from one stream to another */
+static wmem_map_t *latest_reset_by_receiver;
+
+/* Proto-data keys: the RST verdict, and the "after a reset" mark of later frames. */
+enum { PROTO_DATA_RECORD, PROTO_DATA_AFTER_RESET };
+
+typedef struct {
+    guint32 first_frame;       /* the stream's first RST */
+    rstdiag_record *latest;    /* the one later frames are weighed against */
+    rst_followup followup;
+    uint32_t latest_seq;
+    unsigned latest_side;
+} reset_history;
+
+typedef struct {
+    int64_t time_us;
+    guint32 frame;
+    guint32 stream;
+} latest_reset;
 /* Highest frame already fed to the tracker in this file. */
 static guint32 last_tracked_frame;
 static gboolean seen_rst;
@@ -135,22 +170,26 @@ static const tcp_info_t *innermost_tcp_header(void)
     return found;
 }
 
-/* TTL or hop limit of the IP header that carried this TCP header. */
-static guint8 carrier_ttl(const tcp_info_t *tcph)
+/* TTL or hop limit, and IPv4 ID, of the IP header that carried this TCP header. */
+static void read_carrier(const tcp_info_t *tcph, tcp_segment *seg)
 {
     const ws_ip4 *ip4;
     const ws_ip6 *ip6;
-    guint8 ttl = 0;
 
+    seg->ttl = 0;
+    seg->ip_id = -1;
     for (int idx = 0; (ip4 = (const ws_ip4 *)fetch_tapped_data(ip_tap_id, idx)) != NULL; idx++) {
-        if (addresses_equal(&ip4->ip_src, &tcph->ip_src) && addresses_equal(&ip4->ip_dst, &tcph->ip_dst))
-            ttl = ip4->ip_ttl;
+        if (addresses_equal(&ip4->ip_src, &tcph->ip_src) && addresses_equal(&ip4->ip_dst, &tcph->ip_dst)) {
+            seg->ttl = ip4->ip_ttl;
+            seg->ip_id = ip4->ip_id;
+        }
     }
     for (int idx = 0; (ip6 = (const ws_ip6 *)fetch_tapped_data(ipv6_tap_id, idx)) != NULL; idx++) {
-        if (addresses_equal(&ip6->ip6_src, &tcph->ip_src) && addresses_equal(&ip6->ip6_dst, &tcph->ip_dst))
-            ttl = ip6->ip6_hop;
+        if (addresses_equal(&ip6->ip6_src, &tcph->ip_src) && addresses_equal(&ip6->ip6_dst, &tcph->ip_dst)) {
+            seg->ttl = ip6->ip6_hop;
+            seg->ip_id = -1;
+        }
     }
-    return ttl;
 }
 
 static guint32 endpoint_key(const address *addr, guint16 port)
@@ -171,7 +210,7 @@ static void read_segment(const tcp_info_t *tcph, const packet_info *pinfo, tcp_s
     seg->payload_len = tcph->th_seglen;
     seg->window = tcph->th_win;
     seg->flags = tcph->th_flags;
-    seg->ttl = carrier_ttl(tcph);
+    read_carrier(tcph, seg);
 }
 
 static void read_endpoint(const address *addr, guint16 port, log_endpoint *out)
@@ -210,9 +249,187 @@ static void match_log_lines(rstdiag_record *record, const tcp_info_t *tcph, int6
     }
 }
 
+/* ---- facts across streams ------------------------------------------------- */
+
+typedef struct {
+    guint8 len;
+    guint8 bytes[16];
+} host_key;
+
+static guint host_key_hash(gconstpointer key)
+{
+    const host_key *k = (const host_key *)key;
+    guint hash = k->len;
+    for (guint i = 0; i < k->len; i++)
+        hash = hash * 16777619u ^ k->bytes[i];
+    return hash;
+}
+
+static gboolean host_key_equal(gconstpointer a, gconstpointer b)
+{
+    const host_key *x = (const host_key *)a, *y = (const host_key *)b;
+    return x->len == y->len && memcmp(x->bytes, y->bytes, x->len) == 0;
+}
+
+static gboolean make_host_key(const address *addr, host_key *key)
+{
+    if ((addr->type != AT_IPv4 && addr->type != AT_IPv6) || addr->len <= 0 || addr->len > 16)
+        return FALSE;
+    memset(key, 0, sizeof *key);
+    key->len = (guint8)addr->len;
+    memcpy(key->bytes, addr->data, (size_t)addr->len);
+    return TRUE;
+}
+
+/* What the capture says about a host; NULL if nothing (and create is FALSE). */
+static host_facts *host_entry(const address *addr, gboolean create)
+{
+    host_key key;
+    if (!make_host_key(addr, &key))
+        return NULL;
+    host_facts *facts = (host_facts *)wmem_map_lookup(hosts, &key);
+    if (facts == NULL && create) {
+        facts = wmem_new(wmem_file_scope(), host_facts);
+        host_facts_init(facts);
+        wmem_map_insert(hosts, wmem_memdup(wmem_file_scope(), &key, sizeof key), facts);
+    }
+    return facts;
+}
+
+/* The sender's TTL (first packet of each stream) and the handshake round
+ * trips, learnt before seg is tracked. */
+static void learn_host(const conn_stream *st, const tcp_segment *seg, const address *src)
+{
+    if (seg->flags & TCP_FLAG_RST)
+        return;
+    unsigned dir = conn_side_of(st, seg);
+    const conn_side *me = &st->side[dir], *peer = &st->side[!dir];
+    gboolean syn = (seg->flags & TCP_FLAG_SYN) != 0, ack = (seg->flags & TCP_FLAG_ACK) != 0;
+    gboolean first_ttl = me->ttl == 0 && seg->ttl != 0;
+    /* SYN -> SYN-ACK: the round trip from the capture point to the server */
+    gboolean synack_rtt = syn && ack && dir == 1 && (peer->flags & SIDE_SENT_SYN) && !(me->flags & SIDE_SEEN);
+    /* SYN-ACK -> ACK: the round trip to the client */
+    gboolean ack_rtt = !syn && ack && (me->flags & SIDE_SENT_SYN) && (peer->flags & SIDE_SENT_SYNACK)
+        && (peer->flags & SIDE_SENT_LAST) && !(me->flags & (SIDE_SENT_HS_ACK | SIDE_BAD_HS_ACK));
+    if (!first_ttl && !synack_rtt && !ack_rtt)
+        return;
+    host_facts *facts = host_entry(src, TRUE);
+    if (facts == NULL)
+        return;
+    if (first_ttl)
+        host_facts_add_ttl(facts, seg->ttl);
+    uint32_t now = conn_tick(seg->time_us);
+    if (synack_rtt)
+        host_facts_add_rtt(facts, conn_ticks_us(now, st->first_tick));
+    if (ack_rtt)
+        host_facts_add_rtt(facts, conn_ticks_us(now, st->last_tick));
+}
+
+/* The TCP header of tcph in the frame's bytes: the last place where its ports,
+ * sequence and acknowledgement numbers appear (the innermost, if tunnelled). */
+static gint find_tcp_header(const guint8 *data, gint len, const tcp_info_t *tcph)
+{
+    guint8 pattern[12];
+    phton16(pattern, tcph->th_sport);
+    phton16(pattern + 2, tcph->th_dport);
+    phton32(pattern + 4, tcph->th_rawseq);
+    phton32(pattern + 8, tcph->th_rawack);
+    for (gint offset = len - 20; offset >= 0; offset--) {
+        if (memcmp(data + offset, pattern, sizeof pattern) == 0)
+            return offset;
+    }
+    return -1;
+}
+
+/* What a RST says about itself: a vendor code in its window, or its payload. */
+static rst_vendor_info *read_vendor(tvbuff_t *tvb, const tcp_info_t *tcph)
+{
+    gint len = (gint)tvb_captured_length(tvb);
+    const guint8 *data = tvb_get_ptr(tvb, 0, len);
+    gint header = find_tcp_header(data, len, tcph);
+    if (header < 0)
+        return NULL;
+    guint16 raw_window = pntoh16(data + header + 14);
+    gint payload = header + (data[header + 12] >> 4) * 4;
+    size_t payload_len = 0;
+    if (payload >= header + 20 && payload < len)
+        payload_len = MIN((size_t)tcph->th_seglen, (size_t)(len - payload));
+
+    rst_vendor_info info;
+    if (!rst_vendor_decode(raw_window, payload_len ? data + payload : NULL, payload_len, &info))
+        return NULL;
+    return (rst_vendor_info *)wmem_memdup(wmem_file_scope(), &info, sizeof info);
+}
+
+/* A RST this sender received on another stream just before its own. */
+static void find_relay(const tcp_info_t *tcph, int64_t time_us, path_facts *facts)
+{
+    host_key key;
+    if (!make_host_key(&tcph->ip_src, &key))
+        return;
+    const latest_reset *received = (const latest_reset *)wmem_map_lookup(latest_reset_by_receiver, &key);
+    if (received && received->stream != tcph->th_stream && time_us >= received->time_us
+        && time_us - received->time_us <= RELAY_WINDOW_US) {
+        facts->relay_frame = received->frame;
+        facts->relay_stream = received->stream;
+        facts->relay_gap_us = time_us - received->time_us;
+    }
+}
+
+static void remember_received_reset(const tcp_info_t *tcph, int64_t time_us, guint32 frame)
+{
+    host_key key;
+    if (!make_host_key(&tcph->ip_dst, &key))
+        return;
+    latest_reset *entry = (latest_reset *)wmem_map_lookup(latest_reset_by_receiver, &key);
+    if (entry == NULL) {
+        entry = wmem_new(wmem_file_scope(), latest_reset);
+        wmem_map_insert(latest_reset_by_receiver, wmem_memdup(wmem_file_scope(), &key, sizeof key), entry);
+    }
+    *entry = (latest_reset){ time_us, frame, tcph->th_stream };
+}
+
+static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const tcp_info_t *tcph,
+                                      const conn_stream *st, const tcp_segment *seg, reset_history *history,
+                                      gboolean first_in_stream)
+{
+    rstdiag_record *record = wmem_new0(wmem_file_scope(), rstdiag_record);
+    rst_classify(st, seg, &settings, &record->diag);
+    record->stream = tcph->th_stream;
+    record->first_in_stream = first_in_stream;
+    record->first_in_capture = !seen_rst;
+    record->after_reset = first_in_stream ? 0 : history->first_frame;
+    record->vendor = read_vendor(tvb, tcph);
+    seen_rst = TRUE;
+
+    path_facts facts = { .vendor = record->vendor, .timers = &idle_timers };
+    const host_facts *sender = host_entry(&tcph->ip_src, FALSE);
+    if (sender)
+        facts.sender = *sender;
+    else
+        host_facts_init(&facts.sender);
+    if (!first_in_stream) {
+        facts.has_prev_rst = TRUE;
+        facts.prev_rst_side = history->latest_side;
+        facts.prev_rst_seq = history->latest_seq;
+    }
+    find_relay(tcph, seg->time_us, &facts);
+    rst_attribute(st, seg, &facts, &record->diag);
+    match_log_lines(record, tcph, seg->time_us);
+    p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_RECORD, record);
+
+    const host_facts *receiver = host_entry(&tcph->ip_dst, FALSE);
+    rst_followup_start(&history->followup, st, seg, receiver ? receiver->rtt_us : -1);
+    history->latest = record;
+    history->latest_seq = seg->seq;
+    history->latest_side = conn_side_of(st, seg);
+    remember_received_reset(tcph, seg->time_us, pinfo->num);
+    return record;
+}
+
 /* First sight of a frame with tap data: update its stream and, for a RST,
  * return the stored verdict. */
-static rstdiag_record *track_frame(packet_info *pinfo)
+static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo)
 {
     const tcp_info_t *tcph = innermost_tcp_header();
     if (tcph == NULL)
@@ -228,17 +445,25 @@ static rstdiag_record *track_frame(packet_info *pinfo)
         st = wmem_new0(wmem_file_scope(), conn_stream);
         wmem_map_insert(streams, key, st);
     }
+    learn_host(st, &seg, &tcph->ip_src);
 
     rstdiag_record *record = NULL;
+    reset_history *history = NULL;
+    if ((st->side[0].flags | st->side[1].flags) & SIDE_SENT_RST)
+        history = (reset_history *)wmem_map_lookup(reset_streams, key);
     if (seg.flags & TCP_FLAG_RST) {
-        record = wmem_new0(wmem_file_scope(), rstdiag_record);
-        rst_classify(st, &seg, &settings, &record->diag);
-        record->stream = tcph->th_stream;
-        record->first_in_stream = !((st->side[0].flags | st->side[1].flags) & SIDE_SENT_RST);
-        record->first_in_capture = !seen_rst;
-        seen_rst = TRUE;
-        match_log_lines(record, tcph, seg.time_us);
-        p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, 0, record);
+        gboolean first = history == NULL;
+        if (first) {
+            history = wmem_new0(wmem_file_scope(), reset_history);
+            history->first_frame = pinfo->num;
+        }
+        record = diagnose_reset(tvb, pinfo, tcph, st, &seg, history, first);
+        if (first)
+            wmem_map_insert(reset_streams, key, history);
+    } else if (history) {
+        rst_follow_segment(&history->followup, st, &seg, &history->latest->diag);
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_AFTER_RESET,
+                         GUINT_TO_POINTER(history->first_frame));
     }
     conn_track_segment(st, &seg);
     return record;
@@ -332,17 +557,39 @@ static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pin
     add_duration(sub, hf_age, tvb, diag->age_us);
     proto_item_set_generated(proto_tree_add_uint(sub, hf_bytes_client, tvb, 0, 0, diag->bytes_client));
     proto_item_set_generated(proto_tree_add_uint(sub, hf_bytes_server, tvb, 0, 0, diag->bytes_server));
+    add_token(sub, hf_origin, tvb, rst_origin_token(diag->origin));
+    if (diag->origin_evidence[0])
+        add_token(sub, hf_origin_evidence, tvb, diag->origin_evidence);
+    if (diag->ttl_delta_known)
+        proto_item_set_generated(proto_tree_add_int(sub, hf_ttl_delta, tvb, 0, 0, diag->ttl_delta));
+    if (diag->ignored != IGNORED_NO)
+        add_token(sub, hf_ignored, tvb, rst_ignored_token(diag->ignored));
+    if (record->after_reset)
+        proto_item_set_generated(proto_tree_add_uint(sub, hf_after_reset, tvb, 0, 0, record->after_reset));
+    if (record->vendor) {
+        add_token(sub, hf_vendor, tvb, record->vendor->text);
+        if (record->vendor->has_code)
+            proto_item_set_generated(proto_tree_add_uint(sub, hf_vendor_code, tvb, 0, 0, record->vendor->code));
+    }
     for (guint i = 0; i < record->hit_count; i++)
         render_log(&record->hits[i], tvb, sub);
 }
 
 static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
-    rstdiag_record *record = (rstdiag_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, 0);
+    rstdiag_record *record = (rstdiag_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag,
+                                                                PROTO_DATA_RECORD);
     if (record == NULL && pinfo->num > last_tracked_frame)
-        record = track_frame(pinfo);
-    if (record == NULL)
+        record = track_frame(tvb, pinfo);
+    if (record == NULL) {
+        /* a later frame of a reset stream: a bare mark, outside the rstdiag item so
+         * that the filter "rstdiag" keeps meaning "a diagnosed RST" */
+        guint32 first_reset = GPOINTER_TO_UINT(p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag,
+                                                                 PROTO_DATA_AFTER_RESET));
+        if (first_reset)
+            proto_item_set_generated(proto_tree_add_uint(tree, hf_after_reset, tvb, 0, 0, first_reset));
         return 0;
+    }
     render(record, tvb, pinfo, tree);
     tap_queue_packet(rstdiag_tap, pinfo, record);
     return tvb_captured_length(tvb);
@@ -607,6 +854,12 @@ static void rstdiag_prefs_changed(void)
     }
     settings.response_timeout_ms = pref_response_timeout_ms;
 
+    char *error = NULL;
+    if (!idle_timers_parse(pref_idle_timers, &idle_timers, &error)) {
+        report_failure("RSTDIAG: %s", error);
+        g_free(error);
+    }
+
     configure_log_sources();
 }
 
@@ -647,7 +900,7 @@ void proto_register_rstdiag(void)
         TOKEN_FIELD(hf_cause, "Cause", "rstdiag.cause",
             "Likely cause: refused, accept-overflow, bad-handshake, connect-abandoned, handshake-abort, "
             "unread-data, abortive-close, response-timeout, data-after-close, stale-connection, "
-            "keepalive-timeout, late-after-close or unknown"),
+            "keepalive-timeout, late-after-close, blocked, injected, idle-timeout, relayed or unknown"),
         TOKEN_FIELD(hf_confidence, "Confidence", "rstdiag.confidence",
             "How firmly the traffic supports the cause: high, medium or low"),
         TOKEN_FIELD(hf_kernel_reason, "Likely kernel reason", "rstdiag.kernel_reason",
@@ -671,6 +924,25 @@ void proto_register_rstdiag(void)
             "New payload bytes the client sent before the RST (retransmissions not counted)", HFILL } },
         { &hf_bytes_server, { "Server payload bytes", "rstdiag.bytes.server", FT_UINT32, BASE_DEC, NULL, 0x0,
             "New payload bytes the server sent before the RST (retransmissions not counted)", HFILL } },
+        TOKEN_FIELD(hf_origin, "Origin", "rstdiag.origin",
+            "Who put the RST on the wire: endpoint (the host whose address it carries), middlebox (a "
+            "device in the path speaking in its name), or unknown"),
+        TOKEN_FIELD(hf_origin_evidence, "Origin evidence", "rstdiag.origin.evidence",
+            "What the origin rests on: TTL, IP ID, timing against the round trip, repeated RSTs, vendor "
+            "codes, and traffic from the claimed sender after its own RST"),
+        { &hf_ttl_delta, { "TTL delta", "rstdiag.ttl_delta", FT_INT32, BASE_DEC, NULL, 0x0,
+            "The RST's TTL or hop limit minus that of the claimed sender's other packets (0: same "
+            "distance; anything else: sent from elsewhere)", HFILL } },
+        TOKEN_FIELD(hf_ignored, "Ignored by the receiver", "rstdiag.ignored",
+            "Why the receiver evidently did not accept the RST: out-of-window, challenge-ack (RFC 5961) "
+            "or traffic-continued; absent when nothing says so (known after later frames: two-pass and GUI)"),
+        { &hf_after_reset, { "After the reset in frame", "rstdiag.after_reset", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
+            "This frame comes after a RST of its stream: the stream's first RST", HFILL } },
+        TOKEN_FIELD(hf_vendor, "Vendor reason", "rstdiag.vendor",
+            "The reason the RST carries itself: NetScaler code in the window field, F5 BIG-IP reset cause, "
+            "IETF RST diagnostic payload, or other payload text"),
+        { &hf_vendor_code, { "Vendor reason code", "rstdiag.vendor.code", FT_UINT32, BASE_DEC, NULL, 0x0,
+            "The numeric reason code of a NetScaler or IETF diagnostic RST", HFILL } },
         { &hf_log, { "Log line", "rstdiag.log", FT_NONE, BASE_NONE, NULL, 0x0,
             "The application log line this RST caused (preference log_file)", HFILL } },
         TOKEN_FIELD(hf_log_line, "Text", "rstdiag.log.line",
@@ -725,11 +997,21 @@ void proto_register_rstdiag(void)
     prefs_register_string_preference(module, "log_window", "Log match window (s)",
         "How far, beyond the log's time resolution, a line may be from the RST; empty: 1 s",
         &pref_log_window);
+    prefs_register_string_preference(module, "idle_timers", "Site idle timers",
+        "Idle timers of your own load balancers, NATs and firewalls, added to the known defaults "
+        "(AWS NLB 350 s, Azure LB 240 s, F5 300 s, GCP Cloud NAT 1200 s, ...): name=seconds, comma separated, "
+        "e.g. \"edge-fw=900, haproxy=60\"", &pref_idle_timers);
     prefs_register_uat_preference(module, "log_sources", "More log sources",
         "Further logs to match resets with, e.g. the upstream's next to the proxy's, each with its own "
         "format, time zone and clock skew", register_log_source_table());
 
     streams = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
+    reset_streams = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
+    hosts = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), host_key_hash, host_key_equal);
+    latest_reset_by_receiver = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), host_key_hash,
+                                                      host_key_equal);
+    char *no_error;
+    idle_timers_parse(NULL, &idle_timers, &no_error);   /* the known timers until preferences are read */
     register_init_routine(rstdiag_init);
     register_cleanup_routine(rstdiag_cleanup);
     register_shutdown_routine(rstdiag_shutdown);

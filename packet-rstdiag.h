@@ -23,6 +23,7 @@ typedef gboolean rstdiag_ws_bool_t;
 
 #include "log_match.h"
 #include "rst_classify.h"
+#include "rst_vendor.h"
 
 /* One log line matched to a RST. */
 typedef struct {
@@ -36,6 +37,8 @@ typedef struct {
     guint32 stream;
     gboolean first_in_stream;    /* no earlier RST in its stream */
     gboolean first_in_capture;   /* the capture's first RST */
+    guint32 after_reset;         /* the stream's first RST when this is a later one; 0 otherwise */
+    rst_vendor_info *vendor;     /* what the RST says about itself; NULL: nothing */
     guint8 hit_count;
     rstdiag_log_hit *hits;
 } rstdiag_record;

@@ -73,6 +73,23 @@ static const cause_info causes[CAUSE_COUNT] = {
     [CAUSE_LATE_AFTER_CLOSE] = { "late-after-close",
         "harmless reset of a straggler after the connection was closed",
         { KR_NO_SOCKET, KR_TCP_TIMEWAIT_SOCKET, KR_COUNT } },
+    [CAUSE_BLOCKED] = { "blocked",
+        "a device in the path rejected the connection (its SYN or first data) in the peer's name",
+        { KR_NONE, KR_COUNT } },
+    [CAUSE_INJECTED] = { "injected",
+        "a device in the path reset an established connection in an endpoint's name",
+        { KR_NONE, KR_COUNT } },
+    [CAUSE_IDLE_TIMEOUT] = { "idle-timeout",
+        "a load balancer, NAT or firewall forgot the connection after its idle timer",
+        { KR_NONE, KR_COUNT } },
+    [CAUSE_RELAYED] = { "relayed",
+        "a proxy passed on a reset from its other connection",
+        { KR_TCP_STATE, KR_TCP_ABORT_ON_CLOSE, KR_NONE, KR_COUNT } },
+};
+
+static const char *const origin_tokens[ORIGIN_COUNT] = { "unknown", "endpoint", "middlebox" };
+static const char *const ignored_tokens[IGNORED_COUNT] = {
+    "no", "out-of-window", "challenge-ack", "traffic-continued"
 };
 
 #define TOKEN(table, v) ((unsigned)(v) < G_N_ELEMENTS(table) ? (table)[v] : "unknown")
@@ -83,6 +100,8 @@ const char *rst_shape_token(rst_shape v) { return TOKEN(shape_tokens, v); }
 const char *rst_acceptability_token(rst_acceptability v) { return TOKEN(acceptability_tokens, v); }
 const char *rst_confidence_token(rst_confidence v) { return TOKEN(confidence_tokens, v); }
 const char *rst_kernel_reason_token(rst_kernel_reason v) { return TOKEN(kernel_reason_tokens, v); }
+const char *rst_origin_token(rst_origin v) { return TOKEN(origin_tokens, v); }
+const char *rst_ignored_token(rst_ignored v) { return TOKEN(ignored_tokens, v); }
 
 const char *rst_cause_token(rst_cause v)
 {
@@ -114,7 +133,7 @@ typedef struct {
     rst_diagnosis *out;
 } rst_context;
 
-static void format_duration(char *buf, size_t size, int64_t us)
+void rst_format_duration(char *buf, size_t size, int64_t us)
 {
     if (us < 0)
         g_strlcpy(buf, "?", size);
@@ -128,6 +147,15 @@ static void format_duration(char *buf, size_t size, int64_t us)
         snprintf(buf, size, "%.2f s", us / 1e6);
     else
         snprintf(buf, size, "%.0f s", us / 1e6);
+}
+
+void rst_set_cause(rst_diagnosis *d, rst_cause cause, rst_kernel_reason reason, rst_confidence confidence,
+                   const char *evidence)
+{
+    d->cause = cause;
+    d->kernel_reason = reason;
+    d->confidence = confidence;
+    g_strlcpy(d->evidence, evidence, sizeof d->evidence);
 }
 
 static void set_verdict(rst_context *c, rst_cause cause, rst_kernel_reason reason,
@@ -239,7 +267,7 @@ static rst_acceptability find_acceptability(const rst_context *c)
     /* the receiver's rcv_nxt: what it acked last, or all we sent if it is still in flight */
     if (rst->seq == peer->last_ack || ((me->flags & SIDE_SEEN) && rst->seq == me->next_seq))
         return ACCEPT_EXACT;
-    uint32_t window = (uint32_t)peer->window_16 * 16;
+    uint32_t window = conn_window_bytes(peer->window_code);
     if (seq_after(rst->seq, peer->last_ack) && (rst->seq - peer->last_ack) < (window ? window : 1))
         return ACCEPT_IN_WINDOW;
     return ACCEPT_OUT_OF_WINDOW;
@@ -255,7 +283,7 @@ static void classify_active_abort(rst_context *c)
     gboolean peer_spoke_last = peer->payload_bytes > 0
         && (me->payload_bytes == 0 || conn_ticks_us(peer->last_data_tick, me->last_data_tick) > 0);
 
-    format_duration(idle, sizeof idle, c->out->idle_us);
+    rst_format_duration(idle, sizeof idle, c->out->idle_us);
     if (me->probes > 0) {
         set_verdict(c, CAUSE_KEEPALIVE_TIMEOUT, KR_TCP_KEEPALIVE_TIMEOUT, CONFIDENCE_HIGH);
         say(c, "%s sent %u unanswered keepalive probe%s (last %s before the reset), then reset: "
@@ -266,13 +294,14 @@ static void classify_active_abort(rst_context *c)
     if (peer_spoke_last) {
         uint32_t peer_data_end = peer->next_seq - ((peer->flags & SIDE_SENT_FIN) ? 1 : 0);
         gboolean in_flight = (c->rst->flags & TCP_FLAG_ACK) && seq_after(peer_data_end, c->rst->ack);
-        gboolean window_filled = me->peak_window_16 > 0 && me->window_16 * 4u < me->peak_window_16;
+        gboolean window_filled = me->peak_window_code > 0
+            && conn_window_bytes(me->window_code) * 4u < conn_window_bytes(me->peak_window_code);
         gboolean mid_write = !(peer->flags & SIDE_LAST_DATA_PSH);
         /* The kernel ACKs on read; data whose first ACK is the RST itself was never read. */
         gboolean first_ack = (c->rst->flags & TCP_FLAG_ACK) && (me->flags & SIDE_ACKED)
             && seq_after(c->rst->ack, me->last_ack);
 
-        format_duration(wait, sizeof wait, since_us(c, peer->last_data_tick));
+        rst_format_duration(wait, sizeof wait, since_us(c, peer->last_data_tick));
         if (!c->me_client || in_flight || window_filled || mid_write || first_ack) {
             set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE,
                         in_flight || window_filled || first_ack || c->me_server ? CONFIDENCE_HIGH
@@ -298,7 +327,7 @@ static void classify_active_abort(rst_context *c)
     }
     if (me->payload_bytes > 0) {
         int64_t waited = since_us(c, me->last_data_tick);
-        format_duration(wait, sizeof wait, waited);
+        rst_format_duration(wait, sizeof wait, waited);
         if (peer->writes > me->writes) {
             /* more requests than answers: e.g. a pipelined request left unread */
             set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_MEDIUM);
@@ -329,7 +358,7 @@ static void classify_active_abort(rst_context *c)
 static void classify_no_socket(rst_context *c)
 {
     char idle[32];
-    format_duration(idle, sizeof idle, c->out->idle_us);
+    rst_format_duration(idle, sizeof idle, c->out->idle_us);
     if (c->me_server && (c->me->flags & SIDE_SENT_SYNACK) && !(c->me->flags & SIDE_SENT_PLAIN)) {
         /* The server never sent anything but its SYN-ACK: the connection never left the
          * listener's request queue, and the listener refused to promote it. */
@@ -355,7 +384,7 @@ static void classify_no_socket(rst_context *c)
 static void classify_syn_phase(rst_context *c)
 {
     char rtt[32];
-    format_duration(rtt, sizeof rtt, c->out->idle_us);
+    rst_format_duration(rtt, sizeof rtt, c->out->idle_us);
     if ((c->peer->flags & SIDE_SENT_SYN) && !(c->me->flags & SIDE_SENT_SYN)) {
         set_verdict(c, CAUSE_REFUSED, KR_NO_SOCKET,
                     c->out->shape == SHAPE_PASSIVE ? CONFIDENCE_HIGH : CONFIDENCE_MEDIUM);
@@ -377,7 +406,7 @@ static void classify_syn_phase(rst_context *c)
 static void classify_synack_phase(rst_context *c)
 {
     char gap[32];
-    format_duration(gap, sizeof gap, since_us(c, c->st->first_tick));
+    rst_format_duration(gap, sizeof gap, since_us(c, c->st->first_tick));
     if (c->me->flags & SIDE_SENT_SYN) {
         if (c->peer->flags & SIDE_BAD_HS_ACK) {
             set_verdict(c, CAUSE_BAD_HANDSHAKE, KR_TCP_INVALID_ACK_SEQUENCE, CONFIDENCE_HIGH);
@@ -407,8 +436,8 @@ static void classify_synack_phase(rst_context *c)
 static void classify_established_phase(rst_context *c)
 {
     char idle[32], age[32];
-    format_duration(idle, sizeof idle, c->out->idle_us);
-    format_duration(age, sizeof age, c->out->age_us);
+    rst_format_duration(idle, sizeof idle, c->out->idle_us);
+    rst_format_duration(age, sizeof age, c->out->age_us);
     if (c->out->shape == SHAPE_ACTIVE) {
         if (c->me->probes > 0) {
             classify_active_abort(c);
@@ -513,6 +542,7 @@ void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_setti
     out->phase = find_phase(st, client);
     out->shape = find_shape(&c);
     out->acceptable = find_acceptability(&c);
+    out->ignored = out->acceptable == ACCEPT_OUT_OF_WINDOW ? IGNORED_OUT_OF_WINDOW : IGNORED_NO;
     out->trigger_frame = out->shape == SHAPE_PASSIVE && (c.peer->flags & SIDE_SENT_LAST) ? st->last_frame : 0;
     out->idle_us = conn_is_new(st) ? -1 : since_us(&c, st->last_tick);
     out->age_us = ((st->side[0].flags | st->side[1].flags) & SIDE_SENT_SYN) ? since_us(&c, st->first_tick) : -1;

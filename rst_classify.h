@@ -46,8 +46,25 @@ typedef enum {
     CAUSE_STALE_CONNECTION,
     CAUSE_KEEPALIVE_TIMEOUT,
     CAUSE_LATE_AFTER_CLOSE,
+    CAUSE_BLOCKED,
+    CAUSE_INJECTED,
+    CAUSE_IDLE_TIMEOUT,
+    CAUSE_RELAYED,
     CAUSE_COUNT
 } rst_cause;
+
+/* Who put the RST on the wire: the host whose address it carries, or a
+ * device in the path speaking in that host's name. */
+typedef enum { ORIGIN_UNKNOWN, ORIGIN_ENDPOINT, ORIGIN_MIDDLEBOX, ORIGIN_COUNT } rst_origin;
+
+/* Why the receiver evidently did not accept the RST. */
+typedef enum {
+    IGNORED_NO,               /* accepted, or nothing says otherwise */
+    IGNORED_OUT_OF_WINDOW,    /* outside the receiver's window: dropped (RFC 9293) */
+    IGNORED_CHALLENGE_ACK,    /* in window but not exact: answered by a challenge ACK (RFC 5961) */
+    IGNORED_TRAFFIC_CONTINUED,/* the receiver kept sending new data well after it */
+    IGNORED_COUNT
+} rst_ignored;
 
 typedef enum { CONFIDENCE_LOW, CONFIDENCE_MEDIUM, CONFIDENCE_HIGH, CONFIDENCE_COUNT } rst_confidence;
 
@@ -81,6 +98,7 @@ typedef struct {
 } rst_settings;
 
 #define RST_EVIDENCE_MAX 240
+#define RST_ORIGIN_EVIDENCE_MAX 200
 
 typedef struct {
     rst_sender        sender;
@@ -97,6 +115,12 @@ typedef struct {
     uint32_t          bytes_client;    /* payload bytes sent by each role before the RST */
     uint32_t          bytes_server;
     char              evidence[RST_EVIDENCE_MAX];
+    /* attribution (rst_origin.c) */
+    rst_origin        origin;
+    gboolean          ttl_delta_known;
+    int               ttl_delta;       /* RST's TTL minus the claimed sender's usual TTL */
+    rst_ignored       ignored;
+    char              origin_evidence[RST_ORIGIN_EVIDENCE_MAX];
 } rst_diagnosis;
 
 /* Diagnose rst (a segment with the RST flag) against the stream state
@@ -112,6 +136,15 @@ const char *rst_acceptability_token(rst_acceptability v);
 const char *rst_cause_token(rst_cause v);
 const char *rst_confidence_token(rst_confidence v);
 const char *rst_kernel_reason_token(rst_kernel_reason v);
+const char *rst_origin_token(rst_origin v);
+const char *rst_ignored_token(rst_ignored v);
+
+/* Replace the cause (attribution and vendor codes refine the stack rules). */
+void rst_set_cause(rst_diagnosis *d, rst_cause cause, rst_kernel_reason reason, rst_confidence confidence,
+                   const char *evidence);
+
+/* Microseconds as "0.250 ms", "12 ms", "3.20 s", "412 s"; "?" when negative. */
+void rst_format_duration(char *buf, size_t size, int64_t us);
 
 /* One-line meaning of a cause, for documentation and expert info. */
 const char *rst_cause_summary(rst_cause v);
