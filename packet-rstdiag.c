@@ -14,7 +14,9 @@
  */
 #include "packet-rstdiag.h"
 
+#include <epan/conversation.h>
 #include <epan/expert.h>
+#include <epan/ipproto.h>
 #include <epan/prefs.h>
 #include <epan/proto_data.h>
 #include <epan/tap.h>
@@ -210,7 +212,90 @@ static void read_segment(const tcp_info_t *tcph, const packet_info *pinfo, tcp_s
     seg->payload_len = tcph->th_seglen;
     seg->window = tcph->th_win;
     seg->flags = tcph->th_flags;
-    read_carrier(tcph, seg);
+}
+
+/* IPv6 extension headers TCP may sit behind (hop-by-hop, routing, destination options). */
+static gboolean ipv6_extension(guint8 next_header)
+{
+    return next_header == 0 || next_header == 43 || next_header == 60;
+}
+
+/* The TCP header after the IP header at ip, and the bytes the IP length
+ * field gives it (header included); -1 when no TCP header follows. */
+static gint tcp_after_ip(const guint8 *data, gint len, gint ip, gboolean v6, guint32 *tcp_bytes)
+{
+    if (!v6) {
+        gint ihl = (data[ip] & 0x0f) * 4;
+        guint16 total = pntoh16(data + ip + 2);
+        if (ihl < 20 || data[ip + 9] != IP_PROTO_TCP || total < ihl)
+            return -1;
+        *tcp_bytes = (guint32)(total - ihl);
+        return ip + ihl;
+    }
+    guint8 next = data[ip + 6];
+    gint at = ip + 40;
+    gint64 left = pntoh16(data + ip + 4);
+    for (int hops = 0; hops < 8 && ipv6_extension(next); hops++) {
+        if (at + 2 > len)
+            return -1;
+        gint size = (data[at + 1] + 1) * 8;
+        next = data[at];
+        at += size;
+        left -= size;
+    }
+    if (next != IP_PROTO_TCP || left < 0)
+        return -1;
+    *tcp_bytes = (guint32)left;
+    return at;
+}
+
+/* tshark's first pass with -2 runs no taps: there the same facts come from
+ * the frame's bytes, found through what Wireshark left in pinfo (the
+ * innermost addresses and ports): the last IP header with those addresses
+ * and the TCP header behind it. The stream index is TCP's own. */
+static gboolean read_frame_bytes(tvbuff_t *tvb, packet_info *pinfo, tcp_info_t *tcph, tcp_segment *seg)
+{
+    if (pinfo->ptype != PT_TCP || pinfo->flags.in_error_pkt || pinfo->net_src.type != pinfo->net_dst.type
+        || (pinfo->net_src.type != AT_IPv4 && pinfo->net_src.type != AT_IPv6))
+        return FALSE;
+    conversation_t *conv = find_conversation_pinfo(pinfo, 0);
+    struct tcp_analysis *tcpd = conv ? get_tcp_conversation_data(conv, pinfo) : NULL;
+    if (tcpd == NULL)
+        return FALSE;
+
+    gboolean v6 = pinfo->net_src.type == AT_IPv6;
+    gint addr_len = v6 ? 16 : 4, addr_at = v6 ? 8 : 12;
+    gint len = (gint)tvb_captured_length(tvb);
+    const guint8 *data = tvb_get_ptr(tvb, 0, len);
+    for (gint ip = len - (v6 ? 40 : 20) - 20; ip >= 0; ip--) {
+        if ((data[ip] >> 4) != (v6 ? 6 : 4) || memcmp(data + ip + addr_at, pinfo->net_src.data, addr_len) != 0
+            || memcmp(data + ip + addr_at + addr_len, pinfo->net_dst.data, addr_len) != 0)
+            continue;
+        guint32 tcp_bytes;
+        gint tcp = tcp_after_ip(data, len, ip, v6, &tcp_bytes);
+        if (tcp < 0 || tcp + 20 > len || pntoh16(data + tcp) != pinfo->srcport
+            || pntoh16(data + tcp + 2) != pinfo->destport)
+            continue;
+        guint32 header = (data[tcp + 12] >> 4) * 4u;
+        memset(tcph, 0, sizeof *tcph);
+        copy_address_shallow(&tcph->ip_src, &pinfo->net_src);
+        copy_address_shallow(&tcph->ip_dst, &pinfo->net_dst);
+        tcph->th_sport = pinfo->srcport;
+        tcph->th_dport = pinfo->destport;
+        tcph->th_rawseq = pntoh32(data + tcp + 4);
+        tcph->th_rawack = pntoh32(data + tcp + 8);
+        tcph->th_flags = pntoh16(data + tcp + 12) & 0x0fff;
+        tcph->th_win = pntoh16(data + tcp + 14);
+        if (!(tcph->th_flags & TH_SYN) && tcpd->fwd->win_scale >= 0)
+            tcph->th_win <<= tcpd->fwd->win_scale;
+        tcph->th_seglen = tcp_bytes > header ? tcp_bytes - header : 0;
+        tcph->th_have_seglen = TRUE;
+        tcph->th_stream = tcpd->stream;
+        seg->ttl = data[ip + (v6 ? 7 : 8)];
+        seg->ip_id = v6 ? -1 : pntoh16(data + ip + 4);
+        return TRUE;
+    }
+    return FALSE;
 }
 
 static void read_endpoint(const address *addr, guint16 port, log_endpoint *out)
@@ -431,13 +516,17 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
  * return the stored verdict. */
 static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo)
 {
-    const tcp_info_t *tcph = innermost_tcp_header();
-    if (tcph == NULL)
-        return NULL;
-    last_tracked_frame = pinfo->num;
-
+    tcp_info_t from_bytes;
     tcp_segment seg;
+    const tcp_info_t *tcph = innermost_tcp_header();
+    if (tcph)
+        read_carrier(tcph, &seg);
+    else if (read_frame_bytes(tvb, pinfo, &from_bytes, &seg))
+        tcph = &from_bytes;
+    else
+        return NULL;
     read_segment(tcph, pinfo, &seg);
+    last_tracked_frame = pinfo->num;
 
     gpointer key = GUINT_TO_POINTER(tcph->th_stream + 1);
     conn_stream *st = (conn_stream *)wmem_map_lookup(streams, key);

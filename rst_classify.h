@@ -98,7 +98,7 @@ typedef struct {
 } rst_settings;
 
 #define RST_EVIDENCE_MAX 240
-#define RST_ORIGIN_EVIDENCE_MAX 200
+#define RST_ORIGIN_EVIDENCE_MAX 320
 
 typedef struct {
     rst_sender        sender;

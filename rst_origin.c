@@ -45,6 +45,7 @@ gboolean idle_timers_parse(const char *spec, idle_timer_table *table, char **err
         char *text = g_strstrip(*item);
         if (!*text)
             continue;
+        char *as_written = g_strdup(text);
         char *eq = strchr(text, '=');
         const char *name = "site timer";
         const char *number = text;
@@ -55,15 +56,14 @@ gboolean idle_timers_parse(const char *spec, idle_timer_table *table, char **err
         }
         char *end;
         double seconds = g_ascii_strtod(number, &end);
-        if (*number == '\0' || *end != '\0' || !(seconds >= 1 && seconds <= 864000) || !*name) {
-            g_string_append_printf(bad, "%s\"%s\"", bad->len ? ", " : "", *item);
+        gboolean good = *number != '\0' && *end == '\0' && seconds >= 1 && seconds <= 864000 && *name;
+        if (!good || table->count == IDLE_TIMERS_MAX) {
+            g_string_append_printf(bad, "%s\"%s\"%s", bad->len ? ", " : "", as_written,
+                                   good ? " (too many timers)" : "");
+            g_free(as_written);
             continue;
         }
-        if (table->count == IDLE_TIMERS_MAX) {
-            g_string_append_printf(bad, "%s\"%s\" (more than %d timers)", bad->len ? ", " : "", name,
-                                   IDLE_TIMERS_MAX - (int)G_N_ELEMENTS(known_timers));
-            continue;
-        }
+        g_free(as_written);
         idle_timer *t = &table->timer[table->count++];
         g_strlcpy(t->name, name, sizeof t->name);
         t->seconds = (uint32_t)seconds;
@@ -137,10 +137,10 @@ static void weigh_ttl(attribution *a)
 {
     const host_facts *host = &a->facts->sender;
     uint8_t usual = a->me->ttl;
-    const char *whose = "its earlier packets in this connection";
+    const char *whose = "in this connection";
     if (usual == 0 && host->ttl_min != 0 && host->ttl_min == host->ttl_max) {
         usual = host->ttl_min;
-        whose = "its packets in other connections";
+        whose = "in other connections";
     }
     if (usual == 0 || a->rst->ttl == 0) {
         note(a, "no earlier packet from the %s to compare TTLs with", sender_name(a->diag));
@@ -150,11 +150,11 @@ static void weigh_ttl(attribution *a)
     a->diag->ttl_delta = (int)a->rst->ttl - (int)usual;
     if (a->diag->ttl_delta == 0) {
         a->host_signs++;
-        note(a, "TTL %u, as %s", a->rst->ttl, whose);
+        note(a, "TTL %u, as the %s's packets %s", a->rst->ttl, sender_name(a->diag), whose);
     } else {
         a->device_signs++;
-        note(a, "TTL %u where %s arrive with %u: sent from %d hop%s %s", a->rst->ttl, whose, usual,
-             abs(a->diag->ttl_delta), abs(a->diag->ttl_delta) == 1 ? "" : "s",
+        note(a, "TTL %u, but the %s's packets %s arrive with %u: sent %d hop%s %s", a->rst->ttl,
+             sender_name(a->diag), whose, usual, abs(a->diag->ttl_delta), abs(a->diag->ttl_delta) == 1 ? "" : "s",
              a->diag->ttl_delta > 0 ? "closer to the capture point" : "further away");
     }
 }
@@ -177,7 +177,7 @@ static void weigh_ip_id(attribution *a)
         note(a, "IP ID 0x%04x continues the %s's counter", id, sender_name(a->diag));
     } else if (step > 16 * CONN_IPID_STEP_MAX && step < 65536 - 16 * CONN_IPID_STEP_MAX) {
         a->weak_device_signs++;
-        note(a, "IP ID 0x%04x jumps from the %s's counter (0x%04x)", id, sender_name(a->diag), a->me->ip_id);
+        note(a, "IP ID 0x%04x, off the %s's counter (0x%04x)", id, sender_name(a->diag), a->me->ip_id);
     }
 }
 
@@ -329,7 +329,7 @@ void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_fac
         diag->confidence = CONFIDENCE_HIGH;
         if (diag->origin == ORIGIN_MIDDLEBOX)
             diag->kernel_reason = KR_NONE;
-        prefix_evidence(diag, vendor->text);
+        snprintf(diag->evidence, sizeof diag->evidence, "the RST gives its own reason: %s", vendor->text);
         return;
     }
     if (facts->relay_frame && diag->shape != SHAPE_PASSIVE) {
@@ -338,7 +338,9 @@ void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_fac
         snprintf(evidence, sizeof evidence, "%s reset this connection %s after it received a RST on its other "
                  "connection (frame %u, stream %u): a proxy passing the reset on", sender_name(diag), gap,
                  facts->relay_frame, facts->relay_stream);
-        rst_set_cause(diag, CAUSE_RELAYED, diag->origin == ORIGIN_MIDDLEBOX ? KR_NONE : diag->kernel_reason,
+        /* a proxy passes a reset on by aborting on purpose (SO_LINGER{1,0}), having read
+         * what it forwarded */
+        rst_set_cause(diag, CAUSE_RELAYED, diag->origin == ORIGIN_MIDDLEBOX ? KR_NONE : KR_TCP_STATE,
                       CONFIDENCE_HIGH, evidence);
         return;
     }
@@ -374,8 +376,10 @@ static void append_origin_note(rst_diagnosis *d, const char *text)
 gboolean rst_follow_segment(rst_followup *f, const conn_stream *st, const tcp_segment *seg, rst_diagnosis *diag)
 {
     unsigned side = conn_side_of(st, seg);
-    if (seg->flags & (TCP_FLAG_RST | TCP_FLAG_SYN))
-        return FALSE;   /* more resets, or a new connection on the same ports */
+    if (seg->flags & TCP_FLAG_SYN)
+        f->new_connection = TRUE;   /* the same ports again: what follows belongs to it */
+    if (f->new_connection || (seg->flags & TCP_FLAG_RST))
+        return FALSE;
     char text[120];
 
     if (side == f->sender_side) {

@@ -75,6 +75,7 @@ typedef struct {
     int64_t receiver_rtt_us;          /* -1 = unknown */
     gboolean receiver_spoke;          /* a segment from the receiver has followed */
     gboolean sender_spoke;
+    gboolean new_connection;          /* a SYN came: later frames are another connection's */
 } rst_followup;
 
 void rst_followup_start(rst_followup *f, const conn_stream *st, const tcp_segment *rst, int64_t receiver_rtt_us);
