@@ -10,6 +10,13 @@ and checks:
   - sender and phase equal the labels for every RST;
   - rstdiag.kernel_reason equals the traced reason, and the traced reason is
     one the diagnosed cause allows (tools/cause_table).
+  - the origin: a RST no kernel traced (a device's) is diagnosed middlebox,
+    a traced one never is; where a label names the expected cause (scenarios
+    with devices in the path), the diagnosed cause is that one.
+Evidence from later frames (the claimed sender kept talking, the receiver
+ignored the RST) reaches the RST only in two passes, so those RSTs may
+differ between the passes; the two-pass values are scored. A capture may
+come with <name>.prefs: "-o" preferences, one per line.
 A single capture (--capture) fails on any disagreement. With --all the run
 fails only when agreement over all RSTs falls below --min-agreement (the
 acceptance floor), and --table prints the per-capture table for the README.
@@ -27,7 +34,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 FIELDS = ["frame.number", "rstdiag.sender", "rstdiag.phase", "rstdiag.cause",
           "rstdiag.kernel_reason", "rstdiag.confidence", "rstdiag.shape",
-          "rstdiag.acceptable", "rstdiag.trigger", "rstdiag.evidence"]
+          "rstdiag.acceptable", "rstdiag.trigger", "rstdiag.origin", "rstdiag.ignored",
+          "rstdiag.origin.evidence", "rstdiag.evidence"]
+LATER_FRAMES_NOTE = "after this RST"
 
 
 def tshark(build, capture, *extra):
@@ -37,8 +46,16 @@ def tshark(build, capture, *extra):
     return out
 
 
+def capture_prefs(capture):
+    path = os.path.splitext(capture)[0] + ".prefs"
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [arg for line in f if line.strip() for arg in ("-o", line.strip())]
+
+
 def diagnose(build, capture, two_pass):
-    args = ["-Y", "rstdiag", "-T", "fields", "-E", "separator=/t"]
+    args = capture_prefs(capture) + ["-Y", "rstdiag", "-T", "fields", "-E", "separator=/t"]
     for field in FIELDS:
         args += ["-e", field]
     out = tshark(build, capture, *(["-2"] if two_pass else []), *args)
@@ -80,18 +97,20 @@ def check_capture(build, captures_dir, name, labels, allowed):
     path = os.path.join(captures_dir, name)
     problems = []
     disagreements = []
-    one_pass, one_out = diagnose(build, path, two_pass=False)
-    _, two_out = diagnose(build, path, two_pass=True)
-    if one_out != two_out:
-        problems.append("one-pass and two-pass (-2) output differ")
+    one_pass, _ = diagnose(build, path, two_pass=False)
+    two_pass, _ = diagnose(build, path, two_pass=True)
+    for frame, final in two_pass.items():
+        later = LATER_FRAMES_NOTE in final["rstdiag.origin.evidence"] or final["rstdiag.ignored"]
+        if not later and one_pass.get(frame) != final:
+            problems.append(f"frame {frame}: one-pass and two-pass (-2) diagnoses differ")
     resets = reset_frames(build, path)
-    if set(one_pass) != resets:
+    if set(one_pass) != resets or set(two_pass) != resets:
         problems.append(f"RST frames {sorted(resets)} but diagnosed {sorted(one_pass)}")
     stats = collections.Counter(rsts=len(labels))
     causes = collections.Counter()
     for label in labels:
         frame = int(label["frame"])
-        got = one_pass.get(frame)
+        got = two_pass.get(frame)
         if got is None:
             problems.append(f"frame {frame}: no rstdiag diagnosis")
             continue
@@ -99,6 +118,15 @@ def check_capture(build, captures_dir, name, labels, allowed):
         for field, key in (("rstdiag.sender", "sender"), ("rstdiag.phase", "phase")):
             if got[field] != label[key]:
                 problems.append(f"frame {frame}: {field} {got[field]!r}, label {label[key]!r}")
+        origin_ok = (got["rstdiag.origin"] == "middlebox") == (label["origin"] == "middlebox")
+        if not origin_ok:
+            problems.append(f"frame {frame}: origin {got['rstdiag.origin']!r} for a RST "
+                            f"{'no kernel traced' if label['origin'] == 'middlebox' else 'a kernel traced'}: "
+                            f"{got['rstdiag.origin.evidence']}")
+        if label["cause"] and got["rstdiag.cause"] != label["cause"]:
+            problems.append(f"frame {frame}: cause {got['rstdiag.cause']!r}, expected {label['cause']!r} "
+                            f"({label['intent']}): {got['rstdiag.evidence']}")
+        stats["origin_ok"] += origin_ok
         stats["sender_ok"] += got["rstdiag.sender"] == label["sender"]
         stats["phase_ok"] += got["rstdiag.phase"] == label["phase"]
         reason_ok = got["rstdiag.kernel_reason"] == label["kernel_reason"]
@@ -136,8 +164,8 @@ def main():
 
     failed = False
     totals = collections.Counter()
-    table = ["| Capture | RSTs | Sender | Phase | Kernel reason | Cause consistent | Diagnosed causes |",
-             "|---|---|---|---|---|---|---|"]
+    table = ["| Capture | RSTs | Sender | Phase | Origin | Kernel reason | Cause consistent | Diagnosed causes |",
+             "|---|---|---|---|---|---|---|---|"]
     for name in names:
         problems, disagreements, stats = check_capture(build, args.captures, name, labels[name], allowed)
         for p in problems:
@@ -149,10 +177,12 @@ def main():
         totals.update(stats)
         n = stats["rsts"]
         table.append(f"| {name} | {n} | {pct(stats['sender_ok'], n)} | {pct(stats['phase_ok'], n)} | "
-                     f"{pct(stats['reason_ok'], n)} | {pct(stats['cause_ok'], n)} | {causes} |")
+                     f"{pct(stats['origin_ok'], n)} | {pct(stats['reason_ok'], n)} | {pct(stats['cause_ok'], n)} | "
+                     f"{causes} |")
     n = totals["rsts"]
     table.append(f"| **all** | **{n}** | **{pct(totals['sender_ok'], n)}** | **{pct(totals['phase_ok'], n)}** | "
-                 f"**{pct(totals['reason_ok'], n)}** | **{pct(totals['cause_ok'], n)}** | |")
+                 f"**{pct(totals['origin_ok'], n)}** | **{pct(totals['reason_ok'], n)}** | "
+                 f"**{pct(totals['cause_ok'], n)}** | |")
     if args.table:
         print("\n".join(table))
     if args.all:

@@ -27,6 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 PEER = os.path.join(HERE, "peer.py")
+INJECTOR = os.path.join(HERE, "injector.py")
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 TRACEFS = "/sys/kernel/tracing"
 SERVER_PORT = 8080
@@ -36,7 +37,7 @@ OUR_NETS = [ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("fd00::/
 BARE_ACK = ["--tcp-flags", "ALL", "ACK", "-m", "length", "--length", "0:64"]
 
 LABEL_COLUMNS = ["capture", "frame", "stream", "src", "sport", "dst", "dport",
-                 "sender", "phase", "kernel_reason", "kernel_state", "intent"]
+                 "sender", "phase", "kernel_reason", "kernel_state", "intent", "origin", "cause"]
 
 VERBOSE = False
 
@@ -435,26 +436,48 @@ def stop_peers(peers):
 # ------------------------------------------------------------------ scenario context
 
 class Ctx:
+    """One scenario's hosts. Topologies:
+      pair    client and server on one veth (198.18.N.1, .2)
+      routed  client - router - server (198.18.N.1/25, router .126 and .129,
+              server .130/25): the router forwards, and may reject or inject
+      relay   client - relay - server, the relay a one-address proxy on
+              198.18.N.3 (its lo), the capture on all its interfaces"""
+
     def __init__(self, gen, sd):
         self.gen = gen
         self.sd = sd
         self.name = sd["name"]
         self.idx = sd["idx"]
         self.family = sd.get("family", 4)
+        self.topology = sd.get("topology", "pair")
         pfx = "rstgen-%d-" % os.getpid()
-        self.ns = {"client": pfx + "%02dc" % self.idx, "server": pfx + "%02ds" % self.idx}
+        sides = {"pair": ("client", "server"), "routed": ("client", "router", "server"),
+                 "relay": ("client", "relay", "server")}[self.topology]
+        self.ns = {side: pfx + "%02d%s" % (self.idx, side[0]) for side in sides}
         self.dev = {"client": "rstgen-c", "server": "rstgen-s"}
         if self.family == 6:
+            if self.topology != "pair":
+                raise GenError("%s: IPv6 is only set up for the pair topology" % self.name)
             self.caddr = "fd00:0:0:%x::1" % self.idx
             self.saddr = "fd00:0:0:%x::2" % self.idx
             self.plen = 64
-        else:
+        elif self.topology == "pair":
             self.caddr = "198.18.%d.1" % self.idx
             self.saddr = "198.18.%d.2" % self.idx
             self.plen = 24
+        else:
+            self.caddr = "198.18.%d.1" % self.idx
+            self.saddr = "198.18.%d.130" % self.idx
+            self.plen = 25
         self.addr = {"client": self.caddr, "server": self.saddr}
+        if self.topology == "routed":
+            self.addr["router"] = "198.18.%d.126" % self.idx
+        if self.topology == "relay":
+            self.raddr = "198.18.%d.3" % self.idx
+            self.addr["relay"] = self.raddr
         self.peers = []
         self.intents = {}
+        self.expected_causes = {}
         self.next_port = 41001
         self.tcpdump = None
         self.pcap = os.path.join(gen.outdir, self.name + ".pcap")
@@ -462,18 +485,36 @@ class Ctx:
 
     # -- namespaces
     def setup(self):
-        for side in ("client", "server"):
-            add_netns(self.ns[side], self.family)
-        add_veth(self.ns["client"], self.dev["client"], self.ns["server"], self.dev["server"])
-        for side in ("client", "server"):
-            addr_up(self.ns[side], self.dev[side], self.addr[side], self.plen, self.family)
+        for ns in self.ns.values():
+            add_netns(ns, self.family)
+        if self.topology == "pair":
+            add_veth(self.ns["client"], self.dev["client"], self.ns["server"], self.dev["server"])
+            for side in ("client", "server"):
+                addr_up(self.ns[side], self.dev[side], self.addr[side], self.plen, self.family)
+            return
+        middle = "router" if self.topology == "routed" else "relay"
+        near, far = "198.18.%d.126" % self.idx, "198.18.%d.129" % self.idx
+        add_veth(self.ns["client"], "rstgen-c", self.ns[middle], "rstgen-mc")
+        add_veth(self.ns[middle], "rstgen-ms", self.ns["server"], "rstgen-s")
+        addr_up(self.ns["client"], "rstgen-c", self.caddr, 25)
+        addr_up(self.ns[middle], "rstgen-mc", near, 25)
+        addr_up(self.ns[middle], "rstgen-ms", far, 25)
+        addr_up(self.ns["server"], "rstgen-s", self.saddr, 25)
+        if self.topology == "routed":
+            self.sysctl("router", "net.ipv4.ip_forward=1")
+            self.ns_run("client", ["ip", "route", "add", "198.18.%d.128/25" % self.idx, "via", near])
+            self.ns_run("server", ["ip", "route", "add", "198.18.%d.0/25" % self.idx, "via", far])
+        else:
+            self.ns_run("relay", ["ip", "addr", "add", self.raddr + "/32", "dev", "lo"])
+            self.ns_run("client", ["ip", "route", "add", self.raddr + "/32", "via", near])
+            self.ns_run("server", ["ip", "route", "add", self.raddr + "/32", "via", far])
 
     def teardown(self):
         stop_peers(self.peers)
         if self.tcpdump:
             REG.kill_proc(self.tcpdump, grace=2)
-        for side in ("client", "server"):
-            REG.del_netns(self.ns[side])
+        for ns in self.ns.values():
+            REG.del_netns(ns)
 
     def sysctl(self, side, kv):
         run(["ip", "netns", "exec", self.ns[side], "sysctl", "-q", "-w", kv])
@@ -498,7 +539,8 @@ class Ctx:
 
     # -- capture
     def start_capture(self, side):
-        self.capture = Capture(self.ns[side], self.dev[side], self.pcap)
+        dev = "any" if side in ("router", "relay") else self.dev[side]
+        self.capture = Capture(self.ns[side], dev, self.pcap)
         self.tcpdump = self.capture.p
 
     def stop_capture(self):
@@ -506,7 +548,7 @@ class Ctx:
 
     # -- trace
     def trace_events(self):
-        return self.gen.tracer.read({self.caddr, self.saddr})
+        return self.gen.tracer.read(set(self.addr.values()))
 
     def clear_trace(self):
         self.gen.tracer.clear()
@@ -521,12 +563,16 @@ class Ctx:
         return self.trace_events()
 
     # -- peers
-    def ports(self, n, intent):
+    def ports(self, n, intent, causes=None):
+        """n client ports for `intent`; causes = {"endpoint": cause, "middlebox": cause}:
+        the cause rstdiag must name for the RSTs of their streams, by who sent them
+        (a traced RST is an end host's, an untraced one a device's)."""
         out = []
         for _ in range(n):
             p = self.next_port
             self.next_port += 1
             self.intents[p] = intent
+            self.expected_causes[p] = causes or {}
             out.append(p)
         return out
 
@@ -785,6 +831,101 @@ def sc_fin_straggler(S):
     S.wait_trace(n, 1)
 
 
+# ---- devices in the path (topology "routed" or "relay"). Their RSTs are
+# not traced: no kernel's TCP sends them, which is what labels them.
+
+REJECT = ["-j", "REJECT", "--reject-with", "tcp-reset"]
+
+
+def sc_firewall_reject(S):
+    """The router rejects SYNs to port 8080 and requests that contain
+    BLOCKME to port 8082 (iptables REJECT --reject-with tcp-reset). An
+    allowed connection to 8081 comes first, as a busy host's would: it shows
+    the server's own TTL."""
+    allowed = S.ports(1, "allowed_baseline")
+    syns = S.ports(2, "firewall_rejects_syn", {"middlebox": "blocked"})
+    requests = S.ports(2, "firewall_rejects_first_data", {"middlebox": "blocked"})
+    S.ipt("router", "-A", "FORWARD", "-p", "tcp", "--dport", "8080", "--syn", *REJECT)
+    S.ipt("router", "-A", "FORWARD", "-p", "tcp", "--dport", "8082", "-m", "string",
+          "--string", "BLOCKME", "--algo", "bm", *REJECT)
+    handlers = {p: ["respond_close"] for p in allowed}
+    handlers.update({p: ["hold"] for p in requests})
+    S.server(handlers, listen=[{"port": port, "backlog": 16} for port in (8080, 8081, 8082)])
+    S.client([{"cport": p, "b": "req_read_all"} for p in allowed], port=8081).wait_done(10)
+    S.client([{"cport": p, "b": "refused", "port": 8080} for p in syns]).wait_done(10)
+    S.client([{"cport": p, "b": "send_blocked"} for p in requests], port=8082).wait_done(10)
+    # the server closes the blocked connections after 3 s; the clients, reset, answer its FIN
+    S.wait_trace(len(requests), 6)
+
+
+def sc_firewall_midstream(S):
+    """A REJECT rule for the client's traffic appears while its connections
+    are open; its next request draws the router's RST."""
+    ps = S.ports(2, "firewall_rule_added_midstream", {"middlebox": "injected"})
+    S.server({p: ["respond_drain"] for p in ps}, hard=20)
+    cli = S.client([{"cport": p, "b": "req_read_pause_more"} for p in ps], parallel=True)
+    for p in ps:
+        cli.expect("STEP pause-%d" % p, 5)
+    S.ipt("router", "-I", "FORWARD", "-p", "tcp", "-s", S.caddr, "--dport", str(SERVER_PORT), *REJECT)
+    for p in ps:
+        cli.go("pause-%d" % p)
+        time.sleep(0.05)
+    cli.wait_done(8)
+
+
+def sc_firewall_idle(S):
+    """The router's conntrack forgets established connections after 3 s
+    (tests/captures/firewall_idle.prefs tells rstdiag about that timer) and
+    rejects segments it does not know; the client speaks again after 5 s."""
+    ps = S.ports(2, "conntrack_entry_expired", {"middlebox": "idle-timeout"})
+    S.ipt("router", "-A", "FORWARD", "-p", "tcp", "-m", "conntrack", "--ctstate", "INVALID", *REJECT)
+    S.sysctl("router", "net.netfilter.nf_conntrack_tcp_timeout_established=3")
+    S.sysctl("router", "net.netfilter.nf_conntrack_tcp_loose=0")
+    S.server({p: ["respond_drain"] for p in ps}, hard=20)
+    cli = S.client([{"cport": p, "b": "req_read_pause_more"} for p in ps], parallel=True, hard=20)
+    for p in ps:
+        cli.expect("STEP pause-%d" % p, 5)
+    time.sleep(5)
+    for p in ps:
+        cli.go("pause-%d" % p)
+        time.sleep(0.05)
+    cli.wait_done(8)
+
+
+def sc_injected(S):
+    """An on-path injector (tests/gen/injector.py, in the router) forges RSTs
+    in the server's name with TTL 41 while the server keeps sending: one
+    exactly acceptable (the client's socket dies; it answers the server's
+    next data with RSTs of its own), one inside the window but not exact (the
+    client answers with a challenge ACK and carries on)."""
+    ignored = S.ports(1, "injected_in_window", {"middlebox": "injected"})
+    accepted = S.ports(1, "injected_exact", {"middlebox": "injected"})
+    targets = {str(ignored[0]): {"after": 5, "offset": 3000},
+               str(accepted[0]): {"after": 5, "offset": 0}}
+    injector = Peer(S, "router", "inject", {"dev": "rstgen-ms", "server": S.saddr, "port": SERVER_PORT,
+                                            "targets": targets, "ttl": 41, "hard": 12}, script=INJECTOR)
+    S.peers.append(injector)
+    injector.expect("READY", 5)
+    S.server({p: ["trickle"] for p in ignored + accepted})
+    cli = S.client([{"cport": p, "b": "req_read_all"} for p in ignored + accepted], parallel=True)
+    injector.expect("DONE", 10)
+    cli.wait_done(12)
+    S.wait_trace(1, 3)
+
+
+def sc_relay(S):
+    """A one-address proxy (peer.py relay) in front of the server: the
+    server resets its leg (close with the request unread) and the proxy
+    resets the client's leg at once. The capture is on the proxy."""
+    ps = S.ports(2, "proxy_passes_upstream_reset", {"endpoint": "relayed"})
+    S.server({p + 1000: ["unread"] for p in ps})
+    relay = Peer(S, "relay", "relay", S._spec({"raddr": S.raddr, "conns": len(ps)}))
+    S.peers.append(relay)
+    relay.expect("READY", 5)
+    S.client([{"cport": p, "b": "send_wait"} for p in ps], saddr=S.raddr).wait_done(10)
+    S.wait_trace(2 * len(ps), 3)
+
+
 SCENARIOS = [
     dict(name="refused", fn=sc_refused, expect={"NO_SOCKET"}),
     dict(name="refused_v6", fn=sc_refused, family=6, expect={"NO_SOCKET"}),
@@ -807,6 +948,13 @@ SCENARIOS = [
     dict(name="fin_straggler", fn=sc_fin_straggler, expect={"NO_SOCKET"}),
     dict(name="linger_server_v6", fn=sc_linger_server, family=6, expect={"TCP_STATE"}),
     dict(name="abort_after_fin", fn=sc_abort_after_fin, expect={"TCP_STATE"}),
+    dict(name="firewall_reject", fn=sc_firewall_reject, topology="routed",
+         expect={"NONE", "NO_SOCKET"}),
+    dict(name="firewall_midstream", fn=sc_firewall_midstream, topology="routed", expect={"NONE"}),
+    dict(name="firewall_idle", fn=sc_firewall_idle, topology="routed", expect={"NONE"}),
+    dict(name="injected", fn=sc_injected, topology="routed", expect={"NONE", "NO_SOCKET"}),
+    dict(name="relay", fn=sc_relay, topology="relay", capture="relay",
+         expect={"TCP_ABORT_ON_CLOSE", "TCP_STATE", "TCP_ABORT_ON_LINGER"}),
 ]
 for _i, _sd in enumerate(SCENARIOS, 1):
     _sd["idx"] = _i
@@ -882,7 +1030,7 @@ def is_wildcard(ip, port):
     return port == 0 and ipaddress.ip_address(ip).is_unspecified
 
 
-def pair_events(S, rsts, events):
+def pair_events(S, rsts, events, untraced_ok=False):
     """frame number -> trace event.
 
     Pairing is per directed 4-tuple, in order: the k-th traced RST src->dst is
@@ -891,6 +1039,9 @@ def pair_events(S, rsts, events):
     overflow) the tracepoint takes the addresses from that socket, so it
     prints dest=0.0.0.0:0 / [::]:0.  Such events are paired, in order, with
     the captured RSTs from the same src ip:port that no exact event claimed.
+    With untraced_ok (scenarios with a device in the path), captured RSTs that
+    no event claims at all were not sent by any kernel's TCP: they stay
+    unpaired, and are the device's.
     """
     cap_q = collections.defaultdict(list)
     for p in rsts:
@@ -917,6 +1068,8 @@ def pair_events(S, rsts, events):
     for src in sorted(set(leftover) | set(wild_q)):
         frames = sorted(leftover.get(src, []), key=lambda p: p["frame"])
         evs = wild_q.get(src, [])
+        if untraced_ok and not evs:
+            continue
         if len(frames) != len(evs):
             problems.append("from %s:%d: %d captured RST frame(s) (%s) without a traced "
                             "RST for their 4-tuple, %d listener-addressed trace event(s)" % (
@@ -944,11 +1097,12 @@ def label_capture(S, events):
         by_stream[p["stream"]].append(p)
     rsts = [p for p in pkts if p["flags"] & F_RST]
 
-    match = pair_events(S, rsts, events)
+    match = pair_events(S, rsts, events, untraced_ok=S.topology != "pair")
 
     rows = []
     for p in rsts:
-        e = match[p["frame"]]
+        e = match.get(p["frame"], dict(reason="NONE", state="-"))
+        origin = "endpoint" if p["frame"] in match else "middlebox"
         spkts = by_stream[p["stream"]]
         cep = client_endpoint(spkts)
         if cep is None:
@@ -964,7 +1118,8 @@ def label_capture(S, events):
                          stream=p["stream"], src=p["src"], sport=p["sport"], dst=p["dst"],
                          dport=p["dport"], sender=sender, phase=phase,
                          kernel_reason=e["reason"], kernel_state=e["state"],
-                         intent=S.intents.get(cport, S.name)))
+                         intent=S.intents.get(cport, S.name), origin=origin,
+                         cause=S.expected_causes.get(cport, {}).get(origin, "")))
     return rows
 
 

@@ -188,6 +188,16 @@ def op_bulk_into_reset(s, cp, n):
     return send_into_reset(s, b"B" * n)
 
 
+def op_trickle(s, cp, chunks, size, gap):
+    """Send `chunks` writes of `size` bytes, `gap` seconds apart; stop at the first error."""
+    for i in range(chunks):
+        r = send_into_reset(s, payload("DATA%d" % i, size))
+        if not r.startswith("sent="):
+            return "trickle stopped at %d: %s" % (i, r)
+        time.sleep(gap)
+    return "trickle=%d" % chunks
+
+
 def op_read(s, cp, n):
     return "read=%d" % len(recv_exact(s, n))
 
@@ -272,6 +282,12 @@ CLIENT_STEPS = {
               ("drain", 0.2)],
     "straggler_client_first": [("connect",), ("send", "GET", REQ_LEN), ("read", 300),
                                ("await_go", "preclose")],
+    # a request a filter in the path rejects (it matches the tag)
+    "send_blocked": [("connect",), ("send", "BLOCKME", REQ_LEN), ("drain", 1.0)],
+    # the generator changes the path (a filter, a wait past a timer) before the GO
+    "req_read_pause_more": [("connect",), ("send", "GET", REQ_LEN), ("read", REQ_LEN),
+                            ("await_go", "pause"), ("send_into_reset", "MORE", REQ_LEN),
+                            ("drain", 1.0)],
 }
 
 
@@ -399,6 +415,8 @@ SERVER = {
     "stale_send": [("read", REQ_LEN), ("send", "200", REQ_LEN), ("await_go", "stale-send"),
                    ("send", "PUSH", 200), ("drain", 2.0)],
     "shut_partial_linger": [("drain", 2.0), ("send", "206", 1000), ("linger0",)],
+    "respond_drain": [("read", REQ_LEN), ("send", "200", REQ_LEN), ("drain", 8.0)],
+    "trickle": [("read", REQ_LEN), ("trickle", 16, 1000, 0.05), ("drain", 1.0)],
 }
 
 
@@ -454,6 +472,51 @@ def run_server():
         safe_close(ls)
 
 
+def run_relay():
+    """A one-address TCP proxy: accepts on raddr, connects to saddr from raddr,
+    copies both ways; when the upstream resets, it resets the client at once
+    (SO_LINGER{1,0}), passing the reset on."""
+    ls = socket.socket(family(), socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(sockaddr(SPEC["raddr"], SPEC["port"]))
+    ls.listen(16)
+    ls.settimeout(0.2)
+    CTL.out("READY")
+    deadline = time.monotonic() + SPEC["hard"] - 1
+    done = 0
+    while done < SPEC["conns"] and time.monotonic() < deadline and not CTL.release.is_set():
+        try:
+            client, addr = ls.accept()
+        except socket.timeout:
+            continue
+        up = socket.socket(family(), socket.SOCK_STREAM)
+        up.settimeout(3.0)
+        up.bind(sockaddr(SPEC["raddr"], addr[1] + 1000))   # the generator knows the port
+        up.connect(sockaddr(SPEC["saddr"], SPEC["port"]))
+        result = "timeout"
+        for _ in range(200):
+            readable, _, _ = select.select([client, up], [], [], 0.05)
+            for src in readable:
+                dst = up if src is client else client
+                try:
+                    data = src.recv(65536)
+                except ConnectionResetError:
+                    result = "reset from %s" % ("upstream" if src is up else "client")
+                    linger0(dst)
+                    break
+                if not data:
+                    result = "eof"
+                    break
+                dst.sendall(data)
+            if result != "timeout":
+                break
+        CTL.log("relay conn %d: %s" % (addr[1], result))
+        safe_close(client)
+        safe_close(up)
+        done += 1
+    safe_close(ls)
+
+
 def serve(roles, hard=15):
     """Entry point shared with nginx_peer.py: `<script> ROLE '<json spec>'`
     runs roles[ROLE]() with SPEC and CTL set, under a hard alarm()."""
@@ -473,7 +536,7 @@ def serve(roles, hard=15):
 
 
 def main():
-    serve({"server": run_server, "client": run_client})
+    serve({"server": run_server, "client": run_client, "relay": run_relay})
 
 
 if __name__ == "__main__":
