@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Constructed captures for the vendor reason codes (tests/captures/vendor/).
+
+No device here writes NetScaler, F5 or IETF reasons into its RSTs, so these
+captures take real connections from the ground-truth captures and rewrite
+only their RSTs the way those devices do:
+  netscaler.pcap  window field = NetScaler reset code (CTX200852)
+  payload.pcap    RST payload: F5 BIG-IP tm.rstcause.pkt text, the IETF RST
+                  diagnostic payload (CBOR form of draft -11, fixed form of
+                  draft -17) and plain text
+The expected decoding is in tests/captures/vendor/expected.tsv, checked by
+tests/check_vendor.py. Deterministic; stdlib only:
+
+    tests/gen/make_vendor_captures.py
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CAPTURES = os.path.join(os.path.dirname(HERE), "captures")
+OUT = os.path.join(CAPTURES, "vendor")
+ETHERNET = 14
+
+
+def read_pcap(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    header, records, at = data[:24], [], 24
+    while at + 16 <= len(data):
+        ts_sec, ts_usec, caplen, length = struct.unpack("<IIII", data[at:at + 16])
+        records.append([ts_sec, ts_usec, bytearray(data[at + 16:at + 16 + caplen]), length])
+        at += 16 + caplen
+    return header, records
+
+
+def write_pcap(path, header, records):
+    with open(path, "wb") as f:
+        f.write(header)
+        for ts_sec, ts_usec, frame, length in records:
+            f.write(struct.pack("<IIII", ts_sec, ts_usec, len(frame), length) + bytes(frame))
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def rewrite_rst(record, window=None, payload=b""):
+    """Set the window field and/or append a payload to the IPv4 TCP RST in record."""
+    frame = record[2]
+    ip = ETHERNET
+    ihl = (frame[ip] & 0x0F) * 4
+    tcp = ip + ihl
+    assert frame[ip + 9] == 6 and frame[tcp + 13] & 0x04, "not a TCP RST"
+    header_len = (frame[tcp + 12] >> 4) * 4
+    segment = frame[tcp:tcp + header_len] + payload
+    if window is not None:
+        segment[14:16] = struct.pack("!H", window)
+    segment[16:18] = b"\0\0"
+    pseudo = bytes(frame[ip + 12:ip + 20]) + struct.pack("!BBH", 0, 6, len(segment))
+    segment[16:18] = struct.pack("!H", checksum(pseudo + bytes(segment)))
+    ip_header = frame[ip:tcp]
+    ip_header[2:4] = struct.pack("!H", ihl + len(segment))
+    ip_header[10:12] = b"\0\0"
+    ip_header[10:12] = struct.pack("!H", checksum(bytes(ip_header)))
+    record[2] = frame[:ip] + ip_header + segment
+    record[3] = len(record[2])
+
+
+def rst_frames(records):
+    return [i for i, r in enumerate(records)
+            if r[2][ETHERNET + 9] == 6 and r[2][ETHERNET + (r[2][ETHERNET] & 0x0F) * 4 + 13] & 0x04]
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    # three server abortive closes (SO_LINGER{1,0} after the response)
+    header, records = read_pcap(os.path.join(CAPTURES, "linger_server.pcap"))
+    first, second, third = rst_frames(records)
+    rewrite_rst(records[first], window=9300)     # zombie/idle timeout
+    rewrite_rst(records[second], window=9830)    # ACL deny
+    rewrite_rst(records[third], window=9700)     # reset passed on from the other side
+    write_pcap(os.path.join(OUT, "netscaler.pcap"), header, records)
+
+    header, records = read_pcap(os.path.join(CAPTURES, "linger_client.pcap"))
+    first, second, third = rst_frames(records)
+    rewrite_rst(records[first], payload=b"BIG-IP: [0x2664c65:2574] Policy action")
+    rewrite_rst(records[second], payload=bytes([0x19, 0x30, 0x39, 0xA1, 0x01, 0x0E]))  # {1: 14}
+    rewrite_rst(records[third], payload=b"closed by the application gateway")
+    header2, records2 = read_pcap(os.path.join(CAPTURES, "handshake_abort.pcap"))
+    rewrite_rst(records2[rst_frames(records2)[0]], payload=bytes([0x33, 0xAA, 0, 9, 0, 0, 0, 0]))
+    write_pcap(os.path.join(OUT, "payload.pcap"), header, records)
+    write_pcap(os.path.join(OUT, "ietf_fixed.pcap"), header2, records2)
+
+
+if __name__ == "__main__":
+    main()

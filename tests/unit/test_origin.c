@@ -1,0 +1,401 @@
+/* Unit tests for rst_origin.c (who sent a RST, what followed it) and
+ * rst_vendor.c (reasons devices write into their RSTs). */
+#include "conversation.h"
+#include "rst_origin.h"
+#include "rst_vendor.h"
+
+typedef struct {
+    conversation c;
+    idle_timer_table timers;
+    path_facts facts;
+    rst_followup followup;
+} scene;
+
+/* A client (ISN 1000) and a server (ISN 5000) before their handshake. */
+static void scene_init(scene *s, const char *site_timers)
+{
+    char *error = NULL;
+    conv_init(&s->c, 1000, 5000);
+    g_assert_true(idle_timers_parse(site_timers, &s->timers, &error));
+    memset(&s->facts, 0, sizeof s->facts);
+    host_facts_init(&s->facts.sender);
+    s->facts.timers = &s->timers;
+}
+
+/* Classify and attribute a RST as the glue does, then track it and start following it. */
+static const rst_diagnosis *attributed(scene *s, tcp_segment seg)
+{
+    rst_classify(&s->c.st, &seg, &s->c.settings, &s->c.diag);
+    rst_attribute(&s->c.st, &seg, &s->facts, &s->c.diag);
+    rst_followup_start(&s->followup, &s->c.st, &seg, -1);
+    conn_track_segment(&s->c.st, &seg);
+    return &s->c.diag;
+}
+
+/* A RST|ACK in `from`'s name at its next sequence number plus `offset`. */
+static tcp_segment forged(scene *s, int from, uint32_t offset, uint8_t ttl, int64_t after_us)
+{
+    conversation *c = &s->c;
+    tcp_segment seg = make_segment(c, from, TCP_FLAG_RST | TCP_FLAG_ACK, c->next_seq[from] + offset,
+                                   c->next_seq[!from], 0, after_us);
+    seg.ttl = ttl;
+    return seg;
+}
+
+/* Feed a later segment to the follow-up, then track it. */
+static gboolean follow(scene *s, int from, uint16_t flags, uint32_t len, int64_t after_us)
+{
+    conversation *c = &s->c;
+    uint32_t ack = (flags & TCP_FLAG_ACK) ? c->next_seq[!from] : 0;
+    tcp_segment seg = make_segment(c, from, flags, c->next_seq[from], ack, len, after_us);
+    gboolean changed = rst_follow_segment(&s->followup, &c->st, &seg, &c->diag);
+    conn_track_segment(&c->st, &seg);
+    c->next_seq[from] += len + ((flags & TCP_FLAG_SYN) ? 1 : 0) + ((flags & TCP_FLAG_FIN) ? 1 : 0);
+    return changed;
+}
+
+#define assert_origin(d, expected) g_assert_cmpstr(rst_origin_token((d)->origin), ==, expected)
+#define assert_cause(d, expected) g_assert_cmpstr(rst_cause_token((d)->cause), ==, expected)
+
+static void test_endpoint_active_reset(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    tcp_segment seg = forged(&s, SERVER, 0, 64, 1000);   /* same TTL, next IP ID */
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_origin(d, "endpoint");
+    g_assert_true(d->ttl_delta_known);
+    g_assert_cmpint(d->ttl_delta, ==, 0);
+    g_assert_nonnull(strstr(d->origin_evidence, "continues the server's counter"));
+    assert_cause(d, "abortive-close");
+}
+
+static void test_ttl_delta_makes_a_middlebox(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    s.c.ttl[SERVER] = 57;   /* the server is seven hops away; the device one */
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    s.c.ttl[SERVER] = 63;
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 50000);
+    tcp_segment seg = forged(&s, SERVER, 0, 63, 20);
+    seg.flags = TCP_FLAG_RST;    /* a reject answers with seq = the segment's ack */
+    seg.ack = 0;
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_origin(d, "middlebox");
+    g_assert_cmpint(d->ttl_delta, ==, 6);
+    g_assert_cmpint(d->kernel_reason, ==, KR_NONE);
+    assert_cause(d, "injected");
+}
+
+static void test_refused_syn_from_a_device(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    host_facts_add_ttl(&s.facts.sender, 61);   /* the server, seen in other connections */
+    send(&s.c, CLIENT, TCP_FLAG_SYN, 0, 0);
+    tcp_segment seg = make_segment(&s.c, SERVER, TCP_FLAG_RST | TCP_FLAG_ACK, 0, 1001, 0, 30);
+    seg.ttl = 64;
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_origin(d, "middlebox");
+    g_assert_nonnull(strstr(d->origin_evidence, "other connections"));
+    assert_cause(d, "blocked");
+}
+
+static void test_refused_syn_without_comparison_is_unknown(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    send(&s.c, CLIENT, TCP_FLAG_SYN, 0, 0);
+    tcp_segment seg = make_segment(&s.c, SERVER, TCP_FLAG_RST | TCP_FLAG_ACK, 0, 1001, 0, 30);
+    seg.ip_id = 0;
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_origin(d, "unknown");
+    assert_cause(d, "refused");
+}
+
+static void test_first_data_blocked(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    s.c.ttl[SERVER] = 60;
+    handshake(&s.c);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 120, 100);   /* the request a filter matches */
+    tcp_segment seg = make_segment(&s.c, SERVER, TCP_FLAG_RST, s.c.next_seq[SERVER], 0, 0, 15);
+    seg.ttl = 64;
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_origin(d, "middlebox");
+    assert_cause(d, "blocked");
+}
+
+static void test_ip_id_copied_from_trigger(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 1000);
+    tcp_segment seg = forged(&s, SERVER, 0, 64, 10);
+    seg.ip_id = s.c.ip_id[CLIENT] - 1;   /* the ID of the client's segment it answers */
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_origin(d, "middlebox");
+    g_assert_nonnull(strstr(d->origin_evidence, "copied from the segment it answers"));
+}
+
+static void test_answer_faster_than_round_trip(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    host_facts_add_rtt(&s.facts.sender, 80000);   /* 80 ms to the server */
+    request_response(&s.c, 100, 300);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 1000);
+    tcp_segment seg = forged(&s, SERVER, 0, 64, 2000);   /* 2 ms later */
+    seg.ip_id = 0;
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_origin(d, "middlebox");
+    g_assert_nonnull(strstr(d->origin_evidence, "round trip"));
+}
+
+static void test_burst_with_moving_sequence(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    attributed(&s, forged(&s, SERVER, 0, 64, 1000));
+    s.facts.has_prev_rst = TRUE;
+    s.facts.prev_rst_side = 1;
+    s.facts.prev_rst_seq = s.c.next_seq[SERVER];
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 1460, 64, 50));
+    assert_origin(d, "middlebox");
+    g_assert_nonnull(strstr(d->origin_evidence, "second RST"));
+}
+
+static void test_idle_timer_when_traffic_resumes(void)
+{
+    scene s;
+    scene_init(&s, "edge-firewall=90");
+    s.c.ttl[SERVER] = 62;
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 95 * G_GINT64_CONSTANT(1000000));
+    tcp_segment seg = make_segment(&s.c, SERVER, TCP_FLAG_RST, s.c.next_seq[SERVER], 0, 0, 40);
+    seg.ttl = 64;
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_origin(d, "middlebox");
+    assert_cause(d, "idle-timeout");
+    g_assert_nonnull(strstr(d->evidence, "edge-firewall"));
+}
+
+static void test_idle_timer_firing_by_itself(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    s.c.ttl[SERVER] = 55;
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    /* Azure LB with TCP reset on idle: RSTs at the timer, prompted by nothing */
+    tcp_segment seg = forged(&s, SERVER, 0, 64, 240 * G_GINT64_CONSTANT(1000000) + 300000);
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_cause(d, "idle-timeout");
+    g_assert_nonnull(strstr(d->evidence, "Azure"));
+}
+
+static void test_relayed_reset(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    s.facts.relay_frame = 77;
+    s.facts.relay_stream = 3;
+    s.facts.relay_gap_us = 400;
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 0, 64, 1000));
+    assert_cause(d, "relayed");
+    assert_origin(d, "endpoint");
+    g_assert_nonnull(strstr(d->evidence, "frame 77"));
+}
+
+static void test_sender_keeps_talking(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 0, 64, 1000));
+    assert_origin(d, "endpoint");   /* nothing gave it away yet */
+    g_assert_true(follow(&s, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 500, 3000));
+    assert_origin(d, "middlebox");
+    assert_cause(d, "injected");
+    g_assert_nonnull(strstr(d->origin_evidence, "kept sending after this RST"));
+}
+
+static void test_challenge_ack_means_ignored(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 3000, 64, 1000));
+    g_assert_cmpstr(rst_acceptability_token(d->acceptable), ==, "in-window");
+    g_assert_true(follow(&s, CLIENT, TCP_FLAG_ACK, 0, 30));
+    g_assert_cmpstr(rst_ignored_token(d->ignored), ==, "challenge-ack");
+}
+
+static void test_out_of_window_is_ignored(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 4000000, 64, 1000));
+    g_assert_cmpstr(rst_ignored_token(d->ignored), ==, "out-of-window");
+}
+
+static void test_receiver_keeps_sending(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 0, 64, 1000));
+    g_assert_false(follow(&s, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 50));   /* in flight */
+    g_assert_true(follow(&s, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 900000));
+    g_assert_cmpstr(rst_ignored_token(d->ignored), ==, "traffic-continued");
+}
+
+static void test_new_connection_ends_the_follow_up(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    const rst_diagnosis *d = attributed(&s, forged(&s, CLIENT, 0, 64, 1000));
+    g_assert_false(follow(&s, CLIENT, TCP_FLAG_SYN, 0, 1000000));
+    g_assert_false(follow(&s, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 1000));
+    assert_origin(d, "endpoint");
+}
+
+static void test_idle_timer_preference(void)
+{
+    idle_timer_table timers;
+    char *error = NULL;
+    g_assert_true(idle_timers_parse(" haproxy = 60 , 900 ", &timers, &error));
+    g_assert_cmpstr(timers.timer[timers.count - 2].name, ==, "haproxy");
+    g_assert_cmpuint(timers.timer[timers.count - 1].seconds, ==, 900);
+    g_assert_false(idle_timers_parse("fw=abc, ok=5, =7, slow=9999999", &timers, &error));
+    g_assert_nonnull(strstr(error, "\"fw=abc\""));
+    g_assert_nonnull(strstr(error, "slow"));
+    g_assert_cmpstr(timers.timer[timers.count - 1].name, ==, "ok");
+    g_free(error);
+}
+
+/* ---- vendor reasons ------------------------------------------------------ */
+
+static void test_netscaler_window_code(void)
+{
+    rst_vendor_info v;
+    g_assert_true(rst_vendor_decode(9300, NULL, 0, &v));
+    g_assert_cmpint(v.kind, ==, VENDOR_NETSCALER);
+    g_assert_cmpuint(v.code, ==, 9300);
+    assert_cause(&v, "idle-timeout");
+    g_assert_nonnull(strstr(v.text, "idle"));
+    g_assert_true(rst_vendor_decode(9830, NULL, 0, &v));
+    assert_cause(&v, "blocked");
+    g_assert_false(rst_vendor_decode(0, NULL, 0, &v));
+    g_assert_false(rst_vendor_decode(502, NULL, 0, &v));   /* an ordinary scaled window */
+}
+
+static void test_f5_reset_cause_text(void)
+{
+    static const char payload[] = "BIG-IP: [0x2664c65:2574] Flow expired (sweeper)";
+    rst_vendor_info v;
+    g_assert_true(rst_vendor_decode(0, (const uint8_t *)payload, sizeof payload - 1, &v));
+    g_assert_cmpint(v.kind, ==, VENDOR_F5);
+    assert_cause(&v, "idle-timeout");
+    g_assert_cmpstr(v.text, ==, "F5 BIG-IP: Flow expired (sweeper)");
+    g_assert_true(v.from_device);
+}
+
+static void test_ietf_diagnostic_payloads(void)
+{
+    /* draft -11: cookie 12345, then {1: 14} (connection timeout) */
+    static const uint8_t cbor[] = { 0x19, 0x30, 0x39, 0xa1, 0x01, 0x0e };
+    /* draft -17: 0x33AA, code 9 (not authorized), PEN 0 */
+    static const uint8_t fixed[] = { 0x33, 0xaa, 0x00, 0x09, 0, 0, 0, 0 };
+    /* cookie, {3: "nat full"} */
+    static const uint8_t text[] = { 0x19, 0x30, 0x39, 0xa1, 0x03, 0x68, 'n', 'a', 't', ' ', 'f', 'u', 'l', 'l' };
+    /* the cookie, then a map that runs past the end: ignored as the draft asks */
+    static const uint8_t broken[] = { 0x19, 0x30, 0x39, 0xa2, 0x01 };
+    rst_vendor_info v;
+    g_assert_true(rst_vendor_decode(0, cbor, sizeof cbor, &v));
+    g_assert_cmpint(v.kind, ==, VENDOR_IETF);
+    g_assert_cmpuint(v.code, ==, 14);
+    assert_cause(&v, "idle-timeout");
+    g_assert_true(rst_vendor_decode(0, fixed, sizeof fixed, &v));
+    assert_cause(&v, "blocked");
+    g_assert_nonnull(strstr(v.text, "not authorized"));
+    g_assert_true(rst_vendor_decode(0, text, sizeof text, &v));
+    g_assert_cmpstr(v.text, ==, "RST diagnostic: nat full");
+    g_assert_false(rst_vendor_decode(0, broken, sizeof broken, &v));
+}
+
+static void test_other_payload_shown_as_text(void)
+{
+    static const uint8_t payload[] = "connection rejected\r\n\x01";
+    static const uint8_t binary[] = { 0x00, 0x9f, 0x13, 0x88, 0xff, 0x01, 0x02, 0x03 };
+    rst_vendor_info v;
+    g_assert_true(rst_vendor_decode(0, payload, sizeof payload - 1, &v));
+    g_assert_cmpint(v.kind, ==, VENDOR_TEXT);
+    g_assert_cmpstr(v.text, ==, "payload text: connection rejected...");
+    g_assert_false(v.from_device);
+    g_assert_false(rst_vendor_decode(0, binary, sizeof binary, &v));
+}
+
+static void test_vendor_reason_becomes_the_cause(void)
+{
+    scene s;
+    rst_vendor_info v;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    g_assert_true(rst_vendor_decode(9700, NULL, 0, &v));
+    s.facts.vendor = &v;
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 0, 64, 1000));
+    assert_cause(d, "relayed");
+    assert_origin(d, "middlebox");
+    g_assert_cmpstr(d->evidence, ==, "the RST gives its own reason: NetScaler 9700: reset received on the "
+                    "other side of the appliance, passed on");
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/origin/endpoint-active", test_endpoint_active_reset);
+    g_test_add_func("/origin/ttl-delta", test_ttl_delta_makes_a_middlebox);
+    g_test_add_func("/origin/refused-by-device", test_refused_syn_from_a_device);
+    g_test_add_func("/origin/refused-unknown", test_refused_syn_without_comparison_is_unknown);
+    g_test_add_func("/origin/first-data-blocked", test_first_data_blocked);
+    g_test_add_func("/origin/ip-id-copied", test_ip_id_copied_from_trigger);
+    g_test_add_func("/origin/faster-than-rtt", test_answer_faster_than_round_trip);
+    g_test_add_func("/origin/burst", test_burst_with_moving_sequence);
+    g_test_add_func("/origin/idle-timer-resume", test_idle_timer_when_traffic_resumes);
+    g_test_add_func("/origin/idle-timer-fires", test_idle_timer_firing_by_itself);
+    g_test_add_func("/origin/relayed", test_relayed_reset);
+    g_test_add_func("/origin/idle-timer-preference", test_idle_timer_preference);
+    g_test_add_func("/followup/sender-keeps-talking", test_sender_keeps_talking);
+    g_test_add_func("/followup/challenge-ack", test_challenge_ack_means_ignored);
+    g_test_add_func("/followup/out-of-window", test_out_of_window_is_ignored);
+    g_test_add_func("/followup/receiver-keeps-sending", test_receiver_keeps_sending);
+    g_test_add_func("/followup/new-connection", test_new_connection_ends_the_follow_up);
+    g_test_add_func("/vendor/netscaler", test_netscaler_window_code);
+    g_test_add_func("/vendor/f5", test_f5_reset_cause_text);
+    g_test_add_func("/vendor/ietf", test_ietf_diagnostic_payloads);
+    g_test_add_func("/vendor/text", test_other_payload_shown_as_text);
+    g_test_add_func("/vendor/becomes-cause", test_vendor_reason_becomes_the_cause);
+    return g_test_run();
+}
