@@ -10,6 +10,7 @@ static const char *const node_all = "All RSTs";
 static const char *const node_cause = "By cause (phases beneath)";
 static const char *const node_phase = "By phase";
 static const char *const node_sender = "By sender role";
+static const char *const node_origin = "By origin (endpoint or device in the path)";
 static const char *const node_kernel = "By likely kernel reason";
 static const char *const node_address = "By sender address";
 static const char *const node_streams = "Streams reset";
@@ -18,7 +19,7 @@ static const char *const node_with_line = "RSTs with a log line";
 static const char *const node_without_line = "RSTs without a log line";
 static const char *const node_unmatched = "Log reset lines with no RST";
 
-static int id_cause, id_phase, id_sender, id_kernel, id_address, id_log, id_unmatched;
+static int id_cause, id_phase, id_sender, id_origin, id_kernel, id_address, id_log, id_unmatched;
 
 static void stats_init(stats_tree *st)
 {
@@ -27,6 +28,7 @@ static void stats_init(stats_tree *st)
     id_cause = stats_tree_create_node(st, node_cause, 0, STAT_DT_INT, TRUE);
     id_phase = stats_tree_create_node(st, node_phase, 0, STAT_DT_INT, TRUE);
     id_sender = stats_tree_create_node(st, node_sender, 0, STAT_DT_INT, TRUE);
+    id_origin = stats_tree_create_node(st, node_origin, 0, STAT_DT_INT, TRUE);
     id_kernel = stats_tree_create_node(st, node_kernel, 0, STAT_DT_INT, TRUE);
     id_address = stats_tree_create_node(st, node_address, 0, STAT_DT_INT, TRUE);
     stats_tree_create_node(st, node_streams, 0, STAT_DT_INT, FALSE);
@@ -58,6 +60,8 @@ static tap_packet_status stats_packet(stats_tree *st, packet_info *pinfo, epan_d
     tick_stat_node(st, rst_phase_token(diag->phase), id_phase, FALSE);
     tick_stat_node(st, node_sender, 0, TRUE);
     tick_stat_node(st, rst_sender_token(diag->sender), id_sender, FALSE);
+    tick_stat_node(st, node_origin, 0, TRUE);
+    tick_stat_node(st, rst_origin_token(diag->origin), id_origin, FALSE);
     tick_stat_node(st, node_kernel, 0, TRUE);
     tick_stat_node(st, rst_kernel_reason_token(diag->kernel_reason), id_kernel, FALSE);
     tick_stat_node(st, node_address, 0, TRUE);

@@ -120,6 +120,17 @@ class Profile(unittest.TestCase):
                              "-T", "fields", "-e", "frame.coloring_rule.name")
         self.assertEqual(set(out.split("\n")[:-1]), {"RST with a log line"})
 
+    def test_device_resets_and_later_frames(self):
+        capture = os.path.join(HERE, "captures", "injected.pcap")
+        for display_filter, rule, count in (
+                ('rstdiag.origin == "middlebox"', "RST injected or passed on", 2),
+                ("rstdiag.after_reset && tcp.flags.reset == 0 && !tcp.analysis.flags", "After a reset", 10)):
+            out, _ = self.tshark("-C", "rstdiag", "-r", capture, "-2", "--color", "-Y", display_filter,
+                                 "-T", "fields", "-e", "frame.coloring_rule.name")
+            rules = out.split()
+            self.assertGreaterEqual(len(rules), count, display_filter)
+            self.assertEqual(set(out.splitlines()), {rule}, display_filter)
+
     def test_zip_holds_exactly_the_profile(self):
         with zipfile.ZipFile(os.path.join(BUILD, "rstdiag-profile.zip")) as z:
             names = {n for n in z.namelist() if not n.endswith("/")}
