@@ -20,23 +20,15 @@ import struct
 import sys
 import time
 
+from inet_checksum import checksum, tcp_checksum
+
 ETH_P_IP = 0x0800
 PACKET_OUTGOING = 4
 
 
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def forged_rst(src, dst, sport, dport, seq, ack, ttl):
     tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, 0x14, 0, 0, 0)
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(tcp))
-    tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
+    tcp = tcp[:16] + struct.pack("!H", tcp_checksum(socket.inet_aton(src), socket.inet_aton(dst), tcp)) + tcp[18:]
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), random.randrange(1, 65536), 0x4000,
                      ttl, 6, 0, socket.inet_aton(src), socket.inet_aton(dst))
     ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]

@@ -16,6 +16,8 @@ tests/check_vendor.py. Deterministic; stdlib only:
 import os
 import struct
 
+from inet_checksum import checksum, tcp_checksum
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CAPTURES = os.path.join(os.path.dirname(HERE), "captures")
 OUT = os.path.join(CAPTURES, "vendor")
@@ -40,15 +42,6 @@ def write_pcap(path, header, records):
             f.write(struct.pack("<IIII", ts_sec, ts_usec, len(frame), length) + bytes(frame))
 
 
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def rewrite_rst(record, window=None, payload=b""):
     """Set the window field and/or append a payload to the IPv4 TCP RST in record."""
     frame = record[2]
@@ -61,8 +54,7 @@ def rewrite_rst(record, window=None, payload=b""):
     if window is not None:
         segment[14:16] = struct.pack("!H", window)
     segment[16:18] = b"\0\0"
-    pseudo = bytes(frame[ip + 12:ip + 20]) + struct.pack("!BBH", 0, 6, len(segment))
-    segment[16:18] = struct.pack("!H", checksum(pseudo + bytes(segment)))
+    segment[16:18] = struct.pack("!H", tcp_checksum(frame[ip + 12:ip + 16], frame[ip + 16:ip + 20], segment))
     ip_header = frame[ip:tcp]
     ip_header[2:4] = struct.pack("!H", ihl + len(segment))
     ip_header[10:12] = b"\0\0"
