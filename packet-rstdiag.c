@@ -258,6 +258,9 @@ static gboolean read_frame_bytes(tvbuff_t *tvb, packet_info *pinfo, tcp_info_t *
     if (pinfo->ptype != PT_TCP || pinfo->flags.in_error_pkt || pinfo->net_src.type != pinfo->net_dst.type
         || (pinfo->net_src.type != AT_IPv4 && pinfo->net_src.type != AT_IPv6))
         return FALSE;
+    /* a TCP header quoted in an ICMP error is not a segment (the tap marks it; here we must) */
+    if (proto_is_frame_protocol(pinfo->layers, "icmp") || proto_is_frame_protocol(pinfo->layers, "icmpv6"))
+        return FALSE;
     conversation_t *conv = find_conversation_pinfo(pinfo, 0);
     struct tcp_analysis *tcpd = conv ? get_tcp_conversation_data(conv, pinfo) : NULL;
     if (tcpd == NULL)
