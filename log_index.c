@@ -296,8 +296,9 @@ static gboolean parse_nginx(const char *line, size_t len, log_entry *e)
     const char *client = find(&c, ", client: ");
     gboolean client_closed = contains(line, len, "client prematurely closed")
         || contains(line, len, "closed keepalive connection");
+    const char *action_end = client && client > action ? client : line + len;   /* ", client:" may come first */
     gboolean upstream = !client_closed
-        && ((action && memmem(action, (size_t)((client ? client : line + len) - action), "upstream", 8))
+        && ((action && memmem(action, (size_t)(action_end - action), "upstream", 8))
             || contains(line, len, "upstream prematurely closed"));
     e->leg = upstream ? LOG_LEG_UPSTREAM : LOG_LEG_CLIENT;
     if (upstream) {
