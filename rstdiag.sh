@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 build_dir=${RSTDIAG_BUILD:-build}
-packages=(cmake make gcc pkg-config libglib2.0-dev zlib1g-dev wireshark-dev libwireshark-dev tshark python3)
+packages=(cmake make gcc pkg-config libglib2.0-dev zlib1g-dev wireshark-dev libwireshark-dev tshark python3
+    valgrind clang libclang-rt-14-dev)   # the valgrind and fuzz.short tests
 
 install_missing_packages() {
     local missing=()
