@@ -11,7 +11,8 @@
 # fails the run; the input is saved as WORK_DIR/findings/NAME-crash-* (keep it
 # in fuzz/corpus/NAME as a regression test once fixed). Exits 77 (skipped)
 # when clang or its libFuzzer runtime (libclang-rt-14-dev) is missing.
-# The fuzzers run under nice -n 19 on CPU RSTDIAG_FUZZ_CPU (default 1).
+# The fuzzers run under nice -n 19 on CPU RSTDIAG_FUZZ_CPU (default 1);
+# RSTDIAG_FUZZ_HARNESSES picks some (default: "log_reader tracker").
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-}
@@ -43,7 +44,7 @@ if taskset -c "$cpu" true 2>/dev/null; then
 fi
 
 status=0
-for harness in log_reader tracker; do
+for harness in ${RSTDIAG_FUZZ_HARNESSES:-log_reader tracker}; do
     case "$harness" in
         log_reader) max_len=4096 ;;
         *) max_len=1024 ;;   # about 120 segments
