@@ -9,6 +9,7 @@
 
 #define US_PER_SEC 1000000LL
 #define READ_CHUNK (64 * 1024)
+#define MAX_DURATION_MS (366LL * 86400 * 1000)   /* a longer session time is garbage: not added */
 
 static const char *const format_names[LOG_FORMAT_COUNT] = {
     "auto", "nginx", "apache", "haproxy", "envoy", "generic"
@@ -296,8 +297,9 @@ static gboolean parse_nginx(const char *line, size_t len, log_entry *e)
     const char *client = find(&c, ", client: ");
     gboolean client_closed = contains(line, len, "client prematurely closed")
         || contains(line, len, "closed keepalive connection");
+    const char *action_end = client && client > action ? client : line + len;   /* ", client:" may come first */
     gboolean upstream = !client_closed
-        && ((action && memmem(action, (size_t)((client ? client : line + len) - action), "upstream", 8))
+        && ((action && memmem(action, (size_t)(action_end - action), "upstream", 8))
             || contains(line, len, "upstream prematurely closed"));
     e->leg = upstream ? LOG_LEG_UPSTREAM : LOG_LEG_CLIENT;
     if (upstream) {
@@ -422,7 +424,7 @@ static gboolean parse_haproxy(const char *line, size_t len, log_entry *e)
             total = p + 1;
     cursor tc = { total + (*total == '+'), fields[3] };
     int64_t total_ms = 0;
-    if (!take_number(&tc, &total_ms))
+    if (!take_number(&tc, &total_ms) || total_ms > MAX_DURATION_MS)
         total_ms = 0;
     e->time_us = log_civil_to_us(y, mo, d, h, mi, s) + frac + total_ms * 1000;
     e->resolution_us = resolution;
@@ -499,7 +501,8 @@ static gboolean parse_envoy(const char *line, size_t len, log_entry *e)
         if (!take_number(&c, &numbers[i]))
             return FALSE;
     }
-    e->time_us += numbers[2] * 1000;   /* the start time plus the duration */
+    if (numbers[2] <= MAX_DURATION_MS)
+        e->time_us += numbers[2] * 1000;   /* the start time plus the duration */
     if (request_end > request)
         e->request = g_strndup(request, MIN((size_t)(request_end - request), LOG_REQUEST_MAX));
     e->leg = upstream ? LOG_LEG_UPSTREAM : LOG_LEG_CLIENT;

@@ -958,6 +958,9 @@ static void rstdiag_prefs_changed(void)
 static void register_expert_fields(void)
 {
     static ei_register_info ei[CAUSE_COUNT];
+    /* Wireshark keeps pointers to these until exit; in the plugin's own static
+     * storage they are not leaked when it is unloaded (valgrind) */
+    static char names[CAUSE_COUNT][64], summaries[CAUSE_COUNT][256];
     for (int i = 0; i < CAUSE_COUNT; i++) {
         const char *token = rst_cause_token((rst_cause)i);
         int severity = PI_WARN;
@@ -965,13 +968,12 @@ static void register_expert_fields(void)
             severity = PI_NOTE;
         else if (i == CAUSE_ACCEPT_OVERFLOW)
             severity = PI_ERROR;
-        char *name = g_strdup_printf("rstdiag.expert.%s", token);
-        g_strdelimit(name, "-", '_');   /* field names: letters, digits, '_' and '.' */
+        g_snprintf(names[i], sizeof names[i], "rstdiag.expert.%s", token);
+        g_strdelimit(names[i], "-", '_');   /* field names: letters, digits, '_' and '.' */
+        g_snprintf(summaries[i], sizeof summaries[i], "TCP reset, cause %s: %s", token,
+                   rst_cause_summary((rst_cause)i));
         ei_cause[i] = (expert_field)EI_INIT;
-        ei[i] = (ei_register_info){ &ei_cause[i],
-            { name, PI_SEQUENCE, severity,
-              g_strdup_printf("TCP reset, cause %s: %s", token, rst_cause_summary((rst_cause)i)),
-              EXPFILL } };
+        ei[i] = (ei_register_info){ &ei_cause[i], { names[i], PI_SEQUENCE, severity, summaries[i], EXPFILL } };
     }
     expert_module_t *module = expert_register_protocol(proto_rstdiag);
     expert_register_field_array(module, ei, CAUSE_COUNT);

@@ -291,6 +291,17 @@ static void refine_device_cause(attribution *a)
     }
 }
 
+/* The current kernel reason if the cause allows it, else the cause's first. */
+static rst_kernel_reason fitting_reason(rst_cause cause, rst_kernel_reason current)
+{
+    const rst_kernel_reason *allowed = rst_cause_kernel_reasons(cause);
+    for (const rst_kernel_reason *r = allowed; *r != KR_COUNT; r++) {
+        if (*r == current)
+            return current;
+    }
+    return allowed[0] != KR_COUNT ? allowed[0] : KR_NOT_SPECIFIED;
+}
+
 static void prefix_evidence(rst_diagnosis *d, const char *prefix)
 {
     char *joined = g_strconcat(prefix, "; ", d->evidence, NULL);
@@ -327,8 +338,8 @@ void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_fac
         /* the device said why: that beats any inference */
         diag->cause = vendor->cause;
         diag->confidence = CONFIDENCE_HIGH;
-        if (diag->origin == ORIGIN_MIDDLEBOX)
-            diag->kernel_reason = KR_NONE;
+        diag->kernel_reason = fitting_reason(vendor->cause, diag->origin == ORIGIN_MIDDLEBOX ? KR_NONE
+                                                                                           : diag->kernel_reason);
         snprintf(diag->evidence, sizeof diag->evidence, "the RST gives its own reason: %s", vendor->text);
         return;
     }

@@ -9,20 +9,29 @@ set -euo pipefail
 cd "$(dirname "$0")"
 build_dir=${RSTDIAG_BUILD:-build}
 packages=(cmake make gcc pkg-config libglib2.0-dev zlib1g-dev wireshark-dev libwireshark-dev tshark python3)
+# for the valgrind and fuzz.short tests only, which are skipped without them
+optional_packages=(valgrind clang libclang-rt-14-dev)
 
 install_missing_packages() {
-    local missing=()
+    local missing=() optional=()
+    for p in "${optional_packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || optional+=("$p")
+    done
     for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
-    [ ${#missing[@]} -eq 0 ] && return
+    [ ${#missing[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ] && return
     local sudo=()
     [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-    echo "Installing: ${missing[*]}"
+    echo "Installing: ${missing[*]} ${optional[*]}"
     # tshark asks whether non-root users may capture; answer no without a prompt
     echo "wireshark-common wireshark-common/install-setuid boolean false" | "${sudo[@]}" debconf-set-selections
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [ ${#missing[@]} -eq 0 ] ||
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [ ${#optional[@]} -eq 0 ] ||
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${optional[@]}" >/dev/null ||
+        echo "Could not install ${optional[*]}: the tests that need them will be skipped"
 }
 
 build() {
