@@ -464,6 +464,9 @@ static log_index *load_log_file(const char *path, gint format)
     if (!index) {
         report_failure("RSTDIAG: %s; resets are diagnosed without its lines", error);
         g_free(error);
+    } else if (index->stop_reason) {
+        report_warning("RSTDIAG: log file %s: reading stopped at line %u (%s); the %u reset lines before "
+                       "it are used", path, index->stop_line, index->stop_reason, index->entries->len);
     } else if (index->entries->len == 0) {
         report_warning("RSTDIAG: log file %s has no reset lines (%u lines read, %u mentioning a reset "
                        "in no known format)", path, index->lines_read, index->lines_unparsed);
