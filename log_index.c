@@ -800,7 +800,8 @@ log_index *log_index_load(const char *path, log_format format, char **error)
             index->lines_reporting_rst += e.reports_rst;
             g_array_append_val(index->entries, e);
         } else if (generic_reports_reset(buf, len) || nginx_reports_reset(buf, len)) {
-            index->lines_unparsed++;
+            if (index->lines_unparsed++ == 0)
+                index->first_unparsed = index->lines_read;
         }
     }
     int gz_error;

@@ -224,6 +224,7 @@ static void test_load_sorts_and_counts(void)
     g_assert_cmpuint(index->lines_read, ==, 4);
     g_assert_cmpuint(index->entries->len, ==, 2);
     g_assert_cmpuint(index->lines_unparsed, ==, 1);
+    g_assert_cmpuint(index->first_unparsed, ==, 3);
     const log_entry *first = &g_array_index(index->entries, log_entry, 0);
     g_assert_cmpuint(first->lineno, ==, 4);   /* sorted by time, not by line */
     g_assert_null(strchr(g_array_index(index->entries, log_entry, 1).text, '\r'));
