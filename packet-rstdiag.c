@@ -493,6 +493,20 @@ static log_source *take_old_source(const char *path, gint format)
     return NULL;
 }
 
+/* Problems with the log preferences already told: tshark applies the
+ * preferences again for every table row given with -o, and the same words
+ * are told only once, again only after the problem has gone away. */
+static char *told_settings_problem;
+static gboolean told_sources_left_out;
+
+static void tell_settings_problem(char *problem /* taken; NULL: none */)
+{
+    if (problem && g_strcmp0(problem, told_settings_problem) != 0)
+        report_failure("RSTDIAG: %s", problem);
+    g_free(told_settings_problem);
+    told_settings_problem = problem;
+}
+
 /* Rebuilds the source list from the preferences and the table. A file
  * already read, or already found unreadable, with the same format is kept as
  * it is, so each problem is told once; new files are read now. */
@@ -503,10 +517,9 @@ static void configure_log_sources(void)
     char *error = NULL;
 
     log_match_settings settings;
-    if (!log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &settings, &error)) {
-        report_failure("RSTDIAG: %s", error);
-        g_clear_pointer(&error, g_free);
-    }
+    log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &settings, &error);
+    tell_settings_problem(error);
+    error = NULL;
     if (pref_log_file && *pref_log_file) {
         wanted[count] = (log_source){ .path = g_strdup(pref_log_file), .format = pref_log_format,
                                       .settings = settings };
@@ -526,8 +539,10 @@ static void configure_log_sources(void)
         g_clear_pointer(&error, g_free);
         count++;
     }
-    if (rows_left_out)
-        report_warning("RSTDIAG: only %d log sources are used; %u left out", MAX_LOG_SOURCES, rows_left_out);
+    if (rows_left_out && !told_sources_left_out)
+        report_warning("RSTDIAG: only %d log sources are used (the log_file preference first, then the "
+                       "table's rows); the other rows are left out", MAX_LOG_SOURCES);
+    told_sources_left_out = rows_left_out > 0;
 
     for (guint w = 0; w < count; w++) {
         log_source *old = take_old_source(wanted[w].path, wanted[w].format);
@@ -603,6 +618,7 @@ static void rstdiag_shutdown(void)
         g_free(log_sources[i].path);
     }
     log_source_count = 0;
+    g_clear_pointer(&told_settings_problem, g_free);
 }
 
 static void rstdiag_prefs_changed(void)
