@@ -207,8 +207,11 @@ static rst_shape find_shape(const rst_context *c)
             return SHAPE_PASSIVE;
         return SHAPE_NONSTANDARD;
     }
-    if (rst->seq == 0 && (peer->flags & SIDE_SEEN) && rst->ack == peer->next_seq)
-        return SHAPE_PASSIVE;   /* answer to a segment without ACK: a SYN */
+    /* answer to a segment without ACK: a SYN (unless the sender's own sequence
+     * numbers have just wrapped around to 0) */
+    if (rst->seq == 0 && (peer->flags & SIDE_SEEN) && rst->ack == peer->next_seq
+        && !((me->flags & SIDE_SEEN) && me->next_seq == 0))
+        return SHAPE_PASSIVE;
     if (me->flags & SIDE_SEEN) {
         if (rst->seq == me->next_seq)
             return SHAPE_ACTIVE;
