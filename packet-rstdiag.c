@@ -210,13 +210,29 @@ static void match_log_lines(rstdiag_record *record, const tcp_info_t *tcph, int6
     }
 }
 
+/* A TCP segment whose header Wireshark could not read (cut short by the
+ * snapshot length, or malformed) gives no tap data: told once. Not for a
+ * header quoted in an ICMP error, which is often cut. */
+static void tell_unreadable_tcp(const packet_info *pinfo)
+{
+    static gboolean told;
+    if (told || fetch_tapped_data(tcp_tap_id, 0) != NULL || !proto_is_frame_protocol(pinfo->layers, "tcp")
+        || proto_is_frame_protocol(pinfo->layers, "icmp") || proto_is_frame_protocol(pinfo->layers, "icmpv6"))
+        return;
+    told = TRUE;
+    report_warning("RSTDIAG: frame %u: its TCP header could not be read (cut short by the capture's "
+                   "snapshot length, or malformed); segments like it are left out of the diagnosis", pinfo->num);
+}
+
 /* First sight of a frame with tap data: update its stream and, for a RST,
  * return the stored verdict. */
 static rstdiag_record *track_frame(packet_info *pinfo)
 {
     const tcp_info_t *tcph = innermost_tcp_header();
-    if (tcph == NULL)
+    if (tcph == NULL) {
+        tell_unreadable_tcp(pinfo);
         return NULL;
+    }
     last_tracked_frame = pinfo->num;
 
     tcp_segment seg;
