@@ -487,9 +487,9 @@ static log_index *load_log_file(const char *path, gint format)
         report_warning("RSTDIAG: log file %s has no reset lines (%u lines read, %u mentioning a reset "
                        "in no known format)", path, index->lines_read, index->lines_unparsed);
     } else if (index->lines_unparsed) {
-        report_warning("RSTDIAG: log file %s: %u lines mention a reset in no known format or with an "
-                       "impossible time (the first is line %u); they are not matched", path,
-                       index->lines_unparsed, index->first_unparsed);
+        report_warning("RSTDIAG: log file %s: %u %s a reset in no known format or with an impossible "
+                       "time (the first is line %u); not matched", path, index->lines_unparsed,
+                       index->lines_unparsed == 1 ? "line mentions" : "lines mention", index->first_unparsed);
     } else {
         ws_info("log file %s: %u reset lines of %u (%u unparsed, %u cut)", path, index->entries->len,
                 index->lines_read, index->lines_unparsed, index->lines_cut);
