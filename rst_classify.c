@@ -438,10 +438,13 @@ static void classify_open_connection(rst_context *c)
         classify_active_abort(c);
     } else if (c->out->shape == SHAPE_PASSIVE) {
         classify_no_socket(c);
+    } else if (c->rst->payload_len) {
+        set_verdict(c, CAUSE_UNKNOWN, KR_NONE, CONFIDENCE_LOW);
+        say(c, "%s sent a RST carrying %u bytes of data, which Linux never does (another stack or a "
+            "middlebox may, RFC 9293 3.5.3)", c->me_name, c->rst->payload_len);
     } else {
         set_verdict(c, CAUSE_UNKNOWN, KR_NONE, CONFIDENCE_LOW);
-        say(c, "%s sent a RST%s whose sequence number fits no socket state of a TCP stack",
-            c->me_name, c->rst->payload_len ? " with payload" : "");
+        say(c, "%s sent a RST whose sequence number fits no socket state of a TCP stack", c->me_name);
     }
 }
 

@@ -385,7 +385,8 @@ class Captures(BadInput):
         self.assertEqual([(f, s, p) for f, s, p, *_ in rows], [l[:3] for l in labels("unread_server.pcap")])
         for _, _, _, cause, reason, shape, evidence in rows:
             self.assertEqual((cause, reason, shape), ("unknown", "NONE", "nonstandard"))
-            self.assertIn("RST with payload", evidence)
+            self.assertIn(f"server sent a RST carrying {len(derive_captures.RST_PAYLOAD)} bytes of data, "
+                          "which Linux never does", evidence)
 
     def test_corrupted_bytes(self):
         """editcap -E, as in Wireshark's fuzz tests (thousands more in tests/check_sanitized.sh)."""
