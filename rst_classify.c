@@ -495,6 +495,11 @@ static void classify_closed_phase(rst_context *c)
         return;
     }
     classify_open_connection(c);
+    if (c->me->flags & SIDE_SENT_RST) {   /* e.g. a duplicate in the capture */
+        size_t len = strlen(c->out->evidence);
+        g_snprintf(c->out->evidence + len, sizeof c->out->evidence - len,
+                   "; a repeat: the %s's earlier RST had already ended the connection", c->me_name);
+    }
 }
 
 void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_settings *settings,

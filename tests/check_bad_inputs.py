@@ -369,13 +369,17 @@ class Captures(BadInput):
         self.assertEqual([row[1:5] for row in rows], [("server", "unknown", "unread-data", "TCP_ABORT_ON_CLOSE")] * 3)
 
     def test_duplicate_rsts(self):
-        """Each RST twice: the first as labelled, the copy in phase closed."""
-        rc, rows, err = run(self.derived("duplicate_rsts"))
+        """Each RST twice: the first as labelled, the copy in phase closed and
+        called a repeat."""
+        rc, rows, err = run(self.derived("duplicate_rsts"), fields=DIAGNOSIS + ("rstdiag.evidence",))
         self.assertEqual((rc, err), (0, ""))
         original = self.original("linger_server.pcap")
-        self.assertEqual(rows[0::2], [(f + n, *rest) for n, (f, *rest) in enumerate(original)])
-        self.assertEqual([(f, s, p) for f, s, p, _, _ in rows[1::2]],
+        self.assertEqual([row[:5] for row in rows[0::2]], [(f + n, *rest) for n, (f, *rest) in enumerate(original)])
+        self.assertEqual([row[:3] for row in rows[1::2]],
                          [(f + n + 1, s, "closed") for n, (f, s, *_) in enumerate(original)])
+        for first, copy in zip(rows[0::2], rows[1::2]):
+            self.assertNotIn("a repeat", first[5])
+            self.assertTrue(copy[5].endswith("; a repeat: the server's earlier RST had already ended the connection"))
 
     def test_rst_with_payload(self):
         """No Linux stack puts data in a RST: sender and phase as labelled, the
