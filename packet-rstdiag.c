@@ -211,12 +211,15 @@ static void match_log_lines(rstdiag_record *record, const tcp_info_t *tcph, int6
 }
 
 /* A TCP segment whose header Wireshark could not read (cut short by the
- * snapshot length, or malformed) gives no tap data: told once. Not for a
+ * snapshot length, or malformed) gives no tap data while its IP header did:
+ * told once. Not in a pass without taps (tshark -2's first), nor for a
  * header quoted in an ICMP error, which is often cut. */
 static void tell_unreadable_tcp(const packet_info *pinfo)
 {
     static gboolean told;
-    if (told || fetch_tapped_data(tcp_tap_id, 0) != NULL || !proto_is_frame_protocol(pinfo->layers, "tcp")
+    if (told || fetch_tapped_data(tcp_tap_id, 0) != NULL
+        || (fetch_tapped_data(ip_tap_id, 0) == NULL && fetch_tapped_data(ipv6_tap_id, 0) == NULL)
+        || !proto_is_frame_protocol(pinfo->layers, "tcp")
         || proto_is_frame_protocol(pinfo->layers, "icmp") || proto_is_frame_protocol(pinfo->layers, "icmpv6"))
         return;
     told = TRUE;
