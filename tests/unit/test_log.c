@@ -293,7 +293,9 @@ static void test_nul_bytes_stop_reading(void)
     guint lines = 0;
     for (gsize i = 0; i < s->len; i++)
         lines += s->str[i] == '\n';
-    g_string_set_size(s, s->len + 1000000);   /* zero-filled */
+    gsize text_len = s->len;
+    g_string_set_size(s, text_len + 1000000);
+    memset(s->str + text_len, 0, 1000000);   /* set_size leaves the new bytes undefined */
     char *path = write_file("rstdiag-hole.log", s->str, s->len);
     char *error = NULL;
     log_index *index = log_index_load(path, LOG_FORMAT_AUTO, &error);
