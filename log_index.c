@@ -768,9 +768,18 @@ log_index *log_index_load(const char *path, log_format format, char **error)
     index->entries = g_array_new(FALSE, FALSE, sizeof(log_entry));
     char *buf = g_malloc(READ_CHUNK);
     gboolean continuing = FALSE;   /* inside a line longer than the buffer */
+    z_off_t offset = gztell(f);
 
     while (gzgets(f, buf, READ_CHUNK) != NULL) {
         size_t len = strlen(buf);
+        z_off_t next = gztell(f);
+        if (next - offset != (z_off_t)len) {
+            /* NUL bytes past the head, e.g. the hole copytruncate leaves: not text from here on */
+            index->stop_line = index->lines_read + !continuing;
+            index->stop_reason = "NUL bytes, not text";
+            break;
+        }
+        offset = next;
         gboolean complete = len > 0 && buf[len - 1] == '\n';
         if (continuing) {
             continuing = !complete;
@@ -794,14 +803,21 @@ log_index *log_index_load(const char *path, log_format format, char **error)
             index->lines_reporting_rst += e.reports_rst;
             g_array_append_val(index->entries, e);
         } else if (generic_reports_reset(buf, len) || nginx_reports_reset(buf, len)) {
-            index->lines_unparsed++;
+            if (index->lines_unparsed++ == 0)
+                index->first_unparsed = index->lines_read;
         }
     }
     int gz_error;
     const char *gz_message = gzerror(f, &gz_error);
+    if (gz_error == Z_BUF_ERROR && !index->stop_reason) {   /* compressed data ended early */
+        index->stop_line = index->lines_read;
+        index->stop_reason = "gzip data cut short";
+    }
     if (gz_error != Z_OK && gz_error != Z_BUF_ERROR) {
         *error = g_strdup_printf("error reading log file %s: %s", path,
                                  gz_error == Z_ERRNO ? g_strerror(errno) : gz_message);
+    } else if (index->lines_read == 0 && index->stop_reason) {
+        *error = g_strdup_printf("log file %s could not be read (%s)", path, index->stop_reason);
     } else if (index->lines_read == 0) {
         *error = g_strdup_printf("log file %s is empty", path);
     }

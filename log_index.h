@@ -50,6 +50,9 @@ typedef struct {
     uint32_t  lines_reporting_rst;   /* entries with reports_rst */
     uint32_t  lines_unparsed;  /* mention a reset but fit no format */
     uint32_t  lines_cut;       /* longer than LOG_LINE_MAX */
+    uint32_t  first_unparsed;  /* line number of the first of them, 0 if none */
+    const char *stop_reason;   /* NULL, or why reading stopped early (for the user) */
+    uint32_t  stop_line;       /* the line it stopped in */
 } log_index;
 
 /* Reads path (plain or gzip). On failure returns NULL and sets *error to a

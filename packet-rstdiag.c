@@ -253,33 +253,38 @@ static gint tcp_after_ip(const guint8 *data, gint len, gint ip, gboolean v6, gui
  * the frame's bytes, found through what Wireshark left in pinfo (the
  * innermost addresses and ports): the last IP header with those addresses
  * and the TCP header behind it. The stream index is TCP's own. */
-static gboolean read_frame_bytes(tvbuff_t *tvb, packet_info *pinfo, tcp_info_t *tcph, tcp_segment *seg)
+typedef enum { BYTES_NO_TCP, BYTES_READ, BYTES_UNREADABLE } frame_bytes_result;
+
+static frame_bytes_result read_frame_bytes(tvbuff_t *tvb, packet_info *pinfo, tcp_info_t *tcph, tcp_segment *seg)
 {
     if (pinfo->ptype != PT_TCP || pinfo->flags.in_error_pkt || pinfo->net_src.type != pinfo->net_dst.type
         || (pinfo->net_src.type != AT_IPv4 && pinfo->net_src.type != AT_IPv6))
-        return FALSE;
+        return BYTES_NO_TCP;
     /* a TCP header quoted in an ICMP error is not a segment (the tap marks it; here we must) */
     if (proto_is_frame_protocol(pinfo->layers, "icmp") || proto_is_frame_protocol(pinfo->layers, "icmpv6"))
-        return FALSE;
+        return BYTES_NO_TCP;
     conversation_t *conv = find_conversation_pinfo(pinfo, 0);
     struct tcp_analysis *tcpd = conv ? get_tcp_conversation_data(conv, pinfo) : NULL;
     if (tcpd == NULL)
-        return FALSE;
+        return BYTES_NO_TCP;
 
     gboolean v6 = pinfo->net_src.type == AT_IPv6;
     gint addr_len = v6 ? 16 : 4, addr_at = v6 ? 8 : 12;
     gint len = (gint)tvb_captured_length(tvb);
     const guint8 *data = tvb_get_ptr(tvb, 0, len);
-    for (gint ip = len - (v6 ? 40 : 20) - 20; ip >= 0; ip--) {
+    for (gint ip = len - (v6 ? 40 : 20); ip >= 0; ip--) {   /* innermost first */
         if ((data[ip] >> 4) != (v6 ? 6 : 4) || memcmp(data + ip + addr_at, pinfo->net_src.data, addr_len) != 0
             || memcmp(data + ip + addr_at + addr_len, pinfo->net_dst.data, addr_len) != 0)
             continue;
         guint32 tcp_bytes;
         gint tcp = tcp_after_ip(data, len, ip, v6, &tcp_bytes);
-        if (tcp < 0 || tcp + 20 > len || pntoh16(data + tcp) != pinfo->srcport
-            || pntoh16(data + tcp + 2) != pinfo->destport)
+        if (tcp < 0)
             continue;
-        guint32 header = (data[tcp + 12] >> 4) * 4u;
+        if (tcp + 4 <= len && (pntoh16(data + tcp) != pinfo->srcport || pntoh16(data + tcp + 2) != pinfo->destport))
+            continue;
+        guint32 header = tcp + 20 <= len ? (data[tcp + 12] >> 4) * 4u : 0;
+        if (header < 20)
+            return BYTES_UNREADABLE;   /* cut short, or malformed as Wireshark finds it */
         memset(tcph, 0, sizeof *tcph);
         copy_address_shallow(&tcph->ip_src, &pinfo->net_src);
         copy_address_shallow(&tcph->ip_dst, &pinfo->net_dst);
@@ -296,9 +301,9 @@ static gboolean read_frame_bytes(tvbuff_t *tvb, packet_info *pinfo, tcp_info_t *
         tcph->th_stream = tcpd->stream;
         seg->ttl = data[ip + (v6 ? 7 : 8)];
         seg->ip_id = v6 ? -1 : pntoh16(data + ip + 4);
-        return TRUE;
+        return BYTES_READ;
     }
-    return FALSE;
+    return BYTES_NO_TCP;
 }
 
 static void read_endpoint(const address *addr, guint16 port, log_endpoint *out)
@@ -515,6 +520,28 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
     return record;
 }
 
+/* A TCP segment whose header could not be read (cut short by the snapshot
+ * length, or malformed): told once, in every pass that meets it first. */
+static void tell_unreadable_tcp(const packet_info *pinfo)
+{
+    static gboolean told;
+    if (told)
+        return;
+    told = TRUE;
+    report_warning("RSTDIAG: frame %u: its TCP header could not be read (cut short by the capture's "
+                   "snapshot length, or malformed); segments like it are left out of the diagnosis", pinfo->num);
+}
+
+/* With taps: the IP layer queued its data, TCP did not (and it is no header
+ * quoted in an ICMP error, which is often cut). */
+static gboolean tcp_header_lost(const packet_info *pinfo)
+{
+    return fetch_tapped_data(tcp_tap_id, 0) == NULL
+        && (fetch_tapped_data(ip_tap_id, 0) != NULL || fetch_tapped_data(ipv6_tap_id, 0) != NULL)
+        && proto_is_frame_protocol(pinfo->layers, "tcp")
+        && !proto_is_frame_protocol(pinfo->layers, "icmp") && !proto_is_frame_protocol(pinfo->layers, "icmpv6");
+}
+
 /* First sight of a frame with tap data: update its stream and, for a RST,
  * return the stored verdict. */
 static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo)
@@ -524,10 +551,15 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo)
     const tcp_info_t *tcph = innermost_tcp_header();
     if (tcph)
         read_carrier(tcph, &seg);
-    else if (read_frame_bytes(tvb, pinfo, &from_bytes, &seg))
+    else {
+        frame_bytes_result bytes = read_frame_bytes(tvb, pinfo, &from_bytes, &seg);
+        if (bytes != BYTES_READ) {
+            if (bytes == BYTES_UNREADABLE || tcp_header_lost(pinfo))
+                tell_unreadable_tcp(pinfo);
+            return NULL;
+        }
         tcph = &from_bytes;
-    else
-        return NULL;
+    }
     read_segment(tcph, pinfo, &seg);
     last_tracked_frame = pinfo->num;
 
@@ -803,9 +835,16 @@ static log_index *load_log_file(const char *path, gint format)
     if (!index) {
         report_failure("RSTDIAG: %s; resets are diagnosed without its lines", error);
         g_free(error);
+    } else if (index->stop_reason) {
+        report_warning("RSTDIAG: log file %s: reading stopped at line %u (%s); the %u reset lines before "
+                       "it are used", path, index->stop_line, index->stop_reason, index->entries->len);
     } else if (index->entries->len == 0) {
         report_warning("RSTDIAG: log file %s has no reset lines (%u lines read, %u mentioning a reset "
                        "in no known format)", path, index->lines_read, index->lines_unparsed);
+    } else if (index->lines_unparsed) {
+        report_warning("RSTDIAG: log file %s: %u %s a reset in no known format or with an impossible "
+                       "time (the first is line %u); not matched", path, index->lines_unparsed,
+                       index->lines_unparsed == 1 ? "line mentions" : "lines mention", index->first_unparsed);
     } else {
         ws_info("log file %s: %u reset lines of %u (%u unparsed, %u cut)", path, index->entries->len,
                 index->lines_read, index->lines_unparsed, index->lines_cut);
@@ -825,6 +864,20 @@ static log_source *take_old_source(const char *path, gint format)
     return NULL;
 }
 
+/* Problems with the log preferences already told: tshark applies the
+ * preferences again for every table row given with -o, and the same words
+ * are told only once, again only after the problem has gone away. */
+static char *told_settings_problem;
+static gboolean told_sources_left_out;
+
+static void tell_settings_problem(char *problem /* taken; NULL: none */)
+{
+    if (problem && g_strcmp0(problem, told_settings_problem) != 0)
+        report_failure("RSTDIAG: %s", problem);
+    g_free(told_settings_problem);
+    told_settings_problem = problem;
+}
+
 /* Rebuilds the source list from the preferences and the table. A file
  * already read, or already found unreadable, with the same format is kept as
  * it is, so each problem is told once; new files are read now. */
@@ -835,10 +888,9 @@ static void configure_log_sources(void)
     char *error = NULL;
 
     log_match_settings settings;
-    if (!log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &settings, &error)) {
-        report_failure("RSTDIAG: %s", error);
-        g_clear_pointer(&error, g_free);
-    }
+    log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &settings, &error);
+    tell_settings_problem(error);
+    error = NULL;
     if (pref_log_file && *pref_log_file) {
         wanted[count] = (log_source){ .path = g_strdup(pref_log_file), .format = pref_log_format,
                                       .settings = settings };
@@ -858,8 +910,10 @@ static void configure_log_sources(void)
         g_clear_pointer(&error, g_free);
         count++;
     }
-    if (rows_left_out)
-        report_warning("RSTDIAG: only %d log sources are used; %u left out", MAX_LOG_SOURCES, rows_left_out);
+    if (rows_left_out && !told_sources_left_out)
+        report_warning("RSTDIAG: only %d log sources are used (the log_file preference first, then the "
+                       "table's rows); the other rows are left out", MAX_LOG_SOURCES);
+    told_sources_left_out = rows_left_out > 0;
 
     for (guint w = 0; w < count; w++) {
         log_source *old = take_old_source(wanted[w].path, wanted[w].format);
@@ -935,6 +989,7 @@ static void rstdiag_shutdown(void)
         g_free(log_sources[i].path);
     }
     log_source_count = 0;
+    g_clear_pointer(&told_settings_problem, g_free);
 }
 
 static void rstdiag_prefs_changed(void)

@@ -235,8 +235,11 @@ static rst_shape find_shape(const rst_context *c)
             return SHAPE_PASSIVE;
         return SHAPE_NONSTANDARD;
     }
-    if (rst->seq == 0 && (peer->flags & SIDE_SEEN) && rst->ack == peer->next_seq)
-        return SHAPE_PASSIVE;   /* answer to a segment without ACK: a SYN */
+    /* answer to a segment without ACK: a SYN (unless the sender's own sequence
+     * numbers have just wrapped around to 0) */
+    if (rst->seq == 0 && (peer->flags & SIDE_SEEN) && rst->ack == peer->next_seq
+        && !((me->flags & SIDE_SEEN) && me->next_seq == 0))
+        return SHAPE_PASSIVE;
     if (me->flags & SIDE_SEEN) {
         if (rst->seq == me->next_seq)
             return SHAPE_ACTIVE;
@@ -464,10 +467,13 @@ static void classify_open_connection(rst_context *c)
         classify_active_abort(c);
     } else if (c->out->shape == SHAPE_PASSIVE) {
         classify_no_socket(c);
+    } else if (c->rst->payload_len) {
+        set_verdict(c, CAUSE_UNKNOWN, KR_NONE, CONFIDENCE_LOW);
+        say(c, "%s sent a RST carrying %u bytes of data, which Linux never does (another stack or a "
+            "middlebox may, RFC 9293 3.5.3)", c->me_name, c->rst->payload_len);
     } else {
         set_verdict(c, CAUSE_UNKNOWN, KR_NONE, CONFIDENCE_LOW);
-        say(c, "%s sent a RST%s whose sequence number fits no socket state of a TCP stack",
-            c->me_name, c->rst->payload_len ? " with payload" : "");
+        say(c, "%s sent a RST whose sequence number fits no socket state of a TCP stack", c->me_name);
     }
 }
 
@@ -518,6 +524,11 @@ static void classify_closed_phase(rst_context *c)
         return;
     }
     classify_open_connection(c);
+    if (c->me->flags & SIDE_SENT_RST) {   /* e.g. a duplicate in the capture */
+        size_t len = strlen(c->out->evidence);
+        g_snprintf(c->out->evidence + len, sizeof c->out->evidence - len,
+                   "; a repeat: the %s's earlier RST had already ended the connection", c->me_name);
+    }
 }
 
 void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_settings *settings,

@@ -6,7 +6,6 @@ Usage: check_glue.py BUILD_DIR [unittest args]
 """
 import os
 import sys
-import tempfile
 import unittest
 
 import tshark_run
@@ -65,77 +64,12 @@ class Preferences(unittest.TestCase):
         self.assertEqual(field_values("response_timeout.pcap", "rstdiag.cause",
                                       "-o", "rstdiag.response_timeout:2000"), ["abortive-close"] * 2)
 
-    def test_absurd_value_is_reported_once_and_dissection_goes_on(self):
-        out, err = tshark("-r", capture("response_timeout.pcap"), "-o", "rstdiag.response_timeout:0",
-                          "-Y", "rstdiag", "-T", "fields", "-e", "rstdiag.cause")
-        self.assertEqual(out.split(), ["response-timeout"] * 2)
-        self.assertEqual(err.count("response_timeout"), 1, err)
-        self.assertIn("using 1000 ms", err)
-
     def test_info_column_can_be_turned_off(self):
         on, _ = tshark("-r", capture("refused.pcap"), "-Y", "tcp.flags.reset == 1")
         off, _ = tshark("-r", capture("refused.pcap"), "-Y", "tcp.flags.reset == 1",
                         "-o", "rstdiag.info_column:FALSE")
         self.assertEqual(on.count("[RST: refused]"), 3)
         self.assertNotIn("[RST:", off)
-
-
-class LogFileProblems(unittest.TestCase):
-    """A bad log file is told once on stderr and the diagnosis goes on."""
-
-    def run_with_log(self, path, *extra):
-        out, err = tshark("-r", capture("refused.pcap"), "-o", f"rstdiag.log_file:{path}", *extra,
-                          "-Y", "rstdiag", "-T", "fields", "-e", "rstdiag.cause")
-        self.assertEqual(out.split(), ["refused"] * 3)
-        return err
-
-    def assert_told_once(self, err, words):
-        self.assertEqual(err.count("RSTDIAG"), 1, err)
-        self.assertIn(words, err)
-
-    def test_missing(self):
-        self.assert_told_once(self.run_with_log("/nonexistent/error.log"), "No such file")
-
-    def test_directory(self):
-        self.assert_told_once(self.run_with_log("/tmp"), "is a directory")
-
-    def test_empty_and_binary(self):
-        with tempfile.TemporaryDirectory() as d:
-            os.chmod(d, 0o755)
-            empty = os.path.join(d, "empty.log")
-            binary = os.path.join(d, "binary.log")
-            open(empty, "w").close()
-            with open(binary, "wb") as f:
-                f.write(b"\x7fELF\x00\x00\x01" * 100)
-            for path in (empty, binary):
-                os.chmod(path, 0o644)
-            self.assert_told_once(self.run_with_log(empty), "is empty")
-            self.assert_told_once(self.run_with_log(binary), "not text")
-
-    def test_unreadable(self):
-        with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as f:
-            f.write("2024/05/01 10:00:00 [info] 1#1: *1 recv() failed (104: Connection reset by peer)\n")
-        os.chmod(f.name, 0)
-        try:
-            if os.getuid() != 0 and os.access(f.name, os.R_OK):
-                self.skipTest("this user can read a mode-0 file")
-            self.assert_told_once(self.run_with_log(f.name), "Permission denied")
-        finally:
-            os.unlink(f.name)
-
-    def test_no_reset_lines(self):
-        with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as f:
-            f.write("2024/05/01 10:00:00 [notice] 1#1: start worker processes\n")
-        os.chmod(f.name, 0o644)
-        try:
-            self.assert_told_once(self.run_with_log(f.name), "no reset lines")
-        finally:
-            os.unlink(f.name)
-
-    def test_absurd_clock_settings(self):
-        err = self.run_with_log("", "-o", "rstdiag.log_timezone:Mars/Olympus", "-o", "rstdiag.log_window:-3")
-        self.assert_told_once(err, "log_timezone")
-        self.assertIn("log_window", err)
 
 
 class Filtering(unittest.TestCase):

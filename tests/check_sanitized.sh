@@ -3,10 +3,13 @@
 # Builds the plugin with AddressSanitizer and UndefinedBehaviorSanitizer into
 # WORK_DIR, loads it into the stock tshark (the sanitizer runtime preloaded)
 # and runs it over every committed capture, one-pass and -2 with the full
-# tree, with and without the nginx log; then over CORRUPTED_CAPTURES (default
+# tree, with and without the nginx log, and over the awkward captures
+# derived from them (tests/derive_captures.py: tunnels, VLAN, wrapped
+# sequence numbers, cut headers...); then over CORRUPTED_CAPTURES (default
 # 200) copies corrupted with editcap -E and cut short, each under a time
-# limit. Fails on any sanitizer report, crash or hang; tshark refusing a
-# damaged file is fine.
+# limit (a run that hits it is a hang). Fails on any sanitizer report, crash
+# or hang; tshark refusing a damaged file is fine.
+# Long campaign (README): nice -n 19 taskset -c 1 tests/check_sanitized.sh . build/asan 2000
 set -euo pipefail
 src=$(cd "$1" && pwd)
 work=$2
@@ -24,24 +27,30 @@ cp "$src/tests/captures/nginx/error.log" "$scratch/error.log"
 chmod 644 "$scratch/error.log"
 
 reports=0
+refused=0   # damaged files tshark stopped reading with an error of its own
 run() {   # run LABEL TIMEOUT tshark-args...
     local label=$1 limit=$2 rc=0
     shift 2
     env "${sanitizer_env[@]}" timeout "$limit" "$src/tools/tshark-with-plugin" "$work" "$@" \
         > /dev/null 2> "$scratch/err" || rc=$?
     if [ $rc -ge 124 ] || grep -qE "AddressSanitizer|runtime error:|LeakSanitizer" "$scratch/err"; then
-        echo "FAIL $label (exit $rc)"
+        [ $rc -eq 124 ] && echo "FAIL $label: hang, still running after $limit s" || echo "FAIL $label (exit $rc)"
         head -30 "$scratch/err"
         reports=$((reports + 1))
+    elif [ $rc -ne 0 ]; then
+        refused=$((refused + 1))
     fi
 }
 
-captures=("$src"/tests/captures/*.pcap "$src/tests/captures/nginx/proxy.pcap" "$src/examples/resets.pcap")
+python3 "$src/tests/derive_captures.py" "$scratch/derived" > /dev/null
+captures=("$src"/tests/captures/*.pcap "$src/tests/captures/nginx/proxy.pcap" "$src/examples/resets.pcap"
+          "$scratch"/derived/*.pcap)
 for capture in "${captures[@]}"; do
     run "$(basename "$capture")" 120 -r "$capture" -V -o "rstdiag.log_file:$scratch/error.log"
     run "$(basename "$capture") -2" 120 -r "$capture" -2 -V -q -z rstdiag,tree
 done
 echo "sanitized runs over ${#captures[@]} captures: $reports problem(s)"
+refused=0
 
 for i in $(seq 1 "$count"); do
     capture=${captures[$((i % ${#captures[@]}))]}
@@ -53,5 +62,5 @@ for i in $(seq 1 "$count"); do
     fi
     run "corrupted #$i from $(basename "$capture")" 60 -r "$corrupted" -V -o "rstdiag.log_file:$scratch/error.log"
 done
-echo "corrupted captures: $count run, $reports problem(s) in all"
+echo "corrupted captures: $count run ($refused stopped by tshark as damaged), $reports problem(s) in all, ${SECONDS} s"
 [ $reports -eq 0 ]

@@ -224,6 +224,7 @@ static void test_load_sorts_and_counts(void)
     g_assert_cmpuint(index->lines_read, ==, 4);
     g_assert_cmpuint(index->entries->len, ==, 2);
     g_assert_cmpuint(index->lines_unparsed, ==, 1);
+    g_assert_cmpuint(index->first_unparsed, ==, 3);
     const log_entry *first = &g_array_index(index->entries, log_entry, 0);
     g_assert_cmpuint(first->lineno, ==, 4);   /* sorted by time, not by line */
     g_assert_null(strchr(g_array_index(index->entries, log_entry, 1).text, '\r'));
@@ -275,6 +276,35 @@ static void test_long_line_is_cut_not_fatal(void)
     g_assert_cmpuint(index->lines_cut, ==, 1);
     g_assert_cmpuint(index->entries->len, ==, 2);
     g_assert_cmpuint(strlen(g_array_index(index->entries, log_entry, 0).text), <=, LOG_LINE_MAX);
+    log_index_free(index);
+    g_remove(path);
+    g_free(path);
+    g_string_free(s, TRUE);
+}
+
+/* A hole of NUL bytes after the first 4 KB (what copytruncate leaves behind):
+ * the lines before it are kept, reading stops there. */
+static void test_nul_bytes_stop_reading(void)
+{
+    GString *s = g_string_new("2024/05/01 10:00:00 [info] 1#1: *2 recv() failed (104: Connection reset by "
+                              "peer) while sending to client, client: 198.18.0.7, server: _\n");
+    while (s->len < 8192)
+        g_string_append(s, "2024/05/01 10:00:00 [notice] 1#1: start worker processes\n");
+    guint lines = 0;
+    for (gsize i = 0; i < s->len; i++)
+        lines += s->str[i] == '\n';
+    gsize text_len = s->len;
+    g_string_set_size(s, text_len + 1000000);
+    memset(s->str + text_len, 0, 1000000);   /* set_size leaves the new bytes undefined */
+    char *path = write_file("rstdiag-hole.log", s->str, s->len);
+    char *error = NULL;
+    log_index *index = log_index_load(path, LOG_FORMAT_AUTO, &error);
+    g_assert_null(error);
+    g_assert_nonnull(index);
+    g_assert_cmpuint(index->entries->len, ==, 1);
+    g_assert_cmpuint(index->lines_read, ==, lines);
+    g_assert_cmpuint(index->stop_line, ==, lines + 1);
+    g_assert_nonnull(strstr(index->stop_reason, "NUL"));
     log_index_free(index);
     g_remove(path);
     g_free(path);
@@ -374,6 +404,7 @@ int main(int argc, char **argv)
     g_test_add_func("/log/load/sorted", test_load_sorts_and_counts);
     g_test_add_func("/log/load/errors", test_load_errors);
     g_test_add_func("/log/load/long-line", test_long_line_is_cut_not_fatal);
+    g_test_add_func("/log/load/nul-bytes", test_nul_bytes_stop_reading);
     g_test_add_func("/log/fixtures", test_fixtures);
     int result = g_test_run();
     g_ptr_array_free(parsed_strings, TRUE);
