@@ -56,14 +56,11 @@ class BadInput(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="rstdiag-bad-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp)   # also when a subclass's setUpClass fails
         os.chmod(cls.tmp, 0o755)   # tshark runs as nobody when we are root
         cls.derived_dir = os.path.join(cls.tmp, "derived")
         os.mkdir(cls.derived_dir)
         os.chmod(cls.derived_dir, 0o755)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp)
 
     def file(self, name, content):
         path = os.path.join(self.tmp, name)
