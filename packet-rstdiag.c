@@ -171,7 +171,7 @@ static void read_segment(const tcp_info_t *tcph, const packet_info *pinfo, tcp_s
     seg->payload_len = tcph->th_seglen;
     seg->window = tcph->th_win;
     seg->flags = tcph->th_flags;
-    seg->ttl = carrier_ttl(tcph);
+    seg->ttl = 0;   /* carrier_ttl(), only where it is used: see track_frame */
 }
 
 static void read_endpoint(const address *addr, guint16 port, log_endpoint *out)
@@ -228,6 +228,11 @@ static rstdiag_record *track_frame(packet_info *pinfo)
         st = wmem_new0(wmem_file_scope(), conn_stream);
         wmem_map_insert(streams, key, st);
     }
+
+    /* The TTL is kept from each side's first segment and looked at for a
+     * RST: skip the search through the IP taps for every other packet. */
+    if ((seg.flags & TCP_FLAG_RST) || st->side[conn_side_of(st, &seg)].ttl == 0)
+        seg.ttl = carrier_ttl(tcph);
 
     rstdiag_record *record = NULL;
     if (seg.flags & TCP_FLAG_RST) {
@@ -338,9 +343,11 @@ static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pin
 
 static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
-    rstdiag_record *record = (rstdiag_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, 0);
-    if (record == NULL && pinfo->num > last_tracked_frame)
+    rstdiag_record *record;
+    if (pinfo->num > last_tracked_frame)   /* first sight: nothing stored for it yet */
         record = track_frame(pinfo);
+    else
+        record = (rstdiag_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, 0);
     if (record == NULL)
         return 0;
     render(record, tvb, pinfo, tree);
