@@ -110,8 +110,13 @@ UAT_VS_DEF(log_source_rows, format, log_source_row, guint, LOG_FORMAT_AUTO, "aut
 UAT_CSTRING_CB_DEF(log_source_rows, timezone, log_source_row)
 UAT_CSTRING_CB_DEF(log_source_rows, skew, log_source_row)
 
-/* File-scope state: stream index -> conn_stream; emptied when a file closes. */
-static wmem_map_t *streams;
+/* File-scope state: the conn_stream of every tcp.stream, in chunks of
+ * STREAM_CHUNK. Stream numbers are dense (0, 1, 2, ...), so the index finds a
+ * stream without hashing and a stream costs its 64 bytes. Allocated in file
+ * scope; the pointers are cleared by the init and cleanup routines. */
+#define STREAM_CHUNK 256
+static conn_stream **stream_chunks;
+static guint32 stream_chunk_count;
 /* Highest frame already fed to the tracker in this file. */
 static guint32 last_tracked_frame;
 static gboolean seen_rst;
@@ -210,6 +215,21 @@ static void match_log_lines(rstdiag_record *record, const tcp_info_t *tcph, int6
     }
 }
 
+static conn_stream *stream_state(guint32 stream)
+{
+    guint32 chunk = stream / STREAM_CHUNK;
+    if (chunk >= stream_chunk_count) {
+        guint32 count = MAX(MAX(stream_chunk_count * 2, chunk + 1), 16);
+        stream_chunks = (conn_stream **)wmem_realloc(wmem_file_scope(), stream_chunks,
+                                                     count * sizeof *stream_chunks);
+        memset(stream_chunks + stream_chunk_count, 0, (count - stream_chunk_count) * sizeof *stream_chunks);
+        stream_chunk_count = count;
+    }
+    if (stream_chunks[chunk] == NULL)
+        stream_chunks[chunk] = (conn_stream *)wmem_alloc0(wmem_file_scope(), STREAM_CHUNK * sizeof(conn_stream));
+    return &stream_chunks[chunk][stream % STREAM_CHUNK];
+}
+
 /* First sight of a frame with tap data: update its stream and, for a RST,
  * return the stored verdict. */
 static rstdiag_record *track_frame(packet_info *pinfo)
@@ -222,12 +242,7 @@ static rstdiag_record *track_frame(packet_info *pinfo)
     tcp_segment seg;
     read_segment(tcph, pinfo, &seg);
 
-    gpointer key = GUINT_TO_POINTER(tcph->th_stream + 1);
-    conn_stream *st = (conn_stream *)wmem_map_lookup(streams, key);
-    if (st == NULL) {
-        st = wmem_new0(wmem_file_scope(), conn_stream);
-        wmem_map_insert(streams, key, st);
-    }
+    conn_stream *st = stream_state(tcph->th_stream);
 
     /* The TTL is kept from each side's first segment and looked at for a
      * RST: skip the search through the IP taps for every other packet. */
@@ -409,6 +424,8 @@ void rstdiag_report_unmatched_at_close(void)
 
 static void rstdiag_init(void)
 {
+    stream_chunks = NULL;
+    stream_chunk_count = 0;
     last_tracked_frame = 0;
     seen_rst = FALSE;
     for (guint i = 0; i < log_source_count; i++) {
@@ -454,6 +471,8 @@ static void rstdiag_cleanup(void)
         }
         unmatched_report_wanted = FALSE;
     }
+    stream_chunks = NULL;   /* freed with the file scope */
+    stream_chunk_count = 0;
     for (guint i = 0; i < log_source_count; i++) {
         log_matcher_free(log_sources[i].matcher);
         log_sources[i].matcher = NULL;
@@ -736,7 +755,6 @@ void proto_register_rstdiag(void)
         "Further logs to match resets with, e.g. the upstream's next to the proxy's, each with its own "
         "format, time zone and clock skew", register_log_source_table());
 
-    streams = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
     register_init_routine(rstdiag_init);
     register_cleanup_routine(rstdiag_cleanup);
     register_shutdown_routine(rstdiag_shutdown);
