@@ -29,6 +29,11 @@
 #include "rst_classify.h"
 
 static int proto_rstdiag = -1;
+/* The post-dissector's handle belongs to a "protocol in name only" of
+ * rstdiag: Wireshark then calls it without pushing and popping a protocol
+ * layer for every packet (a third of the plugin's per-packet cost), and it
+ * is still enabled and disabled with rstdiag. */
+static int proto_rstdiag_post = -1;
 
 static int hf_sender = -1;
 static int hf_phase = -1;
@@ -365,8 +370,11 @@ static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
         record = (rstdiag_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, 0);
     if (record == NULL)
         return 0;
+    const char *saved_proto = pinfo->current_proto;
+    pinfo->current_proto = "RSTDIAG";   /* the expert infos' protocol: not set for a pino */
     render(record, tvb, pinfo, tree);
     tap_queue_packet(rstdiag_tap, pinfo, record);
+    pinfo->current_proto = saved_proto;
     return tvb_captured_length(tvb);
 }
 
@@ -721,6 +729,8 @@ void proto_register_rstdiag(void)
     static gint *ett[] = { &ett_rstdiag, &ett_log };
 
     proto_rstdiag = proto_register_protocol("TCP RST diagnosis", "RSTDIAG", "rstdiag");
+    proto_rstdiag_post = proto_register_protocol_in_name_only("TCP RST diagnosis (post-dissector)",
+        "RSTDIAG post-dissector", "rstdiag.postdissector", proto_rstdiag, FT_PROTOCOL);
     rstdiag_tap = register_tap("rstdiag");
     register_rstdiag_stats();
     proto_register_field_array(proto_rstdiag, hf, array_length(hf));
@@ -765,5 +775,5 @@ void proto_reg_handoff_rstdiag(void)
     tcp_tap_id = find_tap_id("tcp");
     ip_tap_id = find_tap_id("ip");
     ipv6_tap_id = find_tap_id("ipv6");
-    register_postdissector(create_dissector_handle(dissect_rstdiag, proto_rstdiag));
+    register_postdissector(create_dissector_handle(dissect_rstdiag, proto_rstdiag_post));
 }
