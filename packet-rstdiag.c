@@ -34,6 +34,11 @@
 #include "rst_vendor.h"
 
 static int proto_rstdiag = -1;
+/* The post-dissector's handle belongs to a "protocol in name only" of
+ * rstdiag: Wireshark then calls it without pushing and popping a protocol
+ * layer for every packet (a third of the plugin's per-packet cost), and it
+ * is still enabled and disabled with rstdiag. */
+static int proto_rstdiag_post = -1;
 
 static int hf_sender = -1;
 static int hf_phase = -1;
@@ -124,8 +129,13 @@ UAT_VS_DEF(log_source_rows, format, log_source_row, guint, LOG_FORMAT_AUTO, "aut
 UAT_CSTRING_CB_DEF(log_source_rows, timezone, log_source_row)
 UAT_CSTRING_CB_DEF(log_source_rows, skew, log_source_row)
 
-/* File-scope state: stream index -> conn_stream; emptied when a file closes. */
-static wmem_map_t *streams;
+/* File-scope state: the conn_stream of every tcp.stream, in chunks of
+ * STREAM_CHUNK. Stream numbers are dense (0, 1, 2, ...), so the index finds a
+ * stream without hashing and a stream costs its 64 bytes. Allocated in file
+ * scope; the pointers are cleared by the init and cleanup routines. */
+#define STREAM_CHUNK 256
+static conn_stream **stream_chunks;
+static guint32 stream_chunk_count;
 /* host address -> host_facts: TTLs and round trips seen across streams */
 static wmem_map_t *hosts;
 /* stream index -> reset_history, for streams that had a RST */
@@ -172,24 +182,29 @@ static const tcp_info_t *innermost_tcp_header(void)
     return found;
 }
 
-/* TTL or hop limit, and IPv4 ID, of the IP header that carried this TCP header. */
+/* TTL or hop limit, and IPv4 ID, of the IP header that carried this TCP
+ * header: the first of its family with its addresses (one pass over the tap
+ * queue per packet; a tunnel's outer header has other addresses). */
 static void read_carrier(const tcp_info_t *tcph, tcp_segment *seg)
 {
-    const ws_ip4 *ip4;
-    const ws_ip6 *ip6;
-
     seg->ttl = 0;
     seg->ip_id = -1;
-    for (int idx = 0; (ip4 = (const ws_ip4 *)fetch_tapped_data(ip_tap_id, idx)) != NULL; idx++) {
-        if (addresses_equal(&ip4->ip_src, &tcph->ip_src) && addresses_equal(&ip4->ip_dst, &tcph->ip_dst)) {
-            seg->ttl = ip4->ip_ttl;
-            seg->ip_id = ip4->ip_id;
+    if (tcph->ip_src.type == AT_IPv4) {
+        const ws_ip4 *ip4;
+        for (int idx = 0; (ip4 = (const ws_ip4 *)fetch_tapped_data(ip_tap_id, idx)) != NULL; idx++) {
+            if (addresses_equal(&ip4->ip_src, &tcph->ip_src) && addresses_equal(&ip4->ip_dst, &tcph->ip_dst)) {
+                seg->ttl = ip4->ip_ttl;
+                seg->ip_id = ip4->ip_id;
+                return;
+            }
         }
-    }
-    for (int idx = 0; (ip6 = (const ws_ip6 *)fetch_tapped_data(ipv6_tap_id, idx)) != NULL; idx++) {
-        if (addresses_equal(&ip6->ip6_src, &tcph->ip_src) && addresses_equal(&ip6->ip6_dst, &tcph->ip_dst)) {
-            seg->ttl = ip6->ip6_hop;
-            seg->ip_id = -1;
+    } else if (tcph->ip_src.type == AT_IPv6) {
+        const ws_ip6 *ip6;
+        for (int idx = 0; (ip6 = (const ws_ip6 *)fetch_tapped_data(ipv6_tap_id, idx)) != NULL; idx++) {
+            if (addresses_equal(&ip6->ip6_src, &tcph->ip_src) && addresses_equal(&ip6->ip6_dst, &tcph->ip_dst)) {
+                seg->ttl = ip6->ip6_hop;
+                return;
+            }
         }
     }
 }
@@ -542,9 +557,24 @@ static gboolean tcp_header_lost(const packet_info *pinfo)
         && !proto_is_frame_protocol(pinfo->layers, "icmp") && !proto_is_frame_protocol(pinfo->layers, "icmpv6");
 }
 
+static conn_stream *stream_state(guint32 stream)
+{
+    guint32 chunk = stream / STREAM_CHUNK;
+    if (chunk >= stream_chunk_count) {
+        guint32 count = MAX(MAX(stream_chunk_count * 2, chunk + 1), 16);
+        stream_chunks = (conn_stream **)wmem_realloc(wmem_file_scope(), stream_chunks,
+                                                     count * sizeof *stream_chunks);
+        memset(stream_chunks + stream_chunk_count, 0, (count - stream_chunk_count) * sizeof *stream_chunks);
+        stream_chunk_count = count;
+    }
+    if (stream_chunks[chunk] == NULL)
+        stream_chunks[chunk] = (conn_stream *)wmem_alloc0(wmem_file_scope(), STREAM_CHUNK * sizeof(conn_stream));
+    return &stream_chunks[chunk][stream % STREAM_CHUNK];
+}
+
 /* First sight of a frame with tap data: update its stream and, for a RST,
  * return the stored verdict. */
-static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo)
+static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *after_reset)
 {
     tcp_info_t from_bytes;
     tcp_segment seg;
@@ -563,16 +593,12 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo)
     read_segment(tcph, pinfo, &seg);
     last_tracked_frame = pinfo->num;
 
-    gpointer key = GUINT_TO_POINTER(tcph->th_stream + 1);
-    conn_stream *st = (conn_stream *)wmem_map_lookup(streams, key);
-    if (st == NULL) {
-        st = wmem_new0(wmem_file_scope(), conn_stream);
-        wmem_map_insert(streams, key, st);
-    }
+    conn_stream *st = stream_state(tcph->th_stream);
     learn_host(st, &seg, &tcph->ip_src);
 
     rstdiag_record *record = NULL;
     reset_history *history = NULL;
+    gpointer key = GUINT_TO_POINTER(tcph->th_stream + 1);
     if ((st->side[0].flags | st->side[1].flags) & SIDE_SENT_RST)
         history = (reset_history *)wmem_map_lookup(reset_streams, key);
     if (seg.flags & TCP_FLAG_RST) {
@@ -588,6 +614,7 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo)
         rst_follow_segment(&history->followup, st, &seg, &history->latest->diag);
         p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_AFTER_RESET,
                          GUINT_TO_POINTER(history->first_frame));
+        *after_reset = history->first_frame;
     }
     conn_track_segment(st, &seg);
     return record;
@@ -701,21 +728,28 @@ static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pin
 
 static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
-    rstdiag_record *record = (rstdiag_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag,
-                                                                PROTO_DATA_RECORD);
-    if (record == NULL && pinfo->num > last_tracked_frame)
-        record = track_frame(tvb, pinfo);
+    rstdiag_record *record;
+    guint32 after_reset = 0;
+    if (pinfo->num > last_tracked_frame) {   /* first sight: nothing stored for it yet */
+        record = track_frame(tvb, pinfo, &after_reset);
+    } else {
+        record = (rstdiag_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_RECORD);
+        if (record == NULL)
+            after_reset = GPOINTER_TO_UINT(p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag,
+                                                            PROTO_DATA_AFTER_RESET));
+    }
     if (record == NULL) {
         /* a later frame of a reset stream: a bare mark, outside the rstdiag item so
          * that the filter "rstdiag" keeps meaning "a diagnosed RST" */
-        guint32 first_reset = GPOINTER_TO_UINT(p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag,
-                                                                 PROTO_DATA_AFTER_RESET));
-        if (first_reset)
-            proto_item_set_generated(proto_tree_add_uint(tree, hf_after_reset, tvb, 0, 0, first_reset));
+        if (after_reset)
+            proto_item_set_generated(proto_tree_add_uint(tree, hf_after_reset, tvb, 0, 0, after_reset));
         return 0;
     }
+    const char *saved_proto = pinfo->current_proto;
+    pinfo->current_proto = "RSTDIAG";   /* the expert infos' protocol: not set for a pino */
     render(record, tvb, pinfo, tree);
     tap_queue_packet(rstdiag_tap, pinfo, record);
+    pinfo->current_proto = saved_proto;
     return tvb_captured_length(tvb);
 }
 
@@ -773,6 +807,8 @@ void rstdiag_report_unmatched_at_close(void)
 
 static void rstdiag_init(void)
 {
+    stream_chunks = NULL;
+    stream_chunk_count = 0;
     last_tracked_frame = 0;
     seen_rst = FALSE;
     for (guint i = 0; i < log_source_count; i++) {
@@ -818,6 +854,8 @@ static void rstdiag_cleanup(void)
         }
         unmatched_report_wanted = FALSE;
     }
+    stream_chunks = NULL;   /* freed with the file scope */
+    stream_chunk_count = 0;
     for (guint i = 0; i < log_source_count; i++) {
         log_matcher_free(log_sources[i].matcher);
         log_sources[i].matcher = NULL;
@@ -1116,6 +1154,8 @@ void proto_register_rstdiag(void)
     static gint *ett[] = { &ett_rstdiag, &ett_log };
 
     proto_rstdiag = proto_register_protocol("TCP RST diagnosis", "RSTDIAG", "rstdiag");
+    proto_rstdiag_post = proto_register_protocol_in_name_only("TCP RST diagnosis (post-dissector)",
+        "RSTDIAG post-dissector", "rstdiag.postdissector", proto_rstdiag, FT_PROTOCOL);
     rstdiag_tap = register_tap("rstdiag");
     register_rstdiag_stats();
     proto_register_field_array(proto_rstdiag, hf, array_length(hf));
@@ -1154,7 +1194,6 @@ void proto_register_rstdiag(void)
         "Further logs to match resets with, e.g. the upstream's next to the proxy's, each with its own "
         "format, time zone and clock skew", register_log_source_table());
 
-    streams = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
     reset_streams = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
     hosts = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), host_key_hash, host_key_equal);
     latest_reset_by_receiver = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), host_key_hash,
@@ -1171,5 +1210,5 @@ void proto_reg_handoff_rstdiag(void)
     tcp_tap_id = find_tap_id("tcp");
     ip_tap_id = find_tap_id("ip");
     ipv6_tap_id = find_tap_id("ipv6");
-    register_postdissector(create_dissector_handle(dissect_rstdiag, proto_rstdiag));
+    register_postdissector(create_dissector_handle(dissect_rstdiag, proto_rstdiag_post));
 }

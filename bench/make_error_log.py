@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
-"""make_error_log.py N [RESET_EVERY] > error.log: an nginx error log of N lines in
-which one line in RESET_EVERY (default 100) reports a connection reset."""
+"""make_error_log.py N [RESET_EVERY [START SPAN [CLIENT]]] > error.log: an nginx
+error log of N lines in which one line in RESET_EVERY (default 100) reports a
+connection reset. The lines are spread evenly over SPAN seconds from START
+(Unix time, written as UTC; default 1700000000 and 50 lines a second); the
+reset lines name client CLIENT (default: addresses that vary)."""
 import sys
+import time
 
 n = int(sys.argv[1])
 every = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+start = float(sys.argv[3]) if len(sys.argv) > 3 else 1700000000
+span = float(sys.argv[4]) if len(sys.argv) > 4 else n / 50
+fixed_client = sys.argv[5] if len(sys.argv) > 5 else None
 out = sys.stdout
 for i in range(n):
-    s = 1700000000 + i // 50
-    stamp = "2023/11/14 %02d:%02d:%02d" % ((s // 3600) % 24, (s // 60) % 60, s % 60)
-    client = "198.18.%d.%d" % ((i // 250) % 250, i % 250)
+    stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime(int(start + span * i / n)))
+    client = fixed_client or "198.18.%d.%d" % ((i // 250) % 250, i % 250)
     if i % every == 0:
         out.write(f'{stamp} [info] 4064#4064: *{i} recv() failed (104: Connection reset by peer) while sending '
                   f'to client, client: {client}, server: rstdiag.test, request: "POST /api/item?id={i} HTTP/1.1", '
