@@ -23,7 +23,6 @@
 #include <epan/uat.h>
 #include <epan/dissectors/packet-ip.h>
 #include <epan/dissectors/packet-tcp.h>
-#include <wsutil/pint.h>
 #include <wsutil/report_message.h>
 
 #include "conn_track.h"
@@ -229,6 +228,30 @@ static void read_segment(const tcp_info_t *tcph, const packet_info *pinfo, tcp_s
     seg->flags = tcph->th_flags;
 }
 
+/* Big-endian header fields in the frame's bytes (wsutil/pint.h renamed its
+ * helpers in 4.6; these are the same on every release). */
+static guint32 get_be16(const guint8 *p)
+{
+    return (guint32)p[0] << 8 | p[1];
+}
+
+static guint32 get_be32(const guint8 *p)
+{
+    return (guint32)p[0] << 24 | (guint32)p[1] << 16 | (guint32)p[2] << 8 | p[3];
+}
+
+static void put_be16(guint8 *p, guint32 value)
+{
+    p[0] = (guint8)(value >> 8);
+    p[1] = (guint8)value;
+}
+
+static void put_be32(guint8 *p, guint32 value)
+{
+    put_be16(p, value >> 16);
+    put_be16(p + 2, value);
+}
+
 /* IPv6 extension headers TCP may sit behind (hop-by-hop, routing, destination options). */
 static gboolean ipv6_extension(guint8 next_header)
 {
@@ -241,7 +264,7 @@ static gint tcp_after_ip(const guint8 *data, gint len, gint ip, gboolean v6, gui
 {
     if (!v6) {
         gint ihl = (data[ip] & 0x0f) * 4;
-        guint16 total = pntoh16(data + ip + 2);
+        guint16 total = get_be16(data + ip + 2);
         if (ihl < 20 || data[ip + 9] != IP_PROTO_TCP || total < ihl)
             return -1;
         *tcp_bytes = (guint32)(total - ihl);
@@ -249,7 +272,7 @@ static gint tcp_after_ip(const guint8 *data, gint len, gint ip, gboolean v6, gui
     }
     guint8 next = data[ip + 6];
     gint at = ip + 40;
-    gint64 left = pntoh16(data + ip + 4);
+    gint64 left = get_be16(data + ip + 4);
     for (int hops = 0; hops < 8 && ipv6_extension(next); hops++) {
         if (at + 2 > len)
             return -1;
@@ -295,7 +318,7 @@ static frame_bytes_result read_frame_bytes(tvbuff_t *tvb, packet_info *pinfo, tc
         gint tcp = tcp_after_ip(data, len, ip, v6, &tcp_bytes);
         if (tcp < 0)
             continue;
-        if (tcp + 4 <= len && (pntoh16(data + tcp) != pinfo->srcport || pntoh16(data + tcp + 2) != pinfo->destport))
+        if (tcp + 4 <= len && (get_be16(data + tcp) != pinfo->srcport || get_be16(data + tcp + 2) != pinfo->destport))
             continue;
         guint32 header = tcp + 20 <= len ? (data[tcp + 12] >> 4) * 4u : 0;
         if (header < 20)
@@ -305,17 +328,17 @@ static frame_bytes_result read_frame_bytes(tvbuff_t *tvb, packet_info *pinfo, tc
         copy_address_shallow(&tcph->ip_dst, &pinfo->net_dst);
         tcph->th_sport = pinfo->srcport;
         tcph->th_dport = pinfo->destport;
-        tcph->th_rawseq = pntoh32(data + tcp + 4);
-        tcph->th_rawack = pntoh32(data + tcp + 8);
-        tcph->th_flags = pntoh16(data + tcp + 12) & 0x0fff;
-        tcph->th_win = pntoh16(data + tcp + 14);
+        tcph->th_rawseq = get_be32(data + tcp + 4);
+        tcph->th_rawack = get_be32(data + tcp + 8);
+        tcph->th_flags = get_be16(data + tcp + 12) & 0x0fff;
+        tcph->th_win = get_be16(data + tcp + 14);
         if (!(tcph->th_flags & TH_SYN) && tcpd->fwd->win_scale >= 0)
             tcph->th_win <<= tcpd->fwd->win_scale;
         tcph->th_seglen = tcp_bytes > header ? tcp_bytes - header : 0;
         tcph->th_have_seglen = TRUE;
         tcph->th_stream = tcpd->stream;
         seg->ttl = data[ip + (v6 ? 7 : 8)];
-        seg->ip_id = v6 ? -1 : pntoh16(data + ip + 4);
+        seg->ip_id = v6 ? -1 : (int32_t)get_be16(data + ip + 4);
         return BYTES_READ;
     }
     return BYTES_NO_TCP;
@@ -438,10 +461,10 @@ static void learn_host(const conn_stream *st, const tcp_segment *seg, const addr
 static gint find_tcp_header(const guint8 *data, gint len, const tcp_info_t *tcph)
 {
     guint8 pattern[12];
-    phton16(pattern, tcph->th_sport);
-    phton16(pattern + 2, tcph->th_dport);
-    phton32(pattern + 4, tcph->th_rawseq);
-    phton32(pattern + 8, tcph->th_rawack);
+    put_be16(pattern, tcph->th_sport);
+    put_be16(pattern + 2, tcph->th_dport);
+    put_be32(pattern + 4, tcph->th_rawseq);
+    put_be32(pattern + 8, tcph->th_rawack);
     for (gint offset = len - 20; offset >= 0; offset--) {
         if (memcmp(data + offset, pattern, sizeof pattern) == 0)
             return offset;
@@ -457,7 +480,7 @@ static rst_vendor_info *read_vendor(tvbuff_t *tvb, const tcp_info_t *tcph)
     gint header = find_tcp_header(data, len, tcph);
     if (header < 0)
         return NULL;
-    guint16 raw_window = pntoh16(data + header + 14);
+    guint16 raw_window = get_be16(data + header + 14);
     gint payload = header + (data[header + 12] >> 4) * 4;
     size_t payload_len = 0;
     if (payload >= header + 20 && payload < len)
