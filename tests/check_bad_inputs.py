@@ -341,7 +341,7 @@ class Captures(BadInput):
             data = f.read()
         path = self.file("truncated.pcap", data[:-10])
         rc, rows, err = run(path)
-        self.assertEqual(rc, 2)
+        self.assertNotEqual(rc, 0)   # 2 up to 4.4, 14 from 4.6: a read error either way
         self.assert_told_once(err, "appears to have been cut short in the middle of a packet")
         self.assertEqual(rows, self.original("unread_server.pcap")[:2])
 
