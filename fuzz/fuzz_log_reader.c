@@ -30,7 +30,6 @@
 
 #define HEADER 16
 #define US_PER_SEC 1000000LL
-#define YEAR_US (366LL * 86400 * US_PER_SEC)
 
 static char *log_path;
 
