@@ -217,7 +217,10 @@ static guint32 endpoint_key(const address *addr, guint16 port)
 static void read_segment(const tcp_info_t *tcph, const packet_info *pinfo, tcp_segment *seg)
 {
     seg->frame = pinfo->num;
-    seg->time_us = (int64_t)pinfo->abs_ts.secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
+    /* any time a pcapng can hold, kept within what microseconds can count */
+    int64_t secs = CLAMP((int64_t)pinfo->abs_ts.secs, -G_GINT64_CONSTANT(9000000000000),
+                         G_GINT64_CONSTANT(9000000000000));
+    seg->time_us = secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
     seg->src_key = endpoint_key(&tcph->ip_src, tcph->th_sport);
     seg->src_port = tcph->th_sport;
     seg->dst_port = tcph->th_dport;
