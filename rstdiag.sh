@@ -63,7 +63,7 @@ example() {
 
 case "${1:-}" in
     example) build; example ;;
-    test) build; ctest --test-dir "$build_dir" --output-on-failure ;;
+    test) build; ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" ;;
     build) build ;;
     *) echo "usage: $0 example|test|build" >&2; exit 2 ;;
 esac
