@@ -54,7 +54,7 @@ example() {
     echo "== Every TCP RST in $capture, with the line of $log it caused =="
     tools/tshark-with-plugin "$build_dir" -r "$capture" -o "rstdiag.log_file:$log_copy" \
         -Y rstdiag -T fields -E header=y -E occurrence=l \
-        -e frame.number -e ip.src -e tcp.srcport -e rstdiag.sender -e rstdiag.phase -e rstdiag.cause \
+        -e frame.number -e ip.src -e tcp.srcport -e rstdiag.sender -e rstdiag.origin -e rstdiag.phase -e rstdiag.cause \
         -e rstdiag.kernel_reason -e rstdiag.evidence -e rstdiag.log.lineno -e rstdiag.log.line
     echo
     echo "== The TCP RST Diagnosis statistics (tshark -q -z rstdiag,tree) =="
