@@ -1,16 +1,20 @@
 /* packet-rstdiag.c - RSTDIAG post-dissector: registration, fields,
  * preferences, expert info and tree rendering.
  *
- * The diagnosis itself lives in conn_track.c (per-stream state) and
- * rst_classify.c (the rules); this file only feeds them and shows results.
+ * The diagnosis itself lives in conn_track.c (per-stream state),
+ * rst_classify.c (the rules), rst_origin.c (who sent it, what followed) and
+ * rst_vendor.c (reasons in the RST); this file only feeds them and shows
+ * results.
  *
  * Cost: the post-dissector reads TCP/IP values from the "tcp", "ip" and
  * "ipv6" taps (fetch_tapped_data) instead of asking for fields, so Wireshark
- * does not have to build a protocol tree for every packet. Each frame is
- * processed once, in capture order, the first time it is dissected with taps
- * (tshark's single pass or second pass, the GUI's loading pass); the verdict
+ * does not have to build a protocol tree for every packet; where no taps run
+ * (tshark's first pass with -2) it reads them from the frame's bytes. Each
+ * frame is processed once, in capture order, the first time it is dissected
+ * (tshark's single pass or first pass, the GUI's loading pass); the verdict
  * of a RST is stored with p_add_proto_data and every later pass only renders
- * it, so all passes show the same values.
+ * it. Later frames of its stream may add to it (the claimed sender kept
+ * talking, the receiver ignored it), which one-pass tshark cannot show.
  */
 #include "packet-rstdiag.h"
 
@@ -598,7 +602,7 @@ static conn_stream *stream_state(guint32 stream)
     return &stream_chunks[chunk][stream % STREAM_CHUNK];
 }
 
-/* First sight of a frame with tap data: update its stream and, for a RST,
+/* First sight of a frame: update its stream and, for a RST,
  * return the stored verdict. */
 static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *after_reset)
 {
