@@ -152,9 +152,8 @@ enum { PROTO_DATA_RECORD, PROTO_DATA_AFTER_RESET };
 typedef struct {
     guint32 first_frame;       /* the stream's first RST */
     rstdiag_record *latest;    /* the one later frames are weighed against */
-    rst_followup followup;
+    rst_followup followup;     /* knows the latest RST's sender side */
     uint32_t latest_seq;
-    unsigned latest_side;
 } reset_history;
 
 typedef struct {
@@ -389,47 +388,33 @@ static void match_log_lines(rstdiag_record *record, const tcp_info_t *tcph, int6
 
 /* ---- facts across streams ------------------------------------------------- */
 
-typedef struct {
-    guint8 len;
-    guint8 bytes[16];
-} host_key;
-
-static guint host_key_hash(gconstpointer key)
+/* Maps keyed by a host's address, with Wireshark's own address hashing. */
+static guint address_hash(gconstpointer key)
 {
-    const host_key *k = (const host_key *)key;
-    guint hash = k->len;
-    for (guint i = 0; i < k->len; i++)
-        hash = hash * 16777619u ^ k->bytes[i];
-    return hash;
+    return add_address_to_hash(0, (const address *)key);
 }
 
-static gboolean host_key_equal(gconstpointer a, gconstpointer b)
+static gboolean address_equal(gconstpointer a, gconstpointer b)
 {
-    const host_key *x = (const host_key *)a, *y = (const host_key *)b;
-    return x->len == y->len && memcmp(x->bytes, y->bytes, x->len) == 0;
+    return addresses_equal((const address *)a, (const address *)b);
 }
 
-static gboolean make_host_key(const address *addr, host_key *key)
+/* A file-scope copy of addr, to keep as a map key. */
+static address *address_key(const address *addr)
 {
-    if ((addr->type != AT_IPv4 && addr->type != AT_IPv6) || addr->len <= 0 || addr->len > 16)
-        return FALSE;
-    memset(key, 0, sizeof *key);
-    key->len = (guint8)addr->len;
-    memcpy(key->bytes, addr->data, (size_t)addr->len);
-    return TRUE;
+    address *key = wmem_new(wmem_file_scope(), address);
+    copy_address_wmem(wmem_file_scope(), key, addr);
+    return key;
 }
 
 /* What the capture says about a host; NULL if nothing (and create is FALSE). */
 static host_facts *host_entry(const address *addr, gboolean create)
 {
-    host_key key;
-    if (!make_host_key(addr, &key))
-        return NULL;
-    host_facts *facts = (host_facts *)wmem_map_lookup(hosts, &key);
+    host_facts *facts = (host_facts *)wmem_map_lookup(hosts, addr);
     if (facts == NULL && create) {
         facts = wmem_new(wmem_file_scope(), host_facts);
         host_facts_init(facts);
-        wmem_map_insert(hosts, wmem_memdup(wmem_file_scope(), &key, sizeof key), facts);
+        wmem_map_insert(hosts, address_key(addr), facts);
     }
     return facts;
 }
@@ -452,8 +437,6 @@ static void learn_host(const conn_stream *st, const tcp_segment *seg, const addr
     if (!first_ttl && !synack_rtt && !ack_rtt)
         return;
     host_facts *facts = host_entry(src, TRUE);
-    if (facts == NULL)
-        return;
     if (first_ttl)
         host_facts_add_ttl(facts, seg->ttl);
     uint32_t now = conn_tick(seg->time_us);
@@ -502,10 +485,7 @@ static rst_vendor_info *read_vendor(tvbuff_t *tvb, const tcp_info_t *tcph)
 /* A RST this sender received on another stream just before its own. */
 static void find_relay(const tcp_info_t *tcph, int64_t time_us, path_facts *facts)
 {
-    host_key key;
-    if (!make_host_key(&tcph->ip_src, &key))
-        return;
-    const latest_reset *received = (const latest_reset *)wmem_map_lookup(latest_reset_by_receiver, &key);
+    const latest_reset *received = (const latest_reset *)wmem_map_lookup(latest_reset_by_receiver, &tcph->ip_src);
     if (received && received->stream != tcph->th_stream && time_us >= received->time_us
         && time_us - received->time_us <= RELAY_WINDOW_US) {
         facts->relay_frame = received->frame;
@@ -516,13 +496,10 @@ static void find_relay(const tcp_info_t *tcph, int64_t time_us, path_facts *fact
 
 static void remember_received_reset(const tcp_info_t *tcph, int64_t time_us, guint32 frame)
 {
-    host_key key;
-    if (!make_host_key(&tcph->ip_dst, &key))
-        return;
-    latest_reset *entry = (latest_reset *)wmem_map_lookup(latest_reset_by_receiver, &key);
+    latest_reset *entry = (latest_reset *)wmem_map_lookup(latest_reset_by_receiver, &tcph->ip_dst);
     if (entry == NULL) {
         entry = wmem_new(wmem_file_scope(), latest_reset);
-        wmem_map_insert(latest_reset_by_receiver, wmem_memdup(wmem_file_scope(), &key, sizeof key), entry);
+        wmem_map_insert(latest_reset_by_receiver, address_key(&tcph->ip_dst), entry);
     }
     *entry = (latest_reset){ time_us, frame, tcph->th_stream };
 }
@@ -548,7 +525,7 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
         host_facts_init(&facts.sender);
     if (!first_in_stream) {
         facts.has_prev_rst = TRUE;
-        facts.prev_rst_side = history->latest_side;
+        facts.prev_rst_side = history->followup.sender_side;
         facts.prev_rst_seq = history->latest_seq;
     }
     find_relay(tcph, seg->time_us, &facts);
@@ -560,7 +537,6 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
     rst_followup_start(&history->followup, st, seg, receiver ? receiver->rtt_us : -1);
     history->latest = record;
     history->latest_seq = seg->seq;
-    history->latest_side = conn_side_of(st, seg);
     remember_received_reset(tcph, seg->time_us, pinfo->num);
     return record;
 }
@@ -1225,9 +1201,9 @@ void proto_register_rstdiag(void)
         "format, time zone and clock skew", register_log_source_table());
 
     reset_streams = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
-    hosts = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), host_key_hash, host_key_equal);
-    latest_reset_by_receiver = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), host_key_hash,
-                                                      host_key_equal);
+    hosts = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), address_hash, address_equal);
+    latest_reset_by_receiver = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), address_hash,
+                                                      address_equal);
     char *no_error;
     idle_timers_parse(NULL, &idle_timers, &no_error);   /* the known timers until preferences are read */
     register_init_routine(rstdiag_init);
