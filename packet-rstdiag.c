@@ -59,6 +59,8 @@ static int hf_bytes_server = -1;
 static int hf_origin = -1;
 static int hf_origin_evidence = -1;
 static int hf_ttl_delta = -1;
+static int hf_stack = -1;
+static int hf_stack_evidence = -1;
 static int hf_ignored = -1;
 static int hf_after_reset = -1;
 static int hf_vendor = -1;
@@ -419,26 +421,22 @@ static host_facts *host_entry(const address *addr, gboolean create)
     return facts;
 }
 
-/* The sender's TTL (first packet of each stream) and the handshake round
- * trips, learnt before seg is tracked. */
-static void learn_host(const conn_stream *st, const tcp_segment *seg, const address *src)
+/* What the sender's packets show (TTL, IP ID, from all its streams) and the
+ * handshake round trips, learnt before seg is tracked. */
+static void learn_host(const conn_stream *st, const tcp_segment *seg, const address *src, guint32 stream)
 {
-    if (seg->flags & TCP_FLAG_RST)
+    if (!host_learns_from(seg))
         return;
     unsigned dir = conn_side_of(st, seg);
     const conn_side *me = &st->side[dir], *peer = &st->side[!dir];
     gboolean syn = (seg->flags & TCP_FLAG_SYN) != 0, ack = (seg->flags & TCP_FLAG_ACK) != 0;
-    gboolean first_ttl = me->ttl == 0 && seg->ttl != 0;
     /* SYN -> SYN-ACK: the round trip from the capture point to the server */
     gboolean synack_rtt = syn && ack && dir == 1 && (peer->flags & SIDE_SENT_SYN) && !(me->flags & SIDE_SEEN);
     /* SYN-ACK -> ACK: the round trip to the client */
     gboolean ack_rtt = !syn && ack && (me->flags & SIDE_SENT_SYN) && (peer->flags & SIDE_SENT_SYNACK)
         && (peer->flags & SIDE_SENT_LAST) && !(me->flags & (SIDE_SENT_HS_ACK | SIDE_BAD_HS_ACK));
-    if (!first_ttl && !synack_rtt && !ack_rtt)
-        return;
     host_facts *facts = host_entry(src, TRUE);
-    if (first_ttl)
-        host_facts_add_ttl(facts, seg->ttl);
+    host_learn_packet(facts, seg, stream);
     uint32_t now = conn_tick(seg->time_us);
     if (synack_rtt)
         host_facts_add_rtt(facts, conn_ticks_us(now, st->first_tick));
@@ -600,13 +598,15 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
     last_tracked_frame = pinfo->num;
 
     conn_stream *st = stream_state(tcph->th_stream);
-    learn_host(st, &seg, &tcph->ip_src);
+    learn_host(st, &seg, &tcph->ip_src, tcph->th_stream);
 
     rstdiag_record *record = NULL;
     reset_history *history = NULL;
     gpointer key = GUINT_TO_POINTER(tcph->th_stream + 1);
     if ((st->side[0].flags | st->side[1].flags) & SIDE_SENT_RST)
         history = (reset_history *)wmem_map_lookup(reset_streams, key);
+    if (history)   /* later frames, RSTs too, may show who sent the stream's latest RST */
+        rst_follow_segment(&history->followup, st, &seg, &history->latest->diag);
     if (seg.flags & TCP_FLAG_RST) {
         gboolean first = history == NULL;
         if (first) {
@@ -617,7 +617,6 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
         if (first)
             wmem_map_insert(reset_streams, key, history);
     } else if (history) {
-        rst_follow_segment(&history->followup, st, &seg, &history->latest->diag);
         p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_AFTER_RESET,
                          GUINT_TO_POINTER(history->first_frame));
         *after_reset = history->first_frame;
@@ -719,6 +718,9 @@ static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pin
         add_token(sub, hf_origin_evidence, tvb, diag->origin_evidence);
     if (diag->ttl_delta_known)
         proto_item_set_generated(proto_tree_add_int(sub, hf_ttl_delta, tvb, 0, 0, diag->ttl_delta));
+    add_token(sub, hf_stack, tvb, rst_stack_token(diag->stack));
+    if (diag->stack_evidence[0])
+        add_token(sub, hf_stack_evidence, tvb, diag->stack_evidence);
     if (diag->ignored != IGNORED_NO)
         add_token(sub, hf_ignored, tvb, rst_ignored_token(diag->ignored));
     if (record->after_reset)
@@ -1098,7 +1100,8 @@ void proto_register_rstdiag(void)
             "How firmly the traffic supports the cause: high, medium or low"),
         TOKEN_FIELD(hf_kernel_reason, "Likely kernel reason", "rstdiag.kernel_reason",
             "The Linux sk_rst_reason the sender's kernel would most likely report for this RST "
-            "(tcp:tcp_send_reset tracepoint), or NONE when no end host's stack would send it"),
+            "(tcp:tcp_send_reset tracepoint), NONE when no end host's stack would send it, or not-linux "
+            "when the sender runs another stack (rstdiag.stack)"),
         TOKEN_FIELD(hf_evidence, "Evidence", "rstdiag.evidence",
             "The observations and numbers that led to the cause, in plain words"),
         TOKEN_FIELD(hf_shape, "Shape", "rstdiag.shape",
@@ -1126,6 +1129,12 @@ void proto_register_rstdiag(void)
         { &hf_ttl_delta, { "TTL delta", "rstdiag.ttl_delta", FT_INT32, BASE_DEC, NULL, 0x0,
             "The RST's TTL or hop limit minus that of the claimed sender's other packets (0: same "
             "distance; anything else: sent from elsewhere)", HFILL } },
+        TOKEN_FIELD(hf_stack, "Sender's stack", "rstdiag.stack",
+            "The TCP/IP stack that sent the RST, from the sender's packets on all its streams: linux, "
+            "windows, bsd or unknown (also for a device's RST); rstdiag.kernel_reason is not-linux for the others"),
+        TOKEN_FIELD(hf_stack_evidence, "Stack evidence", "rstdiag.stack.evidence",
+            "What the stack rests on: initial TTL (64, 128, 255) and how the sender numbers its IP IDs "
+            "(per connection, one counter, always 0)"),
         TOKEN_FIELD(hf_ignored, "Ignored by the receiver", "rstdiag.ignored",
             "Why the receiver evidently did not accept the RST: out-of-window, challenge-ack (RFC 5961) "
             "or traffic-continued; absent when nothing says so (known after later frames: two-pass and GUI)"),

@@ -28,7 +28,7 @@ static const char *const kernel_reason_tokens[KR_COUNT] = {
     "TCP_TOO_OLD_ACK", "TCP_ACK_UNSENT_DATA", "TCP_FLAGS", "TCP_OLD_ACK",
     "TCP_ABORT_ON_DATA", "TCP_TIMEWAIT_SOCKET", "INVALID_SYN", "TCP_ABORT_ON_CLOSE",
     "TCP_ABORT_ON_LINGER", "TCP_ABORT_ON_MEMORY", "TCP_STATE", "TCP_KEEPALIVE_TIMEOUT",
-    "TCP_DISCONNECT_WITH_DATA", "NONE",
+    "TCP_DISCONNECT_WITH_DATA", "NONE", "not-linux",
 };
 
 typedef struct {

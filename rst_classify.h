@@ -7,6 +7,7 @@
 #define RST_CLASSIFY_H
 
 #include "conn_track.h"
+#include "rst_host.h"
 
 typedef enum { SENDER_UNKNOWN, SENDER_CLIENT, SENDER_SERVER, SENDER_COUNT } rst_sender;
 
@@ -69,7 +70,8 @@ typedef enum {
 typedef enum { CONFIDENCE_LOW, CONFIDENCE_MEDIUM, CONFIDENCE_HIGH, CONFIDENCE_COUNT } rst_confidence;
 
 /* Linux enum sk_rst_reason names (include/net/rstreason.h), plus NONE for
- * resets that no end host's stack would send. */
+ * resets that no end host's stack would send and NOT_LINUX for resets of
+ * another stack, which has no such reasons. */
 typedef enum {
     KR_NOT_SPECIFIED,
     KR_NO_SOCKET,
@@ -89,6 +91,7 @@ typedef enum {
     KR_TCP_KEEPALIVE_TIMEOUT,
     KR_TCP_DISCONNECT_WITH_DATA,
     KR_NONE,
+    KR_NOT_LINUX,
     KR_COUNT
 } rst_kernel_reason;
 
@@ -121,6 +124,8 @@ typedef struct {
     int               ttl_delta;       /* RST's TTL minus the claimed sender's usual TTL */
     rst_ignored       ignored;
     char              origin_evidence[RST_ORIGIN_EVIDENCE_MAX];
+    rst_stack         stack;           /* the stack that sent it, when an end host did */
+    char              stack_evidence[RST_EVIDENCE_MAX];
 } rst_diagnosis;
 
 /* Diagnose rst (a segment with the RST flag) against the stream state

@@ -1,15 +1,12 @@
 /* rst_origin.c - who really sent a RST (see rst_origin.h).
  *
- * Signs of a device speaking in an end host's name:
- *  - a TTL/hop limit other than the host's own packets arrive with (a host
- *    uses one initial TTL for all its segments, RSTs included, and one path);
- *  - an IPv4 ID copied from the segment it answers (Linux answers with ID 0
- *    from no socket, or its socket's next ID from a live one);
- *  - an answer sooner than the round trip to the host allows;
- *  - a second RST with another sequence number and no segment from the
- *    peer in between (a stack answers segments; it does not repeat itself);
- *  - frames from the claimed sender after its own RST (its socket is gone);
- *  - a device's own reason code in the RST.
+ * The signs are one table (origin_signs), each with its weight and why it
+ * holds; weigh_signs() turns the signs present into a verdict, top to
+ * bottom: a decisive sign of a device makes a middlebox, then a decisive
+ * sign of the host an endpoint, then two independent weak signs of a device
+ * a middlebox; one weak sign alone leaves the origin unknown and is named in
+ * the evidence. Frames after the RST may add a decisive sign later (the
+ * claimed sender kept talking, or sprayed more RSTs).
  */
 #include "rst_origin.h"
 
@@ -78,30 +75,6 @@ gboolean idle_timers_parse(const char *spec, idle_timer_table *table, char **err
     return FALSE;
 }
 
-/* ---- host facts ------------------------------------------------------------- */
-
-void host_facts_init(host_facts *h)
-{
-    h->ttl_min = h->ttl_max = 0;
-    h->rtt_us = -1;
-}
-
-void host_facts_add_ttl(host_facts *h, uint8_t ttl)
-{
-    if (ttl == 0)
-        return;
-    if (h->ttl_min == 0 || ttl < h->ttl_min)
-        h->ttl_min = ttl;
-    if (ttl > h->ttl_max)
-        h->ttl_max = ttl;
-}
-
-void host_facts_add_rtt(host_facts *h, int64_t rtt_us)
-{
-    if (rtt_us >= 0 && (h->rtt_us < 0 || rtt_us < h->rtt_us))
-        h->rtt_us = rtt_us;
-}
-
 /* ---- attribution ------------------------------------------------------------ */
 
 typedef struct {
@@ -112,112 +85,263 @@ typedef struct {
     const conn_side *peer;
     unsigned me_idx;
     rst_diagnosis *diag;
-    int device_signs;          /* strong signs of a device */
-    int host_signs;            /* signs that the host's own stack sent it */
-    int weak_device_signs;
-    GString *why;
 } attribution;
-
-static void G_GNUC_PRINTF(2, 3) note(attribution *a, const char *fmt, ...)
-{
-    va_list ap;
-    if (a->why->len)
-        g_string_append(a->why, "; ");
-    va_start(ap, fmt);
-    g_string_append_vprintf(a->why, fmt, ap);
-    va_end(ap);
-}
 
 static const char *sender_name(const rst_diagnosis *d)
 {
     return d->sender == SENDER_CLIENT ? "client" : d->sender == SENDER_SERVER ? "server" : "sender";
 }
 
-static void weigh_ttl(attribution *a)
+static gboolean small_id_step(uint16_t from, uint16_t to, unsigned max)
 {
-    const host_facts *host = &a->facts->sender;
-    uint8_t usual = a->me->ttl;
-    const char *whose = "in this connection";
-    if (usual == 0 && host->ttl_min != 0 && host->ttl_min == host->ttl_max) {
-        usual = host->ttl_min;
-        whose = "in other connections";
-    }
-    if (usual == 0 || a->rst->ttl == 0) {
-        note(a, "no earlier packet from the %s to compare TTLs with", sender_name(a->diag));
-        return;
-    }
-    a->diag->ttl_delta_known = TRUE;
-    a->diag->ttl_delta = (int)a->rst->ttl - (int)usual;
-    if (a->diag->ttl_delta == 0) {
-        a->host_signs++;
-        note(a, "TTL %u, as the %s's packets %s", a->rst->ttl, sender_name(a->diag), whose);
-    } else {
-        a->device_signs++;
-        note(a, "TTL %u, but the %s's packets %s arrive with %u: sent %d hop%s %s", a->rst->ttl,
-             sender_name(a->diag), whose, usual, abs(a->diag->ttl_delta), abs(a->diag->ttl_delta) == 1 ? "" : "s",
-             a->diag->ttl_delta > 0 ? "closer to the capture point" : "further away");
-    }
+    uint16_t step = (uint16_t)(to - from);
+    return step >= 1 && step <= max;
 }
 
-static void weigh_ip_id(attribution *a)
-{
-    if (a->rst->ip_id < 0)
-        return;
-    uint16_t id = (uint16_t)a->rst->ip_id;
-    if (id != 0 && (a->peer->flags & SIDE_SENT_LAST) && id == a->peer->ip_id) {
-        a->device_signs++;
-        note(a, "IP ID 0x%04x copied from the segment it answers", id);
-        return;
-    }
-    if (!(a->me->flags & SIDE_IPID_SEQUENTIAL) || id == 0)
-        return;
-    uint16_t step = (uint16_t)(id - a->me->ip_id);
-    if (step >= 1 && step <= CONN_IPID_STEP_MAX) {
-        a->host_signs++;
-        note(a, "IP ID 0x%04x continues the %s's counter", id, sender_name(a->diag));
-    } else if (step > 16 * CONN_IPID_STEP_MAX && step < 65536 - 16 * CONN_IPID_STEP_MAX) {
-        a->weak_device_signs++;
-        note(a, "IP ID 0x%04x, off the %s's counter (0x%04x)", id, sender_name(a->diag), a->me->ip_id);
-    }
-}
+/* Each sign below writes its note and returns TRUE when present. */
 
-/* Minimum round trip that counts: below it, scheduling noise dominates. */
-#define RTT_FLOOR_US 1000
-
-static void weigh_timing(attribution *a)
-{
-    int64_t rtt = a->facts->sender.rtt_us;
-    if (!(a->peer->flags & SIDE_SENT_LAST) || rtt < RTT_FLOOR_US || a->diag->idle_us < 0)
-        return;
-    if (a->diag->idle_us * 2 < rtt) {
-        char answer[32], round_trip[32];
-        rst_format_duration(answer, sizeof answer, a->diag->idle_us);
-        rst_format_duration(round_trip, sizeof round_trip, rtt);
-        a->device_signs++;
-        note(a, "answered %s after the segment it resets, but the %s is %s away (round trip)",
-             answer, sender_name(a->diag), round_trip);
-    }
-}
-
-static void weigh_burst(attribution *a)
-{
-    const path_facts *f = a->facts;
-    if (f->has_prev_rst && f->prev_rst_side == a->me_idx && (a->me->flags & SIDE_SENT_LAST)
-        && f->prev_rst_seq != a->rst->seq) {
-        a->device_signs++;
-        note(a, "a second RST with its sequence number moved by %d and nothing from the %s in between",
-             (int32_t)(a->rst->seq - f->prev_rst_seq), a->diag->sender == SENDER_CLIENT ? "server" : "peer");
-    }
-}
-
-static void weigh_vendor(attribution *a)
+static gboolean device_names_itself(const attribution *a, char *note, size_t size)
 {
     const rst_vendor_info *v = a->facts->vendor;
-    if (!v)
-        return;
-    if (v->from_device) {
-        a->device_signs++;
-        note(a, "%s", v->text);
+    if (!v || !v->from_device)
+        return FALSE;
+    snprintf(note, size, "%s", v->text);
+    return TRUE;
+}
+
+/* The TTL/hop limit the host's own packets arrive with, from all its streams. */
+static gboolean ttl_known(const attribution *a)
+{
+    return a->facts->sender.ttl_min != 0 && a->rst->ttl != 0;
+}
+
+/* "63", or "62-64" for a host seen over several paths (or a NAT's many hosts). */
+static void format_ttl_range(char *buf, size_t size, const host_facts *host)
+{
+    if (host->ttl_min == host->ttl_max)
+        snprintf(buf, size, "%u", host->ttl_min);
+    else
+        snprintf(buf, size, "%u-%u", host->ttl_min, host->ttl_max);
+}
+
+static gboolean ttl_unlike_host(const attribution *a, char *note, size_t size)
+{
+    const host_facts *host = &a->facts->sender;
+    if (!ttl_known(a) || (a->rst->ttl >= host->ttl_min && a->rst->ttl <= host->ttl_max))
+        return FALSE;
+    char usual[16];
+    format_ttl_range(usual, sizeof usual, host);
+    int delta = (int)a->rst->ttl - (int)(a->rst->ttl > host->ttl_max ? host->ttl_max : host->ttl_min);
+    snprintf(note, size, "TTL %u, but the %s's own packets arrive with %s: sent %d hop%s %s", a->rst->ttl,
+             sender_name(a->diag), usual, abs(delta), abs(delta) == 1 ? "" : "s",
+             delta > 0 ? "closer to the capture point" : "further away");
+    return TRUE;
+}
+
+static gboolean ttl_as_host(const attribution *a, char *note, size_t size)
+{
+    const host_facts *host = &a->facts->sender;
+    if (!ttl_known(a) || a->rst->ttl < host->ttl_min || a->rst->ttl > host->ttl_max)
+        return FALSE;
+    snprintf(note, size, "TTL %u, as the %s's own packets", a->rst->ttl, sender_name(a->diag));
+    return TRUE;
+}
+
+static gboolean injector_burst(const attribution *a, char *note, size_t size)
+{
+    const path_facts *f = a->facts;
+    if (!(f->has_prev_rst && f->prev_rst_side == a->me_idx && (a->me->flags & SIDE_SENT_LAST)
+          && f->prev_rst_seq != a->rst->seq))
+        return FALSE;
+    snprintf(note, size, "a second RST with its sequence number moved by %d and nothing from the %s in between",
+             (int32_t)(a->rst->seq - f->prev_rst_seq), a->diag->sender == SENDER_CLIENT ? "server" : "peer");
+    return TRUE;
+}
+
+/* The RST's IPv4 ID follows the host's own counter: the connection's (Linux
+ * counts per socket) or the one it uses for everything (Windows). */
+static gboolean ipid_continues(const attribution *a)
+{
+    if (a->rst->ip_id <= 0)
+        return FALSE;
+    uint16_t id = (uint16_t)a->rst->ip_id;
+    const host_facts *host = &a->facts->sender;
+    return ((a->me->flags & SIDE_IPID_SEQUENTIAL) && small_id_step(a->me->ip_id, id, CONN_IPID_STEP_MAX))
+        || (host_ipid_pattern(host) == IPID_GLOBAL && small_id_step(host->id_last, id, CONN_IPID_STEP_MAX));
+}
+
+static gboolean ipid_continues_host(const attribution *a, char *note, size_t size)
+{
+    if (!ipid_continues(a))
+        return FALSE;
+    snprintf(note, size, "IP ID 0x%04x continues the %s's own counter (%s)", (unsigned)a->rst->ip_id,
+             sender_name(a->diag), host_ipid_pattern_text(host_ipid_pattern(&a->facts->sender)));
+    return TRUE;
+}
+
+static gboolean ipid_copied(const attribution *a, char *note, size_t size)
+{
+    const host_facts *host = &a->facts->sender;
+    if (a->rst->ip_id <= 0 || !(a->peer->flags & SIDE_SENT_LAST) || (uint16_t)a->rst->ip_id != a->peer->ip_id)
+        return FALSE;
+    /* a host that always sends this ID (hand-made traces) copies nothing */
+    if (host->id_packets == 0 || (host->id_as_first == host->id_packets && host->id_first == a->peer->ip_id))
+        return FALSE;
+    snprintf(note, size, "IP ID 0x%04x copied from the segment it answers (the %s's own IDs are %s)",
+             (unsigned)a->rst->ip_id, sender_name(a->diag), host_ipid_pattern_text(host_ipid_pattern(host)));
+    return TRUE;
+}
+
+static gboolean ipid_off_counter(const attribution *a, char *note, size_t size)
+{
+    /* only a host counting per connection: a counter shared with other
+     * traffic jumps between two packets of one connection */
+    if (a->rst->ip_id <= 0 || !(a->me->flags & SIDE_IPID_SEQUENTIAL)
+        || host_ipid_pattern(&a->facts->sender) != IPID_PER_CONNECTION)
+        return FALSE;
+    uint16_t id = (uint16_t)a->rst->ip_id;
+    uint16_t step = (uint16_t)(id - a->me->ip_id);
+    if (step <= 16 * CONN_IPID_STEP_MAX || step >= 65536 - 16 * CONN_IPID_STEP_MAX)
+        return FALSE;
+    snprintf(note, size, "IP ID 0x%04x, off the %s's connection counter (0x%04x)", id, sender_name(a->diag),
+             a->me->ip_id);
+    return TRUE;
+}
+
+/* The segment the RST answers, when its numbers show it: a passive RST's
+ * sequence number is that segment's ack (RFC 9293 3.10.7.1), and a RST|ACK
+ * acknowledges the data, SYN or FIN that segment carried. NULL-like FALSE
+ * when the RST answers nothing visible (a timer, an application's abort) or
+ * the stream's latest segment was a RST (no RST answers a RST). */
+static gboolean answers_latest_segment(const attribution *a)
+{
+    const conn_side *peer = a->peer;
+    if (!(peer->flags & SIDE_SENT_LAST) || (peer->flags & SIDE_SENT_RST) || a->diag->idle_us < 0)
+        return FALSE;
+    if (!(a->rst->flags & TCP_FLAG_ACK))
+        return (peer->flags & SIDE_ACKED) && a->rst->seq == peer->last_ack;
+    gboolean carried_new = a->diag->phase == PHASE_SYN
+        || (peer->payload_bytes && peer->last_data_tick == a->st->last_tick);
+    return carried_new && a->rst->ack == peer->next_seq;
+}
+
+static gboolean faster_than_round_trip(const attribution *a, char *note, size_t size)
+{
+    const host_facts *host = &a->facts->sender;
+    if (!host_rtt_well_measured(host) || !answers_latest_segment(a) || a->diag->idle_us * 2 >= host->rtt_us)
+        return FALSE;
+    char answer[32], round_trip[32];
+    rst_format_duration(answer, sizeof answer, a->diag->idle_us);
+    rst_format_duration(round_trip, sizeof round_trip, host->rtt_us);
+    snprintf(note, size, "answered %s after the segment it resets, but the %s is %s away (round trip, %u "
+             "handshakes)", answer, sender_name(a->diag), round_trip, host->rtt_samples);
+    return TRUE;
+}
+
+static gboolean answers_own_handshake(const attribution *a, char *note, size_t size)
+{
+    const conn_side *me = a->me, *peer = a->peer;
+    if (!(me->flags & SIDE_SENT_SYN) || (me->flags & SIDE_SENT_PLAIN) || !(peer->flags & SIDE_SENT_SYNACK)
+        || (a->rst->flags & TCP_FLAG_ACK) || !(peer->flags & SIDE_ACKED) || a->rst->seq != peer->last_ack)
+        return FALSE;
+    snprintf(note, size, "answers the SYN-ACK to its own SYN: its kernel had no socket for it (a scanner's "
+             "raw SYN, or a connect given up)");
+    return TRUE;
+}
+
+/* How much a sign weighs. A host's signs can be imitated by a device
+ * (copying a TTL or an IP ID), so no host sign outweighs a decisive sign
+ * of a device; a device's weak sign can be chance, so one is not enough. */
+typedef enum { WEIGHT_HOST, WEIGHT_HOST_DECISIVE, WEIGHT_DEVICE_WEAK, WEIGHT_DEVICE_DECISIVE } sign_weight;
+
+/* What a sign reads: weak signs reading the same thing are one sign. */
+typedef enum { READS_VENDOR, READS_TTL, READS_SEQUENCE, READS_IPID, READS_TIMING, READS_HANDSHAKE } sign_reads;
+
+typedef struct {
+    sign_weight weight;
+    sign_reads reads;
+    gboolean (*present)(const attribution *a, char *note, size_t size);
+    const char *source;   /* why the sign holds (README "Origin") */
+} origin_sign;
+
+static const origin_sign origin_signs[] = {
+    { WEIGHT_DEVICE_DECISIVE, READS_VENDOR, device_names_itself,
+      "the device's own code (NetScaler, F5 documentation; draft-ietf-tcpm-rst-diagnostic-payload)" },
+    { WEIGHT_DEVICE_DECISIVE, READS_TTL, ttl_unlike_host,
+      "a host sends every packet with one initial TTL (RFC 1122 3.2.1.7) over one path" },
+    { WEIGHT_DEVICE_DECISIVE, READS_SEQUENCE, injector_burst,
+      "a stack answers each segment once (RFC 9293 3.10.7); injectors send RSTs in bursts" },
+    { WEIGHT_HOST_DECISIVE, READS_IPID, ipid_continues_host,
+      "a host numbers its RSTs with its own counter (Linux ip_select_ident_segs; Windows one counter)" },
+    { WEIGHT_DEVICE_WEAK, READS_IPID, ipid_copied,
+      "some devices copy the IP ID of the segment they answer; chance or hand-made traces do too" },
+    { WEIGHT_DEVICE_WEAK, READS_IPID, ipid_off_counter,
+      "Linux numbers a live socket's RSTs with the socket's counter (ip_select_ident_segs)" },
+    { WEIGHT_DEVICE_WEAK, READS_TIMING, faster_than_round_trip,
+      "an answer cannot come back before the round trip to the host; delays and captures near a host blur it" },
+    { WEIGHT_HOST, READS_TTL, ttl_as_host, "as the host's packets; a device can copy it" },
+    { WEIGHT_HOST, READS_HANDSHAKE, answers_own_handshake,
+      "RFC 9293 3.10.7.3: a SYN-ACK no socket expects is answered by a RST from the SYN's sender" },
+};
+
+#define ORIGIN_NOTE_MAX 200
+
+static void append_note(char *text, size_t size, const char *note)
+{
+    size_t len = strlen(text);
+    if (len + 3 < size)
+        snprintf(text + len, size - len, "%s%s", len ? "; " : "", note);
+}
+
+/* The verdict from the signs present, read top to bottom. */
+static rst_origin weigh_signs(unsigned weak_device_reads, gboolean device_decisive, gboolean host_decisive,
+                              gboolean host, const char **why)
+{
+    gboolean weak_signs_two = (weak_device_reads & (weak_device_reads - 1)) != 0;
+    *why = "";
+    if (device_decisive)
+        return ORIGIN_MIDDLEBOX;
+    if (host_decisive)
+        return ORIGIN_ENDPOINT;
+    if (weak_signs_two) {
+        *why = "two independent weak signs of a device: ";
+        return ORIGIN_MIDDLEBOX;
+    }
+    if (weak_device_reads) {
+        *why = "one weak sign of a device, not enough alone: ";
+        return ORIGIN_UNKNOWN;
+    }
+    return host ? ORIGIN_ENDPOINT : ORIGIN_UNKNOWN;
+}
+
+static void weigh_origin(attribution *a)
+{
+    char notes[RST_ORIGIN_EVIDENCE_MAX] = "", note[ORIGIN_NOTE_MAX];
+    unsigned weak_device_reads = 0;
+    gboolean device_decisive = FALSE, host_decisive = FALSE, host = FALSE;
+    for (size_t i = 0; i < G_N_ELEMENTS(origin_signs); i++) {
+        const origin_sign *sign = &origin_signs[i];
+        if (!sign->present(a, note, sizeof note))
+            continue;
+        append_note(notes, sizeof notes, note);
+        switch (sign->weight) {
+        case WEIGHT_DEVICE_DECISIVE: device_decisive = TRUE; break;
+        case WEIGHT_DEVICE_WEAK: weak_device_reads |= 1u << sign->reads; break;
+        case WEIGHT_HOST_DECISIVE: host_decisive = TRUE; break;
+        case WEIGHT_HOST: host = TRUE; break;
+        }
+    }
+    if (a->facts->sender.ttl_min == 0)
+        append_note(notes, sizeof notes, "no earlier packet from this address to compare TTLs with");
+    const char *why;
+    a->diag->origin = weigh_signs(weak_device_reads, device_decisive, host_decisive, host, &why);
+    snprintf(a->diag->origin_evidence, sizeof a->diag->origin_evidence, "%s%s", why, notes);
+
+    const host_facts *h = &a->facts->sender;
+    a->diag->ttl_delta_known = ttl_known(a);
+    if (a->diag->ttl_delta_known) {
+        uint8_t usual = a->rst->ttl > h->ttl_max ? h->ttl_max : a->rst->ttl < h->ttl_min ? h->ttl_min : a->rst->ttl;
+        a->diag->ttl_delta = (int)a->rst->ttl - (int)usual;
     }
 }
 
@@ -309,30 +433,12 @@ static void prefix_evidence(rst_diagnosis *d, const char *prefix)
     g_free(joined);
 }
 
-void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_facts *facts, rst_diagnosis *diag)
+/* Cause refinements that come from outside the stream: the device's own
+ * reason, a proxy passing a reset on, a device's timer or filter. */
+static void refine_cause(attribution *a)
 {
-    attribution a = { .st = st, .rst = rst, .facts = facts, .diag = diag, .why = g_string_new(NULL) };
-    a.me_idx = conn_side_of(st, rst);
-    a.me = &st->side[a.me_idx];
-    a.peer = &st->side[!a.me_idx];
-
-    weigh_vendor(&a);
-    weigh_ttl(&a);
-    weigh_ip_id(&a);
-    weigh_timing(&a);
-    weigh_burst(&a);
-
-    if (a.device_signs > 0)
-        diag->origin = ORIGIN_MIDDLEBOX;
-    else if (a.host_signs > 0)
-        diag->origin = ORIGIN_ENDPOINT;
-    else if (a.weak_device_signs > 0)
-        diag->origin = ORIGIN_MIDDLEBOX;
-    else
-        diag->origin = ORIGIN_UNKNOWN;
-    g_strlcpy(diag->origin_evidence, a.why->str, sizeof diag->origin_evidence);
-    g_string_free(a.why, TRUE);
-
+    rst_diagnosis *diag = a->diag;
+    const path_facts *facts = a->facts;
     const rst_vendor_info *vendor = facts->vendor;
     if (vendor && vendor->cause != CAUSE_UNKNOWN) {
         /* the device said why: that beats any inference */
@@ -356,9 +462,49 @@ void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_fac
         return;
     }
     if (diag->origin == ORIGIN_MIDDLEBOX)
-        refine_device_cause(&a);
+        refine_device_cause(a);
     if (vendor)
         prefix_evidence(diag, vendor->text);
+}
+
+static const char *const stack_names[STACK_COUNT] = { "unknown", "Linux", "Windows", "BSD" };
+
+/* The stack of the host that sent it; Linux's reasons only for Linux's RSTs. */
+static void name_stack(attribution *a)
+{
+    rst_diagnosis *d = a->diag;
+    if (d->origin == ORIGIN_MIDDLEBOX) {
+        d->stack = STACK_UNKNOWN;
+        g_strlcpy(d->stack_evidence, "a device in the path sent it, not a host's stack", sizeof d->stack_evidence);
+        return;
+    }
+    d->stack = host_stack_of_reset(&a->facts->sender, a->rst, ipid_continues(a), d->stack_evidence,
+                                   sizeof d->stack_evidence);
+    if (d->stack != STACK_WINDOWS && d->stack != STACK_BSD)
+        return;
+    if (d->kernel_reason != KR_NONE)
+        d->kernel_reason = KR_NOT_LINUX;
+    char prefix[160];
+    gboolean unacked = (a->peer->flags & SIDE_ACKED) && a->peer->last_ack != a->me->next_seq
+        && d->shape == SHAPE_ACTIVE;
+    /* Windows gives up on unacknowledged data after TcpMaxDataRetransmissions (5 by
+     * default) and may reset then; Linux stays silent (taxonomy 8.4, nmap-os-db) */
+    snprintf(prefix, sizeof prefix, "%s stack, so no Linux kernel reason%s", stack_names[d->stack],
+             d->stack == STACK_WINDOWS && unacked ? "; Windows resets after its retransmission limit "
+                                                    "(TcpMaxDataRetransmissions, 5 by default) with data unacknowledged"
+                                                  : "");
+    prefix_evidence(d, prefix);
+}
+
+void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_facts *facts, rst_diagnosis *diag)
+{
+    attribution a = { .st = st, .rst = rst, .facts = facts, .diag = diag };
+    a.me_idx = conn_side_of(st, rst);
+    a.me = &st->side[a.me_idx];
+    a.peer = &st->side[!a.me_idx];
+    weigh_origin(&a);
+    refine_cause(&a);
+    name_stack(&a);
 }
 
 /* ---- after the RST ------------------------------------------------------------- */
@@ -369,6 +515,8 @@ void rst_followup_start(rst_followup *f, const conn_stream *st, const tcp_segmen
     const conn_side *receiver = &st->side[!sender];
     memset(f, 0, sizeof *f);
     f->sender_side = sender;
+    f->rst_seq = rst->seq;
+    f->sender_next_seq = st->side[sender].next_seq;
     f->receiver_next_seq = receiver->next_seq;
     f->receiver_last_ack = receiver->last_ack;
     f->rst_time_us = rst->time_us;
@@ -377,6 +525,13 @@ void rst_followup_start(rst_followup *f, const conn_stream *st, const tcp_segmen
 
 /* Without a measured round trip, data this long after a RST was not already in flight. */
 #define IN_FLIGHT_GUESS_US 500000
+/* A socket that outlives a RST forged in its name goes on sending within its
+ * retransmission timeouts; much later the same ports may be a new connection
+ * whose SYN was not captured, so later segments prove nothing. */
+#define KEPT_TALKING_WINDOW_US (10 * G_GINT64_CONSTANT(1000000))
+/* The largest window (RFC 7323 2.3): a segment further from the sender's
+ * sequence space is not that connection's. */
+#define SAME_CONNECTION_SEQ_SPAN (1u << 30)
 
 static void append_origin_note(rst_diagnosis *d, const char *text)
 {
@@ -384,31 +539,63 @@ static void append_origin_note(rst_diagnosis *d, const char *text)
     snprintf(d->origin_evidence + len, sizeof d->origin_evidence - len, "%s%s", len ? "; " : "", text);
 }
 
+/* Later frames proved the RST was not the claimed sender's: a decisive sign. */
+static void mark_forged(rst_diagnosis *diag, const char *note, uint32_t frame)
+{
+    append_origin_note(diag, note);
+    diag->origin = ORIGIN_MIDDLEBOX;
+    diag->stack = STACK_UNKNOWN;
+    g_strlcpy(diag->stack_evidence, "a device in the path sent it, not a host's stack", sizeof diag->stack_evidence);
+    if (diag->kernel_reason == KR_NOT_LINUX)
+        diag->kernel_reason = KR_NONE;
+    if (diag->cause != CAUSE_BLOCKED && diag->cause != CAUSE_IDLE_TIMEOUT && diag->cause != CAUSE_INJECTED) {
+        char evidence[RST_EVIDENCE_MAX];
+        snprintf(evidence, sizeof evidence, "forged in the %s's name (frame %u shows it): an on-path device "
+                 "injected this RST", sender_name(diag), frame);
+        rst_set_cause(diag, CAUSE_INJECTED, KR_NONE, CONFIDENCE_HIGH, evidence);
+    }
+}
+
+static gboolean sender_follows(rst_followup *f, const tcp_segment *seg, rst_diagnosis *diag)
+{
+    char text[160];
+    gboolean soon = seg->time_us - f->rst_time_us <= KEPT_TALKING_WINDOW_US;
+    if (seg->flags & TCP_FLAG_RST) {
+        /* a stack answers each segment once: another RST at once, at another
+         * sequence number, with nothing from the peer in between, is a spray */
+        if (f->receiver_spoke || f->sender_spoke || seg->seq == f->rst_seq || !soon)
+            return FALSE;
+        f->sender_spoke = TRUE;
+        snprintf(text, sizeof text, "another RST in the %s's name after this RST (frame %u, sequence moved by %d) "
+                 "with nothing from the peer in between: an injector's burst", sender_name(diag), seg->frame,
+                 (int32_t)(seg->seq - f->rst_seq));
+        mark_forged(diag, text, seg->frame);
+        return TRUE;
+    }
+    gboolean same_connection = (uint32_t)(seg->seq - f->sender_next_seq + SAME_CONNECTION_SEQ_SPAN)
+                               <= 2 * SAME_CONNECTION_SEQ_SPAN;
+    if (f->sender_spoke || !soon || !same_connection) {
+        f->sender_spoke = TRUE;
+        return FALSE;
+    }
+    f->sender_spoke = TRUE;
+    snprintf(text, sizeof text, "the %s kept sending after this RST (frame %u): it did not send it",
+             sender_name(diag), seg->frame);
+    mark_forged(diag, text, seg->frame);
+    return TRUE;
+}
+
 gboolean rst_follow_segment(rst_followup *f, const conn_stream *st, const tcp_segment *seg, rst_diagnosis *diag)
 {
     unsigned side = conn_side_of(st, seg);
     if (seg->flags & TCP_FLAG_SYN)
         f->new_connection = TRUE;   /* the same ports again: what follows belongs to it */
-    if (f->new_connection || (seg->flags & TCP_FLAG_RST))
+    if (f->new_connection)
         return FALSE;
-    char text[120];
-
-    if (side == f->sender_side) {
-        if (f->sender_spoke)
-            return FALSE;
-        f->sender_spoke = TRUE;
-        snprintf(text, sizeof text, "the %s kept sending after this RST (frame %u): it did not send it",
-                 sender_name(diag), seg->frame);
-        append_origin_note(diag, text);
-        diag->origin = ORIGIN_MIDDLEBOX;
-        if (diag->cause != CAUSE_BLOCKED && diag->cause != CAUSE_IDLE_TIMEOUT && diag->cause != CAUSE_INJECTED) {
-            char evidence[RST_EVIDENCE_MAX];
-            snprintf(evidence, sizeof evidence, "forged in the %s's name while it kept talking (frame %u): an "
-                     "on-path device injected this RST", sender_name(diag), seg->frame);
-            rst_set_cause(diag, CAUSE_INJECTED, KR_NONE, CONFIDENCE_HIGH, evidence);
-        }
-        return TRUE;
-    }
+    if (side == f->sender_side)
+        return sender_follows(f, seg, diag);
+    if (seg->flags & TCP_FLAG_RST)
+        return FALSE;
 
     gboolean first = !f->receiver_spoke;
     f->receiver_spoke = TRUE;
@@ -419,7 +606,7 @@ gboolean rst_follow_segment(rst_followup *f, const conn_stream *st, const tcp_se
         diag->ignored = IGNORED_CHALLENGE_ACK;
         return TRUE;
     }
-    int64_t in_flight = f->receiver_rtt_us >= 0 ? 2 * f->receiver_rtt_us + RTT_FLOOR_US : IN_FLIGHT_GUESS_US;
+    int64_t in_flight = f->receiver_rtt_us >= 0 ? 2 * f->receiver_rtt_us + HOST_RTT_FLOOR_US : IN_FLIGHT_GUESS_US;
     uint32_t end = seg->seq + seg->payload_len + ((seg->flags & TCP_FLAG_FIN) ? 1 : 0);
     if (seq_after(end, f->receiver_next_seq) && seg->time_us - f->rst_time_us > in_flight) {
         diag->ignored = IGNORED_TRAFFIC_CONTINUED;
