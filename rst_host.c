@@ -93,7 +93,9 @@ ipid_pattern host_ipid_pattern(const host_facts *h)
     /* three in four steps small: a counter (other traffic, not captured, takes numbers too) */
     if (h->id_switches >= 2 && h->id_switch_steps * 4 >= h->id_switches * 3)
         return IPID_GLOBAL;
-    if (h->id_runs >= 2 && h->id_run_steps * 4 >= h->id_runs * 3 && h->id_switch_steps * 4 < h->id_switches + 4)
+    /* counting inside connections, jumping between them: only several connections tell */
+    if (h->id_runs >= 2 && h->id_run_steps * 4 >= h->id_runs * 3 && h->id_switches >= 2
+        && h->id_switch_steps * 4 < h->id_switches)
         return IPID_PER_CONNECTION;
     return IPID_UNKNOWN;
 }

@@ -174,8 +174,10 @@ static gboolean ipid_continues_host(const attribution *a, char *note, size_t siz
 {
     if (!ipid_continues(a))
         return FALSE;
-    snprintf(note, size, "IP ID 0x%04x continues the %s's own counter (%s)", (unsigned)a->rst->ip_id,
-             sender_name(a->diag), host_ipid_pattern_text(host_ipid_pattern(&a->facts->sender)));
+    ipid_pattern ids = host_ipid_pattern(&a->facts->sender);
+    snprintf(note, size, "IP ID 0x%04x continues the %s's own counter%s%s%s", (unsigned)a->rst->ip_id,
+             sender_name(a->diag), ids == IPID_UNKNOWN ? "" : " (", ids == IPID_UNKNOWN ? "" : host_ipid_pattern_text(ids),
+             ids == IPID_UNKNOWN ? "" : ")");
     return TRUE;
 }
 

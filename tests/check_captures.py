@@ -127,6 +127,9 @@ def check_capture(build, captures_dir, name, labels, allowed):
             problems.append(f"frame {frame}: cause {got['rstdiag.cause']!r}, expected {label['cause']!r} "
                             f"({label['intent']}): {got['rstdiag.evidence']}")
         stats["origin_ok"] += origin_ok
+        device = label["origin"] == "middlebox"
+        stats["device_rsts" if device else "host_rsts"] += 1
+        stats["device_flagged" if device else "host_flagged"] += got["rstdiag.origin"] == "middlebox"
         stats["sender_ok"] += got["rstdiag.sender"] == label["sender"]
         stats["phase_ok"] += got["rstdiag.phase"] == label["phase"]
         reason_ok = got["rstdiag.kernel_reason"] == label["kernel_reason"]
@@ -186,6 +189,8 @@ def main():
     if args.table:
         print("\n".join(table))
     if args.all:
+        print(f"origin: host-stack RSTs flagged middlebox {totals['host_flagged']}/{totals['host_rsts']}, "
+              f"device RSTs flagged middlebox {totals['device_flagged']}/{totals['device_rsts']}")
         for key, what in (("reason_ok", "kernel_reason agreement"), ("cause_ok", "cause consistency")):
             share = totals[key] / n if n else 0
             print(f"{what}: {totals[key]}/{n} = {share:.1%} (minimum {args.min_agreement:.0%})")

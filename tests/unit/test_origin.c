@@ -146,7 +146,7 @@ static void test_refused_syn_from_a_device(void)
 {
     scene s;
     scene_init(&s, NULL);
-    other_streams(&s, SERVER, 2, 61, 0x3000, 0);   /* the server, seen in other connections */
+    other_streams(&s, SERVER, 3, 61, 0x3000, 0);   /* the server, seen in other connections */
     send(&s.c, CLIENT, TCP_FLAG_SYN, 0, 0);
     tcp_segment seg = make_segment(&s.c, SERVER, TCP_FLAG_RST | TCP_FLAG_ACK, 0, 1001, 0, 30);
     seg.ttl = 64;
@@ -161,7 +161,7 @@ static void test_refused_syn_by_the_server(void)
 {
     scene s;
     scene_init(&s, NULL);
-    other_streams(&s, SERVER, 2, 61, 0x3000, 0);
+    other_streams(&s, SERVER, 3, 61, 0x3000, 0);
     send(&s.c, CLIENT, TCP_FLAG_SYN, 0, 0);
     tcp_segment seg = make_segment(&s.c, SERVER, TCP_FLAG_RST | TCP_FLAG_ACK, 0, 1001, 0, 30);
     seg.ttl = 61;
@@ -303,6 +303,7 @@ static void test_keepalive_race_reset_is_the_hosts(void)
 {
     scene s;
     scene_init(&s, NULL);
+    other_streams(&s, SERVER, 3, 64, 0x3000, 0);   /* the backend's other keep-alive connections */
     handshake(&s.c);
     add_round_trips(&s, SERVER, 5000, 3);
     request_response(&s.c, 100, 300);
