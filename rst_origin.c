@@ -260,31 +260,60 @@ typedef enum { WEIGHT_HOST, WEIGHT_HOST_DECISIVE, WEIGHT_DEVICE_WEAK, WEIGHT_DEV
 typedef enum { READS_VENDOR, READS_TTL, READS_SEQUENCE, READS_IPID, READS_TIMING, READS_HANDSHAKE } sign_reads;
 
 typedef struct {
+    const char *name;
     sign_weight weight;
     sign_reads reads;
+    /* TRUE when present, with its note; NULL: read from the frames after the RST (rst_follow_segment) */
     gboolean (*present)(const attribution *a, char *note, size_t size);
-    const char *source;   /* why the sign holds (README "Origin") */
+    const char *source;   /* why the sign holds */
 } origin_sign;
 
 static const origin_sign origin_signs[] = {
-    { WEIGHT_DEVICE_DECISIVE, READS_VENDOR, device_names_itself,
-      "the device's own code (NetScaler, F5 documentation; draft-ietf-tcpm-rst-diagnostic-payload)" },
-    { WEIGHT_DEVICE_DECISIVE, READS_TTL, ttl_unlike_host,
-      "a host sends every packet with one initial TTL (RFC 1122 3.2.1.7) over one path" },
-    { WEIGHT_DEVICE_DECISIVE, READS_SEQUENCE, injector_burst,
-      "a stack answers each segment once (RFC 9293 3.10.7); injectors send RSTs in bursts" },
-    { WEIGHT_HOST_DECISIVE, READS_IPID, ipid_continues_host,
-      "a host numbers its RSTs with its own counter (Linux ip_select_ident_segs; Windows one counter)" },
-    { WEIGHT_DEVICE_WEAK, READS_IPID, ipid_copied,
-      "some devices copy the IP ID of the segment they answer; chance or hand-made traces do too" },
-    { WEIGHT_DEVICE_WEAK, READS_IPID, ipid_off_counter,
-      "Linux numbers a live socket's RSTs with the socket's counter (ip_select_ident_segs)" },
-    { WEIGHT_DEVICE_WEAK, READS_TIMING, faster_than_round_trip,
-      "an answer cannot come back before the round trip to the host; delays and captures near a host blur it" },
-    { WEIGHT_HOST, READS_TTL, ttl_as_host, "as the host's packets; a device can copy it" },
-    { WEIGHT_HOST, READS_HANDSHAKE, answers_own_handshake,
-      "RFC 9293 3.10.7.3: a SYN-ACK no socket expects is answered by a RST from the SYN's sender" },
+    { "the device's own reason code", WEIGHT_DEVICE_DECISIVE, READS_VENDOR, device_names_itself,
+      "NetScaler and F5 documentation; draft-ietf-tcpm-rst-diagnostic-payload" },
+    { "TTL / hop limit unlike the claimed host's own packets on all its streams", WEIGHT_DEVICE_DECISIVE,
+      READS_TTL, ttl_unlike_host,
+      "a host sends every packet, RSTs included, with one initial TTL (RFC 1122 3.2.1.7) over one path" },
+    { "a second RST, sequence number moved, nothing from the peer in between", WEIGHT_DEVICE_DECISIVE,
+      READS_SEQUENCE, injector_burst, "a stack answers each segment once (RFC 9293 3.10.7); injectors spray" },
+    { "later: another such RST right after this one", WEIGHT_DEVICE_DECISIVE, READS_SEQUENCE, NULL,
+      "as above, for the burst's first RST" },
+    { "later: the claimed sender goes on in its sequence space within 10 s", WEIGHT_DEVICE_DECISIVE,
+      READS_SEQUENCE, NULL, "RFC 9293 3.10.7: a RST's sender has deleted the connection" },
+    { "IP ID continues the claimed host's own counter", WEIGHT_HOST_DECISIVE, READS_IPID, ipid_continues_host,
+      "Linux numbers a live socket's packets, RSTs included, with the socket's counter (ip_select_ident_segs); "
+      "Windows uses one counter" },
+    { "IP ID copied from the segment it answers, from a host that does not always send that ID",
+      WEIGHT_DEVICE_WEAK, READS_IPID, ipid_copied,
+      "some devices copy it; chance and hand-made traces (one ID everywhere) do too" },
+    { "IP ID far off the connection's counter, from a host counting per connection", WEIGHT_DEVICE_WEAK,
+      READS_IPID, ipid_off_counter,
+      "Linux's live-socket RSTs take the next ID, its no-socket RSTs 0; a counter shared by all connections "
+      "jumps and proves nothing" },
+    { "answer sooner than half the round trip, timed from the segment whose numbers it copies",
+      WEIGHT_DEVICE_WEAK, READS_TIMING, faster_than_round_trip,
+      "an answer needs the round trip; needs two handshakes of 1 ms or more, and an RST that demonstrably "
+      "answers (seq = its ack, or acking its data)" },
+    { "TTL / hop limit as the claimed host's own packets", WEIGHT_HOST, READS_TTL, ttl_as_host,
+      "a device can copy it" },
+    { "the initiator answering the SYN-ACK to its own SYN", WEIGHT_HOST, READS_HANDSHAKE, answers_own_handshake,
+      "RFC 9293 3.10.7.3: a scanner's kernel (raw SYN, no socket) or a connect given up" },
 };
+
+static const char *const weight_names[] = {
+    [WEIGHT_HOST] = "endpoint, weak", [WEIGHT_HOST_DECISIVE] = "endpoint, decisive",
+    [WEIGHT_DEVICE_WEAK] = "device, weak", [WEIGHT_DEVICE_DECISIVE] = "device, decisive",
+};
+
+gboolean rst_origin_sign_describe(unsigned i, const char **name, const char **weight, const char **source)
+{
+    if (i >= G_N_ELEMENTS(origin_signs))
+        return FALSE;
+    *name = origin_signs[i].name;
+    *weight = weight_names[origin_signs[i].weight];
+    *source = origin_signs[i].source;
+    return TRUE;
+}
 
 #define ORIGIN_NOTE_MAX 200
 
@@ -323,7 +352,7 @@ static void weigh_origin(attribution *a)
     gboolean device_decisive = FALSE, host_decisive = FALSE, host = FALSE;
     for (size_t i = 0; i < G_N_ELEMENTS(origin_signs); i++) {
         const origin_sign *sign = &origin_signs[i];
-        if (!sign->present(a, note, sizeof note))
+        if (!sign->present || !sign->present(a, note, sizeof note))
             continue;
         append_note(notes, sizeof notes, note);
         switch (sign->weight) {

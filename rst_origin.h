@@ -58,6 +58,9 @@ typedef struct {
  * st is the stream before rst; diag comes from rst_classify(). */
 void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_facts *facts, rst_diagnosis *diag);
 
+/* Row i of the table of signs weighed (README "Who sent it"); FALSE past the last. */
+gboolean rst_origin_sign_describe(unsigned i, const char **name, const char **weight, const char **source);
+
 /* The frames after a RST. */
 typedef struct {
     unsigned sender_side;             /* side index of the RST's claimed sender */
