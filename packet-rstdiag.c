@@ -421,29 +421,6 @@ static host_facts *host_entry(const address *addr, gboolean create)
     return facts;
 }
 
-/* What the sender's packets show (TTL, IP ID, from all its streams) and the
- * handshake round trips, learnt before seg is tracked. */
-static void learn_host(const conn_stream *st, const tcp_segment *seg, const address *src, guint32 stream)
-{
-    if (!host_learns_from(seg))
-        return;
-    unsigned dir = conn_side_of(st, seg);
-    const conn_side *me = &st->side[dir], *peer = &st->side[!dir];
-    gboolean syn = (seg->flags & TCP_FLAG_SYN) != 0, ack = (seg->flags & TCP_FLAG_ACK) != 0;
-    /* SYN -> SYN-ACK: the round trip from the capture point to the server */
-    gboolean synack_rtt = syn && ack && dir == 1 && (peer->flags & SIDE_SENT_SYN) && !(me->flags & SIDE_SEEN);
-    /* SYN-ACK -> ACK: the round trip to the client */
-    gboolean ack_rtt = !syn && ack && (me->flags & SIDE_SENT_SYN) && (peer->flags & SIDE_SENT_SYNACK)
-        && (peer->flags & SIDE_SENT_LAST) && !(me->flags & (SIDE_SENT_HS_ACK | SIDE_BAD_HS_ACK));
-    host_facts *facts = host_entry(src, TRUE);
-    host_learn_packet(facts, seg, stream);
-    uint32_t now = conn_tick(seg->time_us);
-    if (synack_rtt)
-        host_facts_add_rtt(facts, conn_ticks_us(now, st->first_tick));
-    if (ack_rtt)
-        host_facts_add_rtt(facts, conn_ticks_us(now, st->last_tick));
-}
-
 /* The TCP header of tcph in the frame's bytes: the last place where its ports,
  * sequence and acknowledgement numbers appear (the innermost, if tunnelled). */
 static gint find_tcp_header(const guint8 *data, gint len, const tcp_info_t *tcph)
@@ -478,6 +455,60 @@ static rst_vendor_info *read_vendor(tvbuff_t *tvb, const tcp_info_t *tcph)
     if (!rst_vendor_decode(raw_window, payload_len ? data + payload : NULL, payload_len, &info))
         return NULL;
     return (rst_vendor_info *)wmem_memdup(wmem_file_scope(), &info, sizeof info);
+}
+
+/* The option layout of a SYN or SYN-ACK: its option kinds in order, up to the first EOL. */
+static syn_layout read_syn_layout(tvbuff_t *tvb, const tcp_info_t *tcph)
+{
+    gint len = (gint)tvb_captured_length(tvb);
+    const guint8 *data = tvb_get_ptr(tvb, 0, len);
+    gint header = find_tcp_header(data, len, tcph);
+    if (header < 0 || header + 20 > len)
+        return LAYOUT_UNSEEN;
+    gint end = MIN(header + (data[header + 12] >> 4) * 4, len);
+    guint8 kinds[SYN_OPTION_KINDS_MAX];
+    size_t count = 0;
+    for (gint at = header + 20; at < end && count < sizeof kinds;) {
+        guint8 kind = data[at];
+        kinds[count++] = kind;
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            at++;
+            continue;
+        }
+        if (at + 1 >= end || data[at + 1] < 2)
+            break;
+        at += data[at + 1];
+    }
+    return host_syn_layout(kinds, count);
+}
+
+/* What the sender's packets show (TTL, IP ID, SYN option layout, from all
+ * its streams) and the handshake round trips, learnt before seg is tracked. */
+static void learn_host(tvbuff_t *tvb, const tcp_info_t *tcph, const conn_stream *st, const tcp_segment *seg)
+{
+    gboolean syn = (seg->flags & TCP_FLAG_SYN) != 0, ack = (seg->flags & TCP_FLAG_ACK) != 0;
+    if (seg->flags & TCP_FLAG_RST)
+        return;
+    host_facts *facts = host_entry(&tcph->ip_src, TRUE);
+    if (syn)
+        host_learn_layout(facts, read_syn_layout(tvb, tcph));
+    if (!host_learns_from(seg))
+        return;
+    unsigned dir = conn_side_of(st, seg);
+    const conn_side *me = &st->side[dir], *peer = &st->side[!dir];
+    /* SYN -> SYN-ACK: the round trip from the capture point to the server */
+    gboolean synack_rtt = syn && ack && dir == 1 && (peer->flags & SIDE_SENT_SYN) && !(me->flags & SIDE_SEEN);
+    /* SYN-ACK -> ACK: the round trip to the client */
+    gboolean ack_rtt = !syn && ack && (me->flags & SIDE_SENT_SYN) && (peer->flags & SIDE_SENT_SYNACK)
+        && (peer->flags & SIDE_SENT_LAST) && !(me->flags & (SIDE_SENT_HS_ACK | SIDE_BAD_HS_ACK));
+    host_learn_packet(facts, seg, tcph->th_stream);
+    uint32_t now = conn_tick(seg->time_us);
+    if (synack_rtt)
+        host_facts_add_rtt(facts, conn_ticks_us(now, st->first_tick));
+    if (ack_rtt)
+        host_facts_add_rtt(facts, conn_ticks_us(now, st->last_tick));
 }
 
 /* A RST this sender received on another stream just before its own. */
@@ -598,7 +629,7 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
     last_tracked_frame = pinfo->num;
 
     conn_stream *st = stream_state(tcph->th_stream);
-    learn_host(st, &seg, &tcph->ip_src, tcph->th_stream);
+    learn_host(tvb, tcph, st, &seg);
 
     rstdiag_record *record = NULL;
     reset_history *history = NULL;
@@ -1133,8 +1164,8 @@ void proto_register_rstdiag(void)
             "The TCP/IP stack that sent the RST, from the sender's packets on all its streams: linux, "
             "windows, bsd or unknown (also for a device's RST); rstdiag.kernel_reason is not-linux for the others"),
         TOKEN_FIELD(hf_stack_evidence, "Stack evidence", "rstdiag.stack.evidence",
-            "What the stack rests on: initial TTL (64, 128, 255) and how the sender numbers its IP IDs "
-            "(per connection, one counter, always 0)"),
+            "What the stack rests on: initial TTL (64, 128, 255), the order of its SYN options, and how "
+            "the sender numbers its IP IDs (per connection, one counter, always 0)"),
         TOKEN_FIELD(hf_ignored, "Ignored by the receiver", "rstdiag.ignored",
             "Why the receiver evidently did not accept the RST: out-of-window, challenge-ack (RFC 5961) "
             "or traffic-continued; absent when nothing says so (known after later frames: two-pass and GUI)"),

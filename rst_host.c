@@ -82,6 +82,42 @@ gboolean host_rtt_well_measured(const host_facts *h)
     return h->rtt_samples >= 2 && h->rtt_us >= HOST_RTT_FLOOR_US;
 }
 
+/* p0f v3 (p0f.fp) option layouts of SYNs and SYN-ACKs; option kinds: 0 EOL, 1 NOP,
+ * 2 MSS, 3 window scale, 4 SACK permitted, 8 timestamps (RFC 9293, 2018, 7323). The
+ * kinds are read up to the first EOL, included. */
+static const struct {
+    syn_layout layout;
+    uint8_t kinds[8];
+    size_t count;
+} known_layouts[] = {
+    { LAYOUT_LINUX, { 2, 4, 8, 1, 3 }, 5 },
+    { LAYOUT_LINUX, { 2, 1, 1, 4, 1, 3 }, 6 },       /* timestamps off */
+    { LAYOUT_LINUX, { 2, 1, 1, 8, 1, 3 }, 6 },       /* SACK off */
+    { LAYOUT_WINDOWS, { 2, 1, 3, 1, 1, 4 }, 6 },
+    { LAYOUT_BSD, { 2, 1, 3, 4, 8 }, 5 },            /* FreeBSD */
+    { LAYOUT_BSD, { 2, 1, 3, 1, 1, 8, 4, 0 }, 8 },   /* macOS */
+};
+
+syn_layout host_syn_layout(const uint8_t *kinds, size_t count)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(known_layouts); i++) {
+        size_t n = known_layouts[i].count;
+        if (count == n && memcmp(kinds, known_layouts[i].kinds, n) == 0)
+            return known_layouts[i].layout;
+    }
+    return LAYOUT_OTHER;
+}
+
+void host_learn_layout(host_facts *h, syn_layout layout)
+{
+    if (layout == LAYOUT_UNSEEN)
+        return;
+    if (h->layout == LAYOUT_UNSEEN)
+        h->layout = layout;
+    else if (h->layout != layout)
+        h->layout = LAYOUT_OTHER;   /* several stacks behind one address */
+}
+
 ipid_pattern host_ipid_pattern(const host_facts *h)
 {
     if (h->id_packets < HOST_IPID_MIN_PACKETS)
@@ -106,9 +142,9 @@ uint8_t host_initial_ttl(uint8_t ttl)
 }
 
 /* The rules, first match wins. Sources: nmap-os-db and nmap.org/book/osdetect-methods.html
- * (initial TTLs, IP ID sequences of RSTs); Linux ip_select_ident_segs() (DF packets: a
- * connected socket's own counter, else ID 0 -- the reply socket of no-socket RSTs);
- * RFC 6864 3.1 (atomic datagrams may carry any ID). */
+ * (initial TTLs, IP ID sequences of RSTs); p0f v3 p0f.fp (option layouts); Linux
+ * ip_select_ident_segs() (DF packets: a connected socket's own counter, else ID 0 -- the
+ * reply socket of no-socket RSTs); RFC 6864 3.1 (atomic datagrams may carry any ID). */
 rst_stack host_stack_of_reset(const host_facts *h, const tcp_segment *rst, gboolean ipid_continues,
                               char *evidence, size_t size)
 {
@@ -117,7 +153,8 @@ rst_stack host_stack_of_reset(const host_facts *h, const tcp_segment *rst, gbool
     gboolean v4 = rst->ip_id >= 0;
 
     if (initial == 128) {
-        snprintf(evidence, size, "initial TTL 128 (Windows' default)%s",
+        snprintf(evidence, size, "initial TTL 128 (Windows' default)%s%s",
+                 h->layout == LAYOUT_WINDOWS ? "; SYN options in Windows' order" : "",
                  v4 && rst->ip_id != 0 && ipid_continues ? "; the RST's IP ID counts on with its other packets"
                                                          : "");
         return STACK_WINDOWS;
@@ -131,6 +168,16 @@ rst_stack host_stack_of_reset(const host_facts *h, const tcp_segment *rst, gbool
         snprintf(evidence, size, "no TTL to go by");
         return STACK_UNKNOWN;
     }
+    if (h->layout == LAYOUT_WINDOWS || h->layout == LAYOUT_BSD) {
+        snprintf(evidence, size, "initial TTL 64, SYN options in %s order",
+                 h->layout == LAYOUT_WINDOWS ? "Windows'" : "FreeBSD's or macOS's");
+        return h->layout == LAYOUT_WINDOWS ? STACK_WINDOWS : STACK_BSD;
+    }
+    if (h->layout == LAYOUT_LINUX) {
+        snprintf(evidence, size, "initial TTL 64, SYN options in Linux's order (mss,sok,ts,nop,ws)%s",
+                 v4 && rst->ip_id == 0 ? ", the RST's IP ID 0 as Linux's reply socket sends" : "");
+        return STACK_LINUX;
+    }
     if (v4 && ids == IPID_PER_CONNECTION && (rst->ip_id == 0 || ipid_continues)) {
         snprintf(evidence, size, "initial TTL 64, IP IDs counted per connection, the RST's %s (Linux)",
                  rst->ip_id == 0 ? "ID 0 as Linux's reply socket sends" : "continuing its connection's counter");
@@ -141,7 +188,8 @@ rst_stack host_stack_of_reset(const host_facts *h, const tcp_segment *rst, gbool
                  "included (BSD; Linux counts per connection and sends no-socket RSTs with ID 0)");
         return STACK_BSD;
     }
-    snprintf(evidence, size, "initial TTL 64 (Linux, BSD or macOS); IP IDs %s", v4 ? host_ipid_pattern_text(ids)
-                                                                               : "absent (IPv6)");
+    snprintf(evidence, size, "initial TTL 64 (Linux, BSD or macOS); IP IDs %s; SYN options %s",
+             v4 ? host_ipid_pattern_text(ids) : "absent (IPv6)",
+             h->layout == LAYOUT_UNSEEN ? "not seen" : "in no known order");
     return STACK_UNKNOWN;
 }

@@ -26,6 +26,20 @@ typedef enum {
 /* The TCP/IP stack a host runs, as far as its packets tell. */
 typedef enum { STACK_UNKNOWN, STACK_LINUX, STACK_WINDOWS, STACK_BSD, STACK_COUNT } rst_stack;
 
+/* The order of the options in a host's SYNs and SYN-ACKs, as p0f v3 fingerprints
+ * (p0f.fp) tell stacks apart. */
+typedef enum {
+    LAYOUT_UNSEEN,
+    LAYOUT_LINUX,     /* mss,sok,ts,nop,ws (or nop,nop in place of sok or ts) */
+    LAYOUT_WINDOWS,   /* mss,nop,ws,nop,nop,sok */
+    LAYOUT_BSD,       /* FreeBSD mss,nop,ws,sok,ts; macOS mss,nop,ws,nop,nop,ts,sok,eol */
+    LAYOUT_OTHER,     /* none of those, or several on one address */
+    LAYOUT_COUNT
+} syn_layout;
+
+/* Longest option list a layout is read from (40 bytes of options). */
+#define SYN_OPTION_KINDS_MAX 40
+
 typedef struct {
     uint8_t ttl_min;            /* TTL/hop limit of its packets; 0 = none seen */
     uint8_t ttl_max;
@@ -42,6 +56,7 @@ typedef struct {
     uint32_t id_switch_steps;   /* ... that went up by a small step: one counter for all streams */
     uint32_t id_runs;           /* consecutive non-zero IDs within one stream */
     uint32_t id_run_steps;      /* ... that went up by a small step */
+    syn_layout layout;          /* of its SYNs and SYN-ACKs */
 } host_facts;
 
 /* Below this a round trip is mostly scheduling noise. */
@@ -54,6 +69,10 @@ void host_facts_init(host_facts *h);
 /* One packet the host sent on stream `stream` (neither a RST nor a bare SYN). */
 void host_learn_packet(host_facts *h, const tcp_segment *seg, uint32_t stream);
 void host_facts_add_rtt(host_facts *h, int64_t rtt_us);
+/* The layout of the option kinds (NOP and EOL included, lengths left out) of
+ * one SYN or SYN-ACK; and learning it for its sender. */
+syn_layout host_syn_layout(const uint8_t *kinds, size_t count);
+void host_learn_layout(host_facts *h, syn_layout layout);
 
 /* TRUE for segments host_learn_packet may learn from. */
 gboolean host_learns_from(const tcp_segment *seg);

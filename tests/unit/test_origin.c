@@ -444,6 +444,44 @@ static void test_ip_id_patterns(void)
     g_assert_cmpuint(host_initial_ttl(250), ==, 255);
 }
 
+static void test_syn_option_layouts(void)
+{
+    static const uint8_t linux_syn[] = { 2, 4, 8, 1, 3 };
+    static const uint8_t windows_syn[] = { 2, 1, 3, 1, 1, 4 };
+    static const uint8_t freebsd_syn[] = { 2, 1, 3, 4, 8 };
+    static const uint8_t macos_syn[] = { 2, 1, 3, 1, 1, 8, 4, 0 };
+    static const uint8_t scanner_syn[] = { 2 };
+    g_assert_cmpint(host_syn_layout(linux_syn, sizeof linux_syn), ==, LAYOUT_LINUX);
+    g_assert_cmpint(host_syn_layout(windows_syn, sizeof windows_syn), ==, LAYOUT_WINDOWS);
+    g_assert_cmpint(host_syn_layout(freebsd_syn, sizeof freebsd_syn), ==, LAYOUT_BSD);
+    g_assert_cmpint(host_syn_layout(macos_syn, sizeof macos_syn), ==, LAYOUT_BSD);
+    g_assert_cmpint(host_syn_layout(scanner_syn, sizeof scanner_syn), ==, LAYOUT_OTHER);
+    host_facts h;
+    host_facts_init(&h);
+    host_learn_layout(&h, LAYOUT_LINUX);
+    host_learn_layout(&h, LAYOUT_UNSEEN);
+    g_assert_cmpint(h.layout, ==, LAYOUT_LINUX);
+    host_learn_layout(&h, LAYOUT_WINDOWS);   /* two stacks behind one address */
+    g_assert_cmpint(h.layout, ==, LAYOUT_OTHER);
+}
+
+/* FreeBSD with RFC 6864 sends its DF packets with ID 0: only its SYN options tell it from Linux. */
+static void test_bsd_by_option_layout(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    host_learn_layout(&s.c.host[SERVER], LAYOUT_BSD);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 1000);
+    tcp_segment seg = passive(&s, SERVER, 500);
+    seg.ip_id = 0;
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_stack(d, "bsd");
+    assert_noted(d->stack_evidence, "FreeBSD");
+    assert_token(rst_kernel_reason_token, d->kernel_reason, "not-linux");
+}
+
 static void test_idle_timer_when_traffic_resumes(void)
 {
     scene s;
@@ -677,6 +715,8 @@ int main(int argc, char **argv)
     g_test_add_func("/stack/bsd", test_bsd_global_counter);
     g_test_add_func("/stack/linux", test_linux_per_connection_counters);
     g_test_add_func("/stack/ip-id-patterns", test_ip_id_patterns);
+    g_test_add_func("/stack/syn-option-layouts", test_syn_option_layouts);
+    g_test_add_func("/stack/bsd-by-layout", test_bsd_by_option_layout);
     g_test_add_func("/origin/idle-timer-resume", test_idle_timer_when_traffic_resumes);
     g_test_add_func("/origin/idle-timer-fires", test_idle_timer_firing_by_itself);
     g_test_add_func("/origin/relayed", test_relayed_reset);
