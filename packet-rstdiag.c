@@ -556,6 +556,7 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
         facts.has_prev_rst = TRUE;
         facts.prev_rst_side = history->followup.sender_side;
         facts.prev_rst_seq = history->latest_seq;
+        facts.prev_rst_gap_us = seg->time_us - history->followup.rst_time_us;
     }
     find_relay(tcph, seg->time_us, &facts);
     rst_attribute(st, seg, &facts, &record->diag);

@@ -151,7 +151,7 @@ static gboolean injector_burst(const attribution *a, char *note, size_t size)
 {
     const path_facts *f = a->facts;
     if (!(f->has_prev_rst && f->prev_rst_side == a->me_idx && (a->me->flags & SIDE_SENT_LAST)
-          && f->prev_rst_seq != a->rst->seq))
+          && f->prev_rst_seq != a->rst->seq && f->prev_rst_gap_us >= 0 && f->prev_rst_gap_us <= BURST_WINDOW_US))
         return FALSE;
     snprintf(note, size, "a second RST with its sequence number moved by %d and nothing from the %s in between",
              (int32_t)(a->rst->seq - f->prev_rst_seq), a->diag->sender == SENDER_CLIENT ? "server" : "peer");
@@ -590,11 +590,11 @@ static void mark_forged(rst_diagnosis *diag, const char *note, uint32_t frame)
 static gboolean sender_follows(rst_followup *f, const tcp_segment *seg, rst_diagnosis *diag)
 {
     char text[160];
-    gboolean soon = seg->time_us - f->rst_time_us <= KEPT_TALKING_WINDOW_US;
     if (seg->flags & TCP_FLAG_RST) {
         /* a stack answers each segment once: another RST at once, at another
          * sequence number, with nothing from the peer in between, is a spray */
-        if (f->receiver_spoke || f->sender_spoke || seg->seq == f->rst_seq || !soon)
+        if (f->receiver_spoke || f->sender_spoke || seg->seq == f->rst_seq
+            || seg->time_us - f->rst_time_us > BURST_WINDOW_US)
             return FALSE;
         f->sender_spoke = TRUE;
         snprintf(text, sizeof text, "another RST in the %s's name after this RST (frame %u, sequence moved by %d) "
@@ -603,6 +603,7 @@ static gboolean sender_follows(rst_followup *f, const tcp_segment *seg, rst_diag
         mark_forged(diag, text, seg->frame);
         return TRUE;
     }
+    gboolean soon = seg->time_us - f->rst_time_us <= KEPT_TALKING_WINDOW_US;
     gboolean same_connection = (uint32_t)(seg->seq - f->sender_next_seq + SAME_CONNECTION_SEQ_SPAN)
                                <= 2 * SAME_CONNECTION_SEQ_SPAN;
     if (f->sender_spoke || !soon || !same_connection) {

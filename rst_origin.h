@@ -44,12 +44,17 @@ typedef struct {
     gboolean has_prev_rst;            /* the stream had a RST before */
     unsigned prev_rst_side;           /* its sender's side index */
     uint32_t prev_rst_seq;
+    int64_t prev_rst_gap_us;          /* time since it */
     uint32_t relay_frame;             /* RST this sender received on another stream just before; 0 = none */
     uint32_t relay_stream;
     int64_t relay_gap_us;
     const rst_vendor_info *vendor;    /* NULL when the RST says nothing about itself */
     const idle_timer_table *timers;
 } path_facts;
+
+/* How soon after one RST of a device's burst the next comes (they are sent back to back; a
+ * host's own RST long after a forged one is no burst). */
+#define BURST_WINDOW_US 200000
 
 /* How soon after a RST received on another stream a host's own RST counts as passing it on. */
 #define RELAY_WINDOW_US 20000

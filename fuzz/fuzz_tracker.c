@@ -320,6 +320,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             host_facts_add_rtt(&sender, (int64_t)(seg.window & 0xfff) * 100);
             path_facts facts = { .sender = sender, .timers = &timers, .has_prev_rst = slot->reset,
                                  .prev_rst_seq = slot->rst_seq, .prev_rst_side = slot->rst_side,
+                                 .prev_rst_gap_us = seg.time_us - slot->followup.rst_time_us,
                                  .relay_frame = (control & 0x40) ? frame - 1 : 0, .relay_stream = 1,
                                  .relay_gap_us = control };
             if (rst_vendor_decode((uint16_t)seg.window, NULL, 0, &vendor))

@@ -352,6 +352,7 @@ static void test_burst_with_moving_sequence(void)
     s.facts.has_prev_rst = TRUE;
     s.facts.prev_rst_side = SERVER;
     s.facts.prev_rst_seq = s.c.next_seq[SERVER];
+    s.facts.prev_rst_gap_us = 50;
     const rst_diagnosis *d = attributed(&s, second);
     assert_origin(d, "middlebox");
     assert_noted(d->origin_evidence, "second RST");
@@ -480,6 +481,26 @@ static void test_bsd_by_option_layout(void)
     assert_stack(d, "bsd");
     assert_noted(d->stack_evidence, "FreeBSD");
     assert_token(rst_kernel_reason_token, d->kernel_reason, "not-linux");
+}
+
+/* The server's own abort a while after a RST forged in its name is no burst. */
+static void test_late_second_reset_is_no_burst(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    const rst_diagnosis *first = attributed(&s, forged(&s, SERVER, 3000, 64, 1000));
+    rst_diagnosis first_copy = *first;
+    tcp_segment second = forged(&s, SERVER, 0, 64, 2 * G_GINT64_CONSTANT(1000000));
+    g_assert_false(rst_follow_segment(&s.followup, &s.c.st, &second, &first_copy));
+    s.facts.has_prev_rst = TRUE;
+    s.facts.prev_rst_side = SERVER;
+    s.facts.prev_rst_seq = s.c.next_seq[SERVER] + 3000;
+    s.facts.prev_rst_gap_us = 2 * G_GINT64_CONSTANT(1000000);
+    const rst_diagnosis *d = attributed(&s, second);
+    assert_not_noted(d->origin_evidence, "second RST");
+    g_assert_cmpint(d->origin, !=, ORIGIN_MIDDLEBOX);
 }
 
 static void test_idle_timer_when_traffic_resumes(void)
@@ -710,6 +731,7 @@ int main(int argc, char **argv)
     g_test_add_func("/origin/keepalive-race", test_keepalive_race_reset_is_the_hosts);
     g_test_add_func("/origin/scanner", test_scanners_own_reset);
     g_test_add_func("/origin/burst", test_burst_with_moving_sequence);
+    g_test_add_func("/origin/late-second-reset", test_late_second_reset_is_no_burst);
     g_test_add_func("/stack/windows-counter-jump", test_windows_counter_jump_is_no_second_sender);
     g_test_add_func("/stack/windows-retransmissions", test_windows_reset_after_retransmissions);
     g_test_add_func("/stack/bsd", test_bsd_global_counter);
