@@ -837,6 +837,22 @@ def sc_fin_straggler(S):
 REJECT = ["-j", "REJECT", "--reject-with", "tcp-reset"]
 
 
+def paused_clients(S, ps, **client_opts):
+    """Clients on ports ps that made one request each and now wait for GO."""
+    cli = S.client([{"cport": p, "b": "req_read_pause_more"} for p in ps], parallel=True, **client_opts)
+    for p in ps:
+        cli.expect("STEP pause-%d" % p, 5)
+    return cli
+
+
+def resume_paused(cli, ps):
+    """Let the paused clients speak again, one after the other."""
+    for p in ps:
+        cli.go("pause-%d" % p)
+        time.sleep(0.05)
+    cli.wait_done(8)
+
+
 def sc_firewall_reject(S):
     """The router rejects SYNs to port 8080 and requests that contain
     BLOCKME to port 8082 (iptables REJECT --reject-with tcp-reset). An
@@ -863,14 +879,9 @@ def sc_firewall_midstream(S):
     are open; its next request draws the router's RST."""
     ps = S.ports(2, "firewall_rule_added_midstream", {"middlebox": "injected"})
     S.server({p: ["respond_drain"] for p in ps}, hard=20)
-    cli = S.client([{"cport": p, "b": "req_read_pause_more"} for p in ps], parallel=True)
-    for p in ps:
-        cli.expect("STEP pause-%d" % p, 5)
+    cli = paused_clients(S, ps)
     S.ipt("router", "-I", "FORWARD", "-p", "tcp", "-s", S.caddr, "--dport", str(SERVER_PORT), *REJECT)
-    for p in ps:
-        cli.go("pause-%d" % p)
-        time.sleep(0.05)
-    cli.wait_done(8)
+    resume_paused(cli, ps)
 
 
 def sc_firewall_idle(S):
@@ -882,14 +893,9 @@ def sc_firewall_idle(S):
     S.sysctl("router", "net.netfilter.nf_conntrack_tcp_timeout_established=3")
     S.sysctl("router", "net.netfilter.nf_conntrack_tcp_loose=0")
     S.server({p: ["respond_drain"] for p in ps}, hard=20)
-    cli = S.client([{"cport": p, "b": "req_read_pause_more"} for p in ps], parallel=True, hard=20)
-    for p in ps:
-        cli.expect("STEP pause-%d" % p, 5)
+    cli = paused_clients(S, ps, hard=20)
     time.sleep(5)
-    for p in ps:
-        cli.go("pause-%d" % p)
-        time.sleep(0.05)
-    cli.wait_done(8)
+    resume_paused(cli, ps)
 
 
 def sc_injected(S):
@@ -924,15 +930,10 @@ def sc_nat_expiry(S):
     S.peers.append(reaper)
     reaper.expect("READY", 5)
     S.server({p: ["respond_drain"] for p in ps}, hard=20)
-    cli = S.client([{"cport": p, "b": "req_read_pause_more"} for p in ps], parallel=True, hard=20)
-    for p in ps:
-        cli.expect("STEP pause-%d" % p, 5)
+    cli = paused_clients(S, ps, hard=20)
     reaper.expect("DONE", 8)
     time.sleep(1)
-    for p in ps:
-        cli.go("pause-%d" % p)
-        time.sleep(0.05)
-    cli.wait_done(8)
+    resume_paused(cli, ps)
 
 
 def sc_router_refusal(S):
