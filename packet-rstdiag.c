@@ -1159,8 +1159,8 @@ void proto_register_rstdiag(void)
             "What the origin rests on: TTL, IP ID, timing against the round trip, repeated RSTs, vendor "
             "codes, and traffic from the claimed sender after its own RST"),
         { &hf_ttl_delta, { "TTL delta", "rstdiag.ttl_delta", FT_INT32, BASE_DEC, NULL, 0x0,
-            "The RST's TTL or hop limit minus that of the claimed sender's other packets (0: same "
-            "distance; anything else: sent from elsewhere)", HFILL } },
+            "The RST's TTL or hop limit minus the nearest of those the claimed sender's own packets "
+            "arrive with on all its streams (0: same distance; anything else: sent from elsewhere)", HFILL } },
         TOKEN_FIELD(hf_stack, "Sender's stack", "rstdiag.stack",
             "The TCP/IP stack that sent the RST, from the sender's packets on all its streams: linux, "
             "windows, bsd or unknown (also for a device's RST); rstdiag.kernel_reason is not-linux for the others"),

@@ -115,6 +115,14 @@ static gboolean ttl_known(const attribution *a)
     return a->facts->sender.ttl_min != 0 && a->rst->ttl != 0;
 }
 
+/* The RST's TTL minus the nearest TTL in the host's range (0 inside it). */
+static int ttl_delta(const attribution *a)
+{
+    const host_facts *host = &a->facts->sender;
+    uint8_t ttl = a->rst->ttl;
+    return ttl > host->ttl_max ? ttl - host->ttl_max : ttl < host->ttl_min ? ttl - host->ttl_min : 0;
+}
+
 /* "63", or "62-64" for a host seen over several paths (or a NAT's many hosts). */
 static void format_ttl_range(char *buf, size_t size, const host_facts *host)
 {
@@ -127,11 +135,11 @@ static void format_ttl_range(char *buf, size_t size, const host_facts *host)
 static gboolean ttl_unlike_host(const attribution *a, char *note, size_t size)
 {
     const host_facts *host = &a->facts->sender;
-    if (!ttl_known(a) || (a->rst->ttl >= host->ttl_min && a->rst->ttl <= host->ttl_max))
+    int delta = ttl_known(a) ? ttl_delta(a) : 0;
+    if (delta == 0)
         return FALSE;
     char usual[16];
     format_ttl_range(usual, sizeof usual, host);
-    int delta = (int)a->rst->ttl - (int)(a->rst->ttl > host->ttl_max ? host->ttl_max : host->ttl_min);
     snprintf(note, size, "TTL %u, but the %s's own packets arrive with %s: sent %d hop%s %s", a->rst->ttl,
              sender_name(a->diag), usual, abs(delta), abs(delta) == 1 ? "" : "s",
              delta > 0 ? "closer to the capture point" : "further away");
@@ -140,8 +148,7 @@ static gboolean ttl_unlike_host(const attribution *a, char *note, size_t size)
 
 static gboolean ttl_as_host(const attribution *a, char *note, size_t size)
 {
-    const host_facts *host = &a->facts->sender;
-    if (!ttl_known(a) || a->rst->ttl < host->ttl_min || a->rst->ttl > host->ttl_max)
+    if (!ttl_known(a) || ttl_delta(a) != 0)
         return FALSE;
     snprintf(note, size, "TTL %u, as the %s's own packets", a->rst->ttl, sender_name(a->diag));
     return TRUE;
@@ -368,12 +375,8 @@ static void weigh_origin(attribution *a)
     a->diag->origin = weigh_signs(weak_device_reads, device_decisive, host_decisive, host, &why);
     snprintf(a->diag->origin_evidence, sizeof a->diag->origin_evidence, "%s%s", why, notes);
 
-    const host_facts *h = &a->facts->sender;
     a->diag->ttl_delta_known = ttl_known(a);
-    if (a->diag->ttl_delta_known) {
-        uint8_t usual = a->rst->ttl > h->ttl_max ? h->ttl_max : a->rst->ttl < h->ttl_min ? h->ttl_min : a->rst->ttl;
-        a->diag->ttl_delta = (int)a->rst->ttl - (int)usual;
-    }
+    a->diag->ttl_delta = a->diag->ttl_delta_known ? ttl_delta(a) : 0;
 }
 
 /* Quiet time before the segment the RST answers, or before the RST itself
