@@ -132,11 +132,19 @@ static void format_ttl_range(char *buf, size_t size, const host_facts *host)
         snprintf(buf, size, "%u-%u", host->ttl_min, host->ttl_max);
 }
 
+/* The claimed sender sent only its SYN here, and the RST has that SYN's TTL: a
+ * raw-socket tool (a scanner) built both, whatever TTL its host's kernel uses. */
+static gboolean ttl_as_own_syn(const attribution *a)
+{
+    return (a->me->flags & SIDE_SENT_SYN) && !(a->me->flags & SIDE_SENT_PLAIN) && a->rst->ttl != 0
+        && a->rst->ttl == a->me->ttl;
+}
+
 static gboolean ttl_unlike_host(const attribution *a, char *note, size_t size)
 {
     const host_facts *host = &a->facts->sender;
     int delta = ttl_known(a) ? ttl_delta(a) : 0;
-    if (delta == 0)
+    if (delta == 0 || ttl_as_own_syn(a))
         return FALSE;
     char usual[16];
     format_ttl_range(usual, sizeof usual, host);
@@ -148,6 +156,10 @@ static gboolean ttl_unlike_host(const attribution *a, char *note, size_t size)
 
 static gboolean ttl_as_host(const attribution *a, char *note, size_t size)
 {
+    if (ttl_as_own_syn(a)) {
+        snprintf(note, size, "TTL %u, as the %s's own SYN here", a->rst->ttl, sender_name(a->diag));
+        return TRUE;
+    }
     if (!ttl_known(a) || ttl_delta(a) != 0)
         return FALSE;
     snprintf(note, size, "TTL %u, as the %s's own packets", a->rst->ttl, sender_name(a->diag));
@@ -278,7 +290,8 @@ typedef struct {
 static const origin_sign origin_signs[] = {
     { "the device's own reason code", WEIGHT_DEVICE_DECISIVE, READS_VENDOR, device_names_itself,
       "NetScaler and F5 documentation; draft-ietf-tcpm-rst-diagnostic-payload" },
-    { "TTL / hop limit unlike the claimed host's own packets on all its streams", WEIGHT_DEVICE_DECISIVE,
+    { "TTL / hop limit unlike the claimed host's own packets on all its streams (and unlike its own SYN "
+      "when it sent nothing else here)", WEIGHT_DEVICE_DECISIVE,
       READS_TTL, ttl_unlike_host,
       "a host sends every packet, RSTs included, with one initial TTL (RFC 1122 3.2.1.7) over one path" },
     { "a second RST, sequence number moved, nothing from the peer in between", WEIGHT_DEVICE_DECISIVE,
@@ -301,8 +314,9 @@ static const origin_sign origin_signs[] = {
       WEIGHT_DEVICE_WEAK, READS_TIMING, faster_than_round_trip,
       "an answer needs the round trip; needs two handshakes of 1 ms or more, and an RST that demonstrably "
       "answers (seq = its ack, or acking its data)" },
-    { "TTL / hop limit as the claimed host's own packets", WEIGHT_HOST, READS_TTL, ttl_as_host,
-      "a device can copy it" },
+    { "TTL / hop limit as the claimed host's own packets, or as its own SYN when it sent nothing else here",
+      WEIGHT_HOST, READS_TTL, ttl_as_host,
+      "a device can copy it; a scanner builds its SYN and its RST with one TTL of its own" },
     { "the initiator answering the SYN-ACK to its own SYN", WEIGHT_HOST, READS_HANDSHAKE, answers_own_handshake,
       "RFC 9293 3.10.7.3: a scanner's kernel (raw SYN, no socket) or a connect given up" },
 };

@@ -335,6 +335,23 @@ static void test_scanners_own_reset(void)
     assert_noted(d->origin_evidence, "its own SYN");
 }
 
+/* A scanner building SYN and RST on a raw socket, on a host whose kernel uses TTL 64. */
+static void test_scanners_crafted_reset(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    other_streams(&s, CLIENT, 3, 64, 0x3000, 0);
+    s.c.ttl[CLIENT] = 44;
+    send(&s.c, CLIENT, TCP_FLAG_SYN, 0, 0);
+    send(&s.c, SERVER, TCP_FLAG_SYN | TCP_FLAG_ACK, 0, 300);
+    tcp_segment seg = passive(&s, CLIENT, 40);
+    seg.seq = 1001;
+    seg.ip_id = 0x9999;
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_origin(d, "endpoint");
+    assert_noted(d->origin_evidence, "own SYN here");
+}
+
 static void test_burst_with_moving_sequence(void)
 {
     scene s;
@@ -730,6 +747,7 @@ int main(int argc, char **argv)
     g_test_add_func("/origin/faster-true-trigger", test_faster_only_against_the_true_trigger);
     g_test_add_func("/origin/keepalive-race", test_keepalive_race_reset_is_the_hosts);
     g_test_add_func("/origin/scanner", test_scanners_own_reset);
+    g_test_add_func("/origin/scanner-crafted", test_scanners_crafted_reset);
     g_test_add_func("/origin/burst", test_burst_with_moving_sequence);
     g_test_add_func("/origin/late-second-reset", test_late_second_reset_is_no_burst);
     g_test_add_func("/stack/windows-counter-jump", test_windows_counter_jump_is_no_second_sender);
