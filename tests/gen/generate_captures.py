@@ -921,9 +921,10 @@ def sc_injected(S):
 
 def sc_nat_expiry(S):
     """A NAT that forgets connections idle for 2 s and resets both ends
-    (tests/gen/injector.py reap, in the router; nat_expiry.prefs names the
-    timer): the client sees a RST in the server's name, the server one in the
-    client's. The clients speak again after 3.5 s into dead sockets."""
+    (tests/gen/injector.py reap, in the router; the .prefs files name the
+    timer): the client sees a RST in the server's name (nat_expiry, captured
+    at the client), the server one in the client's (nat_expiry_server). The
+    clients speak again after 3 s into dead sockets."""
     ps = S.ports(2, "nat_resets_expired_flow", {"middlebox": "idle-timeout"})
     reaper = Peer(S, "router", "reap", {"server": S.saddr, "port": SERVER_PORT, "idle": 2, "conns": len(ps),
                                         "ttl": 64, "hard": 12}, script=INJECTOR)
@@ -1017,6 +1018,7 @@ SCENARIOS = [
     dict(name="nat_expiry", fn=sc_nat_expiry, topology="routed", expect={"NONE"}),
     dict(name="router_refusal", fn=sc_router_refusal, topology="routed", expect={"NONE", "NO_SOCKET"}),
     dict(name="injector_copy", fn=sc_injector_copy, topology="routed", expect={"NONE", "NO_SOCKET"}),
+    dict(name="nat_expiry_server", fn=sc_nat_expiry, topology="routed", capture="server", expect={"NONE"}),
 ]
 for _i, _sd in enumerate(SCENARIOS, 1):
     _sd["idx"] = _i
