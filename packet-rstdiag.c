@@ -462,7 +462,8 @@ static gint find_tcp_header(const guint8 *data, gint len, const tcp_info_t *tcph
     return -1;
 }
 
-/* What a RST says about itself: a vendor code in its window, or its payload. */
+/* What a RST says about itself: an MPTCP reason among its options, a vendor
+ * code in its window, or its payload. */
 static rst_vendor_info *read_vendor(tvbuff_t *tvb, const tcp_info_t *tcph)
 {
     gint len = (gint)tvb_captured_length(tvb);
@@ -475,9 +476,11 @@ static rst_vendor_info *read_vendor(tvbuff_t *tvb, const tcp_info_t *tcph)
     size_t payload_len = 0;
     if (payload >= header + 20 && payload < len)
         payload_len = MIN((size_t)tcph->th_seglen, (size_t)(len - payload));
+    size_t options_len = payload > header + 20 ? (size_t)(MIN(payload, len) - (header + 20)) : 0;
 
     rst_vendor_info info;
-    if (!rst_vendor_decode(raw_window, payload_len ? data + payload : NULL, payload_len, &info))
+    if (!rst_vendor_decode_options(data + header + 20, options_len, &info)
+        && !rst_vendor_decode(raw_window, payload_len ? data + payload : NULL, payload_len, &info))
         return NULL;
     return (rst_vendor_info *)wmem_memdup(wmem_file_scope(), &info, sizeof info);
 }
@@ -509,12 +512,16 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
                                       gboolean first_in_stream)
 {
     rstdiag_record *record = wmem_new0(wmem_file_scope(), rstdiag_record);
-    rst_classify(st, seg, &settings, &record->diag);
+    record->vendor = read_vendor(tvb, tcph);
+    /* a diagnostic payload explains the RST; the stack rules judge the RST without it */
+    tcp_segment judged = *seg;
+    if (record->vendor && record->vendor->payload_is_diagnostic)
+        judged.payload_len = 0;
+    rst_classify(st, &judged, &settings, &record->diag);
     record->stream = tcph->th_stream;
     record->first_in_stream = first_in_stream;
     record->first_in_capture = !seen_rst;
     record->after_reset = first_in_stream ? 0 : history->first_frame;
-    record->vendor = read_vendor(tvb, tcph);
     seen_rst = TRUE;
 
     path_facts facts = { .vendor = record->vendor, .timers = &idle_timers };
@@ -1133,9 +1140,11 @@ void proto_register_rstdiag(void)
             "This frame comes after a RST of its stream: the stream's first RST", HFILL } },
         TOKEN_FIELD(hf_vendor, "Vendor reason", "rstdiag.vendor",
             "The reason the RST carries itself: NetScaler code in the window field, F5 BIG-IP reset cause, "
-            "IETF RST diagnostic payload, or other payload text"),
+            "IETF RST diagnostic payload, Linux reset reason payload, MPTCP MP_TCPRST reason, or other "
+            "payload text"),
         { &hf_vendor_code, { "Vendor reason code", "rstdiag.vendor.code", FT_UINT32, BASE_DEC, NULL, 0x0,
-            "The numeric reason code of a NetScaler or IETF diagnostic RST", HFILL } },
+            "The numeric reason code: NetScaler, IETF diagnostic, Linux sk_rst_reason or MP_TCPRST reason",
+            HFILL } },
         { &hf_log, { "Log line", "rstdiag.log", FT_NONE, BASE_NONE, NULL, 0x0,
             "The application log line this RST caused (preference log_file)", HFILL } },
         TOKEN_FIELD(hf_log_line, "Text", "rstdiag.log.line",

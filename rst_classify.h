@@ -69,7 +69,9 @@ typedef enum {
 typedef enum { CONFIDENCE_LOW, CONFIDENCE_MEDIUM, CONFIDENCE_HIGH, CONFIDENCE_COUNT } rst_confidence;
 
 /* Linux enum sk_rst_reason names (include/net/rstreason.h), plus NONE for
- * resets that no end host's stack would send. */
+ * resets that no end host's stack would send. Appended after NONE: the MPTCP
+ * reasons and ERROR that follow TCP_DISCONNECT_WITH_DATA in the kernel (the
+ * kernel's numbers are in rst_vendor.c, which reads them off the wire). */
 typedef enum {
     KR_NOT_SPECIFIED,
     KR_NO_SOCKET,
@@ -89,6 +91,14 @@ typedef enum {
     KR_TCP_KEEPALIVE_TIMEOUT,
     KR_TCP_DISCONNECT_WITH_DATA,
     KR_NONE,
+    KR_MPTCP_RST_EUNSPEC,
+    KR_MPTCP_RST_EMPTCP,
+    KR_MPTCP_RST_ERESOURCE,
+    KR_MPTCP_RST_EPROHIBIT,
+    KR_MPTCP_RST_EWQ2BIG,
+    KR_MPTCP_RST_EBADPERF,
+    KR_MPTCP_RST_EMIDDLEBOX,
+    KR_ERROR,
     KR_COUNT
 } rst_kernel_reason;
 

@@ -115,6 +115,7 @@ typedef struct {
     int device_signs;          /* strong signs of a device */
     int host_signs;            /* signs that the host's own stack sent it */
     int weak_device_signs;
+    gboolean window_code_counts;   /* a NetScaler window code with corroboration */
     GString *why;
 } attribution;
 
@@ -213,12 +214,34 @@ static void weigh_burst(attribution *a)
 static void weigh_vendor(attribution *a)
 {
     const rst_vendor_info *v = a->facts->vendor;
-    if (!v)
+    if (!v || v->needs_corroboration)
         return;
     if (v->from_device) {
         a->device_signs++;
         note(a, "%s", v->text);
+    } else if (v->has_kernel_reason) {
+        a->host_signs++;
+        note(a, "it carries its stack's own reason (%s)", rst_kernel_reason_token(v->kernel_reason));
     }
+}
+
+/* A NetScaler code in the window counts only when another sign says a device
+ * sent the RST, and never when it is the window the sender advertises anyway
+ * (Wireshark decodes the codes for any RST, packet-tcp.c). */
+static void weigh_window_code(attribution *a)
+{
+    const rst_vendor_info *v = a->facts->vendor;
+    if (!v || !v->needs_corroboration)
+        return;
+    gboolean own_window = (a->me->flags & SIDE_SEEN) && a->me->window_code == conn_window_encode(a->rst->window);
+    a->window_code_counts = !own_window && a->device_signs > 0;
+    if (own_window)
+        note(a, "window %u is the %s's own advertised window, not a NetScaler code", v->code,
+             sender_name(a->diag));
+    else if (a->window_code_counts)
+        note(a, "%s, corroborated by the signs above", v->text);
+    else
+        note(a, "window %u would be %s, but nothing else points to a NetScaler: not counted", v->code, v->text);
 }
 
 /* Quiet time before the segment the RST answers, or before the RST itself
@@ -321,6 +344,7 @@ void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_fac
     weigh_ip_id(&a);
     weigh_timing(&a);
     weigh_burst(&a);
+    weigh_window_code(&a);
 
     if (a.device_signs > 0)
         diag->origin = ORIGIN_MIDDLEBOX;
@@ -334,6 +358,8 @@ void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_fac
     g_string_free(a.why, TRUE);
 
     const rst_vendor_info *vendor = facts->vendor;
+    if (vendor && vendor->needs_corroboration && !a.window_code_counts)
+        vendor = NULL;
     if (vendor && vendor->cause != CAUSE_UNKNOWN) {
         /* the device said why: that beats any inference */
         diag->cause = vendor->cause;
@@ -357,7 +383,9 @@ void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_fac
     }
     if (diag->origin == ORIGIN_MIDDLEBOX)
         refine_device_cause(&a);
-    if (vendor)
+    if (vendor && vendor->has_kernel_reason)
+        rst_vendor_check_guess(vendor, diag);
+    else if (vendor)
         prefix_evidence(diag, vendor->text);
 }
 
