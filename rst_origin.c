@@ -415,7 +415,10 @@ static void append_origin_note(rst_diagnosis *d, const char *text)
 gboolean rst_follow_segment(rst_followup *f, const conn_stream *st, const tcp_segment *seg, rst_diagnosis *diag)
 {
     unsigned side = conn_side_of(st, seg);
-    if (seg->flags & TCP_FLAG_SYN)
+    /* the receiver's SYN-ACK again, with its first ISN: its request socket outlived the RST */
+    gboolean synack_again = side != f->sender_side && (seg->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK))
+        == (TCP_FLAG_SYN | TCP_FLAG_ACK) && seg->seq + 1 == f->receiver_next_seq;
+    if ((seg->flags & TCP_FLAG_SYN) && !synack_again)
         f->new_connection = TRUE;   /* the same ports again: what follows belongs to it */
     if (f->new_connection || (seg->flags & TCP_FLAG_RST))
         return FALSE;
@@ -442,12 +445,23 @@ gboolean rst_follow_segment(rst_followup *f, const conn_stream *st, const tcp_se
     f->receiver_spoke = TRUE;
     if (diag->ignored != IGNORED_NO)
         return FALSE;
+    int64_t in_flight = f->receiver_rtt_us >= 0 ? 2 * f->receiver_rtt_us + RTT_FLOOR_US : IN_FLIGHT_GUESS_US;
+    /* Linux since a28c4fcbf774 (July 2026) keeps a request socket (SYN-RECEIVED) that gets an
+     * in-window RST that is not exact and answers it with a challenge ACK, as RFC 5961 asks of
+     * synchronized states; before, such a RST removed it */
+    if (synack_again) {
+        diag->ignored = diag->acceptable == ACCEPT_IN_WINDOW ? IGNORED_CHALLENGE_ACK : IGNORED_TRAFFIC_CONTINUED;
+        return TRUE;
+    }
+    /* A challenge ACK answers the RST at once: since 42726ec644cb (April 2026) Linux also sends
+     * them for segments acknowledging unsent data (SEG.ACK > SND.NXT), so a late duplicate ACK
+     * may answer another segment */
     if (first && seg->payload_len == 0 && !(seg->flags & TCP_FLAG_FIN) && seg->ack == f->receiver_last_ack
-        && seg->seq == f->receiver_next_seq && diag->acceptable == ACCEPT_IN_WINDOW) {
+        && seg->seq == f->receiver_next_seq && diag->acceptable == ACCEPT_IN_WINDOW
+        && seg->time_us - f->rst_time_us <= in_flight) {
         diag->ignored = IGNORED_CHALLENGE_ACK;
         return TRUE;
     }
-    int64_t in_flight = f->receiver_rtt_us >= 0 ? 2 * f->receiver_rtt_us + RTT_FLOOR_US : IN_FLIGHT_GUESS_US;
     uint32_t end = seg->seq + seg->payload_len + ((seg->flags & TCP_FLAG_FIN) ? 1 : 0);
     if (seq_after(end, f->receiver_next_seq) && seg->time_us - f->rst_time_us > in_flight) {
         diag->ignored = IGNORED_TRAFFIC_CONTINUED;

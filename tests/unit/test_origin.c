@@ -246,6 +246,42 @@ static void test_challenge_ack_means_ignored(void)
     g_assert_cmpstr(rst_ignored_token(d->ignored), ==, "challenge-ack");
 }
 
+/* A duplicate ACK long after the RST may answer another segment (since Linux 42726ec644cb,
+ * segments acknowledging unsent data draw challenge ACKs too): not taken as the RST's. */
+static void test_late_duplicate_ack_is_no_challenge_ack(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 3000, 64, 1000));
+    g_assert_false(follow(&s, CLIENT, TCP_FLAG_ACK, 0, 2000000));
+    g_assert_cmpstr(rst_ignored_token(d->ignored), ==, "no");
+}
+
+/* A RST in the window but not exact reaching a server in SYN-RECEIVED (Linux a28c4fcbf774):
+ * a challenge ACK, and the request socket stays (its SYN-ACK comes again). */
+static void test_syn_received_keeps_its_request_socket(void)
+{
+    for (int retransmit = 0; retransmit < 2; retransmit++) {
+        scene s;
+        scene_init(&s, NULL);
+        send(&s.c, CLIENT, TCP_FLAG_SYN, 0, 0);
+        send(&s.c, SERVER, TCP_FLAG_SYN | TCP_FLAG_ACK, 0, 30);
+        tcp_segment rst = make_segment(&s.c, CLIENT, TCP_FLAG_RST, s.c.next_seq[CLIENT] + 3000, 0, 0, 30);
+        const rst_diagnosis *d = attributed(&s, rst);
+        g_assert_cmpstr(rst_acceptability_token(d->acceptable), ==, "in-window");
+        if (retransmit) {
+            tcp_segment again = make_segment(&s.c, SERVER, TCP_FLAG_SYN | TCP_FLAG_ACK, s.c.next_seq[SERVER] - 1,
+                                             s.c.next_seq[CLIENT], 0, 1000000);
+            g_assert_true(rst_follow_segment(&s.followup, &s.c.st, &again, &s.c.diag));
+        } else {
+            g_assert_true(follow(&s, SERVER, TCP_FLAG_ACK, 0, 30));
+        }
+        g_assert_cmpstr(rst_ignored_token(d->ignored), ==, "challenge-ack");
+    }
+}
+
 static void test_out_of_window_is_ignored(void)
 {
     scene s;
@@ -547,6 +583,8 @@ int main(int argc, char **argv)
     g_test_add_func("/followup/sender-keeps-talking", test_sender_keeps_talking);
     g_test_add_func("/followup/challenge-ack", test_challenge_ack_means_ignored);
     g_test_add_func("/followup/out-of-window", test_out_of_window_is_ignored);
+    g_test_add_func("/followup/late-duplicate-ack", test_late_duplicate_ack_is_no_challenge_ack);
+    g_test_add_func("/followup/syn-received-challenge-ack", test_syn_received_keeps_its_request_socket);
     g_test_add_func("/followup/receiver-keeps-sending", test_receiver_keeps_sending);
     g_test_add_func("/followup/new-connection", test_new_connection_ends_the_follow_up);
     g_test_add_func("/vendor/netscaler", test_netscaler_window_code);
