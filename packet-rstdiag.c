@@ -89,14 +89,14 @@ static int ipv6_tap_id = -1;
 #define RESPONSE_TIMEOUT_MAX_MS (3600 * 1000)
 static rstdiag_ws_bool_t pref_info_column = TRUE;
 static guint pref_response_timeout_ms = RESPONSE_TIMEOUT_DEFAULT_MS;
-static rst_settings settings = { RESPONSE_TIMEOUT_DEFAULT_MS };
+static idle_timer_table idle_timers;
+static rst_settings settings = { RESPONSE_TIMEOUT_DEFAULT_MS, &idle_timers };
 static const char *pref_log_file = "";
 static gint pref_log_format = LOG_FORMAT_AUTO;
 static const char *pref_log_timezone = "auto";
 static const char *pref_log_clock_skew = "";
 static const char *pref_log_window = "";
 static const char *pref_idle_timers = "";
-static idle_timer_table idle_timers;
 
 static enum_val_t log_format_values[LOG_FORMAT_COUNT + 1];   /* from log_format_name() */
 static value_string log_format_names[LOG_FORMAT_COUNT + 1];
@@ -1100,7 +1100,8 @@ void proto_register_rstdiag(void)
         TOKEN_FIELD(hf_cause, "Cause", "rstdiag.cause",
             "Likely cause: refused, accept-overflow, bad-handshake, connect-abandoned, handshake-abort, "
             "unread-data, abortive-close, response-timeout, data-after-close, stale-connection, "
-            "keepalive-timeout, late-after-close, blocked, injected, idle-timeout, relayed or unknown"),
+            "keepalive-timeout, late-after-close, blocked, injected, idle-timeout, relayed, keepalive-race "
+            "or unknown"),
         TOKEN_FIELD(hf_confidence, "Confidence", "rstdiag.confidence",
             "How firmly the traffic supports the cause: high, medium or low"),
         TOKEN_FIELD(hf_kernel_reason, "Likely kernel reason", "rstdiag.kernel_reason",

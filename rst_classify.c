@@ -10,6 +10,7 @@
  * before the RST say which kernel path sent it.
  */
 #include "rst_classify.h"
+#include "rst_keepalive.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -87,6 +88,9 @@ static const cause_info causes[CAUSE_COUNT] = {
     [CAUSE_RELAYED] = { "relayed",
         "a proxy passed on a reset from its other connection",
         { KR_TCP_STATE, KR_TCP_ABORT_ON_CLOSE, KR_NONE, KR_COUNT } },
+    [CAUSE_KEEPALIVE_RACE] = { "keepalive-race",
+        "a request on an idle keep-alive connection met the peer's idle close (crossed its FIN, or came just after)",
+        { KR_TCP_ABORT_ON_DATA, KR_TCP_TIMEWAIT_SOCKET, KR_NO_SOCKET, KR_TCP_FLAGS, KR_COUNT } },
 };
 
 static const char *const origin_tokens[ORIGIN_COUNT] = { "unknown", "endpoint", "middlebox" };
@@ -579,6 +583,7 @@ void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_setti
     case PHASE_CLOSED:      classify_closed_phase(&c); break;
     default:                classify_open_connection(&c); break;
     }
+    rst_keepalive_race(st, rst, settings, out);
 
     if (out->phase == PHASE_UNKNOWN && out->confidence > CONFIDENCE_LOW)
         out->confidence--;   /* without the handshake every rule rests on less */

@@ -7,6 +7,7 @@
 #define RST_CLASSIFY_H
 
 #include "conn_track.h"
+#include "rst_timers.h"
 
 typedef enum { SENDER_UNKNOWN, SENDER_CLIENT, SENDER_SERVER, SENDER_COUNT } rst_sender;
 
@@ -50,6 +51,7 @@ typedef enum {
     CAUSE_INJECTED,
     CAUSE_IDLE_TIMEOUT,
     CAUSE_RELAYED,
+    CAUSE_KEEPALIVE_RACE,
     CAUSE_COUNT
 } rst_cause;
 
@@ -105,6 +107,7 @@ typedef enum {
 /* Tunables (preferences). */
 typedef struct {
     uint32_t response_timeout_ms;   /* a wait this long for an answer is a timeout */
+    const idle_timer_table *timers; /* known and site idle timers; NULL = none */
 } rst_settings;
 
 #define RST_EVIDENCE_MAX 240
@@ -131,6 +134,7 @@ typedef struct {
     int               ttl_delta;       /* RST's TTL minus the claimed sender's usual TTL */
     rst_ignored       ignored;
     char              origin_evidence[RST_ORIGIN_EVIDENCE_MAX];
+    int64_t           keepalive_idle_us; /* keep-alive race: idle time before the request */
 } rst_diagnosis;
 
 /* Diagnose rst (a segment with the RST flag) against the stream state

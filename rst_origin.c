@@ -17,67 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- idle timers ---------------------------------------------------------- */
-
-/* Defaults documented by the vendors (README "Idle timers"). */
-static const idle_timer known_timers[] = {
-    { "Azure Load Balancer", 240 },
-    { "F5 BIG-IP TCP profile", 300 },
-    { "AWS NLB", 350 },
-    { "GCP Cloud NAT", 1200 },
-    { "Cisco ASA", 3600 },
-    { "Palo Alto", 3600 },
-    { "Linux conntrack (established)", 432000 },
-};
-
-gboolean idle_timers_parse(const char *spec, idle_timer_table *table, char **error)
-{
-    memset(table, 0, sizeof *table);
-    for (size_t i = 0; i < G_N_ELEMENTS(known_timers); i++)
-        table->timer[table->count++] = known_timers[i];
-    *error = NULL;
-    if (!spec || !*spec)
-        return TRUE;
-
-    gchar **items = g_strsplit(spec, ",", -1);
-    GString *bad = g_string_new(NULL);
-    for (gchar **item = items; *item; item++) {
-        char *text = g_strstrip(*item);
-        if (!*text)
-            continue;
-        char *as_written = g_strdup(text);
-        char *eq = strchr(text, '=');
-        const char *name = "site timer";
-        const char *number = text;
-        if (eq) {
-            *eq = '\0';
-            name = g_strstrip(text);
-            number = g_strstrip(eq + 1);
-        }
-        char *end;
-        double seconds = g_ascii_strtod(number, &end);
-        gboolean good = *number != '\0' && *end == '\0' && seconds >= 1 && seconds <= 864000 && *name;
-        if (!good || table->count == IDLE_TIMERS_MAX) {
-            g_string_append_printf(bad, "%s\"%s\"%s", bad->len ? ", " : "", as_written,
-                                   good ? " (too many timers)" : "");
-            g_free(as_written);
-            continue;
-        }
-        g_free(as_written);
-        idle_timer *t = &table->timer[table->count++];
-        g_strlcpy(t->name, name, sizeof t->name);
-        t->seconds = (uint32_t)seconds;
-    }
-    g_strfreev(items);
-    if (bad->len == 0) {
-        g_string_free(bad, TRUE);
-        return TRUE;
-    }
-    *error = g_strdup_printf("idle_timers: %s not name=seconds (1 to 864000); left out", bad->str);
-    g_string_free(bad, TRUE);
-    return FALSE;
-}
-
 /* ---- host facts ------------------------------------------------------------- */
 
 void host_facts_init(host_facts *h)
@@ -188,11 +127,15 @@ static void weigh_ip_id(attribution *a)
 static void weigh_timing(attribution *a)
 {
     int64_t rtt = a->facts->sender.rtt_us;
-    if (!(a->peer->flags & SIDE_SENT_LAST) || rtt < RTT_FLOOR_US || a->diag->idle_us < 0)
+    int64_t answer_us = a->diag->idle_us;
+    /* a keep-alive race's RST answers the request, not the FIN's ACK that may follow it */
+    if (a->diag->cause == CAUSE_KEEPALIVE_RACE)
+        answer_us = conn_ticks_us(conn_tick(a->rst->time_us), a->peer->last_data_tick);
+    if (!(a->peer->flags & SIDE_SENT_LAST) || rtt < RTT_FLOOR_US || answer_us < 0)
         return;
-    if (a->diag->idle_us * 2 < rtt) {
+    if (answer_us * 2 < rtt) {
         char answer[32], round_trip[32];
-        rst_format_duration(answer, sizeof answer, a->diag->idle_us);
+        rst_format_duration(answer, sizeof answer, answer_us);
         rst_format_duration(round_trip, sizeof round_trip, rtt);
         a->device_signs++;
         note(a, "answered %s after the segment it resets, but the %s is %s away (round trip)",
@@ -203,8 +146,12 @@ static void weigh_timing(attribution *a)
 static void weigh_burst(attribution *a)
 {
     const path_facts *f = a->facts;
+    /* a stack answers each segment in flight: a bare RST whose seq is the ack of the peer's
+     * latest segment answers that one (tcp_v4_send_reset) */
+    gboolean answers_latest = !(a->rst->flags & TCP_FLAG_ACK) && (a->peer->flags & SIDE_ACKED)
+        && a->rst->seq == a->peer->last_ack;
     if (f->has_prev_rst && f->prev_rst_side == a->me_idx && (a->me->flags & SIDE_SENT_LAST)
-        && f->prev_rst_seq != a->rst->seq) {
+        && f->prev_rst_seq != a->rst->seq && !answers_latest) {
         a->device_signs++;
         note(a, "a second RST with its sequence number moved by %d and nothing from the %s in between",
              (int32_t)(a->rst->seq - f->prev_rst_seq), a->diag->sender == SENDER_CLIENT ? "server" : "peer");
@@ -269,6 +216,8 @@ static const idle_timer *matching_timer(const idle_timer_table *timers, int64_t 
         return NULL;
     for (unsigned i = 0; i < timers->count; i++) {
         const idle_timer *t = &timers->timer[i];
+        if (!(t->kind & TIMERS_IN_PATH))
+            continue;   /* an application server's timer ends with its own FIN, not a device's RST */
         int64_t timer_us = (int64_t)t->seconds * 1000000;
         int64_t slack = MAX(1000000, timer_us / 50);
         /* a device that resets when traffic resumes: any quiet time past its timer;
