@@ -17,8 +17,8 @@
 
 #include <stdio.h>
 
-/* The shortest idle timer the table holds (the idle_timers preference's minimum). */
-#define RACE_MIN_IDLE_US G_USEC_PER_SEC
+/* The shortest idle timer the table can hold (1 s, the idle_timers minimum) less its slack. */
+#define RACE_MIN_IDLE_US (G_USEC_PER_SEC * 3 / 4)
 
 void rst_keepalive_race(const conn_stream *st, const tcp_segment *rst, const rst_settings *settings,
                         rst_diagnosis *out)
@@ -39,7 +39,7 @@ void rst_keepalive_race(const conn_stream *st, const tcp_segment *rst, const rst
     gboolean crossed = closed && rst->seq == closer->next_seq - 1;
     gboolean after_close = closed && rst->seq == closer->next_seq;
     gboolean dropped = !closed && rst->seq == closer->next_seq;
-    const idle_timer *timer = idle_timer_closing_after(settings->timers, idle, TIMERS_CLOSING);
+    const idle_timer *timer = idle_timer_nearest(settings->timers, idle, TIMERS_CLOSING);
     if (!crossed && !after_close && !(dropped && timer))
         return;
 

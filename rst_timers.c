@@ -86,18 +86,20 @@ gboolean idle_timers_parse(const char *spec, idle_timer_table *table, char **err
     return FALSE;
 }
 
-const idle_timer *idle_timer_closing_after(const idle_timer_table *table, int64_t idle_us, unsigned kinds)
+const idle_timer *idle_timer_nearest(const idle_timer_table *table, int64_t idle_us, unsigned kinds)
 {
     const idle_timer *best = NULL;
+    int64_t best_off = 0;
     if (!table || idle_us < 0)
         return NULL;
     for (unsigned i = 0; i < table->count; i++) {
         const idle_timer *t = &table->timer[i];
         int64_t timer_us = (int64_t)t->seconds * G_USEC_PER_SEC;
-        int64_t slack = MAX(G_USEC_PER_SEC, timer_us / 10);
-        if ((t->kind & kinds) && idle_us >= timer_us && idle_us <= timer_us + slack
-            && (!best || t->seconds > best->seconds))
+        int64_t off = idle_us > timer_us ? idle_us - timer_us : timer_us - idle_us;
+        if ((t->kind & kinds) && off <= MAX(G_USEC_PER_SEC / 4, timer_us / 10) && (!best || off < best_off)) {
             best = t;
+            best_off = off;
+        }
     }
     return best;
 }

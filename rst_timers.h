@@ -42,10 +42,9 @@ typedef struct {
  * spec is bad; the table then holds the known timers only. */
 gboolean idle_timers_parse(const char *spec, idle_timer_table *table, char **error);
 
-/* The timer of one of `kinds` that an endpoint which closed an idle
- * connection after idle_us most likely ran: the longest one at most that
- * long, and no more than its slack (a tenth, at least 1 s) shorter. NULL if
- * none. */
-const idle_timer *idle_timer_closing_after(const idle_timer_table *table, int64_t idle_us, unsigned kinds);
+/* The timer of one of `kinds` nearest to an idle time: within a tenth of
+ * the timer (at least 250 ms) either way, since where the capture point sits
+ * moves the quiet time seen by up to a round trip. NULL if none. */
+const idle_timer *idle_timer_nearest(const idle_timer_table *table, int64_t idle_us, unsigned kinds);
 
 #endif /* RST_TIMERS_H */
