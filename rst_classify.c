@@ -90,7 +90,8 @@ static const cause_info causes[CAUSE_COUNT] = {
         { KR_TCP_STATE, KR_TCP_ABORT_ON_CLOSE, KR_NONE, KR_COUNT } },
     [CAUSE_KEEPALIVE_RACE] = { "keepalive-race",
         "a request on an idle keep-alive connection met the peer's idle close (crossed its FIN, or came just after)",
-        { KR_TCP_ABORT_ON_DATA, KR_TCP_TIMEWAIT_SOCKET, KR_NO_SOCKET, KR_TCP_FLAGS, KR_COUNT } },
+        { KR_TCP_ABORT_ON_DATA, KR_TCP_TIMEWAIT_SOCKET, KR_NO_SOCKET, KR_TCP_FLAGS, KR_TCP_ABORT_ON_CLOSE,
+          KR_COUNT } },
 };
 
 static const char *const origin_tokens[ORIGIN_COUNT] = { "unknown", "endpoint", "middlebox" };

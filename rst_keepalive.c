@@ -12,6 +12,10 @@
  *  - no FIN at all: the closer dropped the connection silently and answers
  *    from its listener (TCP_FLAGS) or from no socket (NO_SOCKET); only the
  *    idle gap matching a known timer tells that from a restart.
+ * And in the active form (RST|ACK at its next sequence number, no FIN): the
+ * request arrived just before the closer's application closed the idle
+ * socket, so close() found it unread (TCP_ABORT_ON_CLOSE, net/ipv4/tcp.c);
+ * again only a matching timer makes that a race.
  */
 #include "rst_keepalive.h"
 
@@ -25,8 +29,7 @@ void rst_keepalive_race(const conn_stream *st, const tcp_segment *rst, const rst
 {
     unsigned me_idx = conn_side_of(st, rst);
     const conn_side *closer = &st->side[me_idx], *reuser = &st->side[!me_idx];
-    if ((rst->flags & TCP_FLAG_ACK) || rst->payload_len
-        || ((closer->flags | reuser->flags) & SIDE_SENT_RST) || (reuser->flags & SIDE_FIN_FIRST))
+    if (rst->payload_len || ((closer->flags | reuser->flags) & SIDE_SENT_RST) || (reuser->flags & SIDE_FIN_FIRST))
         return;
     /* an exchange, then idle, then the reuser's request */
     if (!closer->payload_bytes || !reuser->payload_bytes)
@@ -36,11 +39,13 @@ void rst_keepalive_race(const conn_stream *st, const tcp_segment *rst, const rst
         return;
 
     gboolean closed = (closer->flags & SIDE_SENT_FIN) != 0;
-    gboolean crossed = closed && rst->seq == closer->next_seq - 1;
-    gboolean after_close = closed && rst->seq == closer->next_seq;
-    gboolean dropped = !closed && rst->seq == closer->next_seq;
+    gboolean passive = !(rst->flags & TCP_FLAG_ACK);
+    gboolean crossed = passive && closed && rst->seq == closer->next_seq - 1;
+    gboolean after_close = passive && closed && rst->seq == closer->next_seq;
+    gboolean dropped = passive && !closed && rst->seq == closer->next_seq;
+    gboolean unread = !passive && !closed && rst->seq == closer->next_seq;
     const idle_timer *timer = idle_timer_nearest(settings->timers, idle, TIMERS_CLOSING);
-    if (!crossed && !after_close && !(dropped && timer))
+    if (!crossed && !after_close && !((dropped || unread) && timer))
         return;
 
     const char *me = out->sender == SENDER_SERVER ? "server" : out->sender == SENDER_CLIENT ? "client" : "sender";
@@ -56,6 +61,11 @@ void rst_keepalive_race(const conn_stream *st, const tcp_segment *rst, const rst
         reason = KR_TCP_TIMEWAIT_SOCKET;
         confidence = timer ? CONFIDENCE_HIGH : CONFIDENCE_MEDIUM;
         snprintf(what, sizeof what, "the %s's request came just after the %s's idle-close FIN", peer, me);
+    } else if (unread) {
+        reason = KR_TCP_ABORT_ON_CLOSE;
+        confidence = CONFIDENCE_HIGH;
+        snprintf(what, sizeof what, "the %s's request came as the %s closed the idle connection, unread", peer,
+                 me);
     } else {
         reason = (closer->flags & SIDE_SENT_SYNACK) ? KR_TCP_FLAGS : KR_NO_SOCKET;
         confidence = CONFIDENCE_MEDIUM;

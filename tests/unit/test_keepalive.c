@@ -4,11 +4,12 @@
 #include "conversation.h"
 #include "rst_origin.h"
 
-typedef enum { CROSSED, AFTER_CLOSE, NO_FIN } race_kind;
+typedef enum { CROSSED, AFTER_CLOSE, NO_FIN, UNREAD } race_kind;
 
 /* A client that reuses a kept-alive connection after idle_us; the server's
  * idle timer closed it (CROSSED: its FIN crosses the request; AFTER_CLOSE:
- * the client had ACKed the FIN; NO_FIN: it dropped the connection). The
+ * the client had ACKed the FIN; NO_FIN: it dropped the connection; UNREAD:
+ * its application closed as the request arrived). The
  * capture point is near the client. Returns the server's RST. */
 static tcp_segment race(conversation *c, idle_timer_table *timers, const char *site, int64_t idle_us,
                         race_kind kind)
@@ -32,6 +33,9 @@ static tcp_segment race(conversation *c, idle_timer_table *timers, const char *s
             send(c, CLIENT, TCP_FLAG_ACK, 0, 40);
         }
     }
+    if (kind == UNREAD)   /* active: RST|ACK at its next sequence number, acking the request */
+        return make_segment(c, SERVER, TCP_FLAG_RST | TCP_FLAG_ACK, c->next_seq[SERVER], c->next_seq[CLIENT], 0,
+                            300);
     /* passive: seq = the request's ack */
     return make_segment(c, SERVER, TCP_FLAG_RST, kind == CROSSED ? server_data_end : c->next_seq[SERVER], 0, 0,
                         2000);
@@ -107,6 +111,19 @@ static void test_no_fin_variant(void)
     /* a device's timer (AWS NLB 350 s) is no endpoint's close */
     d = classified(&c, race(&c, &timers, NULL, 350500000, NO_FIN));
     assert_token(rst_cause_token, d->cause, "stale-connection");
+}
+
+/* The request came as the server's application closed: close() found it unread. */
+static void test_unread_variant(void)
+{
+    conversation c;
+    idle_timer_table timers;
+    const rst_diagnosis *d = classified(&c, race(&c, &timers, NULL, 1990000, UNREAD));
+    assert_race(d, "TCP_ABORT_ON_CLOSE", "idle 1.99 s before the request: matches Gunicorn keepalive 2 s");
+    g_assert_nonnull(strstr(d->evidence, "the client's request came as the server closed the idle connection, "
+                                         "unread"));
+    d = classified(&c, race(&c, &timers, NULL, 3000000, UNREAD));
+    assert_token(rst_cause_token, d->cause, "unread-data");
 }
 
 /* A request right after the response that crosses a FIN is no idle race. */
@@ -198,6 +215,7 @@ int main(int argc, char **argv)
     g_test_add_func("/keepalive/site-timer", test_site_timer);
     g_test_add_func("/keepalive/no-fin", test_no_fin_variant);
     g_test_add_func("/keepalive/busy-connection", test_busy_connection_is_no_race);
+    g_test_add_func("/keepalive/unread", test_unread_variant);
     g_test_add_func("/keepalive/timer-table", test_timer_table);
     g_test_add_func("/keepalive/origin-endpoint", test_origin_stays_endpoint);
     g_test_add_func("/keepalive/device-rule", test_device_rule_ignores_server_timers);
