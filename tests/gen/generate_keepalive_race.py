@@ -192,10 +192,7 @@ def main():
     os.makedirs(args.outdir, exist_ok=True)
     shutil.copyfile(pcap, os.path.join(args.outdir, "race.pcap"))
     shutil.copyfile(lab.errlog, os.path.join(args.outdir, "error.log"))
-    with open(os.path.join(args.outdir, "labels.tsv"), "w") as f:
-        f.write("\t".join(COLUMNS) + "\n")
-        for r in rows:
-            f.write("\t".join(str(r[k]) for k in COLUMNS) + "\n")
+    gc.write_tsv(os.path.join(args.outdir, "labels.tsv"), COLUMNS, rows)
     for r in rows:
         log("frame %-5d stream %-3d %s:%d -> %s:%d %-22s race=%d" % (
             r["frame"], r["stream"], r["src"], r["sport"], r["dst"], r["dport"], r["kernel_reason"], r["race"]))
