@@ -904,6 +904,11 @@ static log_index *load_log_file(const char *path, gint format)
         ws_info("log file %s: %u reset lines of %u (%u unparsed, %u cut)", path, index->entries->len,
                 index->lines_read, index->lines_unparsed, index->lines_cut);
     }
+    if (index && index->lines_unscanned)
+        report_warning("RSTDIAG: log file %s: %u %s longer than %d MiB; a reset is looked for only in the "
+                       "first %d MiB (the first such line is line %u)", path, index->lines_unscanned,
+                       index->lines_unscanned == 1 ? "line is" : "lines are", LOG_SCAN_MAX >> 20,
+                       LOG_SCAN_MAX >> 20, index->first_unscanned);
     return index;
 }
 
@@ -919,18 +924,48 @@ static log_source *take_old_source(const char *path, gint format)
     return NULL;
 }
 
-/* Problems with the log preferences already told: tshark applies the
- * preferences again for every table row given with -o, and the same words
- * are told only once, again only after the problem has gone away. */
-static char *told_settings_problem;
+/* Problems with the log preferences and table rows already told: tshark
+ * applies the preferences again for every table row given with -o, and each
+ * problem is told only once, again only after it has gone away. */
+static GPtrArray *told_settings_problems;
 static gboolean told_sources_left_out;
 
-static void tell_settings_problem(char *problem /* taken; NULL: none */)
+static gboolean problem_told(const GPtrArray *told, const char *problem)
 {
-    if (problem && g_strcmp0(problem, told_settings_problem) != 0)
-        report_failure("RSTDIAG: %s", problem);
-    g_free(told_settings_problem);
-    told_settings_problem = problem;
+    for (guint i = 0; told && i < told->len; i++) {
+        if (strcmp((const char *)g_ptr_array_index(told, i), problem) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static void tell_settings_problems(GPtrArray *problems /* taken */)
+{
+    for (guint i = 0; i < problems->len; i++) {
+        const char *problem = (const char *)g_ptr_array_index(problems, i);
+        if (!problem_told(told_settings_problems, problem))
+            report_failure("RSTDIAG: %s", problem);
+    }
+    if (told_settings_problems)
+        g_ptr_array_free(told_settings_problems, TRUE);
+    told_settings_problems = problems;
+}
+
+/* A table row's values: a bad time zone or skew falls back to its default,
+ * and the problem is told with the row's number and file (rows are not
+ * refused when entered: Wireshark would then drop the whole table). */
+static gboolean read_source_row(const log_source_row *row, guint number, log_source *out, GPtrArray *problems)
+{
+    char *error = NULL;
+    if (!row->file || !*row->file) {
+        g_ptr_array_add(problems, g_strdup_printf("log sources row %u names no file; it is left out", number));
+        return FALSE;
+    }
+    *out = (log_source){ .path = g_strdup(row->file), .format = (gint)row->format };
+    if (!log_match_settings_parse(row->timezone, row->skew, pref_log_window, &out->settings, &error))
+        g_ptr_array_add(problems, g_strdup_printf("log sources row %u (%s): %s", number, row->file, error));
+    g_free(error);
+    return TRUE;
 }
 
 /* Rebuilds the source list from the preferences and the table. A file
@@ -941,30 +976,24 @@ static void configure_log_sources(void)
     log_source wanted[MAX_LOG_SOURCES];
     guint count = 0, rows_left_out = 0;
     char *error = NULL;
+    GPtrArray *problems = g_ptr_array_new_with_free_func(g_free);
 
     log_match_settings settings;
-    log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &settings, &error);
-    tell_settings_problem(error);
-    error = NULL;
+    if (!log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &settings, &error))
+        g_ptr_array_add(problems, g_steal_pointer(&error));
     if (pref_log_file && *pref_log_file) {
         wanted[count] = (log_source){ .path = g_strdup(pref_log_file), .format = pref_log_format,
                                       .settings = settings };
         count++;
     }
     for (guint r = 0; r < log_source_row_count; r++) {
-        const log_source_row *row = &log_source_rows[r];
-        if (!row->file || !*row->file)
-            continue;
         if (count == MAX_LOG_SOURCES) {
-            rows_left_out++;
+            rows_left_out += log_source_rows[r].file && *log_source_rows[r].file;
             continue;
         }
-        wanted[count] = (log_source){ .path = g_strdup(row->file), .format = (gint)row->format };
-        /* rows were checked when entered; a bad value falls back to its default */
-        log_match_settings_parse(row->timezone, row->skew, pref_log_window, &wanted[count].settings, &error);
-        g_clear_pointer(&error, g_free);
-        count++;
+        count += read_source_row(&log_source_rows[r], r + 1, &wanted[count], problems);
     }
+    tell_settings_problems(problems);
     if (rows_left_out && !told_sources_left_out)
         report_warning("RSTDIAG: only %d log sources are used (the log_file preference first, then the "
                        "table's rows); the other rows are left out", MAX_LOG_SOURCES);
@@ -1009,17 +1038,6 @@ static void free_log_source_row(void *record)
     g_free(row->skew);
 }
 
-static rstdiag_ws_bool_t check_log_source_row(void *record, char **error)
-{
-    const log_source_row *row = (const log_source_row *)record;
-    log_match_settings unused;
-    if (!row->file || !*row->file) {
-        *error = g_strdup("A log source needs a file");
-        return FALSE;
-    }
-    return log_match_settings_parse(row->timezone, row->skew, NULL, &unused, error);
-}
-
 static uat_t *register_log_source_table(void)
 {
     static uat_field_t fields[] = {
@@ -1031,7 +1049,7 @@ static uat_t *register_log_source_table(void)
     };
     return uat_new("RSTDIAG log sources", sizeof(log_source_row), "rstdiag_log_sources", TRUE,
                    &log_source_rows, &log_source_row_count, UAT_AFFECTS_DISSECTION, NULL,
-                   copy_log_source_row, check_log_source_row, free_log_source_row, configure_log_sources,
+                   copy_log_source_row, NULL, free_log_source_row, configure_log_sources,
                    NULL, fields);
 }
 
@@ -1044,7 +1062,9 @@ static void rstdiag_shutdown(void)
         g_free(log_sources[i].path);
     }
     log_source_count = 0;
-    g_clear_pointer(&told_settings_problem, g_free);
+    if (told_settings_problems)
+        g_ptr_array_free(told_settings_problems, TRUE);
+    told_settings_problems = NULL;
 }
 
 static void rstdiag_prefs_changed(void)
