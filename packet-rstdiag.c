@@ -954,7 +954,8 @@ static void tell_settings_problems(GPtrArray *problems /* taken */)
 /* A table row's values: a bad time zone or skew falls back to its default,
  * and the problem is told with the row's number and file (rows are not
  * refused when entered: Wireshark would then drop the whole table). */
-static gboolean read_source_row(const log_source_row *row, guint number, log_source *out, GPtrArray *problems)
+static gboolean read_source_row(const log_source_row *row, guint number, const log_match_settings *preferences,
+                                log_source *out, GPtrArray *problems)
 {
     char *error = NULL;
     if (!row->file || !*row->file) {
@@ -962,8 +963,9 @@ static gboolean read_source_row(const log_source_row *row, guint number, log_sou
         return FALSE;
     }
     *out = (log_source){ .path = g_strdup(row->file), .format = (gint)row->format };
-    if (!log_match_settings_parse(row->timezone, row->skew, pref_log_window, &out->settings, &error))
+    if (!log_match_settings_parse(row->timezone, row->skew, NULL, &out->settings, &error))
         g_ptr_array_add(problems, g_strdup_printf("log sources row %u (%s): %s", number, row->file, error));
+    out->settings.window_us = preferences->window_us;   /* the window is a preference of all sources */
     g_free(error);
     return TRUE;
 }
@@ -991,7 +993,7 @@ static void configure_log_sources(void)
             rows_left_out += log_source_rows[r].file && *log_source_rows[r].file;
             continue;
         }
-        count += read_source_row(&log_source_rows[r], r + 1, &wanted[count], problems);
+        count += read_source_row(&log_source_rows[r], r + 1, &settings, &wanted[count], problems);
     }
     tell_settings_problems(problems);
     if (rows_left_out && !told_sources_left_out)

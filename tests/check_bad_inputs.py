@@ -17,8 +17,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
+import zlib
 
 import derive_captures
 import tshark_run
@@ -39,6 +41,46 @@ def run(capture, *extra, fields=DIAGNOSIS):
     result = tshark_run.tshark_result(BUILD, *args)
     rows = [tuple(line.split("\t")) for line in result.stdout.splitlines()]
     return result.returncode, [(int(row[0]), *row[1:]) for row in rows], result.stderr
+
+
+def run_fed(capture, log_bytes, how, *extra, fields=DIAGNOSIS, delay=0.0):
+    """run() with the log given as a stream: how is "stdin" (log_file "-"),
+    "pipe" (/dev/fd/N, as bash's <(...) gives) or a FIFO path (written to
+    after `delay` seconds). A thread writes, so a log larger than a pipe's
+    buffer cannot block."""
+    read_end = None
+    if how == "stdin":
+        read_end, write_end = os.pipe()
+        log_path, pass_fds, stdin = "-", (), read_end
+    elif how == "pipe":
+        read_end, write_end = os.pipe()
+        if os.getuid() == 0:
+            os.fchown(read_end, 65534, 65534)   # tshark-with-plugin runs tshark as nobody
+        log_path, pass_fds, stdin = f"/dev/fd/{read_end}", (read_end,), subprocess.DEVNULL
+    else:
+        log_path, pass_fds, stdin, write_end = how, (), subprocess.DEVNULL, None
+
+    def write():
+        time.sleep(delay)
+        fd = write_end if write_end is not None else os.open(how, os.O_WRONLY)
+        with os.fdopen(fd, "wb") as f:
+            f.write(log_bytes)
+
+    args = ["-r", capture, "-o", f"rstdiag.log_file:{log_path}", *extra, "-Y", "rstdiag", "-T", "fields",
+            "-e", "frame.number"]
+    for field in fields:
+        args += ["-e", field]
+    proc = subprocess.Popen([os.path.join(tshark_run.ROOT, "tools", "tshark-with-plugin"), BUILD, *args],
+                            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            pass_fds=pass_fds)
+    if read_end is not None:
+        os.close(read_end)
+    writer = threading.Thread(target=write)
+    writer.start()
+    out, err = proc.communicate(timeout=300)
+    writer.join()
+    rows = [tuple(line.split("\t")) for line in out.splitlines()]
+    return proc.returncode, [(int(row[0]), *row[1:]) for row in rows], err
 
 
 def labels(name):
@@ -126,6 +168,15 @@ class LogFiles(BadInput):
         err = self.diagnosed_with_log(path)
         self.assertLess(time.monotonic() - start, 30)
         self.assert_told_once(err, f"RSTDIAG: log file {path} is not text (it contains NUL bytes); {WITHOUT_LINES}")
+
+    def test_fifo_without_writer(self):
+        """Nothing is written to the FIFO: told after 5 s, not waited on forever."""
+        path = os.path.join(self.tmp, "nobody-writes.fifo")
+        os.mkfifo(path)
+        os.chmod(path, 0o666)
+        err = self.diagnosed_with_log(path)
+        self.assert_told_once(err, f"RSTDIAG: log file {path} could not be read (nothing came in 5 s: no program "
+                                   f"writes to it); {WITHOUT_LINES}")
 
     def test_format_strings_in_the_path(self):
         err = self.diagnosed_with_log("/nonexistent/%s%n%x.log")
@@ -223,6 +274,74 @@ class LogLines(BadInput):
         self.assertEqual({f: n for f, n in found.items() if n < int(told.group(1))}, whole)
 
 
+    def stream_matches(self, lines, how, **kwargs):
+        rc, rows, err = run_fed(os.path.join(NGINX, "proxy.pcap"), b"".join(lines), how,
+                                fields=("rstdiag.log.lineno",), **kwargs)
+        self.assertEqual(rc, 0, err)
+        return {frame: int(lineno) for frame, lineno in rows if lineno}, err
+
+    # 200 lines before the log: more than the 4 KiB a sniff might take from a stream
+    FILLER = [b"2026/11/24 07:14:40 [notice] 4063#4063: a line before the log's own\n"] * 200
+
+    def test_pipe(self):
+        """What bash's <(cat error.log) gives: /dev/fd/N, a pipe that cannot be rewound."""
+        found, err = self.stream_matches(self.FILLER + self.lines, "pipe")
+        self.assertEqual(found, {frame: line + 200 for frame, line in self.expected.items()})
+        self.assertEqual(err, "")
+
+    def test_short_log_through_a_pipe(self):
+        found, err = self.stream_matches(self.lines, "pipe")
+        self.assertEqual(found, self.expected)
+        self.assertEqual(err, "")
+
+    def test_standard_input(self):
+        found, err = self.stream_matches(self.FILLER + self.lines, "stdin")
+        self.assertEqual(found, {frame: line + 200 for frame, line in self.expected.items()})
+        self.assertEqual(err, "")
+
+    def test_fifo_with_a_late_writer(self):
+        path = os.path.join(self.tmp, "late-writer.fifo")
+        os.mkfifo(path)
+        os.chmod(path, 0o666)
+        found, err = self.stream_matches(self.FILLER + self.lines, path, delay=1.0)
+        self.assertEqual(found, {frame: line + 200 for frame, line in self.expected.items()})
+        self.assertEqual(err, "")
+
+    def test_gzip_of_two_members(self):
+        """Concatenated gzip files (rotated logs put together) are read as one, as gzip reads them."""
+        data = gzip.compress(b"".join(self.lines[:20]), mtime=0) + gzip.compress(b"".join(self.lines[20:]), mtime=0)
+        self.assertEqual(self.assert_same_matches(self.file("two.log.gz", data)), "")
+
+    def test_gzip_damaged(self):
+        """The second of two gzip members is damaged at its first block: the
+        first member's 20 lines are used, and the message says where it stopped."""
+        first = gzip.compress(b"".join(self.lines[:20]), mtime=0)
+        second = bytearray(gzip.compress(b"".join(self.lines[20:]), mtime=0))
+        second[10] = 0xff   # the first block's header: block type 3, which does not exist
+        log = self.file("damaged.log.gz", first + bytes(second))
+        found, err = self.matches(log)
+        told = re.search(rf"RSTDIAG: log file {re.escape(log)}: reading stopped at line 21 \(gzip data damaged "
+                         r"near byte (\d+) of the file: invalid block type\); the \d+ reset lines before it are used",
+                         err)
+        self.assertTrue(told, err)
+        self.assertLessEqual(abs(int(told.group(1)) - (len(first) + 10)), 2)
+        self.assert_told_once(err, told.group(0))
+        self.assertEqual(found, {frame: line for frame, line in self.expected.items() if line <= 20})
+
+    def test_reset_phrase_after_100_kilobytes(self):
+        """Each line is searched whole: the reset of line 8 comes after 100 KB of text."""
+        lines = list(self.lines)
+        lines[7] = lines[7].replace(b"*3 recv()", b"*3 " + b"z" * 100_000 + b" recv()")
+        self.assertEqual(self.assert_same_matches(self.log("far-phrase.log", lines)), "")
+
+    def test_line_longer_than_the_search_limit(self):
+        """A 5 MiB line first: its first 4 MiB are searched, the cut is told, the rest of the log is used."""
+        log = self.log("huge-line.log", [b"x" * (5 << 20) + b"\n"] + self.lines)
+        err = self.assert_same_matches(log, 1)
+        self.assert_told_once(err, f"RSTDIAG: log file {log}: 1 line is longer than 4 MiB; a reset is looked for "
+                                   "only in the first 4 MiB (the first such line is line 1)")
+
+
 class Preferences(BadInput):
     """Absurd values: told once, the default used, the rest goes on."""
 
@@ -269,11 +388,37 @@ class Preferences(BadInput):
         self.assertEqual(err.count("cannot open log file"), 8, err)
 
     def test_bad_table_row_on_the_command_line(self):
-        """Wireshark's own rule: tshark refuses a -o table row its check rejects."""
-        rc, _, err = run(os.path.join(CAPTURES, "refused.pcap"),
-                         "-o", 'uat:rstdiag_log_sources:"/tmp/x.log","nginx","Mars",""')
-        self.assertNotEqual(rc, 0)
-        self.assertEqual(err.count('log_timezone "Mars" is not auto, local, UTC or +HH:MM'), 1, err)
+        """A bad time zone in a row: the row is named, used with the zone estimated, and tshark goes on."""
+        rc, rows, err = run(os.path.join(CAPTURES, "refused.pcap"),
+                            "-o", 'uat:rstdiag_log_sources:"/nonexistent/x.log","nginx","Mars",""')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(without_cause(rows), labels("refused.pcap"))
+        self.assertEqual(err.count('RSTDIAG: log sources row 1 (/nonexistent/x.log): log_timezone "Mars" is not '
+                                   'auto, local, UTC or +HH:MM; using auto.'), 1, err)
+        self.assertEqual(err.count("RSTDIAG: cannot open log file /nonexistent/x.log"), 1, err)
+        self.assertEqual(err.count("RSTDIAG"), 2, err)
+
+    def test_bad_rows_in_a_profile_table(self):
+        """A profile's table with a row of garbage skew and a row without a
+        file: both named; the good row still gives the nginx matches."""
+        config = os.path.join(self.tmp, "config")
+        os.makedirs(config, exist_ok=True)
+        log = os.path.join(self.tmp, "profile-error.log")
+        shutil.copy(os.path.join(NGINX, "error.log"), log)
+        os.chmod(log, 0o644)
+        with open(os.path.join(config, "rstdiag_log_sources"), "w") as f:
+            f.write('"/nonexistent/bad.log","nginx","auto","nan"\n"","nginx","auto",""\n'
+                    f'"{log}","nginx","auto",""\n')
+        os.environ["WIRESHARK_CONFIG_DIR"] = config
+        try:
+            found, err = LogLines.matches(os.path.join(self.tmp, "none.log"))
+        finally:
+            del os.environ["WIRESHARK_CONFIG_DIR"]
+        self.assertEqual(len(found), 12, err)
+        self.assertEqual(err.count('RSTDIAG: log sources row 1 (/nonexistent/bad.log): log_clock_skew "nan" is not '
+                                   'a number of seconds within a day; estimating it.'), 1, err)
+        self.assertEqual(err.count("RSTDIAG: log sources row 2 names no file; it is left out"), 1, err)
+        self.assertNotIn("Error loading table", err)
 
 
 class Captures(BadInput):
