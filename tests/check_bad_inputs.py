@@ -10,6 +10,7 @@ example's known matches.
 Usage: check_bad_inputs.py BUILD_DIR [unittest args]
 """
 import csv
+import datetime
 import gzip
 import os
 import re
@@ -419,6 +420,95 @@ class Preferences(BadInput):
                                    'a number of seconds within a day; estimating it.'), 1, err)
         self.assertEqual(err.count("RSTDIAG: log sources row 2 names no file; it is left out"), 1, err)
         self.assertNotIn("Error loading table", err)
+
+
+class DayOfLogs(BadInput):
+    """A day of nginx error log, 1,000,000 lines, against the 20 s nginx
+    capture: the 37 lines nginx wrote during the capture, amid a day of other
+    lines, 10,000 of them reset lines of a client the capture does not have.
+    Both passes finish; the lines are placed against the capture's time; only
+    the first 20 within it are listed. (Not timed: bench/ measures.)"""
+
+    LINES = 1_000_000
+    CLIENT = "198.19.77.7"   # in no packet of the capture
+    ZONE = datetime.timedelta(hours=8)   # nginx wrote local time, Asia/Shanghai
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        out, _ = tshark_run.tshark(BUILD, "-r", os.path.join(NGINX, "proxy.pcap"), "-T", "fields",
+                                   "-e", "frame.time_epoch")
+        times = [float(t) for t in out.split()]
+        zone = cls.ZONE.total_seconds()
+        first, last = min(times) + zone, max(times) + zone   # as nginx's clock reads them, "UTC" = local
+        with open(os.path.join(NGINX, "error.log"), "rb") as f:
+            own = f.read().splitlines(keepends=True)
+        epoch = datetime.datetime(1970, 1, 1)
+        own_times = [(datetime.datetime.strptime(line[:19].decode(), "%Y/%m/%d %H:%M:%S") - epoch).total_seconds()
+                     for line in own]
+        start = own_times[0] - 12 * 3600
+        step = 86400 / cls.LINES
+        stamps = {}
+        cls.inside, cls.outside, cls.own_lineno = [], 0, {}
+        lines, n = [], 0
+        for i in range(cls.LINES):
+            t = start + i * step
+            while len(cls.own_lineno) < len(own) and own_times[len(cls.own_lineno)] <= t:
+                n += 1
+                lines.append(own[len(cls.own_lineno)])
+                cls.own_lineno[len(cls.own_lineno) + 1] = n
+            n += 1
+            second = int(t)
+            if second not in stamps:
+                stamps[second] = (epoch + datetime.timedelta(seconds=second)).strftime("%Y/%m/%d %H:%M:%S")
+            # nowhere near the capture's edges (the clock's skew is estimated), dense within it
+            near_edge = abs(second - first) < 5 or abs(second - last) < 5
+            within = first < second < last
+            if not near_edge and (i % 100 == 0 or (within and i % 2 == 0)):
+                lines.append(f"{stamps[second]} [info] 4064#4064: *{i} recv() failed (104: Connection reset by "
+                             f"peer) while sending to client, client: {cls.CLIENT}, server: rstdiag.test\n".encode())
+                if within:
+                    cls.inside.append(n)
+                else:
+                    cls.outside += 1
+            else:
+                lines.append(f"{stamps[second]} [notice] 4064#4064: *{i} a quiet line\n".encode())
+        cls.log = os.path.join(cls.tmp, "day.log")
+        with open(cls.log, "wb") as f:
+            f.writelines(lines)
+        os.chmod(cls.log, 0o644)
+
+    def tree(self, *passes):
+        start = time.monotonic()
+        out, err = tshark_run.tshark(BUILD, "-r", os.path.join(NGINX, "proxy.pcap"), *passes,
+                                     "-o", f"rstdiag.log_file:{self.log}", "-q", "-z", "rstdiag,tree")
+        sys.stderr.write(f"[{' '.join(passes) or 'one pass'}: {time.monotonic() - start:.2f} s] ")
+        return out, err
+
+    def test_one_pass(self):
+        """The lines are placed at the end, on stderr."""
+        out, err = self.tree()
+        # line 7 of error.log is the one reset line nginx wrote within the capture with no RST
+        inside = sorted(self.inside + [self.own_lineno[7]])
+        reset_lines = 13 + len(self.inside) + self.outside
+        self.assertIn(f"RSTDIAG: log file {self.log}: {reset_lines} reset lines: 12 explained by a RST, "
+                      f"{len(inside)} in the capture's time with no RST, {self.outside} outside the capture's time\n"
+                      f"  in the capture's time with no RST: line {', '.join(map(str, inside[:20]))} "
+                      f"(the first 20 of {len(inside)})\n", err)
+        self.assertEqual(err.count("RSTDIAG"), 1, err)
+        self.assertRegex(out, rf"\n Log reset lines with no RST +{len(inside) + self.outside} ")
+
+    def test_two_passes(self):
+        """The stats tree: counts, and a node for each of the first 20 lines only."""
+        out, _ = self.tree("-2")
+        inside = sorted(self.inside + [self.own_lineno[7]])
+        rows = {m.group(1).strip(): int(m.group(2)) for m in re.finditer(r"\n( *\S.*?)\s{2,}(\d+)\s", out)}
+        self.assertEqual(rows["Log reset lines with no RST"], len(inside) + self.outside)
+        self.assertEqual(rows["In the capture's time"], len(inside))
+        self.assertEqual(rows["Outside the capture's time"], self.outside)
+        listed = [n for n in rows if n.startswith(f"{self.log} line ")]
+        self.assertEqual(sorted(int(n.rsplit(" ", 1)[1]) for n in listed), inside[:20])
+        self.assertEqual(rows[f"{self.log}: more lines, not listed"], len(inside) - 20)
 
 
 class Captures(BadInput):
