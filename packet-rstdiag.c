@@ -736,7 +736,7 @@ static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pin
 
 static rstdiag_log_summary log_summaries[MAX_LOG_SOURCES];
 static guint log_summary_count;
-static gboolean log_summaries_placed;
+static guint32 log_summaries_placed_at;   /* last_tracked_frame when placed; 0: not placed */
 static int64_t capture_first_us, capture_last_us;   /* times of the first and last frame */
 static gboolean capture_seen;
 
@@ -751,10 +751,11 @@ static void note_frame_time(const packet_info *pinfo)
 }
 
 /* The sources' counts; placed against the capture when every RST has been
- * matched (a later pass; at the end of the only one), once per dissection. */
+ * matched (a later pass; at the end of the only one), again only when frames
+ * have been tracked since (a live capture). */
 static void update_log_summaries(gboolean every_rst_matched)
 {
-    if (log_summaries_placed)
+    if (log_summaries_placed_at && log_summaries_placed_at == last_tracked_frame)
         return;
     log_summary_count = 0;
     for (guint i = 0; i < log_source_count; i++) {
@@ -770,7 +771,7 @@ static void update_log_summaries(gboolean every_rst_matched)
         else
             s->census = (log_census){ .explained = log_matcher_used_count(source->matcher) };
     }
-    log_summaries_placed = every_rst_matched;
+    log_summaries_placed_at = every_rst_matched ? MAX(last_tracked_frame, 1) : 0;
 }
 
 static void queue_tap(packet_info *pinfo, const rstdiag_record *record, gboolean later_pass)
@@ -844,7 +845,7 @@ static void rstdiag_init(void)
     last_tracked_frame = 0;
     seen_rst = FALSE;
     capture_seen = FALSE;
-    log_summaries_placed = FALSE;
+    log_summaries_placed_at = 0;
     log_summary_count = 0;
     for (guint i = 0; i < log_source_count; i++) {
         if (log_sources[i].index)
