@@ -869,6 +869,11 @@ static size_t read_text(log_reader *r, char *out, size_t cap)
         } else if (rc == Z_BUF_ERROR && no_input) {
             if (!r->stop_reason)
                 reader_stop(r, g_strdup("gzip data cut short"));
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR && r->z.msg && strstr(r->z.msg, "check")) {
+            /* the checksum at a member's end: the damage may be anywhere in that member */
+            reader_stop(r, g_strdup_printf("gzip data damaged before byte %" G_GUINT64_FORMAT " of the file (%s); "
+                                           "the last lines read may be garbled", r->raw_offset - r->z.avail_in,
+                                           r->z.msg));
         } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
             reader_stop(r, g_strdup_printf("gzip data damaged near byte %" G_GUINT64_FORMAT " of the file: %s",
                                            r->raw_offset - r->z.avail_in, r->z.msg ? r->z.msg : "bad data"));
