@@ -44,11 +44,11 @@ def run(capture, *extra, fields=DIAGNOSIS):
     return result.returncode, [(int(row[0]), *row[1:]) for row in rows], result.stderr
 
 
-def run_fed(capture, log_bytes, how, *extra, fields=DIAGNOSIS, delay=0.0):
+def run_fed(capture, log_bytes, how, *extra, fields=DIAGNOSIS, delay=0.0, hold=0.0):
     """run() with the log given as a stream: how is "stdin" (log_file "-"),
     "pipe" (/dev/fd/N, as bash's <(...) gives) or a FIFO path (written to
     after `delay` seconds). A thread writes, so a log larger than a pipe's
-    buffer cannot block."""
+    buffer cannot block, and keeps the stream open `hold` seconds more."""
     read_end = None
     if how == "stdin":
         read_end, write_end = os.pipe()
@@ -66,6 +66,8 @@ def run_fed(capture, log_bytes, how, *extra, fields=DIAGNOSIS, delay=0.0):
         fd = write_end if write_end is not None else os.open(how, os.O_WRONLY)
         with os.fdopen(fd, "wb") as f:
             f.write(log_bytes)
+            f.flush()
+            time.sleep(hold)
 
     args = ["-r", capture, "-o", f"rstdiag.log_file:{log_path}", *extra, "-Y", "rstdiag", "-T", "fields",
             "-e", "frame.number"]
@@ -307,6 +309,17 @@ class LogLines(BadInput):
         found, err = self.stream_matches(self.FILLER + self.lines, path, delay=1.0)
         self.assertEqual(found, {frame: line + 200 for frame, line in self.expected.items()})
         self.assertEqual(err, "")
+
+    def test_fifo_writer_goes_silent(self):
+        """Like tail -f: the writer stays but writes no more. After 5 s of
+        silence reading stops, told, and the lines read are used."""
+        path = os.path.join(self.tmp, "silent-writer.fifo")
+        os.mkfifo(path)
+        os.chmod(path, 0o666)
+        found, err = self.stream_matches(self.lines, path, hold=7.0)
+        self.assertEqual(found, self.expected)
+        self.assert_told_once(err, f"RSTDIAG: log file {path}: reading stopped at line {len(self.lines) + 1} "
+                                   "(nothing more came in 5 s); the 15 reset lines before it are used")
 
     def test_gzip_of_two_members(self):
         """Concatenated gzip files (rotated logs put together) are read as one, as gzip reads them."""
