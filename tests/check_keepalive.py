@@ -7,7 +7,8 @@ labels.tsv holds every RST's reason as the backend's kernel traced it and
 whether it answered a request on a reused idle connection. Every such RST
 must be keepalive-race, origin endpoint, with the kernel's own reason, its
 evidence naming the idle gap and the backend's 2 s timer (Gunicorn's
-default); no RST of the capture may be called a middlebox's. How many of
+default); no RST of the capture may be called a middlebox's; the statistics
+tree counts them under "Keep-alive races", at their idle gap. How many of
 nginx's error.log lines the matcher ties to those RSTs is reported, not
 asserted (the matcher is being rewritten).
 
@@ -58,6 +59,13 @@ def main():
                 problems.append(f"frame {row['frame']}: {field} {d[field]!r}, expected {value!r}")
         if not EVIDENCE.search(d["rstdiag.evidence"]):
             problems.append(f"frame {row['frame']}: evidence names no idle gap and timer: {d['rstdiag.evidence']}")
+    # the statistics tree: the races, under their idle gap to the second
+    tree, _ = tshark_run.tshark(build, "-r", os.path.join(DIR, "race.pcap"), "-q", "-z", "rstdiag,tree")
+    counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S.*?|\s\S.*?)\s{2,}(\d+)\s", tree, re.M)}
+    diagnosed_races = sum(1 for d in got.values() if d["rstdiag.cause"] == "keepalive-race")
+    if counts.get("Keep-alive races") != diagnosed_races or counts.get(" idle 2 s before the request") != len(races):
+        problems.append(f"stats tree: Keep-alive races {counts.get('Keep-alive races')}, idle 2 s "
+                        f"{counts.get(' idle 2 s before the request')}; expected {diagnosed_races} and {len(races)}")
     matched = sum(1 for row in races if got.get(row["frame"], {}).get("rstdiag.log.lineno"))
     with open(os.path.join(DIR, "error.log")) as f:
         lines = sum(1 for line in f if "upstream prematurely closed" in line or "(104: " in line)
