@@ -89,14 +89,14 @@ static int ipv6_tap_id = -1;
 #define RESPONSE_TIMEOUT_MAX_MS (3600 * 1000)
 static rstdiag_ws_bool_t pref_info_column = TRUE;
 static guint pref_response_timeout_ms = RESPONSE_TIMEOUT_DEFAULT_MS;
-static rst_settings settings = { RESPONSE_TIMEOUT_DEFAULT_MS };
+static idle_timer_table idle_timers;
+static rst_settings settings = { RESPONSE_TIMEOUT_DEFAULT_MS, &idle_timers };
 static const char *pref_log_file = "";
 static gint pref_log_format = LOG_FORMAT_AUTO;
 static const char *pref_log_timezone = "auto";
 static const char *pref_log_clock_skew = "";
 static const char *pref_log_window = "";
 static const char *pref_idle_timers = "";
-static idle_timer_table idle_timers;
 
 static enum_val_t log_format_values[LOG_FORMAT_COUNT + 1];   /* from log_format_name() */
 static value_string log_format_names[LOG_FORMAT_COUNT + 1];
@@ -462,7 +462,8 @@ static gint find_tcp_header(const guint8 *data, gint len, const tcp_info_t *tcph
     return -1;
 }
 
-/* What a RST says about itself: a vendor code in its window, or its payload. */
+/* What a RST says about itself: an MPTCP reason among its options, a vendor
+ * code in its window, or its payload. */
 static rst_vendor_info *read_vendor(tvbuff_t *tvb, const tcp_info_t *tcph)
 {
     gint len = (gint)tvb_captured_length(tvb);
@@ -475,9 +476,11 @@ static rst_vendor_info *read_vendor(tvbuff_t *tvb, const tcp_info_t *tcph)
     size_t payload_len = 0;
     if (payload >= header + 20 && payload < len)
         payload_len = MIN((size_t)tcph->th_seglen, (size_t)(len - payload));
+    size_t options_len = payload > header + 20 ? (size_t)(MIN(payload, len) - (header + 20)) : 0;
 
     rst_vendor_info info;
-    if (!rst_vendor_decode(raw_window, payload_len ? data + payload : NULL, payload_len, &info))
+    if (!rst_vendor_decode_options(data + header + 20, options_len, &info)
+        && !rst_vendor_decode(raw_window, payload_len ? data + payload : NULL, payload_len, &info))
         return NULL;
     return (rst_vendor_info *)wmem_memdup(wmem_file_scope(), &info, sizeof info);
 }
@@ -509,12 +512,16 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
                                       gboolean first_in_stream)
 {
     rstdiag_record *record = wmem_new0(wmem_file_scope(), rstdiag_record);
-    rst_classify(st, seg, &settings, &record->diag);
+    record->vendor = read_vendor(tvb, tcph);
+    /* a diagnostic payload explains the RST; the stack rules judge the RST without it */
+    tcp_segment judged = *seg;
+    if (record->vendor && record->vendor->payload_is_diagnostic)
+        judged.payload_len = 0;
+    rst_classify(st, &judged, &settings, &record->diag);
     record->stream = tcph->th_stream;
     record->first_in_stream = first_in_stream;
     record->first_in_capture = !seen_rst;
     record->after_reset = first_in_stream ? 0 : history->first_frame;
-    record->vendor = read_vendor(tvb, tcph);
     seen_rst = TRUE;
 
     path_facts facts = { .vendor = record->vendor, .timers = &idle_timers };
@@ -1127,7 +1134,8 @@ void proto_register_rstdiag(void)
         TOKEN_FIELD(hf_cause, "Cause", "rstdiag.cause",
             "Likely cause: refused, accept-overflow, bad-handshake, connect-abandoned, handshake-abort, "
             "unread-data, abortive-close, response-timeout, data-after-close, stale-connection, "
-            "keepalive-timeout, late-after-close, blocked, injected, idle-timeout, relayed or unknown"),
+            "keepalive-timeout, late-after-close, blocked, injected, idle-timeout, relayed, keepalive-race "
+            "or unknown"),
         TOKEN_FIELD(hf_confidence, "Confidence", "rstdiag.confidence",
             "How firmly the traffic supports the cause: high, medium or low"),
         TOKEN_FIELD(hf_kernel_reason, "Likely kernel reason", "rstdiag.kernel_reason",
@@ -1167,9 +1175,11 @@ void proto_register_rstdiag(void)
             "This frame comes after a RST of its stream: the stream's first RST", HFILL } },
         TOKEN_FIELD(hf_vendor, "Vendor reason", "rstdiag.vendor",
             "The reason the RST carries itself: NetScaler code in the window field, F5 BIG-IP reset cause, "
-            "IETF RST diagnostic payload, or other payload text"),
+            "IETF RST diagnostic payload, Linux reset reason payload, MPTCP MP_TCPRST reason, or other "
+            "payload text"),
         { &hf_vendor_code, { "Vendor reason code", "rstdiag.vendor.code", FT_UINT32, BASE_DEC, NULL, 0x0,
-            "The numeric reason code of a NetScaler or IETF diagnostic RST", HFILL } },
+            "The numeric reason code: NetScaler, IETF diagnostic, Linux sk_rst_reason or MP_TCPRST reason",
+            HFILL } },
         { &hf_log, { "Log line", "rstdiag.log", FT_NONE, BASE_NONE, NULL, 0x0,
             "The application log line this RST caused (preference log_file)", HFILL } },
         TOKEN_FIELD(hf_log_line, "Text", "rstdiag.log.line",

@@ -14,6 +14,7 @@ static const char *const node_origin = "By origin (endpoint or device in the pat
 static const char *const node_kernel = "By likely kernel reason";
 static const char *const node_address = "By sender address";
 static const char *const node_streams = "Streams reset";
+static const char *const node_races = "Keep-alive races";
 static const char *const node_log = "Log correlation";
 static const char *const node_with_line = "RSTs with a log line";
 static const char *const node_without_line = "RSTs without a log line";
@@ -21,7 +22,7 @@ static const char *const node_unmatched = "Log reset lines with no RST";
 static const char *const node_inside = "In the capture's time";
 static const char *const node_outside = "Outside the capture's time";
 
-static int id_cause, id_phase, id_sender, id_origin, id_kernel, id_address, id_log, id_unmatched;
+static int id_cause, id_phase, id_sender, id_origin, id_kernel, id_address, id_races, id_log, id_unmatched;
 
 static void stats_init(stats_tree *st)
 {
@@ -34,6 +35,7 @@ static void stats_init(stats_tree *st)
     id_kernel = stats_tree_create_node(st, node_kernel, 0, STAT_DT_INT, TRUE);
     id_address = stats_tree_create_node(st, node_address, 0, STAT_DT_INT, TRUE);
     stats_tree_create_node(st, node_streams, 0, STAT_DT_INT, FALSE);
+    id_races = stats_tree_create_node(st, node_races, 0, STAT_DT_INT, TRUE);
     id_log = stats_tree_create_node(st, node_log, 0, STAT_DT_INT, TRUE);
     stats_tree_create_node(st, node_with_line, id_log, STAT_DT_INT, FALSE);
     stats_tree_create_node(st, node_without_line, id_log, STAT_DT_INT, FALSE);
@@ -89,6 +91,13 @@ static tap_packet_status stats_packet(stats_tree *st, packet_info *pinfo, epan_d
     tick_stat_node(st, address_to_str(pinfo->pool, &pinfo->src), id_address, FALSE);
     if (record->first_in_stream)
         tick_stat_node(st, node_streams, 0, FALSE);
+    if (diag->cause == CAUSE_KEEPALIVE_RACE) {
+        /* the idle gaps seen, to the second: a closing timer shows as one gap */
+        char gap[48];
+        g_snprintf(gap, sizeof gap, "idle %.0f s before the request", diag->keepalive_idle_us / 1e6);
+        tick_stat_node(st, node_races, 0, TRUE);
+        tick_stat_node(st, gap, id_races, FALSE);
+    }
 
     guint lines = 0, unmatched = 0;
     for (guint i = 0; i < tap->log_count; i++) {
