@@ -8,6 +8,7 @@
 
 #include "conn_track.h"
 #include "rst_host.h"
+#include "rst_timers.h"
 
 typedef enum { SENDER_UNKNOWN, SENDER_CLIENT, SENDER_SERVER, SENDER_COUNT } rst_sender;
 
@@ -51,6 +52,7 @@ typedef enum {
     CAUSE_INJECTED,
     CAUSE_IDLE_TIMEOUT,
     CAUSE_RELAYED,
+    CAUSE_KEEPALIVE_RACE,
     CAUSE_COUNT
 } rst_cause;
 
@@ -70,8 +72,10 @@ typedef enum {
 typedef enum { CONFIDENCE_LOW, CONFIDENCE_MEDIUM, CONFIDENCE_HIGH, CONFIDENCE_COUNT } rst_confidence;
 
 /* Linux enum sk_rst_reason names (include/net/rstreason.h), plus NONE for
- * resets that no end host's stack would send and NOT_LINUX for resets of
- * another stack, which has no such reasons. */
+ * resets that no end host's stack would send. Appended after NONE: the MPTCP
+ * reasons and ERROR that follow TCP_DISCONNECT_WITH_DATA in the kernel (the
+ * kernel's numbers are in rst_vendor.c, which reads them off the wire), and
+ * NOT_LINUX for resets of another stack, which has no such reasons. */
 typedef enum {
     KR_NOT_SPECIFIED,
     KR_NO_SOCKET,
@@ -91,6 +95,14 @@ typedef enum {
     KR_TCP_KEEPALIVE_TIMEOUT,
     KR_TCP_DISCONNECT_WITH_DATA,
     KR_NONE,
+    KR_MPTCP_RST_EUNSPEC,
+    KR_MPTCP_RST_EMPTCP,
+    KR_MPTCP_RST_ERESOURCE,
+    KR_MPTCP_RST_EPROHIBIT,
+    KR_MPTCP_RST_EWQ2BIG,
+    KR_MPTCP_RST_EBADPERF,
+    KR_MPTCP_RST_EMIDDLEBOX,
+    KR_ERROR,
     KR_NOT_LINUX,
     KR_COUNT
 } rst_kernel_reason;
@@ -98,6 +110,7 @@ typedef enum {
 /* Tunables (preferences). */
 typedef struct {
     uint32_t response_timeout_ms;   /* a wait this long for an answer is a timeout */
+    const idle_timer_table *timers; /* known and site idle timers; NULL = none */
 } rst_settings;
 
 #define RST_EVIDENCE_MAX 240
@@ -126,6 +139,7 @@ typedef struct {
     char              origin_evidence[RST_ORIGIN_EVIDENCE_MAX];
     rst_stack         stack;           /* the stack that sent it, when an end host did */
     char              stack_evidence[RST_EVIDENCE_MAX];
+    int64_t           keepalive_idle_us; /* keep-alive race: idle time before the request */
 } rst_diagnosis;
 
 /* Diagnose rst (a segment with the RST flag) against the stream state

@@ -14,67 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- idle timers ---------------------------------------------------------- */
-
-/* Defaults documented by the vendors (README "Idle timers"). */
-static const idle_timer known_timers[] = {
-    { "Azure Load Balancer", 240 },
-    { "F5 BIG-IP TCP profile", 300 },
-    { "AWS NLB", 350 },
-    { "GCP Cloud NAT", 1200 },
-    { "Cisco ASA", 3600 },
-    { "Palo Alto", 3600 },
-    { "Linux conntrack (established)", 432000 },
-};
-
-gboolean idle_timers_parse(const char *spec, idle_timer_table *table, char **error)
-{
-    memset(table, 0, sizeof *table);
-    for (size_t i = 0; i < G_N_ELEMENTS(known_timers); i++)
-        table->timer[table->count++] = known_timers[i];
-    *error = NULL;
-    if (!spec || !*spec)
-        return TRUE;
-
-    gchar **items = g_strsplit(spec, ",", -1);
-    GString *bad = g_string_new(NULL);
-    for (gchar **item = items; *item; item++) {
-        char *text = g_strstrip(*item);
-        if (!*text)
-            continue;
-        char *as_written = g_strdup(text);
-        char *eq = strchr(text, '=');
-        const char *name = "site timer";
-        const char *number = text;
-        if (eq) {
-            *eq = '\0';
-            name = g_strstrip(text);
-            number = g_strstrip(eq + 1);
-        }
-        char *end;
-        double seconds = g_ascii_strtod(number, &end);
-        gboolean good = *number != '\0' && *end == '\0' && seconds >= 1 && seconds <= 864000 && *name;
-        if (!good || table->count == IDLE_TIMERS_MAX) {
-            g_string_append_printf(bad, "%s\"%s\"%s", bad->len ? ", " : "", as_written,
-                                   good ? " (too many timers)" : "");
-            g_free(as_written);
-            continue;
-        }
-        g_free(as_written);
-        idle_timer *t = &table->timer[table->count++];
-        g_strlcpy(t->name, name, sizeof t->name);
-        t->seconds = (uint32_t)seconds;
-    }
-    g_strfreev(items);
-    if (bad->len == 0) {
-        g_string_free(bad, TRUE);
-        return TRUE;
-    }
-    *error = g_strdup_printf("idle_timers: %s not name=seconds (1 to 864000); left out", bad->str);
-    g_string_free(bad, TRUE);
-    return FALSE;
-}
-
 /* ---- attribution ------------------------------------------------------------ */
 
 typedef struct {
@@ -85,6 +24,7 @@ typedef struct {
     const conn_side *peer;
     unsigned me_idx;
     rst_diagnosis *diag;
+    gboolean window_code_counts;   /* a NetScaler window code with corroboration */
 } attribution;
 
 static const char *sender_name(const rst_diagnosis *d)
@@ -103,9 +43,18 @@ static gboolean small_id_step(uint16_t from, uint16_t to, unsigned max)
 static gboolean device_names_itself(const attribution *a, char *note, size_t size)
 {
     const rst_vendor_info *v = a->facts->vendor;
-    if (!v || !v->from_device)
+    if (!v || v->needs_corroboration || !v->from_device)
         return FALSE;
     snprintf(note, size, "%s", v->text);
+    return TRUE;
+}
+
+static gboolean stack_names_its_reason(const attribution *a, char *note, size_t size)
+{
+    const rst_vendor_info *v = a->facts->vendor;
+    if (!v || v->needs_corroboration || v->from_device || !v->has_kernel_reason)
+        return FALSE;
+    snprintf(note, size, "it carries its stack's own reason (%s)", rst_kernel_reason_token(v->kernel_reason));
     return TRUE;
 }
 
@@ -166,11 +115,21 @@ static gboolean ttl_as_host(const attribution *a, char *note, size_t size)
     return TRUE;
 }
 
+/* A bare RST whose seq is the ack of the peer's latest segment answers that one
+ * (tcp_v4_send_reset): a stack answers each segment in flight, so a second RST
+ * of that kind is no burst (a keep-alive race: the request, then the FIN's ACK). */
+static gboolean answers_peers_latest_ack(const conn_stream *st, const tcp_segment *rst)
+{
+    const conn_side *peer = &st->side[!conn_side_of(st, rst)];
+    return !(rst->flags & TCP_FLAG_ACK) && (peer->flags & SIDE_ACKED) && rst->seq == peer->last_ack;
+}
+
 static gboolean injector_burst(const attribution *a, char *note, size_t size)
 {
     const path_facts *f = a->facts;
     if (!(f->has_prev_rst && f->prev_rst_side == a->me_idx && (a->me->flags & SIDE_SENT_LAST)
-          && f->prev_rst_seq != a->rst->seq && f->prev_rst_gap_us >= 0 && f->prev_rst_gap_us <= BURST_WINDOW_US))
+          && f->prev_rst_seq != a->rst->seq && f->prev_rst_gap_us >= 0 && f->prev_rst_gap_us <= BURST_WINDOW_US)
+        || answers_peers_latest_ack(a->st, a->rst))
         return FALSE;
     snprintf(note, size, "a second RST with its sequence number moved by %d and nothing from the %s in between",
              (int32_t)(a->rst->seq - f->prev_rst_seq), a->diag->sender == SENDER_CLIENT ? "server" : "peer");
@@ -249,10 +208,16 @@ static gboolean answers_latest_segment(const attribution *a)
 static gboolean faster_than_round_trip(const attribution *a, char *note, size_t size)
 {
     const host_facts *host = &a->facts->sender;
-    if (!host_rtt_well_measured(host) || !answers_latest_segment(a) || a->diag->idle_us * 2 >= host->rtt_us)
+    int64_t answer_us = a->diag->idle_us;
+    /* a keep-alive race's RST answers the request, not the FIN's ACK that may follow it */
+    if (a->diag->cause == CAUSE_KEEPALIVE_RACE)
+        answer_us = conn_ticks_us(conn_tick(a->rst->time_us), a->peer->last_data_tick);
+    else if (!answers_latest_segment(a))
+        return FALSE;
+    if (!host_rtt_well_measured(host) || answer_us < 0 || answer_us * 2 >= host->rtt_us)
         return FALSE;
     char answer[32], round_trip[32];
-    rst_format_duration(answer, sizeof answer, a->diag->idle_us);
+    rst_format_duration(answer, sizeof answer, answer_us);
     rst_format_duration(round_trip, sizeof round_trip, host->rtt_us);
     snprintf(note, size, "answered %s after the segment it resets, but the %s is %s away (round trip, %u "
              "handshakes)", answer, sender_name(a->diag), round_trip, host->rtt_samples);
@@ -300,6 +265,9 @@ static const origin_sign origin_signs[] = {
       "as above, for the burst's first RST" },
     { "later: the claimed sender goes on in its sequence space within 10 s", WEIGHT_DEVICE_DECISIVE,
       READS_SEQUENCE, NULL, "RFC 9293 3.10.7: a RST's sender has deleted the connection" },
+    { "the stack's own Linux reason in the RST's payload", WEIGHT_HOST_DECISIVE, READS_VENDOR,
+      stack_names_its_reason, "draft-ietf-tcpm-rst-diagnostic-payload Appendix A: a Linux patch that writes "
+      "sk_rst_reason into its RSTs" },
     { "IP ID continues the claimed host's own counter", WEIGHT_HOST_DECISIVE, READS_IPID, ipid_continues_host,
       "Linux numbers a live socket's packets, RSTs included, with the socket's counter (ip_select_ident_segs); "
       "Windows uses one counter" },
@@ -338,11 +306,12 @@ gboolean rst_origin_sign_describe(unsigned i, const char **name, const char **we
 
 #define ORIGIN_NOTE_MAX 200
 
+/* Notes are joined with "; " and cut at the field's size. */
 static void append_note(char *text, size_t size, const char *note)
 {
-    size_t len = strlen(text);
-    if (len + 3 < size)
-        snprintf(text + len, size - len, "%s%s", len ? "; " : "", note);
+    if (text[0])
+        g_strlcat(text, "; ", size);
+    g_strlcat(text, note, size);
 }
 
 /* The verdict from the signs present, read top to bottom. */
@@ -393,6 +362,28 @@ static void weigh_origin(attribution *a)
     a->diag->ttl_delta = a->diag->ttl_delta_known ? ttl_delta(a) : 0;
 }
 
+/* A NetScaler code in the window counts only when the signs already make a
+ * middlebox, and never when it is the window the sender advertises anyway
+ * (Wireshark decodes the codes for any RST, packet-tcp.c). */
+static void weigh_window_code(attribution *a)
+{
+    const rst_vendor_info *v = a->facts->vendor;
+    if (!v || !v->needs_corroboration)
+        return;
+    char note[RST_ORIGIN_EVIDENCE_MAX];
+    gboolean own_window = (a->me->flags & SIDE_SEEN) && a->me->window_code == conn_window_encode(a->rst->window);
+    a->window_code_counts = !own_window && a->diag->origin == ORIGIN_MIDDLEBOX;
+    if (own_window)
+        snprintf(note, sizeof note, "window %u is the %s's own advertised window, not a NetScaler code", v->code,
+                 sender_name(a->diag));
+    else if (a->window_code_counts)
+        snprintf(note, sizeof note, "%s, corroborated by the signs above", v->text);
+    else
+        snprintf(note, sizeof note, "window %u would be %s, but nothing else points to a NetScaler: not counted",
+                 v->code, v->text);
+    append_note(a->diag->origin_evidence, sizeof a->diag->origin_evidence, note);
+}
+
 /* Quiet time before the segment the RST answers, or before the RST itself
  * when it answers nothing fresh (a timer fired). */
 static int64_t quiet_time_us(const attribution *a, gboolean *answers)
@@ -418,6 +409,8 @@ static const idle_timer *matching_timer(const idle_timer_table *timers, int64_t 
         return NULL;
     for (unsigned i = 0; i < timers->count; i++) {
         const idle_timer *t = &timers->timer[i];
+        if (!(t->kind & TIMERS_IN_PATH))
+            continue;   /* an application server's timer ends with its own FIN, not a device's RST */
         int64_t timer_us = (int64_t)t->seconds * 1000000;
         int64_t slack = MAX(1000000, timer_us / 50);
         /* a device that resets when traffic resumes: any quiet time past its timer;
@@ -488,6 +481,8 @@ static void refine_cause(attribution *a)
     rst_diagnosis *diag = a->diag;
     const path_facts *facts = a->facts;
     const rst_vendor_info *vendor = facts->vendor;
+    if (vendor && vendor->needs_corroboration && !a->window_code_counts)
+        vendor = NULL;
     if (vendor && vendor->cause != CAUSE_UNKNOWN) {
         /* the device said why: that beats any inference */
         diag->cause = vendor->cause;
@@ -511,7 +506,9 @@ static void refine_cause(attribution *a)
     }
     if (diag->origin == ORIGIN_MIDDLEBOX)
         refine_device_cause(a);
-    if (vendor)
+    if (vendor && vendor->has_kernel_reason)
+        rst_vendor_check_guess(vendor, diag);
+    else if (vendor)
         prefix_evidence(diag, vendor->text);
 }
 
@@ -551,6 +548,7 @@ void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_fac
     a.me = &st->side[a.me_idx];
     a.peer = &st->side[!a.me_idx];
     weigh_origin(&a);
+    weigh_window_code(&a);
     refine_cause(&a);
     name_stack(&a);
 }
@@ -604,14 +602,14 @@ static void mark_forged(rst_diagnosis *diag, const char *note, uint32_t frame)
     }
 }
 
-static gboolean sender_follows(rst_followup *f, const tcp_segment *seg, rst_diagnosis *diag)
+static gboolean sender_follows(rst_followup *f, const conn_stream *st, const tcp_segment *seg, rst_diagnosis *diag)
 {
     char text[160];
     if (seg->flags & TCP_FLAG_RST) {
         /* a stack answers each segment once: another RST at once, at another
          * sequence number, with nothing from the peer in between, is a spray */
         if (f->receiver_spoke || f->sender_spoke || seg->seq == f->rst_seq
-            || seg->time_us - f->rst_time_us > BURST_WINDOW_US)
+            || seg->time_us - f->rst_time_us > BURST_WINDOW_US || answers_peers_latest_ack(st, seg))
             return FALSE;
         f->sender_spoke = TRUE;
         snprintf(text, sizeof text, "another RST in the %s's name after this RST (frame %u, sequence moved by %d) "
@@ -637,12 +635,15 @@ static gboolean sender_follows(rst_followup *f, const tcp_segment *seg, rst_diag
 gboolean rst_follow_segment(rst_followup *f, const conn_stream *st, const tcp_segment *seg, rst_diagnosis *diag)
 {
     unsigned side = conn_side_of(st, seg);
-    if (seg->flags & TCP_FLAG_SYN)
+    /* the receiver's SYN-ACK again, with its first ISN: its request socket outlived the RST */
+    gboolean synack_again = side != f->sender_side && (seg->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK))
+        == (TCP_FLAG_SYN | TCP_FLAG_ACK) && seg->seq + 1 == f->receiver_next_seq;
+    if ((seg->flags & TCP_FLAG_SYN) && !synack_again)
         f->new_connection = TRUE;   /* the same ports again: what follows belongs to it */
     if (f->new_connection)
         return FALSE;
     if (side == f->sender_side)
-        return sender_follows(f, seg, diag);
+        return sender_follows(f, st, seg, diag);
     if (seg->flags & TCP_FLAG_RST)
         return FALSE;
 
@@ -650,12 +651,23 @@ gboolean rst_follow_segment(rst_followup *f, const conn_stream *st, const tcp_se
     f->receiver_spoke = TRUE;
     if (diag->ignored != IGNORED_NO)
         return FALSE;
+    int64_t in_flight = f->receiver_rtt_us >= 0 ? 2 * f->receiver_rtt_us + HOST_RTT_FLOOR_US : IN_FLIGHT_GUESS_US;
+    /* Linux since a28c4fcbf774 (July 2026) keeps a request socket (SYN-RECEIVED) that gets an
+     * in-window RST that is not exact and answers it with a challenge ACK, as RFC 5961 asks of
+     * synchronized states; before, such a RST removed it */
+    if (synack_again) {
+        diag->ignored = diag->acceptable == ACCEPT_IN_WINDOW ? IGNORED_CHALLENGE_ACK : IGNORED_TRAFFIC_CONTINUED;
+        return TRUE;
+    }
+    /* A challenge ACK answers the RST at once: since 42726ec644cb (April 2026) Linux also sends
+     * them for segments acknowledging unsent data (SEG.ACK > SND.NXT), so a late duplicate ACK
+     * may answer another segment */
     if (first && seg->payload_len == 0 && !(seg->flags & TCP_FLAG_FIN) && seg->ack == f->receiver_last_ack
-        && seg->seq == f->receiver_next_seq && diag->acceptable == ACCEPT_IN_WINDOW) {
+        && seg->seq == f->receiver_next_seq && diag->acceptable == ACCEPT_IN_WINDOW
+        && seg->time_us - f->rst_time_us <= in_flight) {
         diag->ignored = IGNORED_CHALLENGE_ACK;
         return TRUE;
     }
-    int64_t in_flight = f->receiver_rtt_us >= 0 ? 2 * f->receiver_rtt_us + HOST_RTT_FLOOR_US : IN_FLIGHT_GUESS_US;
     uint32_t end = seg->seq + seg->payload_len + ((seg->flags & TCP_FLAG_FIN) ? 1 : 0);
     if (seq_after(end, f->receiver_next_seq) && seg->time_us - f->rst_time_us > in_flight) {
         diag->ignored = IGNORED_TRAFFIC_CONTINUED;
