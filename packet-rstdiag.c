@@ -811,8 +811,17 @@ void rstdiag_report_unmatched_at_close(void)
 
 /* ---- life cycle ----------------------------------------------------------- */
 
+static void apply_preferences(void);
+
 static void rstdiag_init(void)
 {
+    /* A profile switch resets the preferences to their defaults without
+     * marking them changed (prefs_reset), so prefs_apply_all() does not call
+     * the apply callback for a module the new profile leaves at its defaults;
+     * the redissection that follows (epan_new) runs the init routines. So the
+     * settings are derived from the preferences again here, for every file
+     * and every redissection. */
+    apply_preferences();
     stream_chunks = NULL;
     stream_chunk_count = 0;
     last_tracked_frame = 0;
@@ -908,18 +917,19 @@ static log_source *take_old_source(const char *path, gint format)
     return NULL;
 }
 
-/* Problems with the log preferences already told: tshark applies the
- * preferences again for every table row given with -o, and the same words
- * are told only once, again only after the problem has gone away. */
-static char *told_settings_problem;
+/* Problems with the preferences already told: the preferences are applied
+ * again for every table row given with -o and for every file, and the same
+ * words are told only once, again only after the problem has gone away. */
+static char *told_log_settings_problem;
+static char *told_idle_timers_problem;
 static gboolean told_sources_left_out;
 
-static void tell_settings_problem(char *problem /* taken; NULL: none */)
+static void tell_settings_problem(char **told, char *problem /* taken; NULL: none */)
 {
-    if (problem && g_strcmp0(problem, told_settings_problem) != 0)
+    if (problem && g_strcmp0(problem, *told) != 0)
         report_failure("RSTDIAG: %s", problem);
-    g_free(told_settings_problem);
-    told_settings_problem = problem;
+    g_free(*told);
+    *told = problem;
 }
 
 /* Rebuilds the source list from the preferences and the table. A file
@@ -933,7 +943,7 @@ static void configure_log_sources(void)
 
     log_match_settings settings;
     log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &settings, &error);
-    tell_settings_problem(error);
+    tell_settings_problem(&told_log_settings_problem, error);
     error = NULL;
     if (pref_log_file && *pref_log_file) {
         wanted[count] = (log_source){ .path = g_strdup(pref_log_file), .format = pref_log_format,
@@ -1033,10 +1043,12 @@ static void rstdiag_shutdown(void)
         g_free(log_sources[i].path);
     }
     log_source_count = 0;
-    g_clear_pointer(&told_settings_problem, g_free);
+    g_clear_pointer(&told_log_settings_problem, g_free);
+    g_clear_pointer(&told_idle_timers_problem, g_free);
 }
 
-static void rstdiag_prefs_changed(void)
+/* Everything derived from the preferences; idempotent (see rstdiag_init). */
+static void apply_preferences(void)
 {
     if (pref_response_timeout_ms == 0 || pref_response_timeout_ms > RESPONSE_TIMEOUT_MAX_MS) {
         report_failure("RSTDIAG: response_timeout %u ms is outside 1..%u ms; using %u ms",
@@ -1046,10 +1058,8 @@ static void rstdiag_prefs_changed(void)
     settings.response_timeout_ms = pref_response_timeout_ms;
 
     char *error = NULL;
-    if (!idle_timers_parse(pref_idle_timers, &idle_timers, &error)) {
-        report_failure("RSTDIAG: %s", error);
-        g_free(error);
-    }
+    idle_timers_parse(pref_idle_timers, &idle_timers, &error);
+    tell_settings_problem(&told_idle_timers_problem, error);
 
     configure_log_sources();
 }
@@ -1172,7 +1182,7 @@ void proto_register_rstdiag(void)
         log_format_values[f] = (enum_val_t){ log_format_name((log_format)f), log_format_name((log_format)f), f };
         log_format_names[f] = (value_string){ (guint32)f, log_format_name((log_format)f) };
     }
-    module_t *module = prefs_register_protocol(proto_rstdiag, rstdiag_prefs_changed);
+    module_t *module = prefs_register_protocol(proto_rstdiag, apply_preferences);
     prefs_register_bool_preference(module, "info_column", "Show the cause in the Info column",
         "Append \"[RST: cause]\" to the Info column of every diagnosed RST", &pref_info_column);
     prefs_register_uint_preference(module, "response_timeout", "Response timeout (ms)",
