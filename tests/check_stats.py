@@ -27,8 +27,19 @@ def tshark(*args):
     return tshark_run.tshark(BUILD, *args)
 
 
+CAUSE = "All RSTs by cause, phases beneath (rstdiag.cause)"
+PHASE = "When: connection phase (rstdiag.phase)"
+SENDER = "Sender role (rstdiag.sender)"
+ADDRESS = "Sender address (ip.src, ipv6.src)"
+ORIGIN = "Origin: endpoint or device in the path (rstdiag.origin)"
+KERNEL = "Kernel reason, likely (rstdiag.kernel_reason)"
+STREAMS = "Connections reset (tcp.stream)"
+LOG = "Application log: RSTs with a line (rstdiag.log)"
+UNMATCHED = "Application log lines with no RST"
+
+
 def tree(capture, *extra, tree_arg="rstdiag,tree"):
-    """{(top-level node, child, grandchild): count} and stderr."""
+    """{(top-level node, child, grandchild): count} (in tshark's order) and stderr."""
     out, err = tshark("-r", capture, *extra, "-q", "-z", tree_arg)
     nodes, path = {}, []
     for line in out.splitlines():
@@ -52,17 +63,31 @@ class StatsTree(unittest.TestCase):
             with self.subTest(capture=os.path.basename(capture)):
                 nodes, _ = tree(capture)
                 resets = count(capture, "tcp.flags.reset == 1")
-                self.assertEqual(nodes[("All RSTs",)], resets)
-                for top in ("By cause (phases beneath)", "By phase", "By sender role",
-                            "By likely kernel reason", "By sender address"):
+                self.assertEqual(nodes[(CAUSE,)], resets)
+                for top in (CAUSE, PHASE, SENDER, ORIGIN, KERNEL, ADDRESS):
                     children = sum(v for k, v in nodes.items() if len(k) == 2 and k[0] == top)
                     self.assertEqual(children, resets, top)
                 out, _ = tshark("-r", capture, "-Y", "tcp.flags.reset == 1", "-T", "fields", "-e", "tcp.stream")
-                self.assertEqual(nodes[("Streams reset",)], len(set(out.split())))
+                self.assertEqual(nodes[(STREAMS,)], len(set(out.split())))
+
+    def test_groups_in_reading_order_in_tshark_and_the_gui(self):
+        """tshark keeps the top level in creation order; the GUI's dialog sorts
+        it by count, largest first, ties by name in reverse, ST_FLG_SORT_TOP
+        first (stats_tree_sort_compare): both must read cause, phase, sender,
+        origin, kernel reason, log."""
+        nodes, _ = tree(EXAMPLE)
+        top = [k[0] for k in nodes if len(k) == 1]
+        self.assertEqual([t for t in top if t != STREAMS], [CAUSE, PHASE, SENDER, ADDRESS, ORIGIN, KERNEL, LOG,
+                                                            UNMATCHED])
+        gui = [CAUSE] + sorted(top[1:], key=lambda t: (nodes[(t,)], t.encode()), reverse=True)
+        self.assertEqual(gui, top)
+        for parent in {k[:-1] for k in nodes if len(k) > 1}:   # inside every group: counts descending
+            counts = [v for k, v in nodes.items() if k[:-1] == parent]
+            self.assertEqual(counts, sorted(counts, reverse=True), parent)
 
     def test_each_cause_equals_its_display_filter(self):
         nodes, _ = tree(EXAMPLE)
-        causes = {k[1]: v for k, v in nodes.items() if len(k) == 2 and k[0] == "By cause (phases beneath)"}
+        causes = {k[1]: v for k, v in nodes.items() if len(k) == 2 and k[0] == CAUSE}
         self.assertGreaterEqual(len(causes), 10)
         for cause, n in causes.items():
             with self.subTest(cause=cause):
@@ -74,8 +99,8 @@ class StatsTree(unittest.TestCase):
 
     def test_filter_argument_narrows(self):
         nodes, _ = tree(EXAMPLE, tree_arg='rstdiag,tree,rstdiag.sender == "server"')
-        self.assertEqual(nodes[("All RSTs",)], count(EXAMPLE, 'rstdiag.sender == "server"'))
-        self.assertEqual(set(k[1] for k in nodes if len(k) == 2 and k[0] == "By sender role"), {"server"})
+        self.assertEqual(nodes[(CAUSE,)], count(EXAMPLE, 'rstdiag.sender == "server"'))
+        self.assertEqual(set(k[1] for k in nodes if len(k) == 2 and k[0] == SENDER), {"server"})
 
     def test_log_correlation_and_unmatched_lines(self):
         tmp = tempfile.mkdtemp()
@@ -85,13 +110,23 @@ class StatsTree(unittest.TestCase):
             shutil.copy(os.path.join(NGINX, "error.log"), log)
             os.chmod(log, 0o644)
             nodes, err = tree(os.path.join(NGINX, "proxy.pcap"), "-o", f"rstdiag.log_file:{log}")
-            with_line = nodes[("Log correlation", "RSTs with a log line")]
+            with_line = nodes[(LOG, "with a log line")]
             self.assertEqual(with_line, 12)
-            self.assertEqual(with_line + nodes[("Log correlation", "RSTs without a log line")], nodes[("All RSTs",)])
-            # line 7 is the one reset line whose connection started before the capture
-            self.assertEqual(nodes[("Log correlation", "Log reset lines with no RST")], 1)
+            self.assertEqual(with_line + nodes[(LOG, "without a log line")], nodes[(CAUSE,)])
+            # line 7 is the one reset line whose connection started before the capture:
+            # counted apart from the RSTs, whatever the filter
+            self.assertEqual(nodes[(UNMATCHED,)], 1)
             self.assertIn("1 of 13 log reset lines have no RST in the capture", err)
             self.assertRegex(err, rf"{re.escape(log)} line 7\n")
+            # whatever the filter: in the tree when the second pass shows any RST, on stderr always
+            for tree_arg in ("rstdiag,tree", 'rstdiag,tree,rstdiag.cause == "refused"', "rstdiag,tree,frame.number == 0"):
+                with self.subTest(tree_arg=tree_arg):
+                    nodes, err = tree(os.path.join(NGINX, "proxy.pcap"), "-o", f"rstdiag.log_file:{log}", "-2",
+                                      tree_arg=tree_arg)
+                    self.assertRegex(err, rf"{re.escape(log)} line 7\n")
+                    if nodes[(CAUSE,)]:
+                        self.assertEqual(nodes[(UNMATCHED,)], 1)
+                        self.assertEqual(nodes[(UNMATCHED, f"{log} line 7")], 1)
         finally:
             shutil.rmtree(tmp)
 
