@@ -1,4 +1,4 @@
-/* packet-rstdiag.c - RSTDIAG post-dissector: registration, fields,
+/* packet-rstdiag.c - TCP RST diagnosis post-dissector: registration, fields,
  * preferences, expert info and tree rendering.
  *
  * The diagnosis itself lives in conn_track.c (per-stream state),
@@ -108,8 +108,8 @@ static idle_timer_table idle_timers;
 static enum_val_t log_format_values[LOG_FORMAT_COUNT + 1];   /* from log_format_name() */
 static value_string log_format_names[LOG_FORMAT_COUNT + 1];
 
-/* Log sources: the log_file preference first, then the rows of the "RSTDIAG
- * log sources" table. A log stays loaded across capture files; its matcher
+/* Log sources: the log_file preference first, then the rows of the "log
+ * sources" table. A log stays loaded across capture files; its matcher
  * lives for one capture file. */
 #define MAX_LOG_SOURCES 8
 
@@ -842,7 +842,7 @@ static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
         return 0;
     }
     const char *saved_proto = pinfo->current_proto;
-    pinfo->current_proto = "RSTDIAG";   /* the expert infos' protocol: not set for a pino */
+    pinfo->current_proto = RSTDIAG_NAME;   /* the expert infos' protocol: not set for a pino */
     render(record, tvb, pinfo, tree);
     tap_queue_packet(rstdiag_tap, pinfo, record);
     pinfo->current_proto = saved_proto;
@@ -1118,7 +1118,7 @@ static uat_t *register_log_source_table(void)
         UAT_FLD_CSTRING(log_source_rows, skew, "Clock skew (s)", "Seconds added to its times; empty: estimated"),
         UAT_END_FIELDS
     };
-    return uat_new("RSTDIAG log sources", sizeof(log_source_row), "rstdiag_log_sources", TRUE,
+    return uat_new(RSTDIAG_NAME " log sources", sizeof(log_source_row), "rstdiag_log_sources", TRUE,
                    &log_source_rows, &log_source_row_count, UAT_AFFECTS_DISSECTION, NULL,
                    copy_log_source_row, check_log_source_row, free_log_source_row, configure_log_sources,
                    NULL, fields);
@@ -1272,9 +1272,11 @@ void proto_register_rstdiag(void)
     };
     static gint *ett[] = { &ett_rstdiag, &ett_log, &ett_continued };
 
-    proto_rstdiag = proto_register_protocol("TCP RST diagnosis", "RSTDIAG", "rstdiag");
-    proto_rstdiag_post = proto_register_protocol_in_name_only("TCP RST diagnosis (post-dissector)",
-        "RSTDIAG post-dissector", "rstdiag.postdissector", proto_rstdiag, FT_PROTOCOL);
+    /* one name wherever Wireshark shows one: tree, preferences, Expert
+     * Information, statistics; the filter name inside it */
+    proto_rstdiag = proto_register_protocol(RSTDIAG_NAME, RSTDIAG_NAME, "rstdiag");
+    proto_rstdiag_post = proto_register_protocol_in_name_only(RSTDIAG_NAME " post-dissector",
+        "rstdiag (TCP RST diagnosis) post-dissector", "rstdiag.postdissector", proto_rstdiag, FT_PROTOCOL);
     rstdiag_tap = register_tap("rstdiag");
     register_rstdiag_stats();
     proto_register_field_array(proto_rstdiag, hf, array_length(hf));
@@ -1312,6 +1314,11 @@ void proto_register_rstdiag(void)
     prefs_register_uat_preference(module, "log_sources", "More log sources",
         "Further logs to match resets with, e.g. the upstream's next to the proxy's, each with its own "
         "format, time zone and clock skew", register_log_source_table());
+    /* a pointer under R in the preferences' protocol list, where the filter
+     * name would have it */
+    module_t *pointer = prefs_register_protocol(proto_rstdiag_post, NULL);
+    prefs_register_static_text_preference(pointer, "see", "The settings are under Protocols \u203a " RSTDIAG_NAME,
+        "rstdiag's settings are those of " RSTDIAG_NAME);
 
     reset_streams = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
     hosts = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), address_hash, address_equal);

@@ -9,6 +9,10 @@
 #include <wireshark.h>
 #include <epan/packet.h>
 
+/* The product's one name, as Wireshark shows it (protocol, preferences,
+ * Expert Information, Statistics menu). */
+#define RSTDIAG_NAME "TCP RST diagnosis (rstdiag)"
+
 #define RSTDIAG_WS_AT_LEAST(major, minor) \
     (WIRESHARK_VERSION_MAJOR > (major) || \
      (WIRESHARK_VERSION_MAJOR == (major) && WIRESHARK_VERSION_MINOR >= (minor)))

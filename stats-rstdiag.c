@@ -113,6 +113,6 @@ void register_rstdiag_stats(void)
 {
     /* largest counts first: the GUI otherwise sorts by name */
     guint sort_by_count = (ST_SORT_COL_COUNT << ST_FLG_SRTCOL_SHIFT) | ST_FLG_SORT_DESC;
-    stats_tree_register_plugin("rstdiag", "rstdiag", "TCP RST Diagnosis", sort_by_count, stats_packet,
+    stats_tree_register_plugin("rstdiag", "rstdiag", RSTDIAG_NAME, sort_by_count, stats_packet,
                                stats_init, NULL);
 }
