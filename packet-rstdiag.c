@@ -1031,13 +1031,13 @@ static void configure_log_sources(void)
     guint count = 0, rows_left_out = 0;
     char *error = NULL;
 
-    log_match_settings settings;
-    log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &settings, &error);
+    log_match_settings log_file_settings;   /* of the log_file preference */
+    log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &log_file_settings, &error);
     tell_settings_problem(&told_log_settings_problem, error);
     error = NULL;
     if (pref_log_file && *pref_log_file) {
         wanted[count] = (log_source){ .path = g_strdup(pref_log_file), .format = pref_log_format,
-                                      .settings = settings };
+                                      .settings = log_file_settings };
         count++;
     }
     for (guint r = 0; r < log_source_row_count; r++) {
