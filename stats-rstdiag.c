@@ -6,14 +6,15 @@
 #include <epan/to_str.h>
 #include <epan/stats_tree.h>
 
-/* The dialog and tshark sort every level by count, largest first, and break
- * ties by name in reverse order (stats_tree_sort_compare, 4.0 to 4.6; no
- * insertion order is offered; tshark leaves the top level in creation
- * order). The groups below all count every RST, so their names are chosen
- * to fall in the order a reader takes them: cause (held on top with
- * ST_FLG_SORT_TOP; it is also the total), phase, sender, origin, kernel
- * reason, the log. Each names the field its rows filter on:
- * a row "refused" under "... (rstdiag.cause)" is rstdiag.cause == "refused". */
+/* tshark prints the top level in creation order and sorts inside the groups
+ * by count, largest first (the flags given at registration). The GUI's
+ * dialog ignores those flags (4.0 to 4.6): it opens sorted on the name
+ * column, descending, with ST_FLG_SORT_TOP nodes first. So the groups are
+ * created in the order a reader takes them -- cause (on top, and the total),
+ * phase, sender, origin, kernel reason, the log -- and named so that
+ * reverse name order is that same order. Each names the field its rows
+ * filter on: a row "refused" under "... (rstdiag.cause)" is
+ * rstdiag.cause == "refused". */
 static const char *const node_cause = "All RSTs by cause, phases beneath (rstdiag.cause)";
 static const char *const node_phase = "When: connection phase (rstdiag.phase)";
 static const char *const node_streams = "Connections reset (tcp.stream)";
@@ -54,7 +55,6 @@ static void list_unmatched_lines(stats_tree *st)
 
 static void stats_init(stats_tree *st)
 {
-    /* tshark prints the top level in this order, the GUI sorts it: the same */
     id_cause = stats_tree_create_node(st, node_cause, 0, STAT_DT_INT, TRUE);
     stats_tree_manip_node_int(MN_SET_FLAGS, st, node_cause, 0, FALSE, ST_FLG_SORT_TOP);
     id_phase = stats_tree_create_node(st, node_phase, 0, STAT_DT_INT, TRUE);

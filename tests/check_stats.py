@@ -71,17 +71,18 @@ class StatsTree(unittest.TestCase):
                 self.assertEqual(nodes[(STREAMS,)], len(set(out.split())))
 
     def test_groups_in_reading_order_in_tshark_and_the_gui(self):
-        """tshark keeps the top level in creation order; the GUI's dialog sorts
-        it by count, largest first, ties by name in reverse, ST_FLG_SORT_TOP
-        first (stats_tree_sort_compare): both must read cause, phase, sender,
+        """tshark keeps the top level in creation order and sorts inside the
+        groups by count, largest first. The GUI's dialog (4.0 to 4.6) ignores
+        the tree's sort flags: it opens sorted on the Topic column, descending
+        (Qt's default sort indicator; stats_tree_sort_compare by name, the
+        ST_FLG_SORT_TOP node first). Both must read cause, phase, sender,
         origin, kernel reason, log."""
         nodes, _ = tree(EXAMPLE)
         top = [k[0] for k in nodes if len(k) == 1]
-        self.assertEqual([t for t in top if t != STREAMS], [CAUSE, PHASE, SENDER, ADDRESS, ORIGIN, KERNEL, LOG,
-                                                            UNMATCHED])
-        gui = [CAUSE] + sorted(top[1:], key=lambda t: (nodes[(t,)], t.encode()), reverse=True)
-        self.assertEqual(gui, top)
-        for parent in {k[:-1] for k in nodes if len(k) > 1}:   # inside every group: counts descending
+        self.assertEqual(top, [CAUSE, PHASE, SENDER, ADDRESS, ORIGIN, KERNEL, STREAMS, LOG, UNMATCHED])
+        self.assertEqual([CAUSE] + sorted(top[1:], key=str.encode, reverse=True), top)
+        self.assertEqual([CAUSE] + sorted(top[1:], key=str.casefold, reverse=True), top)
+        for parent in {k[:-1] for k in nodes if len(k) > 1}:   # tshark, inside every group: counts descending
             counts = [v for k, v in nodes.items() if k[:-1] == parent]
             self.assertEqual(counts, sorted(counts, reverse=True), parent)
 
