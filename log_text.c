@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log_text.c - the readable parts of a kept log line (see log_text.h). The
  * layouts are the ones log_index.c reads: nginx's ngx_log_error_core()
  * ("time [level] pid#tid: *conn message, client: ..."), Apache 2.4's default

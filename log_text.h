@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log_text.h - the readable parts of a kept log line, for display: its
  * message without the program's prefix (time, level, process and connection
  * numbers) and the upstream it names.

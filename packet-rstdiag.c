@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* packet-rstdiag.c - TCP RST diagnosis post-dissector: registration, fields,
  * preferences, expert info and tree rendering.
  *

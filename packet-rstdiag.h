@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* packet-rstdiag.h - shared by plugin.c and packet-rstdiag.c: Wireshark
  * headers and the few API differences between 4.0 and later releases. */
 #ifndef PACKET_RSTDIAG_H

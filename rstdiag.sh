@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # rstdiag.sh example | test | build
 #   example  set up, build, and diagnose every RST of the bundled example capture
 #   test     set up, build (warnings are errors), and run the whole test suite with ctest

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stats-rstdiag.c - the "TCP RST diagnosis (rstdiag)" statistics tree: Statistics menu
  * in the GUI, `tshark -q -z rstdiag,tree[,filter]` on the command line.
  * Fed by the "rstdiag" tap, one record per RST (see packet-rstdiag.c). */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Bad input, one test each (the README's robustness table): a bad log file,
 bad lines in a good one, absurd preference values, damaged or awkward
 captures. For each: the user is told once, in words this test spells out

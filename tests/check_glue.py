@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Tests of the Wireshark-facing side of rstdiag, with the real tshark:
 field registration, preferences, expert info, Info column and filtering.
 

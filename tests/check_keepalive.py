@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The real keep-alive race (tests/captures/keepalive/, made by
 tests/gen/generate_keepalive_race.py): nginx reusing an upstream keep-alive
 connection that the backend closes after 2 s idle, 25 ms away.

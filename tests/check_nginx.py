@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Log correlation on a real nginx reverse proxy (tests/captures/nginx/).
 
 nginx wrote error.log in Asia/Shanghai time while the capture is in UTC;

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The shareable "rstdiag" configuration profile (profiles/rstdiag/).
 
 Every filter in it compiles (colour rules, buttons, IO graphs, macros);

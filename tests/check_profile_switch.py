@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Log sources follow the active configuration profile.
 
 Two profiles in a temporary configuration folder: "withlog" names the nginx

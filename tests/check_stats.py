@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The "TCP RST Diagnosis" stats tree (tshark -q -z rstdiag,tree[,filter])
 against what tshark's display filters count on the same captures.
 

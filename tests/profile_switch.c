@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* profile_switch.c - switches configuration profiles the way the Wireshark
  * GUI does, inside one process of the real libwireshark, and counts after
  * each switch the frames of a capture that match a display filter.

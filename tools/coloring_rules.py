@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The rstdiag profile's coloring rules, written in both of Wireshark's
 formats from the one table below, so that the two cannot drift:
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tools/compat.sh [bookworm|trixie|sid ...]
 # Builds the plugin and runs the whole test suite against the Wireshark of
 # Debian bookworm (4.0), trixie (4.4) and sid (4.6), each in a minimal

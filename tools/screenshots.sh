@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tools/screenshots.sh [BUILD_DIR]
 # Regenerates the README's screenshots (docs/gui-*.png) in the real
 # Wireshark GUI on a virtual X display, with the plugin from BUILD_DIR

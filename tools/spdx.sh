@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tools/spdx.sh [--check]
 # Puts the licence line "SPDX-License-Identifier: GPL-2.0-or-later" (see
 # LICENSE) at the top of every source file of this repository that lacks it:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for log_text.c: the message and the upstream of real lines of
  * each format (tests/fixtures/logs and tests/captures/nginx). */
 #include <glib.h>
