@@ -136,7 +136,7 @@ sleep 1
 xdotool key Up Return
 sleep 4
 dialog=$(window_named "RST diagnosis .rstdiag. ·")
-xdotool windowmove "$dialog" 100 40 windowsize "$dialog" 1000 720
+xdotool windowmove "$dialog" 100 20 windowsize "$dialog" 1000 860
 sleep 2
 shot gui-stats-tree "$dialog"
 xdotool key --window "$dialog" Escape
