@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_origin.c - who really sent a RST (see rst_origin.h).
  *
  * Signs of a device speaking in an end host's name:
