@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log_index.c - reset lines of application logs (see log_index.h). */
 #define _GNU_SOURCE   /* memmem */
 #include "log_index.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log_index.h - read an application log once and keep the lines that report
  * a connection reset, with their time, peer address and leg, sorted by time.
  *

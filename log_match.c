@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log_match.c - match TCP RSTs to log lines (see log_match.h). */
 #include "log_match.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log_match.h - match TCP RSTs to the log lines they caused.
  *
  * A line matches a RST when the line's peer is the RST's sender (address,

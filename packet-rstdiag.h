@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* packet-rstdiag.h - shared by plugin.c and packet-rstdiag.c: Wireshark
  * headers and the few API differences between 4.0 and later releases. */
 #ifndef PACKET_RSTDIAG_H
@@ -8,6 +9,10 @@
 
 #include <wireshark.h>
 #include <epan/packet.h>
+
+/* The product's one name, as Wireshark shows it (protocol, preferences,
+ * Expert Information, Statistics menu). */
+#define RSTDIAG_NAME "TCP RST diagnosis (rstdiag)"
 
 #define RSTDIAG_WS_AT_LEAST(major, minor) \
     (WIRESHARK_VERSION_MAJOR > (major) || \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_classify.c - diagnose one TCP RST (see rst_classify.h).
  *
  * The rules follow how Linux builds resets (include/net/rstreason.h and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_classify.h - diagnose one TCP RST from the stream state before it.
  *
  * Plain C + GLib, no libwireshark: the rules come from how Linux and other

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_host.c - what a capture says about one host (see rst_host.h). */
 #include "rst_host.h"
 

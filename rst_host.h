@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_host.h - what a whole capture says about one host (one address).
  *
  * Plain C + GLib, no libwireshark. The glue keeps one host_facts per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_keepalive.c - the keep-alive race (see rst_keepalive.h).
  *
  * What the closer's kernel does with the request (net/ipv4/tcp_input.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_keepalive.h - the keep-alive race, one step of the classifier ladder.
  *
  * A connection kept open between requests (HTTP keep-alive, a proxy's

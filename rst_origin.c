@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_origin.c - who really sent a RST (see rst_origin.h).
  *
  * The signs are one table (origin_signs), each with its weight and why it

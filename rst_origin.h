@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_origin.h - who really put a RST on the wire, and what happened after.
  *
  * Plain C + GLib, no libwireshark. rst_classify() says what an end host's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_timers.c - the idle timer table (see rst_timers.h). */
 #include "rst_timers.h"
 

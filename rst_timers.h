@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_timers.h - the idle timers that end quiet connections: application
  * servers closing idle keep-alive connections, proxies and load balancers
  * closing theirs, devices (NATs, L4 load balancers, firewalls) forgetting

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_vendor.c - reasons stacks and devices write into their RSTs (see rst_vendor.h). */
 #include "rst_vendor.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_vendor.h - reasons that stacks and devices write into their own RSTs.
  *
  * Plain C + GLib: decodes Citrix NetScaler reset codes (carried in the RST's

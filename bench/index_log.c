@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* index_log - time how long rstdiag takes to index a log file.
  * Usage: index_log FILE   (prints seconds, lines read, reset lines kept, peak RSS) */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_tracker.c - libFuzzer harness for the state machine and the classifier.
  *
  * The input is decoded into TCP segments of up to four interleaved streams,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Bad input, one test each (the README's robustness table): a bad log file,
 bad lines in a good one, absurd preference values, damaged or awkward
 captures. For each: the user is told once, in words this test spells out
@@ -509,14 +510,14 @@ class DayOfLogs(BadInput):
                       f"  in the capture's time with no RST: line {', '.join(map(str, inside[:20]))} "
                       f"(the first 20 of {len(inside)})\n", err)
         self.assertEqual(err.count("RSTDIAG"), 1, err)
-        self.assertRegex(out, rf"\n Log reset lines with no RST +{len(inside) + self.outside} ")
+        self.assertRegex(out, rf"\nApplication log lines with no RST +{len(inside) + self.outside} ")
 
     def test_two_passes(self):
         """The stats tree: counts, and a node for each of the first 20 lines only."""
         out, _ = self.tree("-2")
         inside = sorted(self.inside + [self.own_lineno[7]])
         rows = {m.group(1).strip(): int(m.group(2)) for m in re.finditer(r"\n( *\S.*?)\s{2,}(\d+)\s", out)}
-        self.assertEqual(rows["Log reset lines with no RST"], len(inside) + self.outside)
+        self.assertEqual(rows["Application log lines with no RST"], len(inside) + self.outside)
         self.assertEqual(rows["In the capture's time"], len(inside))
         self.assertEqual(rows["Outside the capture's time"], self.outside)
         listed = [n for n in rows if n.startswith(f"{self.log} line ")]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The real keep-alive race (tests/captures/keepalive/, made by
 tests/gen/generate_keepalive_race.py): nginx reusing an upstream keep-alive
 connection that the backend closes after 2 s idle, 25 ms away.
@@ -8,7 +9,7 @@ whether it answered a request on a reused idle connection. Every such RST
 must be keepalive-race, origin endpoint, with the kernel's own reason, its
 evidence naming the idle gap and the backend's 2 s timer (Gunicorn's
 default); no RST of the capture may be called a middlebox's; the statistics
-tree counts them under "Keep-alive races", at their idle gap. How many of
+tree counts them under its keep-alive races group, at their idle gap. How many of
 nginx's error.log lines the matcher ties to those RSTs is reported, not
 asserted (the matcher is being rewritten).
 
@@ -63,8 +64,9 @@ def main():
     tree, _ = tshark_run.tshark(build, "-r", os.path.join(DIR, "race.pcap"), "-q", "-z", "rstdiag,tree")
     counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S.*?|\s\S.*?)\s{2,}(\d+)\s", tree, re.M)}
     diagnosed_races = sum(1 for d in got.values() if d["rstdiag.cause"] == "keepalive-race")
-    if counts.get("Keep-alive races") != diagnosed_races or counts.get(" idle 2 s before the request") != len(races):
-        problems.append(f"stats tree: Keep-alive races {counts.get('Keep-alive races')}, idle 2 s "
+    group = 'Idle gaps of keep-alive races (rstdiag.cause == "keepalive-race")'
+    if counts.get(group) != diagnosed_races or counts.get(" idle 2 s before the request") != len(races):
+        problems.append(f"stats tree: keep-alive races {counts.get(group)}, idle 2 s "
                         f"{counts.get(' idle 2 s before the request')}; expected {diagnosed_races} and {len(races)}")
     matched = sum(1 for row in races if got.get(row["frame"], {}).get("rstdiag.log.lineno"))
     with open(os.path.join(DIR, "error.log")) as f:

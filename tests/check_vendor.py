@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Vendor reasons in RSTs decode to their documented meanings.
 
 The captures in tests/captures/vendor/ are real connections whose RSTs

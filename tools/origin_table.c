@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* origin_table - prints the table of signs rst_origin.c weighs, for the
  * README (tools/update-readme.py): one markdown row per sign, in the order
  * they are read. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Ground-truth RST capture generator for rstdiag.
 
 For every scenario: create two fresh network namespaces joined by a veth

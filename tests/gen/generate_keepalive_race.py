@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The keep-alive race, for real: nginx with an upstream keep-alive pool in
 front of a backend that closes idle connections, and the backend's kernel
 resetting the requests that cross its FIN.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """nginx reverse-proxy captures for rstdiag: RSTs and the error.log lines
 they caused.
 

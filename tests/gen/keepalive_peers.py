@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Peers for generate_keepalive_race.py, each run inside a network namespace
 (via `ip netns exec`):
 

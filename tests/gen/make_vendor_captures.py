@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Constructed captures for the vendor reason codes (tests/captures/vendor/).
 
 No device here writes NetScaler, F5 or IETF reasons into its RSTs, and no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for rst_keepalive.c (keep-alive races) and rst_timers.c (the
  * idle timer table), through rst_classify() and rst_attribute() as the
  * glue calls them. */

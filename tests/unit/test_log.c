@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for log_index.c (and the census of log_match.c): one line of each documented format, the
  * fields taken from it, and lines that must not count as resets. */
 #include <glib.h>

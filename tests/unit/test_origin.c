@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for rst_origin.c (who sent a RST, what followed it), rst_host.c
  * (what a host's packets show, its stack) and
  * rst_vendor.c (reasons devices write into their RSTs). */
