@@ -39,7 +39,8 @@ typedef struct {
     gboolean first_in_capture;   /* the capture's first RST */
     guint32 after_reset;         /* the stream's first RST when this is a later one; 0 otherwise */
     rst_vendor_info *vendor;     /* what the RST says about itself; NULL: nothing */
-    guint8 hit_count;
+    guint32 log_rst;             /* its number in the log matchers + 1; 0: not given to them */
+    guint8 hit_count;            /* its lines, as of the latest dissection */
     rstdiag_log_hit *hits;
 } rstdiag_record;
 
@@ -53,6 +54,10 @@ void rstdiag_log_line_counts(guint *lines, guint *unmatched);
 
 /* Calls fn for every log reset line no RST has been matched to. */
 void rstdiag_foreach_unmatched_line(void (*fn)(const char *path, guint lineno, void *data), void *data);
+
+/* Calls fn with each log's clock as a sentence ("clock offset +0.000 s from
+ * 10 pairs"), for the logs that have seen a RST. */
+void rstdiag_foreach_log_clock(void (*fn)(const char *path, const char *clock, void *data), void *data);
 
 /* TRUE once every frame has been tracked and a later pass is running (frame
  * num is behind the last tracked one): log matches are then final. */

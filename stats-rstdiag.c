@@ -46,6 +46,15 @@ static void add_unmatched_line(const char *path, guint lineno, void *data)
     g_free(name);
 }
 
+/* told on stderr instead when the tree is built in tshark's only pass */
+static void add_log_clock(const char *path, const char *clock, void *data)
+{
+    stats_tree *st = (stats_tree *)data;
+    char *name = g_strdup_printf("%s: %s", path, clock);
+    set_stat_node(st, name, id_log, FALSE, 1);
+    g_free(name);
+}
+
 static tap_packet_status stats_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_,
                                       const void *data, tap_flags_t flags _U_)
 {
@@ -77,8 +86,10 @@ static tap_packet_status stats_packet(stats_tree *st, packet_info *pinfo, epan_d
         /* exact once the last RST has been matched, which is this call or a later one */
         set_stat_node(st, node_unmatched, id_log, TRUE, (gint)unmatched);
         if (record->first_in_capture) {
-            if (rstdiag_matching_final(pinfo->num))
+            if (rstdiag_matching_final(pinfo->num)) {
+                rstdiag_foreach_log_clock(add_log_clock, st);
                 rstdiag_foreach_unmatched_line(add_unmatched_line, st);
+            }
             else
                 rstdiag_report_unmatched_at_close();
         }

@@ -47,13 +47,19 @@ def shifted_log(directory, shift):
     return path
 
 
+def clocks_told(err):
+    """{log path: its clock sentence} from tshark's stderr; anything else there fails."""
+    if tshark_run.without_log_clocks(err).strip():
+        raise AssertionError(f"tshark complained:\n{err}")
+    return tshark_run.log_clocks(err)
+
+
 def matches(log_path, *extra):
     """{frame: (stream, lineno or None)} for every RST frame, and the raw output."""
     out, err = tshark_run.tshark(BUILD, "-r", os.path.join(NGINX, "proxy.pcap"), "-o", f"rstdiag.log_file:{log_path}",
                                  *extra, "-Y", "rstdiag", "-T", "fields", "-e", "frame.number", "-e", "tcp.stream",
                                  "-e", "rstdiag.log.lineno", "-e", "rstdiag.log.delta", "-e", "rstdiag.log.offset")
-    if err.strip():
-        raise AssertionError(f"tshark complained:\n{err}")
+    clocks_told(err)
     found = {}
     for line in out.splitlines():
         frame, stream, lineno = line.split("\t")[:3]
@@ -91,11 +97,22 @@ class NginxLog(unittest.TestCase):
         found, _ = matches(shifted_log(self.tmp, datetime.timedelta(0)))
         self.assert_matched_as_expected(found)
 
+    def test_clock_told_once_with_its_support(self):
+        """12 reset lines have their RST in the capture (every row but 3)."""
+        log = shifted_log(self.tmp, datetime.timedelta(0))
+        for passes in ((), ("-2",)):
+            _, err = tshark_run.tshark(BUILD, "-r", os.path.join(NGINX, "proxy.pcap"), "-o",
+                                       f"rstdiag.log_file:{log}", *passes, "-q", "-Y", "rstdiag")
+            self.assertEqual(clocks_told(err), {log: "clock offset +08:00 +0.000 s from 12 pairs"})
+
     def test_another_zone_and_skew(self):
+        """The clock is found from all RSTs: final in two passes. (In one pass
+        the first RSTs are matched before the later ones are known.)"""
         for shift in (datetime.timedelta(hours=-13, seconds=3.0),     # Shanghai -> UTC-5, clock 3 s fast
+                      datetime.timedelta(hours=-3, seconds=3),   # written 5 h 3 s ahead of UTC
                       datetime.timedelta(hours=1, minutes=45, seconds=-2)):   # +09:45, 2 s slow
             with self.subTest(shift=str(shift)):
-                found, _ = matches(shifted_log(self.tmp, shift))
+                found, _ = matches(shifted_log(self.tmp, shift), "-2")
                 self.assert_matched_as_expected(found)
 
     def test_explicit_zone(self):

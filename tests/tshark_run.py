@@ -1,5 +1,6 @@
 """Running the system tshark with the built plugin, for the test scripts."""
 import os
+import re
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -17,3 +18,16 @@ def tshark(build, *args):
     if result.returncode != 0:
         raise AssertionError(f"tshark failed ({result.returncode}): {' '.join(args)}\n{result.stderr}")
     return result.stdout, result.stderr
+
+
+CLOCK_LINE = re.compile(r"^RSTDIAG: (.+): (clock offset .*)\n?", re.M)
+
+
+def log_clocks(err):
+    """{log path: its clock sentence}, as rstdiag tells it on stderr at the end."""
+    return dict(CLOCK_LINE.findall(err))
+
+
+def without_log_clocks(err):
+    """stderr without the clock sentences: what else was said."""
+    return CLOCK_LINE.sub("", err)
