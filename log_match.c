@@ -22,11 +22,21 @@
  * computed from rounded timers): SLACK_US. */
 #define PROMPT_US (100 * 1000)
 #define SLACK_US (20 * 1000)
+/* A line naming the peer's port names one connection: it may be written as
+ * late as the program's next read or write of it (HAProxy writes its line
+ * when the session ends, and notices a client's reset mid-response only when
+ * it next sends). */
+#define LATE_WITH_PORT_US (10 * US_PER_SEC)
 /* Two offsets whose counts differ by less than 2 % explain the log about
  * equally well. */
 #define CLOSE_CALL_PER_MILLE 980
-/* In one pass the clock is estimated again each time the RSTs have doubled. */
+/* While RSTs keep coming between questions (tshark's single pass), the clock
+ * is estimated again each time they have doubled -- at each new RST while
+ * fewer than WEAK_SUPPORT pairs back it and the RSTs are few; once a question
+ * comes with no new RST (a later pass, the end), from all of them. */
 #define REESTIMATE_GROWTH 2
+#define WEAK_SUPPORT 4
+#define FEW_RSTS 64
 
 static const char *const kind_tokens[LOG_MATCH_COUNT] = { "time", "address", "address+port" };
 
@@ -273,7 +283,7 @@ static void new_generation(log_matcher *m)
 /* The earliest free line of refs that fits the RST and was written no more
  * than the line's resolution before it and at most `after` after it. */
 static gint64 earliest_fit(const log_matcher *m, const GArray *refs, const log_rst_event *ev,
-                           const clock_guess *clock, int64_t after)
+                           const clock_guess *clock, int64_t after, gboolean port_named)
 {
     if (!refs)
         return -1;
@@ -290,7 +300,7 @@ static gint64 earliest_fit(const log_matcher *m, const GArray *refs, const log_r
                 break;
             const log_entry *e = entry_at(m, ref->entry);
             if (m->entry_taken[ref->entry] == m->generation || (shifts == 2 && e->has_zone != (pass == 1))
-                || !fits(e, ev))
+                || !fits(e, ev) || (port_named && e->port == 0))
                 continue;
             int64_t delta = ref->time_us - offset_of(e, clock) - ev->time_us;
             if (delta <= -(int64_t)e->resolution_us - SLACK_US || delta > after)
@@ -304,10 +314,11 @@ static gint64 earliest_fit(const log_matcher *m, const GArray *refs, const log_r
 }
 
 /* One round: every RST whose stream has no line yet, in time order, takes the
- * earliest free line of `refs` (its sender's lines when NULL) that fits.
- * Returns how many it paired; records them in line_of_slot when `final`. */
+ * earliest free line of `refs` (its sender's lines when NULL; only lines
+ * naming a port when port_named) that fits. Returns how many it paired;
+ * records them in line_of_slot when `final`. */
 static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *clock, int64_t after,
-                        gboolean final)
+                        gboolean port_named, gboolean final)
 {
     guint paired = 0;
     for (guint k = 0; k < m->order->len; k++) {
@@ -316,7 +327,7 @@ static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *c
         if (m->slot_taken[slot] == m->generation)
             continue;
         const log_rst_event *ev = &g_array_index(m->rsts, log_rst_event, r);
-        gint64 entry = earliest_fit(m, refs ? refs : lines_of(m, &ev->sender), ev, clock, after);
+        gint64 entry = earliest_fit(m, refs ? refs : lines_of(m, &ev->sender), ev, clock, after, port_named);
         if (entry < 0)
             continue;
         m->entry_taken[entry] = m->generation;
@@ -335,7 +346,7 @@ static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *c
 static guint explained(log_matcher *m, const clock_guess *clock)
 {
     new_generation(m);
-    return pair_round(m, NULL, clock, PROMPT_US, FALSE);
+    return pair_round(m, NULL, clock, PROMPT_US, FALSE, FALSE);
 }
 
 /* ---- the clock ---------------------------------------------------------------- */
@@ -482,7 +493,8 @@ static gint compare_rst_times(gconstpointer a, gconstpointer b, gpointer data)
 /* Pairs every RST added so far with the lines, under one clock for the file. */
 static void solve(log_matcher *m)
 {
-    if (m->solved_for == m->rsts->len)
+    gboolean settled = m->solved_for == m->rsts->len;
+    if (settled && m->estimated_for == m->rsts->len)
         return;
     guint slots = g_hash_table_size(m->slot_of_stream);
     if (slots > m->slots_allocated) {
@@ -498,7 +510,8 @@ static void solve(log_matcher *m)
         g_array_index(m->order, guint, r) = r;
     g_array_sort_with_data(m->order, compare_rst_times, m->rsts);
 
-    if (m->estimated_for == 0 || m->rsts->len >= REESTIMATE_GROWTH * m->estimated_for)
+    gboolean weak = m->report.pairs < WEAK_SUPPORT && m->rsts->len <= FEW_RSTS;
+    if (settled || weak || m->estimated_for == 0 || m->rsts->len >= REESTIMATE_GROWTH * m->estimated_for)
         estimate_clock(m);
 
     for (guint s = 0; s < m->slots_allocated; s++)
@@ -509,10 +522,11 @@ static void solve(log_matcher *m)
     int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
     /* lines written promptly first, so that a late line does not take a RST's own */
     if (m->report.known) {
-        m->report.pairs += pair_round(m, NULL, &m->clock, PROMPT_US, TRUE);
-        m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, PROMPT_US), TRUE);
-        pair_round(m, m->without_address, &m->clock, PROMPT_US, TRUE);
-        pair_round(m, m->without_address, &m->clock, MAX(window, PROMPT_US), TRUE);
+        m->report.pairs += pair_round(m, NULL, &m->clock, PROMPT_US, FALSE, TRUE);
+        m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, PROMPT_US), FALSE, TRUE);
+        m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, LATE_WITH_PORT_US), TRUE, TRUE);
+        pair_round(m, m->without_address, &m->clock, PROMPT_US, FALSE, TRUE);
+        pair_round(m, m->without_address, &m->clock, MAX(window, PROMPT_US), FALSE, TRUE);
     }
     m->report.offset_us = m->clock.zone_us + m->clock.skew_us;
     m->claimed_count = 0;
