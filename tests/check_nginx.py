@@ -56,14 +56,7 @@ def clocks_told(err):
 
 def matches(log_path, *extra):
     """{frame: (stream, lineno or None)} for every RST frame, and the raw output."""
-    out, err = tshark_run.tshark(BUILD, "-r", os.path.join(NGINX, "proxy.pcap"), "-o", f"rstdiag.log_file:{log_path}",
-                                 *extra, "-Y", "rstdiag", "-T", "fields", "-e", "frame.number", "-e", "tcp.stream",
-                                 "-e", "rstdiag.log.lineno", "-e", "rstdiag.log.delta", "-e", "rstdiag.log.offset")
-    clocks_told(err)
-    found = {}
-    for line in out.splitlines():
-        frame, stream, lineno = line.split("\t")[:3]
-        found[int(frame)] = (int(stream), int(lineno) if lineno else None)
+    found, out, _ = tshark_run.log_matches(BUILD, os.path.join(NGINX, "proxy.pcap"), log_path, *extra)
     return found, out
 
 

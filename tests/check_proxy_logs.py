@@ -63,15 +63,7 @@ def load_expected(program):
 
 def matches(program, log_path, *extra):
     """{frame: (stream, lineno or None)} for every RST frame, and tshark's stderr."""
-    out, err = tshark_run.tshark(BUILD, "-r", os.path.join(CAPTURES, program, "proxy.pcap"),
-                                 "-o", f"rstdiag.log_file:{log_path}", *extra, "-Y", "rstdiag", "-T", "fields",
-                                 "-e", "frame.number", "-e", "tcp.stream", "-e", "rstdiag.log.lineno")
-    if tshark_run.without_log_clocks(err).strip():
-        raise AssertionError(f"tshark complained:\n{err}")
-    found = {}
-    for line in out.splitlines():
-        frame, stream, lineno = line.split("\t")[:3]
-        found[int(frame)] = (int(stream), int(lineno) if lineno else None)
+    found, _, err = tshark_run.log_matches(BUILD, os.path.join(CAPTURES, program, "proxy.pcap"), log_path, *extra)
     return found, err
 
 

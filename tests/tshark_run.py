@@ -31,3 +31,18 @@ def log_clocks(err):
 def without_log_clocks(err):
     """stderr without the clock sentences: what else was said."""
     return CLOCK_LINE.sub("", err)
+
+
+def log_matches(build, pcap, log_path, *extra):
+    """({RST frame: (stream, matched line number or None)}, stdout, stderr) with log_path as the
+    log file; fails when tshark says anything besides the log's clock."""
+    out, err = tshark(build, "-r", pcap, "-o", f"rstdiag.log_file:{log_path}", *extra, "-Y", "rstdiag",
+                      "-T", "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "rstdiag.log.lineno",
+                      "-e", "rstdiag.log.delta", "-e", "rstdiag.log.offset")
+    if without_log_clocks(err).strip():
+        raise AssertionError(f"tshark complained:\n{err}")
+    found = {}
+    for line in out.splitlines():
+        frame, stream, lineno = line.split("\t")[:3]
+        found[int(frame)] = (int(stream), int(lineno) if lineno else None)
+    return found, out, err

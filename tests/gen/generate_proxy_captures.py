@@ -31,7 +31,6 @@ Needs root and the Debian packages haproxy and apache2. Stdlib only.
 import argparse
 import atexit
 import collections
-import json
 import os
 import re
 import shutil
@@ -302,20 +301,7 @@ def main():
     conns = list(all_conns(args.program))
     pcap = os.path.join(workdir, "proxy.pcap")
     lab = ProxyLab(outdir, workdir, args.program)
-    try:
-        lab.setup()
-        lab.write_config()
-        lab.start_nginx()
-        lab.start_upstream(conns)
-        drive(lab, args.program)
-        lab.stop_capture(pcap)
-        lab.stop_nginx()
-        lab.upstream.release()
-        lab.upstream.wait_done(5)
-        urecs = [json.loads(l) for l in lab.upstream.logs()]
-    finally:
-        lab.teardown()
-        REG.cleanup()
+    _, urecs = lab.run(conns, pcap, lambda: drive(lab, args.program))
     lines = parse_log(args.program, lab.errlog)
     rows = build_rows(lines, conns, urecs, read_packets(pcap))
     os.makedirs(outdir, exist_ok=True)
