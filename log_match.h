@@ -99,6 +99,24 @@ guint log_matcher_used_count(log_matcher *m);
 
 const char *log_match_kind_token(log_match_kind kind);
 
+/* Where a log's reset lines fall against the capture, once every RST has
+ * been matched: explained by a RST, written within the capture's time (after
+ * the clock offset, with the match window) with no RST, or outside it. Only
+ * the inside ones are listed, the first LOG_LISTED_MAX by line number. */
+#define LOG_LISTED_MAX 20
+
+typedef struct {
+    guint    explained;
+    guint    inside;
+    guint    outside;
+    gboolean offset_known;   /* FALSE: no offset supported yet, the times were taken as UTC */
+    guint    listed;
+    uint32_t listed_lineno[LOG_LISTED_MAX];
+} log_census;
+
+/* first_us..last_us: the capture's first and last packet times (UTC). */
+void log_matcher_census(log_matcher *m, int64_t first_us, int64_t last_us, log_census *out);
+
 /* Reads the user's settings: zone "auto" | "local" | "UTC" | "+HH:MM";
  * skew and window in seconds, empty for the defaults (estimate, 1 s).
  * Returns FALSE with a sentence in *error (free it) for a value it cannot

@@ -89,14 +89,14 @@ static int ipv6_tap_id = -1;
 #define RESPONSE_TIMEOUT_MAX_MS (3600 * 1000)
 static rstdiag_ws_bool_t pref_info_column = TRUE;
 static guint pref_response_timeout_ms = RESPONSE_TIMEOUT_DEFAULT_MS;
-static rst_settings settings = { RESPONSE_TIMEOUT_DEFAULT_MS };
+static idle_timer_table idle_timers;
+static rst_settings settings = { RESPONSE_TIMEOUT_DEFAULT_MS, &idle_timers };
 static const char *pref_log_file = "";
 static gint pref_log_format = LOG_FORMAT_AUTO;
 static const char *pref_log_timezone = "auto";
 static const char *pref_log_clock_skew = "";
 static const char *pref_log_window = "";
 static const char *pref_idle_timers = "";
-static idle_timer_table idle_timers;
 
 static enum_val_t log_format_values[LOG_FORMAT_COUNT + 1];   /* from log_format_name() */
 static value_string log_format_names[LOG_FORMAT_COUNT + 1];
@@ -164,7 +164,7 @@ typedef struct {
 /* Highest frame already fed to the tracker in this file. */
 static guint32 last_tracked_frame;
 static gboolean seen_rst;
-/* tshark asked for the stats tree before the capture was read */
+/* the stats tree listens in the only pass: the log lines are placed at the end */
 static gboolean unmatched_report_wanted;
 /* Identifies our helper tap listener (any unique address will do). */
 static int tap_helper_token;
@@ -472,7 +472,8 @@ static gint find_tcp_header(const guint8 *data, gint len, const tcp_info_t *tcph
     return -1;
 }
 
-/* What a RST says about itself: a vendor code in its window, or its payload. */
+/* What a RST says about itself: an MPTCP reason among its options, a vendor
+ * code in its window, or its payload. */
 static rst_vendor_info *read_vendor(tvbuff_t *tvb, const tcp_info_t *tcph)
 {
     gint len = (gint)tvb_captured_length(tvb);
@@ -485,9 +486,11 @@ static rst_vendor_info *read_vendor(tvbuff_t *tvb, const tcp_info_t *tcph)
     size_t payload_len = 0;
     if (payload >= header + 20 && payload < len)
         payload_len = MIN((size_t)tcph->th_seglen, (size_t)(len - payload));
+    size_t options_len = payload > header + 20 ? (size_t)(MIN(payload, len) - (header + 20)) : 0;
 
     rst_vendor_info info;
-    if (!rst_vendor_decode(raw_window, payload_len ? data + payload : NULL, payload_len, &info))
+    if (!rst_vendor_decode_options(data + header + 20, options_len, &info)
+        && !rst_vendor_decode(raw_window, payload_len ? data + payload : NULL, payload_len, &info))
         return NULL;
     return (rst_vendor_info *)wmem_memdup(wmem_file_scope(), &info, sizeof info);
 }
@@ -519,12 +522,16 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
                                       gboolean first_in_stream)
 {
     rstdiag_record *record = wmem_new0(wmem_file_scope(), rstdiag_record);
-    rst_classify(st, seg, &settings, &record->diag);
+    record->vendor = read_vendor(tvb, tcph);
+    /* a diagnostic payload explains the RST; the stack rules judge the RST without it */
+    tcp_segment judged = *seg;
+    if (record->vendor && record->vendor->payload_is_diagnostic)
+        judged.payload_len = 0;
+    rst_classify(st, &judged, &settings, &record->diag);
     record->stream = tcph->th_stream;
     record->first_in_stream = first_in_stream;
     record->first_in_capture = !seen_rst;
     record->after_reset = first_in_stream ? 0 : history->first_frame;
-    record->vendor = read_vendor(tvb, tcph);
     seen_rst = TRUE;
 
     path_facts facts = { .vendor = record->vendor, .timers = &idle_timers };
@@ -742,11 +749,89 @@ static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pin
         render_log(&record->hits[i], tvb, sub);
 }
 
+/* ---- what the stats tree and the end report say about the logs ---------------- */
+
+static rstdiag_log_summary log_summaries[MAX_LOG_SOURCES];
+static guint log_summary_count;
+static guint32 log_summaries_placed_at;   /* last_tracked_frame when placed; 0: not placed */
+static int64_t capture_first_us, capture_last_us;   /* times of the first and last frame */
+static gboolean capture_seen;
+
+static void note_frame_time(const packet_info *pinfo)
+{
+    int64_t t = (int64_t)pinfo->abs_ts.secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
+    if (!capture_seen || t < capture_first_us)
+        capture_first_us = t;
+    if (!capture_seen || t > capture_last_us)
+        capture_last_us = t;
+    capture_seen = TRUE;
+}
+
+/* The sources' counts; placed against the capture when every RST has been
+ * matched (a later pass; at the end of the only one), again only when frames
+ * have been tracked since (a live capture). */
+static void update_log_summaries(gboolean every_rst_matched)
+{
+    if (log_summaries_placed_at && log_summaries_placed_at == last_tracked_frame)
+        return;
+    log_summary_count = 0;
+    for (guint i = 0; i < log_source_count; i++) {
+        const log_source *source = &log_sources[i];
+        if (!source->index || !source->matcher)
+            continue;
+        rstdiag_log_summary *s = &log_summaries[log_summary_count++];
+        s->path = source->path;
+        s->lines = source->index->lines_reporting_rst;
+        s->placed = every_rst_matched;
+        log_matcher_clock(source->matcher, &s->clock);
+        if (every_rst_matched)
+            log_matcher_census(source->matcher, capture_first_us, capture_last_us, &s->census);
+        else
+            s->census = (log_census){ .explained = log_matcher_used_count(source->matcher) };
+    }
+    log_summaries_placed_at = every_rst_matched ? MAX(last_tracked_frame, 1) : 0;
+}
+
+static void queue_tap(packet_info *pinfo, const rstdiag_record *record, gboolean later_pass)
+{
+    if (!have_tap_listener(rstdiag_tap))
+        return;
+    update_log_summaries(later_pass);
+    /* the only pass (tshark without -2): the lines are placed at the end, on stderr */
+    unmatched_report_wanted |= !later_pass && log_summary_count > 0;
+    rstdiag_tap_data *data = wmem_new(pinfo->pool, rstdiag_tap_data);
+    *data = (rstdiag_tap_data){ record, log_summary_count, log_summaries };
+    tap_queue_packet(rstdiag_tap, pinfo, data);
+}
+
+static void report_unmatched_lines(void)
+{
+    update_log_summaries(TRUE);
+    fflush(stdout);   /* after tshark's statistics, not inside them */
+    for (guint i = 0; i < log_summary_count; i++) {
+        const rstdiag_log_summary *s = &log_summaries[i];
+        const log_census *c = &s->census;
+        fprintf(stderr, "RSTDIAG: log file %s: %u reset lines: %u explained by a RST, %u in the capture's time "
+                "with no RST, %u outside the capture's time%s\n", s->path, s->lines, c->explained, c->inside,
+                c->outside, c->offset_known ? "" : " (no clock offset could be estimated: its times were read as UTC)");
+        if (c->listed == 0)
+            continue;
+        fprintf(stderr, "  in the capture's time with no RST: line");
+        for (guint n = 0; n < c->listed; n++)
+            fprintf(stderr, "%s %u", n ? "," : "", c->listed_lineno[n]);
+        if (c->listed < c->inside)
+            fprintf(stderr, " (the first %u of %u)", c->listed, c->inside);
+        fprintf(stderr, "\n");
+    }
+}
+
 static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
     rstdiag_record *record;
     guint32 after_reset = 0;
-    if (pinfo->num > last_tracked_frame) {   /* first sight: nothing stored for it yet */
+    gboolean later_pass = pinfo->num <= last_tracked_frame;
+    if (!later_pass) {   /* first sight: nothing stored for it yet */
+        note_frame_time(pinfo);
         record = track_frame(tvb, pinfo, &after_reset);
     } else {
         record = (rstdiag_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_RECORD);
@@ -765,74 +850,9 @@ static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     pinfo->current_proto = "RSTDIAG";   /* the expert infos' protocol: not set for a pino */
     refresh_log_hits(record);
     render(record, tvb, pinfo, tree);
-    tap_queue_packet(rstdiag_tap, pinfo, record);
+    queue_tap(pinfo, record, later_pass);
     pinfo->current_proto = saved_proto;
     return tvb_captured_length(tvb);
-}
-
-static gint compare_uint(gconstpointer a, gconstpointer b)
-{
-    guint x = *(const guint *)a, y = *(const guint *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* ---- for the stats tree -------------------------------------------------- */
-
-void rstdiag_log_line_counts(guint *lines, guint *unmatched)
-{
-    *lines = *unmatched = 0;
-    for (guint i = 0; i < log_source_count; i++) {
-        const log_index *index = log_sources[i].index;
-        if (!index)
-            continue;
-        guint used = log_sources[i].matcher ? log_matcher_used_count(log_sources[i].matcher) : 0;
-        *lines += index->lines_reporting_rst;
-        *unmatched += index->lines_reporting_rst - used;
-    }
-}
-
-void rstdiag_foreach_unmatched_line(void (*fn)(const char *path, guint lineno, void *data), void *data)
-{
-    for (guint i = 0; i < log_source_count; i++) {
-        const log_index *index = log_sources[i].index;
-        if (!index)
-            continue;
-        GArray *linenos = g_array_new(FALSE, FALSE, sizeof(guint));
-        for (guint e = 0; e < index->entries->len; e++) {
-            const log_entry *line = &g_array_index(index->entries, log_entry, e);
-            if (line->reports_rst && !(log_sources[i].matcher && log_matcher_entry_used(log_sources[i].matcher, e)))
-                g_array_append_val(linenos, line->lineno);
-        }
-        g_array_sort(linenos, compare_uint);   /* the index is in time order */
-        for (guint n = 0; n < linenos->len; n++)
-            fn(log_sources[i].path, g_array_index(linenos, guint, n), data);
-        g_array_free(linenos, TRUE);
-    }
-}
-
-void rstdiag_foreach_log_clock(void (*fn)(const char *path, const char *clock, void *data), void *data)
-{
-    for (guint i = 0; i < log_source_count; i++) {
-        log_clock clock;
-        if (!log_sources[i].matcher || log_sources[i].index->lines_reporting_rst == 0)
-            continue;   /* nothing to tell: its emptiness was told when it was read */
-        log_matcher_clock(log_sources[i].matcher, &clock);
-        if (clock.rsts == 0)
-            continue;
-        char *text = log_clock_describe(&clock);
-        fn(log_sources[i].path, text, data);
-        g_free(text);
-    }
-}
-
-gboolean rstdiag_matching_final(guint32 num)
-{
-    return num < last_tracked_frame;
-}
-
-void rstdiag_report_unmatched_at_close(void)
-{
-    unmatched_report_wanted = TRUE;
 }
 
 /* ---- life cycle ----------------------------------------------------------- */
@@ -843,6 +863,9 @@ static void rstdiag_init(void)
     stream_chunk_count = 0;
     last_tracked_frame = 0;
     seen_rst = FALSE;
+    capture_seen = FALSE;
+    log_summaries_placed_at = 0;
+    log_summary_count = 0;
     for (guint i = 0; i < log_source_count; i++) {
         if (log_sources[i].index)
             log_sources[i].matcher = log_matcher_new(log_sources[i].index, &log_sources[i].settings);
@@ -862,34 +885,28 @@ static void rstdiag_init(void)
     tap_helper_registered = TRUE;
 }
 
-static void print_unmatched_line(const char *path, guint lineno, void *data)
+/* Each log's clock, once, at the end: the offset found from all its RSTs. */
+static void print_log_clocks(void)
 {
-    const char **last_path = (const char **)data;
-    if (*last_path == NULL || strcmp(*last_path, path) != 0)
-        fprintf(stderr, "%s%s line %u", *last_path ? "\n  " : "  ", path, lineno);
-    else
-        fprintf(stderr, ", %u", lineno);
-    *last_path = path;
-}
-
-static void print_log_clock(const char *path, const char *clock, void *data _U_)
-{
-    fprintf(stderr, "RSTDIAG: %s: %s\n", path, clock);
+    for (guint i = 0; i < log_source_count; i++) {
+        log_clock clock;
+        if (!log_sources[i].matcher || log_sources[i].index->lines_reporting_rst == 0)
+            continue;   /* nothing to tell: its emptiness was told when it was read */
+        log_matcher_clock(log_sources[i].matcher, &clock);
+        if (clock.rsts == 0)
+            continue;
+        char *text = log_clock_describe(&clock);
+        fprintf(stderr, "RSTDIAG: %s: %s\n", log_sources[i].path, text);
+        g_free(text);
+    }
 }
 
 static void rstdiag_cleanup(void)
 {
     fflush(stdout);   /* after tshark's output, not inside it */
-    rstdiag_foreach_log_clock(print_log_clock, NULL);
+    print_log_clocks();
     if (unmatched_report_wanted) {
-        guint lines, unmatched;
-        rstdiag_log_line_counts(&lines, &unmatched);
-        if (unmatched) {
-            const char *last_path = NULL;
-            fprintf(stderr, "RSTDIAG: %u of %u log reset lines have no RST in the capture:\n", unmatched, lines);
-            rstdiag_foreach_unmatched_line(print_unmatched_line, &last_path);
-            fprintf(stderr, "\n");
-        }
+        report_unmatched_lines();
         unmatched_report_wanted = FALSE;
     }
     stream_chunks = NULL;   /* freed with the file scope */
@@ -925,6 +942,11 @@ static log_index *load_log_file(const char *path, gint format)
         ws_info("log file %s: %u reset lines of %u (%u unparsed, %u cut)", path, index->entries->len,
                 index->lines_read, index->lines_unparsed, index->lines_cut);
     }
+    if (index && index->lines_unscanned)
+        report_warning("RSTDIAG: log file %s: %u %s longer than %d MiB; a reset is looked for only in the "
+                       "first %d MiB (the first such line is line %u)", path, index->lines_unscanned,
+                       index->lines_unscanned == 1 ? "line is" : "lines are", LOG_SCAN_MAX >> 20,
+                       LOG_SCAN_MAX >> 20, index->first_unscanned);
     return index;
 }
 
@@ -940,18 +962,50 @@ static log_source *take_old_source(const char *path, gint format)
     return NULL;
 }
 
-/* Problems with the log preferences already told: tshark applies the
- * preferences again for every table row given with -o, and the same words
- * are told only once, again only after the problem has gone away. */
-static char *told_settings_problem;
+/* Problems with the log preferences and table rows already told: tshark
+ * applies the preferences again for every table row given with -o, and each
+ * problem is told only once, again only after it has gone away. */
+static GPtrArray *told_settings_problems;
 static gboolean told_sources_left_out;
 
-static void tell_settings_problem(char *problem /* taken; NULL: none */)
+static gboolean problem_told(const GPtrArray *told, const char *problem)
 {
-    if (problem && g_strcmp0(problem, told_settings_problem) != 0)
-        report_failure("RSTDIAG: %s", problem);
-    g_free(told_settings_problem);
-    told_settings_problem = problem;
+    for (guint i = 0; told && i < told->len; i++) {
+        if (strcmp((const char *)g_ptr_array_index(told, i), problem) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static void tell_settings_problems(GPtrArray *problems /* taken */)
+{
+    for (guint i = 0; i < problems->len; i++) {
+        const char *problem = (const char *)g_ptr_array_index(problems, i);
+        if (!problem_told(told_settings_problems, problem))
+            report_failure("RSTDIAG: %s", problem);
+    }
+    if (told_settings_problems)
+        g_ptr_array_free(told_settings_problems, TRUE);
+    told_settings_problems = problems;
+}
+
+/* A table row's values: a bad time zone or skew falls back to its default,
+ * and the problem is told with the row's number and file (rows are not
+ * refused when entered: Wireshark would then drop the whole table). */
+static gboolean read_source_row(const log_source_row *row, guint number, const log_match_settings *preferences,
+                                log_source *out, GPtrArray *problems)
+{
+    char *error = NULL;
+    if (!row->file || !*row->file) {
+        g_ptr_array_add(problems, g_strdup_printf("log sources row %u names no file; it is left out", number));
+        return FALSE;
+    }
+    *out = (log_source){ .path = g_strdup(row->file), .format = (gint)row->format };
+    if (!log_match_settings_parse(row->timezone, row->skew, NULL, &out->settings, &error))
+        g_ptr_array_add(problems, g_strdup_printf("log sources row %u (%s): %s", number, row->file, error));
+    out->settings.window_us = preferences->window_us;   /* the window is a preference of all sources */
+    g_free(error);
+    return TRUE;
 }
 
 /* Rebuilds the source list from the preferences and the table. A file
@@ -962,30 +1016,24 @@ static void configure_log_sources(void)
     log_source wanted[MAX_LOG_SOURCES];
     guint count = 0, rows_left_out = 0;
     char *error = NULL;
+    GPtrArray *problems = g_ptr_array_new_with_free_func(g_free);
 
     log_match_settings settings;
-    log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &settings, &error);
-    tell_settings_problem(error);
-    error = NULL;
+    if (!log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &settings, &error))
+        g_ptr_array_add(problems, g_steal_pointer(&error));
     if (pref_log_file && *pref_log_file) {
         wanted[count] = (log_source){ .path = g_strdup(pref_log_file), .format = pref_log_format,
                                       .settings = settings };
         count++;
     }
     for (guint r = 0; r < log_source_row_count; r++) {
-        const log_source_row *row = &log_source_rows[r];
-        if (!row->file || !*row->file)
-            continue;
         if (count == MAX_LOG_SOURCES) {
-            rows_left_out++;
+            rows_left_out += log_source_rows[r].file && *log_source_rows[r].file;
             continue;
         }
-        wanted[count] = (log_source){ .path = g_strdup(row->file), .format = (gint)row->format };
-        /* rows were checked when entered; a bad value falls back to its default */
-        log_match_settings_parse(row->timezone, row->skew, pref_log_window, &wanted[count].settings, &error);
-        g_clear_pointer(&error, g_free);
-        count++;
+        count += read_source_row(&log_source_rows[r], r + 1, &settings, &wanted[count], problems);
     }
+    tell_settings_problems(problems);
     if (rows_left_out && !told_sources_left_out)
         report_warning("RSTDIAG: only %d log sources are used (the log_file preference first, then the "
                        "table's rows); the other rows are left out", MAX_LOG_SOURCES);
@@ -1030,17 +1078,6 @@ static void free_log_source_row(void *record)
     g_free(row->skew);
 }
 
-static rstdiag_ws_bool_t check_log_source_row(void *record, char **error)
-{
-    const log_source_row *row = (const log_source_row *)record;
-    log_match_settings unused;
-    if (!row->file || !*row->file) {
-        *error = g_strdup("A log source needs a file");
-        return FALSE;
-    }
-    return log_match_settings_parse(row->timezone, row->skew, NULL, &unused, error);
-}
-
 static uat_t *register_log_source_table(void)
 {
     static uat_field_t fields[] = {
@@ -1052,7 +1089,7 @@ static uat_t *register_log_source_table(void)
     };
     return uat_new("RSTDIAG log sources", sizeof(log_source_row), "rstdiag_log_sources", TRUE,
                    &log_source_rows, &log_source_row_count, UAT_AFFECTS_DISSECTION, NULL,
-                   copy_log_source_row, check_log_source_row, free_log_source_row, configure_log_sources,
+                   copy_log_source_row, NULL, free_log_source_row, configure_log_sources,
                    NULL, fields);
 }
 
@@ -1065,7 +1102,9 @@ static void rstdiag_shutdown(void)
         g_free(log_sources[i].path);
     }
     log_source_count = 0;
-    g_clear_pointer(&told_settings_problem, g_free);
+    if (told_settings_problems)
+        g_ptr_array_free(told_settings_problems, TRUE);
+    told_settings_problems = NULL;
 }
 
 static void rstdiag_prefs_changed(void)
@@ -1125,7 +1164,8 @@ void proto_register_rstdiag(void)
         TOKEN_FIELD(hf_cause, "Cause", "rstdiag.cause",
             "Likely cause: refused, accept-overflow, bad-handshake, connect-abandoned, handshake-abort, "
             "unread-data, abortive-close, response-timeout, data-after-close, stale-connection, "
-            "keepalive-timeout, late-after-close, blocked, injected, idle-timeout, relayed or unknown"),
+            "keepalive-timeout, late-after-close, blocked, injected, idle-timeout, relayed, keepalive-race "
+            "or unknown"),
         TOKEN_FIELD(hf_confidence, "Confidence", "rstdiag.confidence",
             "How firmly the traffic supports the cause: high, medium or low"),
         TOKEN_FIELD(hf_kernel_reason, "Likely kernel reason", "rstdiag.kernel_reason",
@@ -1165,9 +1205,11 @@ void proto_register_rstdiag(void)
             "This frame comes after a RST of its stream: the stream's first RST", HFILL } },
         TOKEN_FIELD(hf_vendor, "Vendor reason", "rstdiag.vendor",
             "The reason the RST carries itself: NetScaler code in the window field, F5 BIG-IP reset cause, "
-            "IETF RST diagnostic payload, or other payload text"),
+            "IETF RST diagnostic payload, Linux reset reason payload, MPTCP MP_TCPRST reason, or other "
+            "payload text"),
         { &hf_vendor_code, { "Vendor reason code", "rstdiag.vendor.code", FT_UINT32, BASE_DEC, NULL, 0x0,
-            "The numeric reason code of a NetScaler or IETF diagnostic RST", HFILL } },
+            "The numeric reason code: NetScaler, IETF diagnostic, Linux sk_rst_reason or MP_TCPRST reason",
+            HFILL } },
         { &hf_log, { "Log line", "rstdiag.log", FT_NONE, BASE_NONE, NULL, 0x0,
             "The application log line this RST caused (preference log_file)", HFILL } },
         TOKEN_FIELD(hf_log_line, "Text", "rstdiag.log.line",

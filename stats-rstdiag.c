@@ -14,12 +14,15 @@ static const char *const node_origin = "By origin (endpoint or device in the pat
 static const char *const node_kernel = "By likely kernel reason";
 static const char *const node_address = "By sender address";
 static const char *const node_streams = "Streams reset";
+static const char *const node_races = "Keep-alive races";
 static const char *const node_log = "Log correlation";
 static const char *const node_with_line = "RSTs with a log line";
 static const char *const node_without_line = "RSTs without a log line";
 static const char *const node_unmatched = "Log reset lines with no RST";
+static const char *const node_inside = "In the capture's time";
+static const char *const node_outside = "Outside the capture's time";
 
-static int id_cause, id_phase, id_sender, id_origin, id_kernel, id_address, id_log, id_unmatched;
+static int id_cause, id_phase, id_sender, id_origin, id_kernel, id_address, id_races, id_log, id_unmatched;
 
 static void stats_init(stats_tree *st)
 {
@@ -32,33 +35,56 @@ static void stats_init(stats_tree *st)
     id_kernel = stats_tree_create_node(st, node_kernel, 0, STAT_DT_INT, TRUE);
     id_address = stats_tree_create_node(st, node_address, 0, STAT_DT_INT, TRUE);
     stats_tree_create_node(st, node_streams, 0, STAT_DT_INT, FALSE);
+    id_races = stats_tree_create_node(st, node_races, 0, STAT_DT_INT, TRUE);
     id_log = stats_tree_create_node(st, node_log, 0, STAT_DT_INT, TRUE);
     stats_tree_create_node(st, node_with_line, id_log, STAT_DT_INT, FALSE);
     stats_tree_create_node(st, node_without_line, id_log, STAT_DT_INT, FALSE);
     id_unmatched = stats_tree_create_node(st, node_unmatched, id_log, STAT_DT_INT, TRUE);
 }
 
-static void add_unmatched_line(const char *path, guint lineno, void *data)
+/* Each log's clock, found from all its RSTs: "clock offset +0.000 s from 10 pairs". */
+static void add_clocks(stats_tree *st, const rstdiag_tap_data *tap)
 {
-    stats_tree *st = (stats_tree *)data;
-    char *name = g_strdup_printf("%s line %u", path, lineno);
-    set_stat_node(st, name, id_unmatched, FALSE, 1);
-    g_free(name);
+    for (guint i = 0; i < tap->log_count; i++) {
+        char *clock = log_clock_describe(&tap->logs[i].clock);
+        char *name = g_strdup_printf("%s: %s", tap->logs[i].path, clock);
+        set_stat_node(st, name, id_log, FALSE, 1);
+        g_free(name);
+        g_free(clock);
+    }
 }
 
-/* told on stderr instead when the tree is built in tshark's only pass */
-static void add_log_clock(const char *path, const char *clock, void *data)
+/* Where the lines with no RST were written, against the capture: counts, and
+ * the first few lines within its time by name; one node per listed line. */
+static void add_census(stats_tree *st, const rstdiag_tap_data *tap)
 {
-    stats_tree *st = (stats_tree *)data;
-    char *name = g_strdup_printf("%s: %s", path, clock);
-    set_stat_node(st, name, id_log, FALSE, 1);
-    g_free(name);
+    guint inside = 0, outside = 0;
+    for (guint i = 0; i < tap->log_count; i++) {
+        inside += tap->logs[i].census.inside;
+        outside += tap->logs[i].census.outside;
+    }
+    int id_inside = set_stat_node(st, node_inside, id_unmatched, TRUE, (gint)inside);
+    set_stat_node(st, node_outside, id_unmatched, FALSE, (gint)outside);
+    for (guint i = 0; i < tap->log_count; i++) {
+        const rstdiag_log_summary *s = &tap->logs[i];
+        for (guint n = 0; n < s->census.listed; n++) {
+            char *name = g_strdup_printf("%s line %u", s->path, s->census.listed_lineno[n]);
+            set_stat_node(st, name, id_inside, FALSE, 1);
+            g_free(name);
+        }
+        if (s->census.listed < s->census.inside) {
+            char *name = g_strdup_printf("%s: more lines, not listed", s->path);
+            set_stat_node(st, name, id_inside, FALSE, (gint)(s->census.inside - s->census.listed));
+            g_free(name);
+        }
+    }
 }
 
 static tap_packet_status stats_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt _U_,
                                       const void *data, tap_flags_t flags _U_)
 {
-    const rstdiag_record *record = (const rstdiag_record *)data;
+    const rstdiag_tap_data *tap = (const rstdiag_tap_data *)data;
+    const rstdiag_record *record = tap->record;
     const rst_diagnosis *diag = &record->diag;
 
     tick_stat_node(st, node_all, 0, FALSE);
@@ -77,21 +103,28 @@ static tap_packet_status stats_packet(stats_tree *st, packet_info *pinfo, epan_d
     tick_stat_node(st, address_to_str(pinfo->pool, &pinfo->src), id_address, FALSE);
     if (record->first_in_stream)
         tick_stat_node(st, node_streams, 0, FALSE);
+    if (diag->cause == CAUSE_KEEPALIVE_RACE) {
+        /* the idle gaps seen, to the second: a closing timer shows as one gap */
+        char gap[48];
+        g_snprintf(gap, sizeof gap, "idle %.0f s before the request", diag->keepalive_idle_us / 1e6);
+        tick_stat_node(st, node_races, 0, TRUE);
+        tick_stat_node(st, gap, id_races, FALSE);
+    }
 
-    guint lines, unmatched;
-    rstdiag_log_line_counts(&lines, &unmatched);
+    guint lines = 0, unmatched = 0;
+    for (guint i = 0; i < tap->log_count; i++) {
+        lines += tap->logs[i].lines;
+        unmatched += tap->logs[i].lines - tap->logs[i].census.explained;
+    }
     if (lines) {
         tick_stat_node(st, node_log, 0, TRUE);
         tick_stat_node(st, record->hit_count ? node_with_line : node_without_line, id_log, FALSE);
         /* exact once the last RST has been matched, which is this call or a later one */
         set_stat_node(st, node_unmatched, id_log, TRUE, (gint)unmatched);
-        if (record->first_in_capture) {
-            if (rstdiag_matching_final(pinfo->num)) {
-                rstdiag_foreach_log_clock(add_log_clock, st);
-                rstdiag_foreach_unmatched_line(add_unmatched_line, st);
-            }
-            else
-                rstdiag_report_unmatched_at_close();
+        /* placed in a later pass only: in the only one they are told at the end, on stderr */
+        if (record->first_in_capture && tap->logs[0].placed) {
+            add_clocks(st, tap);
+            add_census(st, tap);
         }
     }
     return TAP_PACKET_REDRAW;

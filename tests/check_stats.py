@@ -90,8 +90,15 @@ class StatsTree(unittest.TestCase):
             self.assertEqual(with_line + nodes[("Log correlation", "RSTs without a log line")], nodes[("All RSTs",)])
             # line 7 is the one reset line whose connection started before the capture
             self.assertEqual(nodes[("Log correlation", "Log reset lines with no RST")], 1)
-            self.assertIn("1 of 13 log reset lines have no RST in the capture", err)
-            self.assertRegex(err, rf"{re.escape(log)} line 7\n")
+            self.assertIn(f"RSTDIAG: log file {log}: 13 reset lines: 12 explained by a RST, 1 in the capture's "
+                          "time with no RST, 0 outside the capture's time\n"
+                          "  in the capture's time with no RST: line 7\n", err)
+            self.assertNotIn(("Log correlation", "Log reset lines with no RST", "In the capture's time"), nodes)
+            nodes, _ = tree(os.path.join(NGINX, "proxy.pcap"), "-2", "-o", f"rstdiag.log_file:{log}")
+            unmatched = ("Log correlation", "Log reset lines with no RST")
+            self.assertEqual(nodes[unmatched + ("In the capture's time",)], 1)
+            self.assertEqual(nodes[unmatched + ("In the capture's time", f"{log} line 7")], 1)
+            self.assertEqual(nodes[unmatched + ("Outside the capture's time",)], 0)
         finally:
             shutil.rmtree(tmp)
 

@@ -1149,6 +1149,14 @@ class Generator:
         return S, rows, time.monotonic() - t0
 
 
+def write_tsv(path, columns, rows):
+    """rows (dicts) as a tab-separated file with a header line"""
+    with open(path, "w") as f:
+        f.write("\t".join(columns) + "\n")
+        for r in rows:
+            f.write("\t".join(str(r[k]) for k in columns) + "\n")
+
+
 def pid_dead(pid):
     try:
         os.kill(pid, 0)
