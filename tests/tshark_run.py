@@ -46,3 +46,26 @@ def log_matches(build, pcap, log_path, *extra):
         frame, stream, lineno = line.split("\t")[:3]
         found[int(frame)] = (int(stream), int(lineno) if lineno else None)
     return found, out, err
+
+
+def misplaced_lines(expected, found):
+    """What is wrong with found ({frame: (stream, lineno)}) against expected.tsv's rows
+    (lineno, stream, rst_frames, scenario): a line not on one of its RST frames, on a frame of
+    another stream, a line no captured RST caused that got one, a line that is in no row."""
+    problems = []
+    for row in expected:
+        lineno = int(row["lineno"])
+        frames = {f for f, (_, n) in found.items() if n == lineno}
+        if row["stream"] == "-":
+            if frames:
+                problems.append(f"line {lineno} ({row['scenario']}) must stay unmatched, is on {sorted(frames)}")
+            continue
+        if not frames & {int(f) for f in row["rst_frames"].split(",")}:
+            problems.append(f"line {lineno} ({row['scenario']}) not on frames {row['rst_frames']}")
+        problems += [f"line {lineno} on frame {f} of stream {found[f][0]}" for f in sorted(frames)
+                     if found[f][0] != int(row["stream"])]
+    known = {int(row["lineno"]) for row in expected}
+    stray = {n for _, n in found.values() if n} - known
+    if stray:
+        problems.append(f"lines matched that no RST caused: {sorted(stray)}")
+    return problems
