@@ -36,6 +36,14 @@
  * fewer than WEAK_SUPPORT pairs back it and the RSTs are few; once a question
  * comes with no new RST (a later pass, the end), from all of them. */
 #define REESTIMATE_GROWTH 2
+/* A few RSTs rarely single out a clock: events at a steady pace fit offsets one
+ * period apart about as well. Until the best guess leads every other by
+ * LEAD_PAIRS, or FIRM_PAIRS back it, lines are tied only under a guess in
+ * which the log host's clock agrees with the capture's but for its zone (skew
+ * 0, the usual NTP-synced case) and no other zone does as well; otherwise they
+ * wait -- no line is better than a wrong one. */
+#define LEAD_PAIRS 2
+#define FIRM_PAIRS 8
 #define WEAK_SUPPORT 4
 #define FEW_RSTS 64
 
@@ -473,6 +481,9 @@ static void estimate_clock(log_matcher *m)
         best = other;
         other = swap;
     }
+    gboolean synced_clock_fits = best.clock.skew_us == 0 && (other.clock.skew_us != 0 || other.count < best.count);
+    m->report.undecided = m->settings.zone_mode == LOG_ZONE_AUTO && !m->settings.skew_given && !m->all_zoned
+        && !synced_clock_fits && best.count < FIRM_PAIRS && best.count < other.count + LEAD_PAIRS;
     m->clock = best.clock;
     m->report.other_offset_us = other.clock.zone_us + other.clock.skew_us;
     m->report.other_pairs = other.count;
@@ -522,7 +533,7 @@ static void solve(log_matcher *m)
     m->report.pairs = 0;
     int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
     /* lines written promptly first, so that a late line does not take a RST's own */
-    if (m->report.known) {
+    if (m->report.known && !m->report.undecided) {
         m->report.pairs += pair_round(m, NULL, &m->clock, PROMPT_US, FALSE, TRUE);
         m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, PROMPT_US), FALSE, TRUE);
         m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, LATE_WITH_PORT_US), TRUE, TRUE);
@@ -597,6 +608,11 @@ char *log_clock_describe(const log_clock *clock)
     GString *out = g_string_new("clock offset ");
     if (!clock->known) {
         g_string_append(out, "unknown: no RST fits a line");
+        return g_string_free(out, FALSE);
+    }
+    if (clock->undecided) {
+        g_string_append_printf(out, "not settled yet: %u RST%s fit several offsets about equally; no line tied",
+                               clock->rsts, clock->rsts == 1 ? "" : "s");
         return g_string_free(out, FALSE);
     }
     describe_offset(out, clock->offset_us);

@@ -82,6 +82,7 @@ typedef struct {
     gboolean known;            /* FALSE while no pair supports an offset */
     int64_t  offset_us;        /* UTC = log time - offset (lines written with a zone: skew only) */
     guint    pairs;            /* lines matched through their address under it */
+    gboolean undecided;        /* a few RSTs fit several offsets: no line tied yet */
     gboolean close_call;       /* another offset explained about as many lines */
     int64_t  other_offset_us;  /* that offset (with a larger skew) */
     guint    other_pairs;
