@@ -18,7 +18,9 @@ Usage: check_keepalive.py BUILD_DIR
 import csv
 import os
 import re
+import shutil
 import sys
+import tempfile
 
 import tshark_run
 
@@ -33,10 +35,19 @@ def main():
     build = sys.argv[1]
     with open(os.path.join(DIR, "labels.tsv"), newline="") as f:
         labels = list(csv.DictReader(f, delimiter="\t"))
-    out, err = tshark_run.tshark(build, "-r", os.path.join(DIR, "race.pcap"), "-2", "-o",
-                                 "rstdiag.log_file:" + os.path.join(DIR, "error.log"), "-Y", "rstdiag",
-                                 "-T", "fields", "-E", "separator=/t", *sum((["-e", f] for f in FIELDS), []))
-    problems = [f"tshark wrote to stderr: {err.strip()}"] if err.strip() else []
+    # tshark may run as an unprivileged user (tools/tshark-with-plugin): a copy it can read
+    tmp = tempfile.mkdtemp(prefix="rstdiag-keepalive-")
+    try:
+        os.chmod(tmp, 0o755)
+        log = shutil.copy(os.path.join(DIR, "error.log"), tmp)
+        os.chmod(log, 0o644)
+        out, err = tshark_run.tshark(build, "-r", os.path.join(DIR, "race.pcap"), "-2", "-o",
+                                     "rstdiag.log_file:" + log, "-Y", "rstdiag",
+                                     "-T", "fields", "-E", "separator=/t", *sum((["-e", f] for f in FIELDS), []))
+    finally:
+        shutil.rmtree(tmp)
+    told = tshark_run.without_log_clocks(err).strip()
+    problems = [f"tshark wrote to stderr: {told}"] if told else []
     got = {}
     for line in out.splitlines():
         values = dict(zip(FIELDS, line.split("\t")))
