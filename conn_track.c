@@ -103,6 +103,48 @@ static void track_sequence(conn_side *me, conn_side *peer, const tcp_segment *se
         me->next_seq = data_end + fin;
 }
 
+/* Remember seg as the side's latest segment; the previous one stays as the
+ * earlier candidate trigger when its ack differs. */
+static void remember_segment(conn_side *me, const tcp_segment *seg, uint32_t now)
+{
+    if ((seg->flags & TCP_FLAG_ACK) && (me->flags & SIDE_ACKED) && seg->ack != me->last_ack) {
+        uint32_t frames_back = seg->frame - me->seg_frame;
+        uint32_t ticks_back = now - me->seg_tick;
+        gboolean near = me->seg_frame && frames_back <= G_MAXUINT16 && ticks_back < G_MAXUINT16;
+        me->prev_ack = me->last_ack;
+        me->prev_frames_back = near ? (uint16_t)frames_back : 0;
+        me->prev_ticks_back = near ? (uint16_t)(ticks_back + 1) : 0;   /* +1: 0 means none */
+    }
+    me->seg_frame = seg->frame;
+    me->seg_tick = now;
+}
+
+gboolean conn_find_trigger(const conn_stream *st, unsigned sender, const tcp_segment *rst,
+                           uint32_t *frame, uint32_t *tick)
+{
+    const conn_side *peer = &st->side[!sender];
+    if (!peer->seg_frame || rst->payload_len)
+        return FALSE;
+    gboolean latest;
+    if (!(rst->flags & TCP_FLAG_ACK)) {
+        if (!(peer->flags & SIDE_ACKED))
+            return FALSE;
+        if (rst->seq == peer->last_ack)
+            latest = TRUE;
+        else if (peer->prev_frames_back && rst->seq == peer->prev_ack)
+            latest = FALSE;
+        else
+            return FALSE;
+    } else if (rst->seq == 0 && rst->ack == peer->next_seq) {
+        latest = TRUE;
+    } else {
+        return FALSE;
+    }
+    *frame = latest ? peer->seg_frame : peer->seg_frame - peer->prev_frames_back;
+    *tick = latest ? peer->seg_tick : peer->seg_tick - (peer->prev_ticks_back - 1u);
+    return TRUE;
+}
+
 void conn_track_segment(conn_stream *st, const tcp_segment *seg)
 {
     uint32_t now = conn_tick(seg->time_us);
@@ -137,6 +179,7 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
     } else {
         if (!(seg->flags & TCP_FLAG_SYN))
             me->flags |= SIDE_SENT_PLAIN;
+        remember_segment(me, seg, now);
         track_sequence(me, peer, seg, now);
         me->window_code = conn_window_encode(seg->window);
         if (me->window_code > me->peak_window_code)
@@ -166,5 +209,4 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
     me->flags |= SIDE_SENT_LAST;
     peer->flags &= ~SIDE_SENT_LAST;
     st->last_tick = now;
-    st->last_frame = seg->frame;
 }

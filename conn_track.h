@@ -2,7 +2,7 @@
  *
  * Plain C + GLib: no libwireshark types, so the state machine can be unit
  * tested directly. One conn_stream per tcp.stream; it is kept for the whole
- * file, so it is packed into 64 bytes.
+ * file, so it is packed into 92 bytes.
  */
 #ifndef CONN_TRACK_H
 #define CONN_TRACK_H
@@ -76,18 +76,26 @@ typedef struct {
     uint8_t  ttl;             /* TTL/hop limit of the side's first packet */
     uint8_t  probes : 4;      /* keepalive/window probes not answered yet */
     uint8_t  writes : 4;      /* writes (PSH-ended payload) in the side's latest burst */
+    /* What a passive RST may answer: it copies the ack of the segment it answers
+     * (conn_find_trigger). Its latest segment other than a RST, and the latest one
+     * before it that carried another ack (data, then a FIN sent after the peer's FIN),
+     * kept as frames and ticks back from the latest: 0 = none or too far back. */
+    uint32_t seg_frame;       /* frame of its latest segment (not a RST) */
+    uint32_t seg_tick;        /* when it was sent */
+    uint32_t prev_ack;        /* ack of the earlier segment */
+    uint16_t prev_frames_back;
+    uint16_t prev_ticks_back;
 } conn_side;
 
 typedef struct {
     conn_side side[2];        /* [0] is the endpoint seen first */
     uint32_t  first_tick;     /* time of the first segment */
     uint32_t  last_tick;      /* time of the latest segment */
-    uint32_t  last_frame;     /* frame number of the latest segment */
     uint32_t  first_key;      /* src_key of side[0] */
 } conn_stream;
 
-G_STATIC_ASSERT(sizeof(conn_side) == 24);
-G_STATIC_ASSERT(sizeof(conn_stream) == 64);
+G_STATIC_ASSERT(sizeof(conn_side) == 40);
+G_STATIC_ASSERT(sizeof(conn_stream) == 92);
 
 /* TRUE until the first segment has been tracked. */
 gboolean conn_is_new(const conn_stream *st);
@@ -97,6 +105,13 @@ unsigned conn_side_of(const conn_stream *st, const tcp_segment *seg);
 
 /* Apply one segment (in capture order). A zeroed conn_stream is a new stream. */
 void conn_track_segment(conn_stream *st, const tcp_segment *seg);
+
+/* The segment from `sender`'s peer that a passive RST from `sender` answers:
+ * Linux copies that segment's ack into the RST's seq (RST without ACK), or acks
+ * all of it (RST|ACK with seq 0, answering a SYN) -- tcp_v4_send_reset(). FALSE
+ * when no remembered segment fits. */
+gboolean conn_find_trigger(const conn_stream *st, unsigned sender, const tcp_segment *rst,
+                           uint32_t *frame, uint32_t *tick);
 
 /* Windows are kept as 8-bit floating point numbers of 16-byte units (4-bit
  * mantissa: within 1/16 of the value, up to 8 MB): they only decide whether

@@ -130,6 +130,8 @@ typedef struct {
     gboolean me_client;
     gboolean me_server;
     uint32_t now;               /* tick of the RST */
+    gboolean answers;           /* a passive RST whose trigger is known */
+    uint32_t trigger_tick;      /* when that trigger was sent */
     rst_diagnosis *out;
 } rst_context;
 
@@ -177,6 +179,13 @@ static void G_GNUC_PRINTF(2, 3) say(rst_context *c, const char *fmt, ...)
 static int64_t since_us(const rst_context *c, uint32_t tick)
 {
     return conn_ticks_us(c->now, tick);
+}
+
+/* How long a passive RST took to answer its trigger (the stream's quiet time
+ * when the trigger is not known). */
+static void format_answer_time(const rst_context *c, char *buf, size_t size)
+{
+    rst_format_duration(buf, size, c->answers ? c->out->response_us : c->out->idle_us);
 }
 
 /* ---- roles, phase, shape, acceptability -------------------------------- */
@@ -231,7 +240,7 @@ static rst_shape find_shape(const rst_context *c)
         return SHAPE_NONSTANDARD;
     if (!(rst->flags & TCP_FLAG_ACK)) {
         /* seq copied from the ack of the segment it answers */
-        if (!(peer->flags & SIDE_ACKED) || rst->seq == peer->last_ack)
+        if (!(peer->flags & SIDE_ACKED) || c->answers)
             return SHAPE_PASSIVE;
         return SHAPE_NONSTANDARD;
     }
@@ -360,8 +369,8 @@ static void classify_active_abort(rst_context *c)
 /* A bare RST for a connection the sender has no (full) socket for. */
 static void classify_no_socket(rst_context *c)
 {
-    char idle[32];
-    rst_format_duration(idle, sizeof idle, c->out->idle_us);
+    char answer[32];
+    format_answer_time(c, answer, sizeof answer);
     if (c->me_server && (c->me->flags & SIDE_SENT_SYNACK) && !(c->me->flags & SIDE_SENT_PLAIN)) {
         /* The server never sent anything but its SYN-ACK: the connection never left the
          * listener's request queue, and the listener refused to promote it. */
@@ -373,21 +382,21 @@ static void classify_no_socket(rst_context *c)
             set_verdict(c, CAUSE_ACCEPT_OVERFLOW, KR_INVALID_SYN, CONFIDENCE_HIGH);
             say(c, "server answered the client's first segment after the handshake with a bare "
                 "RST after %s, never having sent anything but its SYN-ACK: the accept queue was "
-                "full and tcp_abort_on_overflow=1", idle);
+                "full and tcp_abort_on_overflow=1", answer);
         }
         return;
     }
     set_verdict(c, CAUSE_STALE_CONNECTION, KR_NO_SOCKET,
                 c->out->phase == PHASE_UNKNOWN ? CONFIDENCE_MEDIUM : CONFIDENCE_HIGH);
-    say(c, "%s no longer has this connection: it answered a %s segment (after %s idle) with a "
-        "bare RST; it restarted, expired the connection or lost it in a failover", c->me_name,
-        c->peer_name, idle);
+    say(c, "%s no longer has this connection: it answered a %s segment with a bare RST %s "
+        "later; it restarted, expired the connection or lost it in a failover", c->me_name,
+        c->peer_name, answer);
 }
 
 static void classify_syn_phase(rst_context *c)
 {
     char rtt[32];
-    rst_format_duration(rtt, sizeof rtt, c->out->idle_us);
+    format_answer_time(c, rtt, sizeof rtt);
     if ((c->peer->flags & SIDE_SENT_SYN) && !(c->me->flags & SIDE_SENT_SYN)) {
         set_verdict(c, CAUSE_REFUSED, KR_NO_SOCKET,
                     c->out->shape == SHAPE_PASSIVE ? CONFIDENCE_HIGH : CONFIDENCE_MEDIUM);
@@ -515,8 +524,7 @@ static void classify_closed_phase(rst_context *c)
     }
     if ((c->me->flags & SIDE_SENT_RST) && c->out->shape == SHAPE_PASSIVE) {
         /* follow-ups: the peer's segments still arriving after our own RST */
-        gboolean data = c->peer->payload_bytes > 0 && c->peer->last_data_tick == c->st->last_tick
-            && (c->peer->flags & SIDE_SENT_LAST);
+        gboolean data = c->answers && c->peer->payload_bytes > 0 && c->peer->last_data_tick == c->trigger_tick;
         set_verdict(c, data ? CAUSE_DATA_AFTER_CLOSE : CAUSE_LATE_AFTER_CLOSE, KR_NO_SOCKET,
                     CONFIDENCE_HIGH);
         say(c, "%s had already reset this connection; a %s %s still in flight drew this bare RST",
@@ -551,10 +559,15 @@ void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_setti
     out->sender = c.me_client ? SENDER_CLIENT : c.me_server ? SENDER_SERVER : SENDER_UNKNOWN;
     out->roles_guessed = guessed;
     out->phase = find_phase(st, client);
+    c.answers = conn_find_trigger(st, me_idx, rst, &out->trigger_frame, &c.trigger_tick);
     out->shape = find_shape(&c);
+    if (out->shape != SHAPE_PASSIVE) {
+        c.answers = FALSE;   /* an active RST answers nothing */
+        out->trigger_frame = 0;
+    }
+    out->response_us = c.answers ? since_us(&c, c.trigger_tick) : -1;
     out->acceptable = find_acceptability(&c);
     out->ignored = out->acceptable == ACCEPT_OUT_OF_WINDOW ? IGNORED_OUT_OF_WINDOW : IGNORED_NO;
-    out->trigger_frame = out->shape == SHAPE_PASSIVE && (c.peer->flags & SIDE_SENT_LAST) ? st->last_frame : 0;
     out->idle_us = conn_is_new(st) ? -1 : since_us(&c, st->last_tick);
     out->age_us = ((st->side[0].flags | st->side[1].flags) & SIDE_SENT_SYN) ? since_us(&c, st->first_tick) : -1;
     {

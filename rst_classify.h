@@ -110,6 +110,7 @@ typedef struct {
     rst_kernel_reason kernel_reason;
     gboolean          roles_guessed;   /* no SYN/SYN-ACK: roles from ports */
     uint32_t          trigger_frame;   /* frame this RST answers; 0 = none */
+    int64_t           response_us;     /* since the segment it answers; -1 = none */
     int64_t           idle_us;         /* since the stream's previous segment; -1 = none */
     int64_t           age_us;          /* since the SYN; -1 = SYN not captured */
     uint32_t          bytes_client;    /* payload bytes sent by each role before the RST */

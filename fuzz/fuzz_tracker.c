@@ -170,7 +170,9 @@ static void check_diagnosis(const conn_stream *st, const tcp_segment *seg, const
     FUZZ_CHECK((d->age_us == -1) == !(any & SIDE_SENT_SYN));
     FUZZ_CHECK((uint64_t)d->bytes_client + d->bytes_server
                == (uint64_t)st->side[0].payload_bytes + st->side[1].payload_bytes);
-    FUZZ_CHECK(d->trigger_frame == 0 || (d->shape == SHAPE_PASSIVE && d->trigger_frame == st->last_frame));
+    const conn_side *peer = &st->side[!conn_side_of(st, seg)];
+    FUZZ_CHECK(d->trigger_frame == 0 || (d->shape == SHAPE_PASSIVE && d->trigger_frame <= peer->seg_frame));
+    FUZZ_CHECK((d->response_us == -1) == (d->trigger_frame == 0));
 }
 
 /* What attribution and the follow-up may leave in a verdict. */
@@ -201,7 +203,8 @@ static void check_tracking(const conn_stream *before, const conn_stream *st, con
     FUZZ_CHECK(!conn_is_new(st));
     FUZZ_CHECK(st->side[me].flags & SIDE_SEEN);
     FUZZ_CHECK((st->side[me].flags & SIDE_SENT_LAST) && !(st->side[!me].flags & SIDE_SENT_LAST));
-    FUZZ_CHECK(st->last_frame == seg->frame);
+    if (!(seg->flags & TCP_FLAG_RST))
+        FUZZ_CHECK(st->side[me].seg_frame == seg->frame);
     FUZZ_CHECK(st->last_tick == conn_tick(seg->time_us));
     FUZZ_CHECK(st->first_key == (conn_is_new(before) ? seg->src_key : before->first_key));
     if (!conn_is_new(before))

@@ -393,6 +393,42 @@ static void test_abort_after_peer_fin(void)
     assert_diag(d, "server", "closing", "active", "abortive-close", "TCP_STATE");
 }
 
+/* Data, then a FIN sent after the server's FIN arrived: both in flight to a
+ * server that has closed. Each RST copies the ack of the segment it answers, so
+ * the two differ by one in seq and each names its own trigger. */
+static void test_two_segments_in_flight_two_triggers(void)
+{
+    conversation c;
+    open_connection(&c);
+    request_response(&c, 100, 200);
+    uint32_t fin_seq = c.next_seq[SERVER];
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    send_raw(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, c.next_seq[CLIENT], fin_seq, 100, 5);  /* before the FIN */
+    uint32_t data_frame = c.frame;
+    c.next_seq[CLIENT] += 100;
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 2000);                                 /* after it */
+    uint32_t fin_frame = c.frame;
+    const rst_diagnosis *d = reset(&c, SERVER, 0, fin_seq, 0, 0, 300);
+    assert_diag(d, "server", "closed", "passive", "data-after-close", "TCP_ABORT_ON_DATA");
+    g_assert_cmpuint(d->trigger_frame, ==, data_frame);
+    g_assert_cmpint(d->response_us, ==, 2300);   /* from the data, not from the FIN */
+    d = reset(&c, SERVER, 0, fin_seq + 1, 0, 0, 20);
+    assert_diag(d, "server", "closed", "passive", "late-after-close", "NO_SOCKET");
+    g_assert_cmpuint(d->trigger_frame, ==, fin_frame);
+    g_assert_cmpint(d->response_us, ==, 320);
+}
+
+/* A RST answering nothing the peer sent has no trigger, even right after a segment. */
+static void test_active_rst_has_no_trigger(void)
+{
+    conversation c;
+    open_connection(&c);
+    request_response(&c, 100, 200);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 10);
+    g_assert_cmpuint(d->trigger_frame, ==, 0);
+    g_assert_cmpint(d->response_us, ==, -1);
+}
+
 static void test_every_cause_has_kernel_reasons(void)
 {
     for (int i = 0; i < CAUSE_COUNT; i++) {
@@ -435,6 +471,8 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/stale-connection", test_stale_connection);
     g_test_add_func("/classify/abort-after-peer-fin", test_abort_after_peer_fin);
     g_test_add_func("/classify/follow-up-rsts", test_follow_up_rsts_after_own_reset);
+    g_test_add_func("/classify/two-triggers", test_two_segments_in_flight_two_triggers);
+    g_test_add_func("/classify/active-no-trigger", test_active_rst_has_no_trigger);
     g_test_add_func("/classify/rst-with-payload", test_rst_with_payload_is_nonstandard);
     g_test_add_func("/track/midstream-start", test_midstream_start_guesses_roles);
     g_test_add_func("/track/lone-rst", test_lone_rst);
