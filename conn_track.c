@@ -1,6 +1,8 @@
 /* conn_track.c - per-TCP-stream state machine (see conn_track.h). */
 #include "conn_track.h"
 
+#include <string.h>
+
 uint8_t conn_window_encode(uint32_t window_bytes)
 {
     uint32_t units = (window_bytes + 15) / 16;
@@ -19,6 +21,53 @@ uint32_t conn_window_bytes(uint8_t code)
     unsigned shift = code / 16u - 1;
     uint32_t units = (16u + code % 16u) << shift;
     return (units + (1u << shift) / 2) * 16;   /* the middle of the bucket */
+}
+
+struct conn_listeners {
+    GHashTable *endpoints;   /* GBytes (address bytes, then the port) -> itself */
+};
+
+conn_listeners *conn_listeners_new(void)
+{
+    conn_listeners *l = g_new(conn_listeners, 1);
+    l->endpoints = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, NULL);
+    return l;
+}
+
+void conn_listeners_free(conn_listeners *l)
+{
+    if (!l)
+        return;
+    g_hash_table_destroy(l->endpoints);
+    g_free(l);
+}
+
+static GBytes *listener_key(const void *addr, size_t addr_len, uint16_t port)
+{
+    guint8 key[16 + 2];
+    addr_len = MIN(addr_len, (size_t)16);
+    memcpy(key, addr, addr_len);
+    key[addr_len] = (guint8)(port >> 8);
+    key[addr_len + 1] = (guint8)port;
+    return g_bytes_new(key, addr_len + 2);
+}
+
+void conn_listeners_learn(conn_listeners *l, const void *addr, size_t addr_len, const tcp_segment *seg)
+{
+    if (!l || (seg->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) != (TCP_FLAG_SYN | TCP_FLAG_ACK))
+        return;
+    GBytes *key = listener_key(addr, addr_len, seg->src_port);
+    g_hash_table_add(l->endpoints, key);   /* an equal key already there is freed */
+}
+
+gboolean conn_listeners_has(const conn_listeners *l, const void *addr, size_t addr_len, uint16_t port)
+{
+    if (!l)
+        return FALSE;
+    GBytes *key = listener_key(addr, addr_len, port);
+    gboolean found = g_hash_table_contains(l->endpoints, key);
+    g_bytes_unref(key);
+    return found;
 }
 
 uint32_t conn_tick(int64_t time_us)

@@ -49,6 +49,8 @@ static int hf_cause = -1;
 static int hf_confidence = -1;
 static int hf_kernel_reason = -1;
 static int hf_evidence = -1;
+static int hf_cause_alt = -1;
+static int hf_kernel_reason_alt = -1;
 static int hf_shape = -1;
 static int hf_acceptable = -1;
 static int hf_trigger = -1;
@@ -139,6 +141,8 @@ UAT_CSTRING_CB_DEF(log_source_rows, skew, log_source_row)
 #define STREAM_CHUNK 256
 static conn_stream **stream_chunks;
 static guint32 stream_chunk_count;
+/* listening address:port pairs seen across streams (SYN-ACKs) */
+static conn_listeners *listeners;
 /* host address -> host_facts: TTLs and round trips seen across streams */
 static wmem_map_t *hosts;
 /* stream index -> reset_history, for streams that had a RST */
@@ -509,7 +513,10 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
                                       gboolean first_in_stream)
 {
     rstdiag_record *record = wmem_new0(wmem_file_scope(), rstdiag_record);
-    rst_classify(st, seg, &settings, &record->diag);
+    rst_host_facts host = {
+        .listening = conn_listeners_has(listeners, tcph->ip_src.data, (size_t)tcph->ip_src.len, seg->src_port)
+    };
+    rst_classify(st, seg, &settings, &host, &record->diag);
     record->stream = tcph->th_stream;
     record->first_in_stream = first_in_stream;
     record->first_in_capture = !seen_rst;
@@ -601,6 +608,7 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
 
     conn_stream *st = stream_state(tcph->th_stream);
     learn_host(st, &seg, &tcph->ip_src);
+    conn_listeners_learn(listeners, tcph->ip_src.data, (size_t)tcph->ip_src.len, &seg);
 
     rstdiag_record *record = NULL;
     reset_history *history = NULL;
@@ -705,6 +713,13 @@ static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pin
     expert_add_info(pinfo, add_token(sub, hf_cause, tvb, cause), &ei_cause[diag->cause]);
     add_token(sub, hf_confidence, tvb, rst_confidence_token(diag->confidence));
     add_token(sub, hf_kernel_reason, tvb, rst_kernel_reason_token(diag->kernel_reason));
+    char alt[160];
+    rst_cause_alt_tokens(diag, alt, sizeof alt);
+    if (alt[0])
+        add_token(sub, hf_cause_alt, tvb, alt);
+    rst_kernel_reason_alt_tokens(diag, alt, sizeof alt);
+    if (alt[0])
+        add_token(sub, hf_kernel_reason_alt, tvb, alt);
     add_token(sub, hf_evidence, tvb, diag->evidence);
     add_token(sub, hf_shape, tvb, rst_shape_token(diag->shape));
     add_token(sub, hf_acceptable, tvb, rst_acceptability_token(diag->acceptable));
@@ -817,6 +832,7 @@ static void rstdiag_init(void)
     stream_chunk_count = 0;
     last_tracked_frame = 0;
     seen_rst = FALSE;
+    listeners = conn_listeners_new();
     for (guint i = 0; i < log_source_count; i++) {
         if (log_sources[i].index)
             log_sources[i].matcher = log_matcher_new(log_sources[i].index, &log_sources[i].settings);
@@ -862,6 +878,8 @@ static void rstdiag_cleanup(void)
     }
     stream_chunks = NULL;   /* freed with the file scope */
     stream_chunk_count = 0;
+    conn_listeners_free(listeners);
+    listeners = NULL;
     for (guint i = 0; i < log_source_count; i++) {
         log_matcher_free(log_sources[i].matcher);
         log_sources[i].matcher = NULL;
@@ -1095,10 +1113,17 @@ void proto_register_rstdiag(void)
             "unread-data, abortive-close, response-timeout, data-after-close, stale-connection, "
             "keepalive-timeout, late-after-close, blocked, injected, idle-timeout, relayed or unknown"),
         TOKEN_FIELD(hf_confidence, "Confidence", "rstdiag.confidence",
-            "How firmly the traffic supports the cause: high, medium or low"),
+            "How firmly the traffic supports the cause: high (no other reading fits), medium (an "
+            "alternative is named, or the handshake was not captured) or low"),
         TOKEN_FIELD(hf_kernel_reason, "Likely kernel reason", "rstdiag.kernel_reason",
             "The Linux sk_rst_reason the sender's kernel would most likely report for this RST "
             "(tcp:tcp_send_reset tracepoint), or NONE when no end host's stack would send it"),
+        TOKEN_FIELD(hf_cause_alt, "Alternative causes", "rstdiag.cause.alt",
+            "Other causes the traffic cannot rule out, comma-separated (present only when there are some; "
+            "the confidence is then at most medium)"),
+        TOKEN_FIELD(hf_kernel_reason_alt, "Alternative kernel reasons", "rstdiag.kernel_reason.alt",
+            "Other kernel reasons the traffic cannot rule out, comma-separated (e.g. TCP_STATE when the "
+            "application may have read the data before an SO_LINGER{1,0} close)"),
         TOKEN_FIELD(hf_evidence, "Evidence", "rstdiag.evidence",
             "The observations and numbers that led to the cause, in plain words"),
         TOKEN_FIELD(hf_shape, "Shape", "rstdiag.shape",

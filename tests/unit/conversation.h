@@ -21,6 +21,7 @@ typedef struct {
     uint16_t ip_id[2];      /* each side's next IPv4 ID */
     uint8_t ttl[2];         /* each side's TTL as the capture sees it */
     rst_settings settings;
+    rst_host_facts host;    /* what other streams show about the RST's sender */
     rst_diagnosis diag;
 } conversation;
 
@@ -73,7 +74,7 @@ static G_GNUC_UNUSED const rst_diagnosis *reset(conversation *c, int from, uint1
                                   uint32_t len, int64_t after_us)
 {
     tcp_segment seg = make_segment(c, from, flags | TCP_FLAG_RST, seq, ack, len, after_us);
-    rst_classify(&c->st, &seg, &c->settings, &c->diag);
+    rst_classify(&c->st, &seg, &c->settings, &c->host, &c->diag);
     conn_track_segment(&c->st, &seg);
     return &c->diag;
 }

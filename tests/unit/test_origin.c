@@ -25,7 +25,7 @@ static void scene_init(scene *s, const char *site_timers)
 /* Classify and attribute a RST as the glue does, then track it and start following it. */
 static const rst_diagnosis *attributed(scene *s, tcp_segment seg)
 {
-    rst_classify(&s->c.st, &seg, &s->c.settings, &s->c.diag);
+    rst_classify(&s->c.st, &seg, &s->c.settings, NULL, &s->c.diag);
     rst_attribute(&s->c.st, &seg, &s->facts, &s->c.diag);
     rst_followup_start(&s->followup, &s->c.st, &seg, -1);
     conn_track_segment(&s->c.st, &seg);
