@@ -404,7 +404,8 @@ static void classify_active_abort(rst_context *c)
                     peer->payload_bytes, me->payload_bytes);
             return;
         }
-        set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_MEDIUM);
+        set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_HIGH);
+        add_alternative(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
         say(c, "client reset %s after a complete %u-byte response it had ACKed, from a live socket "
             "with no FIN: SO_LINGER{1,0} close after reading it (TCP_ABORT_ON_CLOSE if unread)",
             wait, peer->payload_bytes);
@@ -430,6 +431,10 @@ static void classify_active_abort(rst_context *c)
             return;
         }
         set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_HIGH);
+        /* whether the application read all the peer sent is not on the wire: what it
+         * left unread makes tcp_close() reset with TCP_ABORT_ON_CLOSE instead */
+        if (peer->payload_bytes)
+            add_alternative(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
         say(c, "%s reset %s after its own last data (%u bytes sent, %u received), from a live "
             "socket with no FIN: SO_LINGER{1,0} or a similar hard close", c->me_name, wait,
             me->payload_bytes, peer->payload_bytes);

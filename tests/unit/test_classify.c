@@ -2,6 +2,15 @@
  * sequences (tests/unit/conversation.h). */
 #include "conversation.h"
 
+static void assert_alternatives(const rst_diagnosis *d, const char *causes, const char *reasons)
+{
+    char buf[160];
+    rst_cause_alt_tokens(d, buf, sizeof buf);
+    g_assert_cmpstr(buf, ==, causes);
+    rst_kernel_reason_alt_tokens(d, buf, sizeof buf);
+    g_assert_cmpstr(buf, ==, reasons);
+}
+
 static void test_refused(void)
 {
     conversation c;
@@ -104,6 +113,9 @@ static void test_server_linger_after_response(void)
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 500, 200);
     const rst_diagnosis *d = active_reset(&c, SERVER, 20);
     assert_diag(d, "server", "data", "active", "abortive-close", "TCP_STATE");
+    /* whether it read the whole request is not on the wire */
+    assert_alternatives(d, "unread-data", "TCP_ABORT_ON_CLOSE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
 }
 
 static void test_client_linger_after_complete_response(void)
@@ -113,6 +125,7 @@ static void test_client_linger_after_complete_response(void)
     request_response(&c, 300, 500);
     const rst_diagnosis *d = active_reset(&c, CLIENT, 100);
     assert_diag(d, "client", "data", "active", "abortive-close", "TCP_STATE");
+    assert_alternatives(d, "unread-data", "TCP_ABORT_ON_CLOSE");   /* it may not have read it all */
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
 }
 
@@ -439,14 +452,6 @@ static void send_window(conversation *c, int from, uint16_t flags, uint32_t len,
     c->next_seq[from] += len + ((flags & TCP_FLAG_FIN) ? 1 : 0);
 }
 
-static void assert_alternatives(const rst_diagnosis *d, const char *causes, const char *reasons)
-{
-    char buf[160];
-    rst_cause_alt_tokens(d, buf, sizeof buf);
-    g_assert_cmpstr(buf, ==, causes);
-    rst_kernel_reason_alt_tokens(d, buf, sizeof buf);
-    g_assert_cmpstr(buf, ==, reasons);
-}
 
 /* A stale ACK reaching a port with a listener is reset by the listener. */
 static void test_listener_resets_stale_segment(void)
