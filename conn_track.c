@@ -24,13 +24,19 @@ uint32_t conn_window_bytes(uint8_t code)
 }
 
 struct conn_listeners {
-    GHashTable *endpoints;   /* GBytes (address bytes, then the port) -> itself */
+    GHashTable *endpoints;   /* GBytes (address bytes, then the port) -> listener_entry */
 };
+
+typedef struct {
+    gboolean listening;       /* it sent a SYN-ACK */
+    gboolean aborted_queued;  /* it aborted a connection it never answered */
+    int64_t  aborted_us;      /* when, the latest time */
+} listener_entry;
 
 conn_listeners *conn_listeners_new(void)
 {
     conn_listeners *l = g_new(conn_listeners, 1);
-    l->endpoints = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, NULL);
+    l->endpoints = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
     return l;
 }
 
@@ -52,22 +58,58 @@ static GBytes *listener_key(const void *addr, size_t addr_len, uint16_t port)
     return g_bytes_new(key, addr_len + 2);
 }
 
-void conn_listeners_learn(conn_listeners *l, const void *addr, size_t addr_len, const tcp_segment *seg)
+static const listener_entry *listener_find(const conn_listeners *l, const void *addr, size_t addr_len,
+                                           uint16_t port)
 {
-    if (!l || (seg->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) != (TCP_FLAG_SYN | TCP_FLAG_ACK))
+    if (!l)
+        return NULL;
+    GBytes *key = listener_key(addr, addr_len, port);
+    const listener_entry *entry = g_hash_table_lookup(l->endpoints, key);
+    g_bytes_unref(key);
+    return entry;
+}
+
+static listener_entry *listener_entry_of(conn_listeners *l, const void *addr, size_t addr_len, uint16_t port)
+{
+    listener_entry *entry = (listener_entry *)listener_find(l, addr, addr_len, port);
+    if (!entry) {
+        entry = g_new0(listener_entry, 1);
+        g_hash_table_insert(l->endpoints, listener_key(addr, addr_len, port), entry);
+    }
+    return entry;
+}
+
+void conn_listeners_learn(conn_listeners *l, const void *addr, size_t addr_len, const conn_stream *st,
+                          const tcp_segment *seg)
+{
+    if (!l)
         return;
-    GBytes *key = listener_key(addr, addr_len, seg->src_port);
-    g_hash_table_add(l->endpoints, key);   /* an equal key already there is freed */
+    if ((seg->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) == (TCP_FLAG_SYN | TCP_FLAG_ACK)) {
+        listener_entry_of(l, addr, addr_len, seg->src_port)->listening = TRUE;
+        return;
+    }
+    /* an active RST from a server that never sent anything but its SYN-ACK and ACKs */
+    const conn_side *me = &st->side[conn_side_of(st, seg)];
+    if ((seg->flags & (TCP_FLAG_RST | TCP_FLAG_ACK)) == (TCP_FLAG_RST | TCP_FLAG_ACK)
+        && (me->flags & SIDE_SENT_SYNACK) && me->payload_bytes == 0 && !(me->flags & SIDE_SENT_FIN)) {
+        listener_entry *entry = listener_entry_of(l, addr, addr_len, seg->src_port);
+        entry->aborted_queued = TRUE;
+        entry->aborted_us = seg->time_us;
+    }
 }
 
 gboolean conn_listeners_has(const conn_listeners *l, const void *addr, size_t addr_len, uint16_t port)
 {
-    if (!l)
-        return FALSE;
-    GBytes *key = listener_key(addr, addr_len, port);
-    gboolean found = g_hash_table_contains(l->endpoints, key);
-    g_bytes_unref(key);
-    return found;
+    const listener_entry *entry = listener_find(l, addr, addr_len, port);
+    return entry && entry->listening;
+}
+
+gboolean conn_listeners_queue_burst(const conn_listeners *l, const void *addr, size_t addr_len, uint16_t port,
+                                    int64_t time_us)
+{
+    const listener_entry *entry = listener_find(l, addr, addr_len, port);
+    return entry && entry->aborted_queued && time_us >= entry->aborted_us
+        && time_us - entry->aborted_us <= CONN_QUEUE_BURST_US;
 }
 
 uint32_t conn_tick(int64_t time_us)

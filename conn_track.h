@@ -113,15 +113,24 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg);
 gboolean conn_find_trigger(const conn_stream *st, unsigned sender, const tcp_segment *rst,
                            uint32_t *frame, uint32_t *tick);
 
-/* Listening endpoints seen anywhere in the capture: a SYN-ACK from an address
- * and port proves a listener there. Knowledge across streams, keyed by the
- * address's raw bytes (4 or 16) and the port. */
+/* Listening endpoints seen anywhere in the capture: knowledge across streams,
+ * keyed by the address's raw bytes (4 or 16) and the port. A SYN-ACK from an
+ * address and port proves a listener there; an active RST from a server that
+ * never answered its connection may be the listener closing with that
+ * connection still in its accept queue (inet_csk_listen_stop), which resets
+ * every queued connection in one go. */
 typedef struct conn_listeners conn_listeners;
 conn_listeners *conn_listeners_new(void);
 void conn_listeners_free(conn_listeners *l);
-/* Learn from one segment sent by addr (a no-op unless it is a SYN-ACK). */
-void conn_listeners_learn(conn_listeners *l, const void *addr, size_t addr_len, const tcp_segment *seg);
+/* Learn from one segment sent by addr, st being its stream before it. */
+void conn_listeners_learn(conn_listeners *l, const void *addr, size_t addr_len, const conn_stream *st,
+                          const tcp_segment *seg);
 gboolean conn_listeners_has(const conn_listeners *l, const void *addr, size_t addr_len, uint16_t port);
+/* The endpoint aborted another never-answered connection at most
+ * CONN_QUEUE_BURST_US before time_us: one loop over an accept queue. */
+#define CONN_QUEUE_BURST_US 1000
+gboolean conn_listeners_queue_burst(const conn_listeners *l, const void *addr, size_t addr_len, uint16_t port,
+                                    int64_t time_us);
 
 /* Windows are kept as 8-bit floating point numbers of 16-byte units (4-bit
  * mantissa: within 1/16 of the value, up to 8 MB): they only decide whether

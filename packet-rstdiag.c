@@ -513,8 +513,11 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
                                       gboolean first_in_stream)
 {
     rstdiag_record *record = wmem_new0(wmem_file_scope(), rstdiag_record);
+    const void *src = tcph->ip_src.data;
+    size_t src_len = (size_t)tcph->ip_src.len;
     rst_host_facts host = {
-        .listening = conn_listeners_has(listeners, tcph->ip_src.data, (size_t)tcph->ip_src.len, seg->src_port)
+        .listening = conn_listeners_has(listeners, src, src_len, seg->src_port),
+        .queue_burst = conn_listeners_queue_burst(listeners, src, src_len, seg->src_port, seg->time_us),
     };
     rst_classify(st, seg, &settings, &host, &record->diag);
     record->stream = tcph->th_stream;
@@ -608,7 +611,6 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
 
     conn_stream *st = stream_state(tcph->th_stream);
     learn_host(st, &seg, &tcph->ip_src);
-    conn_listeners_learn(listeners, tcph->ip_src.data, (size_t)tcph->ip_src.len, &seg);
 
     rstdiag_record *record = NULL;
     reset_history *history = NULL;
@@ -630,6 +632,7 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
                          GUINT_TO_POINTER(history->first_frame));
         *after_reset = history->first_frame;
     }
+    conn_listeners_learn(listeners, tcph->ip_src.data, (size_t)tcph->ip_src.len, st, &seg);
     conn_track_segment(st, &seg);
     return record;
 }

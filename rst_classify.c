@@ -387,6 +387,14 @@ static void classify_active_abort(rst_context *c)
         gboolean surely_unread = in_flight || window_filled;
 
         rst_format_duration(wait, sizeof wait, since_us(c, peer->last_data_tick));
+        if (c->me_server && me->payload_bytes == 0 && c->host && c->host->queue_burst && !surely_unread) {
+            set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_HIGH);
+            add_alternative(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
+            say(c, "server reset %s after %u bytes from the client, never having answered, together with "
+                "other never-answered connections of its port: a listener closing with them still in its "
+                "accept queue", wait, peer->payload_bytes);
+            return;
+        }
         if (!c->me_client || surely_unread || mid_write || first_ack) {
             set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_HIGH);
             if (!surely_unread)

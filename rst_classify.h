@@ -95,6 +95,7 @@ typedef enum {
 /* What other streams showed about the RST's sender (conn_listeners). */
 typedef struct {
     gboolean listening;   /* a listener on the RST's source address and port */
+    gboolean queue_burst; /* it has just aborted another connection it never answered */
 } rst_host_facts;
 
 /* Tunables (preferences). */

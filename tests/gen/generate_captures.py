@@ -755,6 +755,19 @@ def sc_syn_retry_refused(S):
     S.wait_trace(2 * len(ps), 2)
 
 
+def sc_listener_close_queue(S):
+    """A listener that never accepts closes while handshaken connections, each
+    with a request in it, wait in its accept queue: all are reset at once
+    (inet_csk_listen_stop -> tcp_disconnect: TCP_STATE)."""
+    ps = S.ports(3, "listener_closed_with_queue")
+    srv = S.server(listen=[{"port": SERVER_PORT, "backlog": 16, "accept": False}])
+    cli = S.client([{"cport": p, "b": "send_wait"} for p in ps], parallel=True)
+    time.sleep(0.5)
+    srv.release()
+    cli.wait_done(6)
+    S.wait_trace(len(ps), 2)
+
+
 def sc_bad_handshake(S):
     ps = S.ports(2, "reuse_tuple_vs_stale_established")
     srv = S.server({p: ["stale_wait", "echo_graceful"] for p in ps})
@@ -1004,6 +1017,7 @@ SCENARIOS = [
          expect={"TCP_ABORT_ON_CLOSE", "TCP_STATE", "TCP_ABORT_ON_LINGER"}),
     dict(name="stale_server", fn=sc_stale_server, expect={"TCP_FLAGS"}),
     dict(name="syn_retry_refused", fn=sc_syn_retry_refused, expect={"NO_SOCKET"}),
+    dict(name="listener_close_queue", fn=sc_listener_close_queue, expect={"TCP_STATE"}),
 ]
 for _i, _sd in enumerate(SCENARIOS, 1):
     _sd["idx"] = _i

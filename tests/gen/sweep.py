@@ -19,6 +19,7 @@ a time). Run: python3 tests/gen/sweep.py --build build --seeds 20
 import argparse
 import collections
 import csv
+import glob
 import io
 import os
 import platform
@@ -44,8 +45,9 @@ def scenario_names():
     return out.stdout.split()
 
 
-def generate(seed, names, outdir):
-    """Label rows of one seeded run (the generator prints them with --only)."""
+def generate(seed, names, outdir, labels_name):
+    """Label rows of one seeded run (the generator prints them with --only),
+    kept beside the captures as labels_name."""
     os.makedirs(outdir, exist_ok=True)
     cmd = ["flock", LOCK, sys.executable, GENERATOR, "--seed", str(seed), "--outdir", outdir,
            "--only", ",".join(names)]
@@ -58,18 +60,19 @@ def generate(seed, names, outdir):
         return [], text
     table = "".join(line + "\n" for line in text[start:].splitlines()
                     if line.startswith("capture\t") or ".pcap\t" in line)
-    with open(os.path.join(outdir, "labels.tsv"), "w") as f:
+    with open(os.path.join(outdir, labels_name), "w") as f:
         f.write(table)
     return list(csv.DictReader(io.StringIO(table), delimiter="\t")), text
 
 
 def saved_labels(outdir):
-    """Label rows an earlier run kept beside its captures (--rescore)."""
-    path = os.path.join(outdir, "labels.tsv")
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
+    """Label rows earlier runs kept beside their captures (--rescore): every
+    labels*.tsv, one per run with its own scenarios."""
+    rows = []
+    for path in sorted(glob.glob(os.path.join(outdir, "labels*.tsv"))):
+        with open(path, newline="") as f:
+            rows += list(csv.DictReader(f, delimiter="\t"))
+    return rows
 
 
 def diagnose(build, pcap):
@@ -206,13 +209,15 @@ def main():
         if args.rescore:
             rows = saved_labels(outdir)
         else:
-            rows, log = generate(seed, names, outdir)
+            labels_name = "labels.tsv" if not args.scenarios else "labels-%s.tsv" % "-".join(names)
+            rows, log = generate(seed, names, outdir, labels_name)
             skipped += log.count(" skipped with seed ")
-            with open(os.path.join(outdir, "skipped"), "w") as f:
+            with open(os.path.join(outdir, "skipped-" + labels_name), "w") as f:
                 f.write("%d\n" % log.count(" skipped with seed "))
-        if args.rescore and os.path.exists(os.path.join(outdir, "skipped")):
-            with open(os.path.join(outdir, "skipped")) as f:
-                skipped += int(f.read())
+        if args.rescore:
+            for path in glob.glob(os.path.join(outdir, "skipped*")):
+                with open(path) as f:
+                    skipped += int(f.read())
         if not rows:
             continue
         seeds_done += 1

@@ -574,6 +574,42 @@ static void test_midstream_confidence_lowered_once(void)
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
 }
 
+/* A listener closing with connections in its accept queue resets them all in
+ * one go: a second never-answered abort from the same port right after another. */
+static void test_listener_closing_with_queue(void)
+{
+    conversation c;
+    open_connection(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 100);
+    send(&c, SERVER, TCP_FLAG_ACK, 0, 40);
+    c.host.queue_burst = TRUE;
+    const rst_diagnosis *d = active_reset(&c, SERVER, 200000);
+    assert_diag(d, "server", "data", "active", "abortive-close", "TCP_STATE");
+    assert_alternatives(d, "unread-data", "TCP_ABORT_ON_CLOSE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+}
+
+/* conn_listeners: SYN-ACKs make listeners, never-answered aborts make bursts. */
+static void test_listener_knowledge(void)
+{
+    conversation c;
+    open_connection(&c);   /* the tracker state is only read for aborts */
+    conn_listeners *l = conn_listeners_new();
+    const guint8 addr[4] = { 198, 18, 0, 2 }, other[4] = { 198, 18, 0, 3 };
+    tcp_segment synack = { .src_port = 80, .flags = TCP_FLAG_SYN | TCP_FLAG_ACK, .time_us = 1000 };
+    conn_listeners_learn(l, addr, 4, &c.st, &synack);
+    g_assert_true(conn_listeners_has(l, addr, 4, 80));
+    g_assert_false(conn_listeners_has(l, addr, 4, 81));
+    g_assert_false(conn_listeners_has(l, other, 4, 80));
+    tcp_segment abort = { .src_key = 0x2222, .src_port = 80, .flags = TCP_FLAG_RST | TCP_FLAG_ACK,
+                          .time_us = 5000000 };
+    conn_listeners_learn(l, addr, 4, &c.st, &abort);
+    g_assert_true(conn_listeners_queue_burst(l, addr, 4, 80, 5000000 + CONN_QUEUE_BURST_US));
+    g_assert_false(conn_listeners_queue_burst(l, addr, 4, 80, 5000000 + CONN_QUEUE_BURST_US + 1));
+    g_assert_false(conn_listeners_queue_burst(l, other, 4, 80, 5000000));
+    conn_listeners_free(l);
+}
+
 static void test_every_cause_has_kernel_reasons(void)
 {
     for (int i = 0; i < CAUSE_COUNT; i++) {
@@ -624,6 +660,8 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/fin-probe", test_fin_probe_without_connection);
     g_test_add_func("/classify/unread-or-read-then-reset", test_unread_or_read_then_reset);
     g_test_add_func("/classify/midstream-confidence-once", test_midstream_confidence_lowered_once);
+    g_test_add_func("/classify/listener-closing-with-queue", test_listener_closing_with_queue);
+    g_test_add_func("/track/listener-knowledge", test_listener_knowledge);
     g_test_add_func("/classify/two-triggers", test_two_segments_in_flight_two_triggers);
     g_test_add_func("/classify/active-no-trigger", test_active_rst_has_no_trigger);
     g_test_add_func("/classify/rst-with-payload", test_rst_with_payload_is_nonstandard);
