@@ -3,8 +3,8 @@
 with varied parameters.
 
 For each seed, tests/gen/generate_captures.py runs every scenario (or those
-named) with that seed: the peers vary their write sizes and pauses (more or
-less than the other side reads, shorter or longer waits), the pair scenarios
+named) with that seed: the peers vary their write sizes (as much as or more
+than the other side reads) and pauses (shorter or longer), the pair scenarios
 draw IPv4 or IPv6 and zero to three ordinary background connections to the
 same host and port. Every RST is labelled by the tcp:tcp_send_reset
 tracepoint as in the committed captures. The built plugin then diagnoses each
@@ -18,6 +18,7 @@ a time). Run: python3 tests/gen/sweep.py --build build --seeds 20
 """
 import argparse
 import collections
+import concurrent.futures
 import csv
 import glob
 import io
@@ -105,8 +106,11 @@ def score_run(build, outdir, rows, allowed, totals):
     by_capture = collections.defaultdict(list)
     for row in rows:
         by_capture[row["capture"]].append(row)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        diagnosed = dict(zip(by_capture, pool.map(lambda c: diagnose(build, os.path.join(outdir, c)),
+                                                   by_capture)))
     for capture, labels in by_capture.items():
-        got_rows = diagnose(build, os.path.join(outdir, capture))
+        got_rows = diagnosed[capture]
         for label in labels:
             got = got_rows.get(int(label["frame"]))
             truth = label["kernel_reason"]
@@ -139,7 +143,7 @@ def report(totals, args, seeds_done, skipped, elapsed):
       "Linux %s, %s." % (args.seeds, time.strftime("%Y-%m-%d"), platform.release(),
                          "all scenarios" if not args.scenarios else "scenarios " + args.scenarios))
     w("Each seed runs every scenario of tests/gen/generate_captures.py with varied parameters: write "
-      "sizes (0.5x to 8x, so more or less than the peer reads) and pauses (0.5x to 4x), IPv4 or IPv6, "
+      "sizes (1x, 2x or 8x: as much as or more than the peer reads) and pauses (0.5x to 2x), IPv4 or IPv6, "
       "0 to 3 background connections to the same host and port. The truth is the reason the sending "
       "kernel reported through the tcp:tcp_send_reset tracepoint (NONE: no kernel sent it, a device "
       "did). The diagnosis is the plugin's, in two passes.")
