@@ -835,6 +835,7 @@ static void rstdiag_init(void)
     stream_chunk_count = 0;
     last_tracked_frame = 0;
     seen_rst = FALSE;
+    conn_listeners_free(listeners);   /* normally freed by the cleanup already */
     listeners = conn_listeners_new();
     for (guint i = 0; i < log_source_count; i++) {
         if (log_sources[i].index)

@@ -170,6 +170,12 @@ static void check_diagnosis(const conn_stream *st, const tcp_segment *seg, const
     if (seg->payload_len > 0)
         FUZZ_CHECK(d->shape == SHAPE_NONSTANDARD);
 
+    /* alternatives: known values only, never the verdict itself, and they cap the confidence */
+    FUZZ_CHECK((d->cause_alt >> CAUSE_COUNT) == 0 && !(d->cause_alt & (1u << d->cause)));
+    FUZZ_CHECK((d->kernel_reason_alt >> KR_COUNT) == 0 && !(d->kernel_reason_alt & (1u << d->kernel_reason)));
+    if (d->cause_alt || d->kernel_reason_alt)
+        FUZZ_CHECK(d->confidence != CONFIDENCE_HIGH);
+
     /* numbers */
     FUZZ_CHECK((d->idle_us == -1) == conn_is_new(st));
     FUZZ_CHECK((d->age_us == -1) == !(any & SIDE_SENT_SYN));
