@@ -277,6 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     idle_timers_parse("site=3, other=90", &timers, &timer_error);
     uint32_t frame = 0;
     int64_t now = 0;
+    conn_listeners *listeners = conn_listeners_new();   /* as in packet-rstdiag.c, keyed by src_key */
     while (!fuzz_done(&in)) {
         uint8_t control = fuzz_u8(&in);
         stream_slot *slot = &streams[control & 3];
@@ -306,10 +307,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         conn_stream before = slot->st;
         if (seg.flags & TCP_FLAG_RST) {
             rst_diagnosis diag, again;
-            rst_classify(&slot->st, &seg, &settings, NULL, &diag);
+            rst_host_facts host = {
+                .listening = conn_listeners_has(listeners, &seg.src_key, sizeof seg.src_key, seg.src_port),
+                .queue_burst = conn_listeners_queue_burst(listeners, &seg.src_key, sizeof seg.src_key,
+                                                          seg.src_port, seg.time_us),
+            };
+            rst_classify(&slot->st, &seg, &settings, &host, &diag);
             FUZZ_CHECK(memcmp(&before, &slot->st, sizeof before) == 0);
             check_diagnosis(&slot->st, &seg, &diag);
-            rst_classify(&slot->st, &seg, &settings, NULL, &again);   /* every pass gets the same verdict */
+            rst_classify(&slot->st, &seg, &settings, &host, &again);   /* every pass gets the same verdict */
             FUZZ_CHECK(memcmp(&diag, &again, sizeof diag) == 0);
 
             /* as diagnose_reset(): facts from other streams come from the input too */
@@ -335,9 +341,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             rst_follow_segment(&slot->followup, &slot->st, &seg, &slot->diag);
             check_attribution(&slot->diag);
         }
+        conn_listeners_learn(listeners, &seg.src_key, sizeof seg.src_key, &slot->st, &seg);
         conn_track_segment(&slot->st, &seg);
         check_tracking(&before, &slot->st, &seg);
         model_segment(me, &seg);
     }
+    conn_listeners_free(listeners);
     return 0;
 }
