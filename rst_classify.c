@@ -357,6 +357,9 @@ static void classify_active_abort(rst_context *c)
     char idle[32], wait[32];
     gboolean peer_spoke_last = peer->payload_bytes > 0
         && (me->payload_bytes == 0 || conn_ticks_us(peer->last_data_tick, me->last_data_tick) > 0);
+    /* its receive window shrank to a quarter of its peak: received data piled up unread */
+    gboolean window_filled = peer->payload_bytes > 0 && me->peak_window_code > 0
+        && conn_window_bytes(me->window_code) * 4u < conn_window_bytes(me->peak_window_code);
 
     rst_format_duration(idle, sizeof idle, c->out->idle_us);
     if (me->probes > 0) {
@@ -369,8 +372,6 @@ static void classify_active_abort(rst_context *c)
     if (peer_spoke_last) {
         uint32_t peer_data_end = peer->next_seq - ((peer->flags & SIDE_SENT_FIN) ? 1 : 0);
         gboolean in_flight = (c->rst->flags & TCP_FLAG_ACK) && seq_after(peer_data_end, c->rst->ack);
-        gboolean window_filled = me->peak_window_code > 0
-            && conn_window_bytes(me->window_code) * 4u < conn_window_bytes(me->peak_window_code);
         gboolean mid_write = !(peer->flags & SIDE_LAST_DATA_PSH);
         /* The kernel ACKs on read; data whose first ACK is the RST itself was never read. */
         gboolean first_ack = (c->rst->flags & TCP_FLAG_ACK) && (me->flags & SIDE_ACKED)
@@ -422,6 +423,13 @@ static void classify_active_abort(rst_context *c)
     if (me->payload_bytes > 0) {
         int64_t waited = since_us(c, me->last_data_tick);
         rst_format_duration(wait, sizeof wait, waited);
+        if (window_filled) {
+            set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_HIGH);
+            say(c, "%s reset %s after its own last data with its receive window shrunk to a quarter "
+                "of its peak: %s data it had not read (%u bytes received); no FIN", c->me_name, wait,
+                c->peer_name, peer->payload_bytes);
+            return;
+        }
         if (peer->writes > me->writes) {
             /* more requests than answers: e.g. a pipelined request left unread */
             set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_MEDIUM);

@@ -610,6 +610,20 @@ static void test_listener_knowledge(void)
     conn_listeners_free(l);
 }
 
+/* Its own data went last, but its receive window had shrunk to a fraction of its
+ * peak: what the peer sent piled up unread. */
+static void test_unread_shown_by_shrunk_window(void)
+{
+    conversation c;
+    open_connection(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 60000, 100);
+    send_window(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 500, 5000, 200);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 20);
+    assert_diag(d, "server", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    assert_alternatives(d, "", "");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
+}
+
 static void test_every_cause_has_kernel_reasons(void)
 {
     for (int i = 0; i < CAUSE_COUNT; i++) {
@@ -662,6 +676,7 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/midstream-confidence-once", test_midstream_confidence_lowered_once);
     g_test_add_func("/classify/listener-closing-with-queue", test_listener_closing_with_queue);
     g_test_add_func("/track/listener-knowledge", test_listener_knowledge);
+    g_test_add_func("/classify/unread-shrunk-window", test_unread_shown_by_shrunk_window);
     g_test_add_func("/classify/two-triggers", test_two_segments_in_flight_two_triggers);
     g_test_add_func("/classify/active-no-trigger", test_active_rst_has_no_trigger);
     g_test_add_func("/classify/rst-with-payload", test_rst_with_payload_is_nonstandard);
