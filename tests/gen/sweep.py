@@ -161,6 +161,14 @@ def report(totals, args, seeds_done, skipped, elapsed):
     w("| best guess or named alternative right | %s |" % all_.pct("named"))
     w("| origin (middlebox or not) | %s |" % all_.pct("origin"))
     w("")
+    w("`high` is given only where no other reading fits the traffic; `medium` names the readings the wire "
+      "cannot rule out in rstdiag.cause.alt / rstdiag.kernel_reason.alt. The largest such pair is a reset "
+      "after normal traffic with no FIN: SO_LINGER{1,0} (TCP_STATE) or close() with received data left "
+      "unread (TCP_ABORT_ON_CLOSE) look the same on the wire unless data was still in flight or the "
+      "receive window had shrunk. The sweep's writes of 2x and 8x what the peer reads make the second "
+      "reading common here, so the best-guess figure for TCP_ABORT_ON_CLOSE says more about the sweep's "
+      "mix than about traffic elsewhere; the named-alternative figure does not depend on it.")
+    w("")
     w("## Per confidence level")
     w("")
     w("| confidence | RSTs | share | kernel reason right | cause consistent | best or alternative right |")
