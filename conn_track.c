@@ -236,9 +236,21 @@ gboolean conn_find_trigger(const conn_stream *st, unsigned sender, const tcp_seg
     return TRUE;
 }
 
+gboolean conn_starts_over(const conn_stream *st, const tcp_segment *seg)
+{
+    if ((seg->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) != TCP_FLAG_SYN || conn_is_new(st))
+        return FALSE;
+    /* a SYN sent again after a RST (same ISN or a new one) is a new attempt too:
+     * the RST ended whatever the 4-tuple held */
+    uint16_t any = st->side[0].flags | st->side[1].flags;
+    return (any & SIDE_SENT_RST) || (st->side[0].flags & st->side[1].flags & SIDE_SENT_FIN);
+}
+
 void conn_track_segment(conn_stream *st, const tcp_segment *seg)
 {
     uint32_t now = conn_tick(seg->time_us);
+    if (conn_starts_over(st, seg))
+        memset(st, 0, sizeof *st);
     if (conn_is_new(st)) {
         st->first_key = seg->src_key;
         st->first_tick = now;

@@ -103,6 +103,11 @@ gboolean conn_is_new(const conn_stream *st);
 /* Index of the side that sent seg (0 or 1). */
 unsigned conn_side_of(const conn_stream *st, const tcp_segment *seg);
 
+/* TRUE when seg opens a new connection attempt on the 4-tuple of an ended one
+ * (a SYN after a RST or both FINs), which Wireshark may keep in the same
+ * stream: conn_track_segment() then starts the state over. */
+gboolean conn_starts_over(const conn_stream *st, const tcp_segment *seg);
+
 /* Apply one segment (in capture order). A zeroed conn_stream is a new stream. */
 void conn_track_segment(conn_stream *st, const tcp_segment *seg);
 

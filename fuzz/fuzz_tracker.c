@@ -342,6 +342,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_attribution(&slot->diag);
         }
         conn_listeners_learn(listeners, &seg.src_key, sizeof seg.src_key, &slot->st, &seg);
+        if (conn_starts_over(&slot->st, &seg))
+            memset(&before, 0, sizeof before);   /* a new connection on the same 4-tuple */
         conn_track_segment(&slot->st, &seg);
         check_tracking(&before, &slot->st, &seg);
         model_segment(me, &seg);

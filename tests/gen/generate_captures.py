@@ -1062,7 +1062,16 @@ def compute_phase(before, client_ep):
     """Phase of a RST from the packets of its stream that precede it.
     First match wins: syn (only SYNs and RSTs so far: a SYN sent again after a
     refusal), unknown (no handshake and no ACK: probes), closed, closing,
-    unknown, data, established, synack, syn."""
+    unknown, data, established, synack, syn. A SYN after a RST or both FINs
+    starts a new connection attempt on the 4-tuple: only what follows counts."""
+    start, fins, ended = 0, set(), False
+    for i, p in enumerate(before):
+        if p["flags"] & F_SYN and not p["flags"] & F_ACK and ended:
+            start, fins, ended = i, set(), False
+        if p["flags"] & F_FIN:
+            fins.add((p["src"], p["sport"]))
+        ended = ended or bool(p["flags"] & F_RST) or len(fins) >= 2
+    before = before[start:]
     if any(p["flags"] & F_SYN and not p["flags"] & F_ACK for p in before) \
             and all(p["flags"] & F_RST or (p["flags"] & F_SYN and not p["flags"] & F_ACK) for p in before):
         return "syn"

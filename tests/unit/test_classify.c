@@ -624,6 +624,25 @@ static void test_unread_shown_by_shrunk_window(void)
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
 }
 
+/* A new connection on the 4-tuple of one that ended, kept in the same stream:
+ * its reset is judged on its own traffic, not as a repeat of the old one's. */
+static void test_new_connection_on_reused_tuple(void)
+{
+    conversation c;
+    open_connection(&c);
+    request_response(&c, 100, 200);
+    active_reset(&c, CLIENT, 10);
+    c.next_seq[CLIENT] += 100000;   /* a new ISN */
+    c.next_seq[SERVER] += 300000;
+    handshake(&c);
+    g_assert_false(c.st.side[0].flags & SIDE_SENT_RST);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 600, 200);
+    const rst_diagnosis *d = active_reset(&c, CLIENT, 10);
+    assert_diag(d, "client", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    g_assert_cmpuint(d->bytes_server, ==, 600);
+}
+
 static void test_every_cause_has_kernel_reasons(void)
 {
     for (int i = 0; i < CAUSE_COUNT; i++) {
@@ -677,6 +696,7 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/listener-closing-with-queue", test_listener_closing_with_queue);
     g_test_add_func("/track/listener-knowledge", test_listener_knowledge);
     g_test_add_func("/classify/unread-shrunk-window", test_unread_shown_by_shrunk_window);
+    g_test_add_func("/track/new-connection-same-tuple", test_new_connection_on_reused_tuple);
     g_test_add_func("/classify/two-triggers", test_two_segments_in_flight_two_triggers);
     g_test_add_func("/classify/active-no-trigger", test_active_rst_has_no_trigger);
     g_test_add_func("/classify/rst-with-payload", test_rst_with_payload_is_nonstandard);
