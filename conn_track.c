@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* conn_track.c - per-TCP-stream state machine (see conn_track.h). */
 #include "conn_track.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* conn_track.h - per-TCP-stream state, built from segments in capture order.
  *
  * Plain C + GLib: no libwireshark types, so the state machine can be unit

@@ -1,14 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log_index.c - reset lines of application logs (see log_index.h). */
 #define _GNU_SOURCE   /* memmem */
 #include "log_index.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define US_PER_SEC 1000000LL
 #define READ_CHUNK (64 * 1024)
+#define SNIFF_BYTES 4096          /* NUL bytes this early: not a text file */
+#define STREAM_WAIT_MS 5000       /* how long a pipe or FIFO may stay silent */
 #define MAX_DURATION_MS (366LL * 86400 * 1000)   /* a longer session time is garbage: not added */
 
 static const char *const format_names[LOG_FORMAT_COUNT] = {
@@ -736,93 +743,283 @@ static gint compare_entries(gconstpointer a, gconstpointer b)
     return x->lineno < y->lineno ? -1 : x->lineno > y->lineno;
 }
 
-static gboolean looks_binary(gzFile f)
+/* ---- reading: a file, pipe or FIFO, plain or gzip --------------------------- */
+
+/* The reader sniffs the first bytes it reads (the gzip magic, NUL bytes) and
+ * keeps them as the start of the text, so nothing is read twice and a pipe,
+ * which cannot be rewound, loses nothing. A pipe or FIFO is read without
+ * blocking: it may stay silent STREAM_WAIT_MS at most, so a FIFO no program
+ * writes to is reported instead of stopping Wireshark before the first packet. */
+
+typedef struct {
+    int fd;
+    gboolean stream;            /* a pipe, FIFO or terminal: wait for data with poll() */
+    gboolean gzip;
+    gboolean raw_end;           /* the file has no more bytes */
+    z_stream z;
+    unsigned char raw[READ_CHUNK];
+    size_t raw_len;             /* bytes in raw */
+    size_t head_given;          /* plain text: bytes of raw (the sniffed head) already handed out */
+    uint64_t raw_offset;        /* bytes of the file read so far */
+    char *stop_reason;          /* why reading ended early; NULL at the true end */
+} log_reader;
+
+static void reader_stop(log_reader *r, char *reason /* taken */)
 {
-    char head[4096];
-    int n = gzread(f, head, sizeof head);
-    gzrewind(f);
-    return n > 0 && memchr(head, '\0', (size_t)n) != NULL;
+    if (r->stop_reason)
+        g_free(reason);
+    else
+        r->stop_reason = reason;
+}
+
+/* Reads up to cap bytes of the file; 0 at its end or when reading stopped. */
+static size_t read_raw(log_reader *r, unsigned char *buf, size_t cap)
+{
+    while (!r->raw_end && !r->stop_reason) {
+        if (r->stream) {
+            struct pollfd p = { .fd = r->fd, .events = POLLIN };
+            int ready = poll(&p, 1, STREAM_WAIT_MS);
+            if (ready < 0 && errno == EINTR)
+                continue;
+            if (ready == 0) {
+                reader_stop(r, r->raw_offset == 0
+                    ? g_strdup_printf("nothing came in %d s: no program writes to it", STREAM_WAIT_MS / 1000)
+                    : g_strdup_printf("nothing more came in %d s", STREAM_WAIT_MS / 1000));
+                break;
+            }
+        }
+        gssize n = read(r->fd, buf, cap);
+        if (n > 0) {
+            r->raw_offset += (uint64_t)n;
+            return (size_t)n;
+        }
+        if (n == 0)
+            r->raw_end = TRUE;
+        else if (errno != EINTR && errno != EAGAIN)
+            reader_stop(r, g_strdup_printf("read error: %s", g_strerror(errno)));
+    }
+    return 0;
+}
+
+/* Fills raw with at least two bytes (the gzip magic) unless the file is shorter. */
+static void sniff(log_reader *r)
+{
+    while (r->raw_len < 2) {
+        size_t n = read_raw(r, r->raw + r->raw_len, sizeof r->raw - r->raw_len);
+        if (n == 0)
+            break;
+        r->raw_len += n;
+    }
+    r->gzip = r->raw_len >= 2 && r->raw[0] == 0x1f && r->raw[1] == 0x8b;
+    if (r->gzip) {
+        inflateInit2(&r->z, 15 + 16);   /* gzip wrapper */
+        r->z.next_in = r->raw;
+        r->z.avail_in = (uInt)r->raw_len;
+    }
+}
+
+/* After one gzip member: another may follow (concatenated files, as gzip
+ * itself reads them). TRUE if one does. */
+static gboolean next_member(log_reader *r)
+{
+    while (r->z.avail_in < 2) {
+        memmove(r->raw, r->z.next_in, r->z.avail_in);
+        size_t n = read_raw(r, r->raw + r->z.avail_in, sizeof r->raw - r->z.avail_in);
+        r->z.next_in = r->raw;
+        if (n == 0)
+            break;
+        r->z.avail_in += (uInt)n;
+    }
+    if (r->z.avail_in == 0)
+        return FALSE;
+    if (r->z.avail_in >= 2 && r->z.next_in[0] == 0x1f && r->z.next_in[1] == 0x8b) {
+        inflateReset(&r->z);
+        return TRUE;
+    }
+    reader_stop(r, g_strdup_printf("bytes after the gzip data at byte %" G_GUINT64_FORMAT " are not gzip",
+                                   r->raw_offset - r->z.avail_in));
+    return FALSE;
+}
+
+/* Up to cap bytes of text; 0 at the end (r->stop_reason says if it came early). */
+static size_t read_text(log_reader *r, char *out, size_t cap)
+{
+    if (r->stop_reason)
+        return 0;
+    if (!r->gzip) {
+        if (r->head_given < r->raw_len) {
+            size_t n = MIN(cap, r->raw_len - r->head_given);
+            memcpy(out, r->raw + r->head_given, n);
+            r->head_given += n;
+            return n;
+        }
+        return read_raw(r, (unsigned char *)out, cap);
+    }
+    r->z.next_out = (Bytef *)out;
+    r->z.avail_out = (uInt)cap;
+    while (r->z.avail_out == cap && !r->stop_reason) {
+        if (r->z.avail_in == 0) {
+            r->z.avail_in = (uInt)read_raw(r, r->raw, sizeof r->raw);
+            r->z.next_in = r->raw;
+        }
+        gboolean no_input = r->z.avail_in == 0;
+        int rc = inflate(&r->z, Z_NO_FLUSH);
+        if (rc == Z_STREAM_END) {
+            if (!next_member(r))
+                break;
+        } else if (rc == Z_BUF_ERROR && no_input) {
+            if (!r->stop_reason)
+                reader_stop(r, g_strdup("gzip data cut short"));
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR && r->z.msg && strstr(r->z.msg, "check")) {
+            /* the checksum at a member's end: the damage may be anywhere in that member */
+            reader_stop(r, g_strdup_printf("gzip data damaged before byte %" G_GUINT64_FORMAT " of the file (%s); "
+                                           "the last lines read may be garbled", r->raw_offset - r->z.avail_in,
+                                           r->z.msg));
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            reader_stop(r, g_strdup_printf("gzip data damaged near byte %" G_GUINT64_FORMAT " of the file: %s",
+                                           r->raw_offset - r->z.avail_in, r->z.msg ? r->z.msg : "bad data"));
+        }
+    }
+    return cap - r->z.avail_out;
+}
+
+/* Opens path for reading without blocking on a FIFO ("-": standard input);
+ * -1 with *error set if it cannot be read at all. */
+static int open_log(const char *path, gboolean *stream, char **error)
+{
+    int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        *error = g_strdup_printf("cannot open log file %s: %s", path, g_strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        *error = g_strdup_printf("log file %s is a directory", path);
+        close(fd);
+        return -1;
+    }
+    *stream = !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+    if (*stream)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);   /* a dup'ed standard input too */
+    return fd;
+}
+
+/* One line (no newline): parsed when it may report a reset. */
+static void index_line(log_index *index, char *line, size_t len, log_format format)
+{
+    while (len > 0 && line[len - 1] == '\r')
+        len--;
+    if (len > LOG_LINE_MAX)
+        index->lines_cut++;
+    if (!worth_parsing(line, len))
+        return;
+    log_entry e;
+    if (parse_candidate(line, len, format, &e)) {
+        e.lineno = index->lines_read;
+        e.text = safe_text(line, len);
+        index->lines_reporting_rst += e.reports_rst;
+        g_array_append_val(index->entries, e);
+    } else if (generic_reports_reset(line, len) || nginx_reports_reset(line, len)) {
+        if (index->lines_unparsed++ == 0)
+            index->first_unparsed = index->lines_read;
+    }
+}
+
+/* Splits the text into lines. A line is searched whole up to LOG_SCAN_MAX
+ * bytes; the rest of a longer one is skipped and counted. Returns FALSE when
+ * the head of the text holds NUL bytes: not a text file. */
+static gboolean index_lines(log_index *index, log_reader *r, log_format format)
+{
+    size_t cap = 256 * 1024, len = 0, start = 0;
+    uint64_t text_offset = 0;       /* of buf[0] */
+    gboolean skipping = FALSE;      /* in the unsearched rest of a long line */
+    gboolean text = TRUE;
+    char *buf = g_malloc(cap);
+    for (;;) {
+        char *nl = memchr(buf + start, '\n', len - start);
+        if (nl) {
+            if (!skipping) {
+                index->lines_read++;
+                index_line(index, buf + start, (size_t)(nl - buf - start), format);
+            }
+            skipping = FALSE;
+            start = (size_t)(nl - buf) + 1;
+            continue;
+        }
+        /* no newline in buf[start, len): make room, then read more */
+        if (skipping)
+            start = len;
+        memmove(buf, buf + start, len - start);
+        text_offset += start;
+        len -= start;
+        start = 0;
+        if (len == cap && cap < LOG_SCAN_MAX) {
+            cap *= 2;
+            buf = g_realloc(buf, cap);
+        } else if (len == cap) {
+            index->lines_read++;
+            if (index->lines_unscanned++ == 0)
+                index->first_unscanned = index->lines_read;
+            index_line(index, buf, len, format);
+            skipping = TRUE;
+            text_offset += len;
+            len = 0;
+        }
+        size_t n = read_text(r, buf + len, cap - len);
+        if (n == 0)
+            break;
+        char *nul = memchr(buf + len, '\0', n);
+        if (nul) {
+            if (text_offset + (uint64_t)(nul - buf) < SNIFF_BYTES) {
+                text = FALSE;
+                break;
+            }
+            /* e.g. the hole copytruncate leaves: the text ends in the line before */
+            len = (size_t)(nul - buf);
+            reader_stop(r, g_strdup("NUL bytes, not text"));
+            char *last_nl = len > start ? memrchr(buf + start, '\n', len - start) : NULL;
+            len = last_nl ? (size_t)(last_nl - buf) + 1 : start;
+            continue;
+        }
+        len += n;
+    }
+    if (text && len > start && !skipping && !r->stop_reason) {   /* a last line without a newline */
+        index->lines_read++;
+        index_line(index, buf + start, len - start, format);
+    }
+    if (r->stop_reason) {
+        index->stop_line = index->lines_read + 1;
+        index->stop_reason = g_steal_pointer(&r->stop_reason);
+    }
+    g_free(buf);
+    return text;
 }
 
 log_index *log_index_load(const char *path, log_format format, char **error)
 {
     *error = NULL;
-    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
-        *error = g_strdup_printf("log file %s is a directory", path);
+    log_reader r = { 0 };
+    r.fd = open_log(path, &r.stream, error);
+    if (r.fd < 0)
         return NULL;
-    }
-    gzFile f = gzopen(path, "rb");
-    if (f == NULL) {
-        *error = g_strdup_printf("cannot open log file %s: %s", path, g_strerror(errno));
-        return NULL;
-    }
-    if (looks_binary(f)) {
-        gzclose(f);
-        *error = g_strdup_printf("log file %s is not text (it contains NUL bytes)", path);
-        return NULL;
-    }
-    gzbuffer(f, 256 * 1024);
-
     log_index *index = g_new0(log_index, 1);
     index->path = g_strdup(path);
     index->entries = g_array_new(FALSE, FALSE, sizeof(log_entry));
-    char *buf = g_malloc(READ_CHUNK);
-    gboolean continuing = FALSE;   /* inside a line longer than the buffer */
-    z_off_t offset = gztell(f);
+    sniff(&r);
+    gboolean text = index_lines(index, &r, format);
+    if (r.gzip)
+        inflateEnd(&r.z);
+    close(r.fd);
+    g_free(r.stop_reason);
 
-    while (gzgets(f, buf, READ_CHUNK) != NULL) {
-        size_t len = strlen(buf);
-        z_off_t next = gztell(f);
-        if (next - offset != (z_off_t)len) {
-            /* NUL bytes past the head, e.g. the hole copytruncate leaves: not text from here on */
-            index->stop_line = index->lines_read + !continuing;
-            index->stop_reason = "NUL bytes, not text";
-            break;
-        }
-        offset = next;
-        gboolean complete = len > 0 && buf[len - 1] == '\n';
-        if (continuing) {
-            continuing = !complete;
-            continue;   /* the rest of a cut line */
-        }
-        index->lines_read++;
-        if (!complete && !gzeof(f)) {
-            index->lines_cut++;
-            continuing = TRUE;
-        }
-        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-            buf[--len] = '\0';
-        if (len > LOG_LINE_MAX && complete)
-            index->lines_cut++;
-        if (!worth_parsing(buf, len))
-            continue;
-        log_entry e;
-        if (parse_candidate(buf, len, format, &e)) {
-            e.lineno = index->lines_read;
-            e.text = safe_text(buf, len);
-            index->lines_reporting_rst += e.reports_rst;
-            g_array_append_val(index->entries, e);
-        } else if (generic_reports_reset(buf, len) || nginx_reports_reset(buf, len)) {
-            if (index->lines_unparsed++ == 0)
-                index->first_unparsed = index->lines_read;
-        }
-    }
-    int gz_error;
-    const char *gz_message = gzerror(f, &gz_error);
-    if (gz_error == Z_BUF_ERROR && !index->stop_reason) {   /* compressed data ended early */
-        index->stop_line = index->lines_read;
-        index->stop_reason = "gzip data cut short";
-    }
-    if (gz_error != Z_OK && gz_error != Z_BUF_ERROR) {
-        *error = g_strdup_printf("error reading log file %s: %s", path,
-                                 gz_error == Z_ERRNO ? g_strerror(errno) : gz_message);
-    } else if (index->lines_read == 0 && index->stop_reason) {
+    if (!text)
+        *error = g_strdup_printf("log file %s is not text (it contains NUL bytes)", path);
+    else if (index->lines_read == 0 && index->stop_reason)
         *error = g_strdup_printf("log file %s could not be read (%s)", path, index->stop_reason);
-    } else if (index->lines_read == 0) {
+    else if (index->lines_read == 0)
         *error = g_strdup_printf("log file %s is empty", path);
-    }
-    gzclose(f);
-    g_free(buf);
     if (*error) {
         log_index_free(index);
         return NULL;
@@ -840,6 +1037,7 @@ void log_index_free(log_index *index)
         g_free(g_array_index(index->entries, log_entry, i).request);
     }
     g_array_free(index->entries, TRUE);
+    g_free(index->stop_reason);
     g_free(index->path);
     g_free(index);
 }

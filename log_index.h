@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log_index.h - read an application log once and keep the lines that report
  * a connection reset, with their time, peer address and leg, sorted by time.
  *
@@ -21,6 +22,7 @@ typedef enum {
 typedef enum { LOG_LEG_UNKNOWN, LOG_LEG_CLIENT, LOG_LEG_UPSTREAM, LOG_LEG_COUNT } log_leg;
 
 #define LOG_LINE_MAX 1024   /* longer lines are kept cut to this many bytes */
+#define LOG_SCAN_MAX (4 << 20)   /* longer lines are searched for a reset in this many bytes */
 
 typedef struct {
     int64_t  time_us;        /* the written wall-clock time, read as if it were UTC */
@@ -49,13 +51,16 @@ typedef struct {
     uint32_t  lines_read;
     uint32_t  lines_reporting_rst;   /* entries with reports_rst */
     uint32_t  lines_unparsed;  /* mention a reset but fit no format */
-    uint32_t  lines_cut;       /* longer than LOG_LINE_MAX */
     uint32_t  first_unparsed;  /* line number of the first of them, 0 if none */
-    const char *stop_reason;   /* NULL, or why reading stopped early (for the user) */
+    uint32_t  lines_cut;       /* longer than LOG_LINE_MAX: kept cut */
+    uint32_t  lines_unscanned; /* longer than LOG_SCAN_MAX: the rest not searched */
+    uint32_t  first_unscanned; /* line number of the first of them, 0 if none */
+    char     *stop_reason;     /* NULL, or why reading stopped early (for the user) */
     uint32_t  stop_line;       /* the line it stopped in */
 } log_index;
 
-/* Reads path (plain or gzip). On failure returns NULL and sets *error to a
+/* Reads path: a file, pipe or FIFO ("-": standard input), plain or gzip.
+ * A pipe or FIFO silent for 5 s ends the reading (stop_reason says so). On failure returns NULL and sets *error to a
  * sentence for the user (free with g_free). An empty result is not a failure. */
 log_index *log_index_load(const char *path, log_format format, char **error);
 void log_index_free(log_index *index);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log_match.c - match TCP RSTs to log lines (see log_match.h). */
 #include "log_match.h"
 
@@ -415,6 +416,44 @@ gboolean log_matcher_match(log_matcher *m, const log_rst_event *ev, log_match_re
     out->delta_us = best.delta_us;
     out->offset_us = best.offset_us;
     return TRUE;
+}
+
+/* ---- the lines no RST explains --------------------------------------------- */
+
+static gint compare_linenos(gconstpointer a, gconstpointer b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void log_matcher_census(const log_matcher *m, int64_t first_us, int64_t last_us, log_census *out)
+{
+    memset(out, 0, sizeof *out);
+    int64_t zone = 0, skew = 0;
+    out->offset_known = clock_at(m, first_us, &zone, &skew);
+    int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
+    GArray *inside = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    for (guint i = 0; i < m->index->entries->len; i++) {
+        const log_entry *e = entry_at(m, i);
+        if (!e->reports_rst)
+            continue;
+        if (m->claimed_by[i]) {
+            out->explained++;
+            continue;
+        }
+        int64_t written = e->has_year ? e->time_us : in_year_near(e->time_us, first_us);
+        int64_t t = written - (e->has_zone ? 0 : zone) - skew;   /* on the capture's clock */
+        /* the reach a RST at either end of the capture has (see consider()) */
+        if (t >= first_us - window - (int64_t)e->resolution_us && t <= last_us + window)
+            g_array_append_val(inside, e->lineno);
+        else
+            out->outside++;
+    }
+    g_array_sort(inside, compare_linenos);   /* the index is in time order */
+    out->inside = inside->len;
+    out->listed = MIN(inside->len, LOG_LISTED_MAX);
+    memcpy(out->listed_lineno, inside->data, out->listed * sizeof(uint32_t));
+    g_array_free(inside, TRUE);
 }
 
 /* ---- settings ------------------------------------------------------------ */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log_match.h - match TCP RSTs to the log lines they caused.
  *
  * A line matches a RST when the line's peer is the RST's sender (address,
@@ -71,6 +72,24 @@ gboolean log_matcher_entry_used(const log_matcher *m, guint entry);
 guint log_matcher_used_count(const log_matcher *m);
 
 const char *log_match_kind_token(log_match_kind kind);
+
+/* Where a log's reset lines fall against the capture, once every RST has
+ * been matched: explained by a RST, written within the capture's time (after
+ * the clock offset, with the match window) with no RST, or outside it. Only
+ * the inside ones are listed, the first LOG_LISTED_MAX by line number. */
+#define LOG_LISTED_MAX 20
+
+typedef struct {
+    guint    explained;
+    guint    inside;
+    guint    outside;
+    gboolean offset_known;   /* FALSE: no offset supported yet, the times were taken as UTC */
+    guint    listed;
+    uint32_t listed_lineno[LOG_LISTED_MAX];
+} log_census;
+
+/* first_us..last_us: the capture's first and last packet times (UTC). */
+void log_matcher_census(const log_matcher *m, int64_t first_us, int64_t last_us, log_census *out);
 
 /* Reads the user's settings: zone "auto" | "local" | "UTC" | "+HH:MM";
  * skew and window in seconds, empty for the defaults (estimate, 1 s).

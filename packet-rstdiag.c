@@ -1,4 +1,5 @@
-/* packet-rstdiag.c - RSTDIAG post-dissector: registration, fields,
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* packet-rstdiag.c - TCP RST diagnosis post-dissector: registration, fields,
  * preferences, expert info and tree rendering.
  *
  * The diagnosis itself lives in conn_track.c (per-stream state),
@@ -24,6 +25,7 @@
 #include <epan/prefs.h>
 #include <epan/proto_data.h>
 #include <epan/tap.h>
+#include <epan/to_str.h>
 #include <epan/uat.h>
 #include <epan/dissectors/packet-ip.h>
 #include <epan/dissectors/packet-tcp.h>
@@ -32,6 +34,7 @@
 #include "conn_track.h"
 #include "log_index.h"
 #include "log_match.h"
+#include "log_text.h"
 #include "rst_classify.h"
 #include "rst_origin.h"
 #include "rst_vendor.h"
@@ -75,9 +78,14 @@ static int hf_log_leg = -1;
 static int hf_log_offset = -1;
 static int hf_log_level = -1;
 static int hf_log_request = -1;
+static int hf_log_message = -1;
+static int hf_continued = -1;
+static int hf_log_peer = -1;
+static int hf_log_upstream = -1;
 
 static gint ett_rstdiag = -1;
 static gint ett_log = -1;
+static gint ett_continued = -1;
 
 static expert_field ei_cause[CAUSE_COUNT];
 
@@ -91,20 +99,20 @@ static int ipv6_tap_id = -1;
 #define RESPONSE_TIMEOUT_MAX_MS (3600 * 1000)
 static rstdiag_ws_bool_t pref_info_column = TRUE;
 static guint pref_response_timeout_ms = RESPONSE_TIMEOUT_DEFAULT_MS;
-static rst_settings settings = { RESPONSE_TIMEOUT_DEFAULT_MS };
+static idle_timer_table idle_timers;
+static rst_settings settings = { RESPONSE_TIMEOUT_DEFAULT_MS, &idle_timers };
 static const char *pref_log_file = "";
 static gint pref_log_format = LOG_FORMAT_AUTO;
 static const char *pref_log_timezone = "auto";
 static const char *pref_log_clock_skew = "";
 static const char *pref_log_window = "";
 static const char *pref_idle_timers = "";
-static idle_timer_table idle_timers;
 
 static enum_val_t log_format_values[LOG_FORMAT_COUNT + 1];   /* from log_format_name() */
 static value_string log_format_names[LOG_FORMAT_COUNT + 1];
 
-/* Log sources: the log_file preference first, then the rows of the "RSTDIAG
- * log sources" table. A log stays loaded across capture files; its matcher
+/* Log sources: the log_file preference first, then the rows of the "log
+ * sources" table. A log stays loaded across capture files; its matcher
  * lives for one capture file. */
 #define MAX_LOG_SOURCES 8
 
@@ -168,7 +176,7 @@ typedef struct {
 /* Highest frame already fed to the tracker in this file. */
 static guint32 last_tracked_frame;
 static gboolean seen_rst;
-/* tshark asked for the stats tree before the capture was read */
+/* the stats tree listens in the only pass: the log lines are placed at the end */
 static gboolean unmatched_report_wanted;
 /* Identifies our helper tap listener (any unique address will do). */
 static int tap_helper_token;
@@ -466,7 +474,8 @@ static gint find_tcp_header(const guint8 *data, gint len, const tcp_info_t *tcph
     return -1;
 }
 
-/* What a RST says about itself: a vendor code in its window, or its payload. */
+/* What a RST says about itself: an MPTCP reason among its options, a vendor
+ * code in its window, or its payload. */
 static rst_vendor_info *read_vendor(tvbuff_t *tvb, const tcp_info_t *tcph)
 {
     gint len = (gint)tvb_captured_length(tvb);
@@ -479,9 +488,11 @@ static rst_vendor_info *read_vendor(tvbuff_t *tvb, const tcp_info_t *tcph)
     size_t payload_len = 0;
     if (payload >= header + 20 && payload < len)
         payload_len = MIN((size_t)tcph->th_seglen, (size_t)(len - payload));
+    size_t options_len = payload > header + 20 ? (size_t)(MIN(payload, len) - (header + 20)) : 0;
 
     rst_vendor_info info;
-    if (!rst_vendor_decode(raw_window, payload_len ? data + payload : NULL, payload_len, &info))
+    if (!rst_vendor_decode_options(data + header + 20, options_len, &info)
+        && !rst_vendor_decode(raw_window, payload_len ? data + payload : NULL, payload_len, &info))
         return NULL;
     return (rst_vendor_info *)wmem_memdup(wmem_file_scope(), &info, sizeof info);
 }
@@ -513,18 +524,22 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
                                       gboolean first_in_stream)
 {
     rstdiag_record *record = wmem_new0(wmem_file_scope(), rstdiag_record);
+    record->vendor = read_vendor(tvb, tcph);
+    /* a diagnostic payload explains the RST; the stack rules judge the RST without it */
+    tcp_segment judged = *seg;
+    if (record->vendor && record->vendor->payload_is_diagnostic)
+        judged.payload_len = 0;
     const void *src = tcph->ip_src.data;
     size_t src_len = (size_t)tcph->ip_src.len;
     rst_host_facts host = {
         .listening = conn_listeners_has(listeners, src, src_len, seg->src_port),
         .queue_burst = conn_listeners_queue_burst(listeners, src, src_len, seg->src_port, seg->time_us),
     };
-    rst_classify(st, seg, &settings, &host, &record->diag);
+    rst_classify(st, &judged, &settings, &host, &record->diag);
     record->stream = tcph->th_stream;
     record->first_in_stream = first_in_stream;
     record->first_in_capture = !seen_rst;
     record->after_reset = first_in_stream ? 0 : history->first_frame;
-    record->vendor = read_vendor(tvb, tcph);
     seen_rst = TRUE;
 
     path_facts facts = { .vendor = record->vendor, .timers = &idle_timers };
@@ -646,18 +661,26 @@ static proto_item *add_token(proto_tree *tree, int hf, tvbuff_t *tvb, const char
     return item;
 }
 
-static void add_time(proto_tree *tree, int hf, tvbuff_t *tvb, int64_t us)
+/* Durations as people read them: milliseconds below a second, else seconds. */
+static char *duration_text(wmem_allocator_t *pool, int64_t us, gboolean sign)
+{
+    double value = (double)us / (us > -1000000 && us < 1000000 ? 1000.0 : 1000000.0);
+    const char *unit = us > -1000000 && us < 1000000 ? "ms" : "s";
+    return wmem_strdup_printf(pool, sign ? "%+.3f %s" : "%.3f %s", value, unit);
+}
+
+static void add_time(proto_tree *tree, int hf, tvbuff_t *tvb, int64_t us, const char *shown)
 {
     /* nstime_t keeps the sign in both parts */
     nstime_t t = { (time_t)(us / 1000000), (int)(us % 1000000) * 1000 };
-    proto_item_set_generated(proto_tree_add_time(tree, hf, tvb, 0, 0, &t));
+    proto_item_set_generated(proto_tree_add_time_format_value(tree, hf, tvb, 0, 0, &t, "%s", shown));
 }
 
 /* Durations: negative means "not known". */
-static void add_duration(proto_tree *tree, int hf, tvbuff_t *tvb, int64_t us)
+static void add_duration(proto_tree *tree, int hf, tvbuff_t *tvb, packet_info *pinfo, int64_t us)
 {
     if (us >= 0)
-        add_time(tree, hf, tvb, us);
+        add_time(tree, hf, tvb, us, duration_text(pinfo->pool, us, FALSE));
 }
 
 /* The line a hit points at, or NULL (the logs may have been reloaded since). */
@@ -669,28 +692,103 @@ static const log_entry *hit_line(const rstdiag_log_hit *hit)
     return &g_array_index(index->entries, log_entry, hit->match.entry);
 }
 
-static void render_log(const rstdiag_log_hit *hit, tvbuff_t *tvb, proto_tree *tree)
+/* Tree labels hold ITEM_LABEL_LENGTH (240) bytes: longer text is shown in
+ * pieces of at most this many bytes, cut between UTF-8 characters. */
+#define LABEL_TEXT_MAX 180
+
+static const char *piece_end(const char *text)
+{
+    size_t len = strlen(text);
+    if (len <= LABEL_TEXT_MAX)
+        return text + len;
+    /* after a space in the piece's last quarter, else between two characters */
+    for (const char *p = text + LABEL_TEXT_MAX; p > text + LABEL_TEXT_MAX * 3 / 4; p--) {
+        if (p[-1] == ' ')
+            return p;
+    }
+    return g_utf8_find_prev_char(text, text + LABEL_TEXT_MAX + 1);
+}
+
+/* text as a label: whole, or its first piece and an ellipsis. */
+static const char *label_text(wmem_allocator_t *pool, const char *text)
+{
+    const char *end = piece_end(text);
+    return *end ? wmem_strdup_printf(pool, "%.*s\u2026", (int)(end - text), text) : text;
+}
+
+/* Text that may be long (a log line, evidence): whole as the field's value (columns,
+ * filters, -T fields, Copy Value); in the tree its first piece, and the
+ * rest in pieces beneath. */
+static proto_item *add_long_string(proto_tree *tree, int hf, tvbuff_t *tvb, packet_info *pinfo, const char *text)
+{
+    proto_item *item = proto_tree_add_string_format_value(tree, hf, tvb, 0, 0, text, "%s",
+                                                          label_text(pinfo->pool, text));
+    proto_item_set_generated(item);
+    const char *rest = piece_end(text);
+    if (!*rest)
+        return item;
+    proto_tree *pieces = proto_item_add_subtree(item, ett_continued);
+    while (*rest) {
+        const char *end = piece_end(rest);
+        proto_item_set_generated(proto_tree_add_none_format(pieces, hf_continued, tvb, 0, 0, "\u2026%.*s",
+                                                            (int)(end - rest), rest));
+        rest = end;
+    }
+    return item;
+}
+
+static const char *endpoint_text(wmem_allocator_t *pool, const log_entry *line)
+{
+    address addr;
+    set_address(&addr, line->family == 6 ? AT_IPv6 : AT_IPv4, line->family == 6 ? 16 : 4, line->addr);
+    const char *host = address_to_str(pool, &addr);
+    if (!line->port)
+        return host;
+    return wmem_strdup_printf(pool, line->family == 6 ? "[%s]:%u" : "%s:%u", host, line->port);
+}
+
+/* The log's clock offset as a zone (the nearest quarter hour, as the
+ * matcher's estimate votes) and the skew left over. */
+static const char *offset_text(wmem_allocator_t *pool, int64_t offset_us)
+{
+    const int64_t quarter_us = G_GINT64_CONSTANT(900000000);
+    int64_t zone_us = (offset_us >= 0 ? offset_us + quarter_us / 2 : offset_us - quarter_us / 2) / quarter_us
+                      * quarter_us;
+    int64_t zone_min = (zone_us < 0 ? -zone_us : zone_us) / 60000000;
+    return wmem_strdup_printf(pool, "%c%02d:%02d zone, skew %s", zone_us < 0 ? '-' : '+', (int)(zone_min / 60),
+                              (int)(zone_min % 60), duration_text(pool, offset_us - zone_us, TRUE));
+}
+
+static void render_log(const rstdiag_log_hit *hit, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
 {
     const log_entry *line = hit_line(hit);
     if (!line)
         return;
     const char *path = log_sources[hit->source].path;
+    char *message = log_text_message(line->text, (log_format)line->format);
+    char *upstream = log_text_upstream(line->text, (log_format)line->format);
     proto_item *item = proto_tree_add_item(tree, hf_log, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(item);
-    proto_item_append_text(item, ": line %u of %s (%s)", line->lineno, path,
-                           log_match_kind_token(hit->match.kind));
+    proto_item_append_text(item, ": %s (line %u)", label_text(pinfo->pool, message), line->lineno);
     proto_tree *sub = proto_item_add_subtree(item, ett_log);
-    add_token(sub, hf_log_line, tvb, line->text);
-    add_token(sub, hf_log_file, tvb, path);
-    proto_item_set_generated(proto_tree_add_uint(sub, hf_log_lineno, tvb, 0, 0, line->lineno));
-    add_time(sub, hf_log_delta, tvb, hit->match.delta_us);
-    add_token(sub, hf_log_match, tvb, log_match_kind_token(hit->match.kind));
-    add_token(sub, hf_log_leg, tvb, log_leg_token((log_leg)line->leg));
+    add_long_string(sub, hf_log_message, tvb, pinfo, message);
+    add_long_string(sub, hf_log_line, tvb, pinfo, line->text);
+    if (line->family)
+        add_token(sub, hf_log_peer, tvb, endpoint_text(pinfo->pool, line));
+    if (upstream)
+        add_long_string(sub, hf_log_upstream, tvb, pinfo, upstream);
+    if (line->request)
+        add_long_string(sub, hf_log_request, tvb, pinfo, line->request);
     if (line->level[0])
         add_token(sub, hf_log_level, tvb, line->level);
-    if (line->request)
-        add_token(sub, hf_log_request, tvb, line->request);
-    add_time(sub, hf_log_offset, tvb, hit->match.offset_us);
+    add_token(sub, hf_log_leg, tvb, log_leg_token((log_leg)line->leg));
+    add_long_string(sub, hf_log_file, tvb, pinfo, path);
+    proto_item_set_generated(proto_tree_add_uint(sub, hf_log_lineno, tvb, 0, 0, line->lineno));
+    add_token(sub, hf_log_match, tvb, log_match_kind_token(hit->match.kind));
+    add_time(sub, hf_log_delta, tvb, hit->match.delta_us, duration_text(pinfo->pool, hit->match.delta_us, TRUE));
+    add_time(sub, hf_log_offset, tvb, hit->match.offset_us, offset_text(pinfo->pool, hit->match.offset_us));
+    g_free(message);
+    g_free(upstream);
 }
 
 static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
@@ -723,18 +821,18 @@ static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pin
     rst_kernel_reason_alt_tokens(diag, alt, sizeof alt);
     if (alt[0])
         add_token(sub, hf_kernel_reason_alt, tvb, alt);
-    add_token(sub, hf_evidence, tvb, diag->evidence);
+    add_long_string(sub, hf_evidence, tvb, pinfo, diag->evidence);
     add_token(sub, hf_shape, tvb, rst_shape_token(diag->shape));
     add_token(sub, hf_acceptable, tvb, rst_acceptability_token(diag->acceptable));
     if (diag->trigger_frame)
         proto_item_set_generated(proto_tree_add_uint(sub, hf_trigger, tvb, 0, 0, diag->trigger_frame));
-    add_duration(sub, hf_idle, tvb, diag->idle_us);
-    add_duration(sub, hf_age, tvb, diag->age_us);
+    add_duration(sub, hf_idle, tvb, pinfo, diag->idle_us);
+    add_duration(sub, hf_age, tvb, pinfo, diag->age_us);
     proto_item_set_generated(proto_tree_add_uint(sub, hf_bytes_client, tvb, 0, 0, diag->bytes_client));
     proto_item_set_generated(proto_tree_add_uint(sub, hf_bytes_server, tvb, 0, 0, diag->bytes_server));
     add_token(sub, hf_origin, tvb, rst_origin_token(diag->origin));
     if (diag->origin_evidence[0])
-        add_token(sub, hf_origin_evidence, tvb, diag->origin_evidence);
+        add_long_string(sub, hf_origin_evidence, tvb, pinfo, diag->origin_evidence);
     if (diag->ttl_delta_known)
         proto_item_set_generated(proto_tree_add_int(sub, hf_ttl_delta, tvb, 0, 0, diag->ttl_delta));
     if (diag->ignored != IGNORED_NO)
@@ -747,14 +845,91 @@ static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pin
             proto_item_set_generated(proto_tree_add_uint(sub, hf_vendor_code, tvb, 0, 0, record->vendor->code));
     }
     for (guint i = 0; i < record->hit_count; i++)
-        render_log(&record->hits[i], tvb, sub);
+        render_log(&record->hits[i], tvb, pinfo, sub);
+}
+
+/* ---- what the stats tree and the end report say about the logs ---------------- */
+
+static rstdiag_log_summary log_summaries[MAX_LOG_SOURCES];
+static guint log_summary_count;
+static guint32 log_summaries_placed_at;   /* last_tracked_frame when placed; 0: not placed */
+static int64_t capture_first_us, capture_last_us;   /* times of the first and last frame */
+static gboolean capture_seen;
+
+static void note_frame_time(const packet_info *pinfo)
+{
+    int64_t t = (int64_t)pinfo->abs_ts.secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
+    if (!capture_seen || t < capture_first_us)
+        capture_first_us = t;
+    if (!capture_seen || t > capture_last_us)
+        capture_last_us = t;
+    capture_seen = TRUE;
+}
+
+/* The sources' counts; placed against the capture when every RST has been
+ * matched (a later pass; at the end of the only one), again only when frames
+ * have been tracked since (a live capture). */
+static void update_log_summaries(gboolean every_rst_matched)
+{
+    if (log_summaries_placed_at && log_summaries_placed_at == last_tracked_frame)
+        return;
+    log_summary_count = 0;
+    for (guint i = 0; i < log_source_count; i++) {
+        const log_source *source = &log_sources[i];
+        if (!source->index || !source->matcher)
+            continue;
+        rstdiag_log_summary *s = &log_summaries[log_summary_count++];
+        s->path = source->path;
+        s->lines = source->index->lines_reporting_rst;
+        s->placed = every_rst_matched;
+        if (every_rst_matched)
+            log_matcher_census(source->matcher, capture_first_us, capture_last_us, &s->census);
+        else
+            s->census = (log_census){ .explained = log_matcher_used_count(source->matcher) };
+    }
+    log_summaries_placed_at = every_rst_matched ? MAX(last_tracked_frame, 1) : 0;
+}
+
+static void queue_tap(packet_info *pinfo, const rstdiag_record *record, gboolean later_pass)
+{
+    if (!have_tap_listener(rstdiag_tap))
+        return;
+    update_log_summaries(later_pass);
+    /* the only pass (tshark without -2): the lines are placed at the end, on stderr */
+    unmatched_report_wanted |= !later_pass && log_summary_count > 0;
+    rstdiag_tap_data *data = wmem_new(pinfo->pool, rstdiag_tap_data);
+    *data = (rstdiag_tap_data){ record, log_summary_count, log_summaries };
+    tap_queue_packet(rstdiag_tap, pinfo, data);
+}
+
+static void report_unmatched_lines(void)
+{
+    update_log_summaries(TRUE);
+    fflush(stdout);   /* after tshark's statistics, not inside them */
+    for (guint i = 0; i < log_summary_count; i++) {
+        const rstdiag_log_summary *s = &log_summaries[i];
+        const log_census *c = &s->census;
+        fprintf(stderr, "RSTDIAG: log file %s: %u reset lines: %u explained by a RST, %u in the capture's time "
+                "with no RST, %u outside the capture's time%s\n", s->path, s->lines, c->explained, c->inside,
+                c->outside, c->offset_known ? "" : " (no clock offset could be estimated: its times were read as UTC)");
+        if (c->listed == 0)
+            continue;
+        fprintf(stderr, "  in the capture's time with no RST: line");
+        for (guint n = 0; n < c->listed; n++)
+            fprintf(stderr, "%s %u", n ? "," : "", c->listed_lineno[n]);
+        if (c->listed < c->inside)
+            fprintf(stderr, " (the first %u of %u)", c->listed, c->inside);
+        fprintf(stderr, "\n");
+    }
 }
 
 static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
     rstdiag_record *record;
     guint32 after_reset = 0;
-    if (pinfo->num > last_tracked_frame) {   /* first sight: nothing stored for it yet */
+    gboolean later_pass = pinfo->num <= last_tracked_frame;
+    if (!later_pass) {   /* first sight: nothing stored for it yet */
+        note_frame_time(pinfo);
         record = track_frame(tvb, pinfo, &after_reset);
     } else {
         record = (rstdiag_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_RECORD);
@@ -770,73 +945,35 @@ static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
         return 0;
     }
     const char *saved_proto = pinfo->current_proto;
-    pinfo->current_proto = "RSTDIAG";   /* the expert infos' protocol: not set for a pino */
+    pinfo->current_proto = RSTDIAG_NAME;   /* the expert infos' protocol: not set for a pino */
     render(record, tvb, pinfo, tree);
-    tap_queue_packet(rstdiag_tap, pinfo, record);
+    queue_tap(pinfo, record, later_pass);
     pinfo->current_proto = saved_proto;
     return tvb_captured_length(tvb);
 }
 
-static gint compare_uint(gconstpointer a, gconstpointer b)
-{
-    guint x = *(const guint *)a, y = *(const guint *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* ---- for the stats tree -------------------------------------------------- */
-
-void rstdiag_log_line_counts(guint *lines, guint *unmatched)
-{
-    *lines = *unmatched = 0;
-    for (guint i = 0; i < log_source_count; i++) {
-        const log_index *index = log_sources[i].index;
-        if (!index)
-            continue;
-        guint used = log_sources[i].matcher ? log_matcher_used_count(log_sources[i].matcher) : 0;
-        *lines += index->lines_reporting_rst;
-        *unmatched += index->lines_reporting_rst - used;
-    }
-}
-
-void rstdiag_foreach_unmatched_line(void (*fn)(const char *path, guint lineno, void *data), void *data)
-{
-    for (guint i = 0; i < log_source_count; i++) {
-        const log_index *index = log_sources[i].index;
-        if (!index)
-            continue;
-        GArray *linenos = g_array_new(FALSE, FALSE, sizeof(guint));
-        for (guint e = 0; e < index->entries->len; e++) {
-            const log_entry *line = &g_array_index(index->entries, log_entry, e);
-            if (line->reports_rst && !(log_sources[i].matcher && log_matcher_entry_used(log_sources[i].matcher, e)))
-                g_array_append_val(linenos, line->lineno);
-        }
-        g_array_sort(linenos, compare_uint);   /* the index is in time order */
-        for (guint n = 0; n < linenos->len; n++)
-            fn(log_sources[i].path, g_array_index(linenos, guint, n), data);
-        g_array_free(linenos, TRUE);
-    }
-}
-
-gboolean rstdiag_matching_final(guint32 num)
-{
-    return num < last_tracked_frame;
-}
-
-void rstdiag_report_unmatched_at_close(void)
-{
-    unmatched_report_wanted = TRUE;
-}
-
 /* ---- life cycle ----------------------------------------------------------- */
+
+static void apply_preferences(void);
 
 static void rstdiag_init(void)
 {
+    /* A profile switch resets the preferences to their defaults without
+     * marking them changed (prefs_reset), so prefs_apply_all() does not call
+     * the apply callback for a module the new profile leaves at its defaults;
+     * the redissection that follows (epan_new) runs the init routines. So the
+     * settings are derived from the preferences again here, for every file
+     * and every redissection. */
+    apply_preferences();
     stream_chunks = NULL;
     stream_chunk_count = 0;
     last_tracked_frame = 0;
     seen_rst = FALSE;
     conn_listeners_free(listeners);   /* normally freed by the cleanup already */
     listeners = conn_listeners_new();
+    capture_seen = FALSE;
+    log_summaries_placed_at = 0;
+    log_summary_count = 0;
     for (guint i = 0; i < log_source_count; i++) {
         if (log_sources[i].index)
             log_sources[i].matcher = log_matcher_new(log_sources[i].index, &log_sources[i].settings);
@@ -856,28 +993,10 @@ static void rstdiag_init(void)
     tap_helper_registered = TRUE;
 }
 
-static void print_unmatched_line(const char *path, guint lineno, void *data)
-{
-    const char **last_path = (const char **)data;
-    if (*last_path == NULL || strcmp(*last_path, path) != 0)
-        fprintf(stderr, "%s%s line %u", *last_path ? "\n  " : "  ", path, lineno);
-    else
-        fprintf(stderr, ", %u", lineno);
-    *last_path = path;
-}
-
 static void rstdiag_cleanup(void)
 {
     if (unmatched_report_wanted) {
-        guint lines, unmatched;
-        rstdiag_log_line_counts(&lines, &unmatched);
-        if (unmatched) {
-            const char *last_path = NULL;
-            fflush(stdout);   /* after tshark's statistics, not inside them */
-            fprintf(stderr, "RSTDIAG: %u of %u log reset lines have no RST in the capture:\n", unmatched, lines);
-            rstdiag_foreach_unmatched_line(print_unmatched_line, &last_path);
-            fprintf(stderr, "\n");
-        }
+        report_unmatched_lines();
         unmatched_report_wanted = FALSE;
     }
     stream_chunks = NULL;   /* freed with the file scope */
@@ -915,6 +1034,11 @@ static log_index *load_log_file(const char *path, gint format)
         ws_info("log file %s: %u reset lines of %u (%u unparsed, %u cut)", path, index->entries->len,
                 index->lines_read, index->lines_unparsed, index->lines_cut);
     }
+    if (index && index->lines_unscanned)
+        report_warning("RSTDIAG: log file %s: %u %s longer than %d MiB; a reset is looked for only in the "
+                       "first %d MiB (the first such line is line %u)", path, index->lines_unscanned,
+                       index->lines_unscanned == 1 ? "line is" : "lines are", LOG_SCAN_MAX >> 20,
+                       LOG_SCAN_MAX >> 20, index->first_unscanned);
     return index;
 }
 
@@ -930,52 +1054,77 @@ static log_source *take_old_source(const char *path, gint format)
     return NULL;
 }
 
-/* Problems with the log preferences already told: tshark applies the
- * preferences again for every table row given with -o, and the same words
- * are told only once, again only after the problem has gone away. */
-static char *told_settings_problem;
+/* Problems with the preferences and table rows already told: they are
+ * applied again for every table row given with -o and for every file, and
+ * each problem is told only once, again only after it has gone away. */
+static GPtrArray *told_settings_problems;
 static gboolean told_sources_left_out;
 
-static void tell_settings_problem(char *problem /* taken; NULL: none */)
+static gboolean problem_told(const GPtrArray *told, const char *problem)
 {
-    if (problem && g_strcmp0(problem, told_settings_problem) != 0)
-        report_failure("RSTDIAG: %s", problem);
-    g_free(told_settings_problem);
-    told_settings_problem = problem;
+    for (guint i = 0; told && i < told->len; i++) {
+        if (strcmp((const char *)g_ptr_array_index(told, i), problem) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static void tell_settings_problems(GPtrArray *problems /* taken */)
+{
+    for (guint i = 0; i < problems->len; i++) {
+        const char *problem = (const char *)g_ptr_array_index(problems, i);
+        if (!problem_told(told_settings_problems, problem))
+            report_failure("RSTDIAG: %s", problem);
+    }
+    if (told_settings_problems)
+        g_ptr_array_free(told_settings_problems, TRUE);
+    told_settings_problems = problems;
+}
+
+/* A table row's values: a bad time zone or skew falls back to its default,
+ * and the problem is told with the row's number and file (rows are not
+ * refused when entered: Wireshark would then drop the whole table). */
+static gboolean read_source_row(const log_source_row *row, guint number, const log_match_settings *preferences,
+                                log_source *out, GPtrArray *problems)
+{
+    char *error = NULL;
+    if (!row->file || !*row->file) {
+        g_ptr_array_add(problems, g_strdup_printf("log sources row %u names no file; it is left out", number));
+        return FALSE;
+    }
+    *out = (log_source){ .path = g_strdup(row->file), .format = (gint)row->format };
+    if (!log_match_settings_parse(row->timezone, row->skew, NULL, &out->settings, &error))
+        g_ptr_array_add(problems, g_strdup_printf("log sources row %u (%s): %s", number, row->file, error));
+    out->settings.window_us = preferences->window_us;   /* the window is a preference of all sources */
+    g_free(error);
+    return TRUE;
 }
 
 /* Rebuilds the source list from the preferences and the table. A file
  * already read, or already found unreadable, with the same format is kept as
  * it is, so each problem is told once; new files are read now. */
-static void configure_log_sources(void)
+static void configure_log_sources(GPtrArray *problems /* taken: found before, told with the log's */)
 {
     log_source wanted[MAX_LOG_SOURCES];
     guint count = 0, rows_left_out = 0;
     char *error = NULL;
 
-    log_match_settings settings;
-    log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &settings, &error);
-    tell_settings_problem(error);
-    error = NULL;
+    log_match_settings log_file_settings;   /* of the log_file preference */
+    if (!log_match_settings_parse(pref_log_timezone, pref_log_clock_skew, pref_log_window, &log_file_settings, &error))
+        g_ptr_array_add(problems, g_steal_pointer(&error));
     if (pref_log_file && *pref_log_file) {
         wanted[count] = (log_source){ .path = g_strdup(pref_log_file), .format = pref_log_format,
-                                      .settings = settings };
+                                      .settings = log_file_settings };
         count++;
     }
     for (guint r = 0; r < log_source_row_count; r++) {
-        const log_source_row *row = &log_source_rows[r];
-        if (!row->file || !*row->file)
-            continue;
         if (count == MAX_LOG_SOURCES) {
-            rows_left_out++;
+            rows_left_out += log_source_rows[r].file && *log_source_rows[r].file;
             continue;
         }
-        wanted[count] = (log_source){ .path = g_strdup(row->file), .format = (gint)row->format };
-        /* rows were checked when entered; a bad value falls back to its default */
-        log_match_settings_parse(row->timezone, row->skew, pref_log_window, &wanted[count].settings, &error);
-        g_clear_pointer(&error, g_free);
-        count++;
+        count += read_source_row(&log_source_rows[r], r + 1, &log_file_settings, &wanted[count], problems);
     }
+    tell_settings_problems(problems);
     if (rows_left_out && !told_sources_left_out)
         report_warning("RSTDIAG: only %d log sources are used (the log_file preference first, then the "
                        "table's rows); the other rows are left out", MAX_LOG_SOURCES);
@@ -1020,17 +1169,6 @@ static void free_log_source_row(void *record)
     g_free(row->skew);
 }
 
-static rstdiag_ws_bool_t check_log_source_row(void *record, char **error)
-{
-    const log_source_row *row = (const log_source_row *)record;
-    log_match_settings unused;
-    if (!row->file || !*row->file) {
-        *error = g_strdup("A log source needs a file");
-        return FALSE;
-    }
-    return log_match_settings_parse(row->timezone, row->skew, NULL, &unused, error);
-}
-
 static uat_t *register_log_source_table(void)
 {
     static uat_field_t fields[] = {
@@ -1040,9 +1178,9 @@ static uat_t *register_log_source_table(void)
         UAT_FLD_CSTRING(log_source_rows, skew, "Clock skew (s)", "Seconds added to its times; empty: estimated"),
         UAT_END_FIELDS
     };
-    return uat_new("RSTDIAG log sources", sizeof(log_source_row), "rstdiag_log_sources", TRUE,
+    return uat_new(RSTDIAG_NAME " log sources", sizeof(log_source_row), "rstdiag_log_sources", TRUE,
                    &log_source_rows, &log_source_row_count, UAT_AFFECTS_DISSECTION, NULL,
-                   copy_log_source_row, check_log_source_row, free_log_source_row, configure_log_sources,
+                   copy_log_source_row, NULL, free_log_source_row, apply_preferences,
                    NULL, fields);
 }
 
@@ -1055,10 +1193,13 @@ static void rstdiag_shutdown(void)
         g_free(log_sources[i].path);
     }
     log_source_count = 0;
-    g_clear_pointer(&told_settings_problem, g_free);
+    if (told_settings_problems)
+        g_ptr_array_free(told_settings_problems, TRUE);
+    told_settings_problems = NULL;
 }
 
-static void rstdiag_prefs_changed(void)
+/* Everything derived from the preferences; idempotent (see rstdiag_init). */
+static void apply_preferences(void)
 {
     if (pref_response_timeout_ms == 0 || pref_response_timeout_ms > RESPONSE_TIMEOUT_MAX_MS) {
         report_failure("RSTDIAG: response_timeout %u ms is outside 1..%u ms; using %u ms",
@@ -1067,13 +1208,11 @@ static void rstdiag_prefs_changed(void)
     }
     settings.response_timeout_ms = pref_response_timeout_ms;
 
+    GPtrArray *problems = g_ptr_array_new_with_free_func(g_free);
     char *error = NULL;
-    if (!idle_timers_parse(pref_idle_timers, &idle_timers, &error)) {
-        report_failure("RSTDIAG: %s", error);
-        g_free(error);
-    }
-
-    configure_log_sources();
+    if (!idle_timers_parse(pref_idle_timers, &idle_timers, &error))
+        g_ptr_array_add(problems, error);
+    configure_log_sources(problems);
 }
 
 static void register_expert_fields(void)
@@ -1115,7 +1254,8 @@ void proto_register_rstdiag(void)
         TOKEN_FIELD(hf_cause, "Cause", "rstdiag.cause",
             "Likely cause: refused, accept-overflow, bad-handshake, connect-abandoned, handshake-abort, "
             "unread-data, abortive-close, response-timeout, data-after-close, stale-connection, "
-            "keepalive-timeout, late-after-close, blocked, injected, idle-timeout, relayed or unknown"),
+            "keepalive-timeout, late-after-close, blocked, injected, idle-timeout, relayed, keepalive-race "
+            "or unknown"),
         TOKEN_FIELD(hf_confidence, "Confidence", "rstdiag.confidence",
             "How firmly the traffic supports the cause: high (no other reading fits), medium (an "
             "alternative is named, or the handshake was not captured) or low"),
@@ -1162,35 +1302,52 @@ void proto_register_rstdiag(void)
             "This frame comes after a RST of its stream: the stream's first RST", HFILL } },
         TOKEN_FIELD(hf_vendor, "Vendor reason", "rstdiag.vendor",
             "The reason the RST carries itself: NetScaler code in the window field, F5 BIG-IP reset cause, "
-            "IETF RST diagnostic payload, or other payload text"),
+            "IETF RST diagnostic payload, Linux reset reason payload, MPTCP MP_TCPRST reason, or other "
+            "payload text"),
         { &hf_vendor_code, { "Vendor reason code", "rstdiag.vendor.code", FT_UINT32, BASE_DEC, NULL, 0x0,
-            "The numeric reason code of a NetScaler or IETF diagnostic RST", HFILL } },
-        { &hf_log, { "Log line", "rstdiag.log", FT_NONE, BASE_NONE, NULL, 0x0,
-            "The application log line this RST caused (preference log_file)", HFILL } },
-        TOKEN_FIELD(hf_log_line, "Text", "rstdiag.log.line",
-            "The matched log line, cut to 1024 bytes, control characters and invalid UTF-8 replaced"),
-        TOKEN_FIELD(hf_log_file, "File", "rstdiag.log.file", "The log file the line comes from"),
-        { &hf_log_lineno, { "Line number", "rstdiag.log.lineno", FT_UINT32, BASE_DEC, NULL, 0x0,
+            "The numeric reason code: NetScaler, IETF diagnostic, Linux sk_rst_reason or MP_TCPRST reason",
+            HFILL } },
+        { &hf_log, { "Application log", "rstdiag.log", FT_NONE, BASE_NONE, NULL, 0x0,
+            "The application log line this RST caused (preferences log_file and log_sources); the tree shows "
+            "its message", HFILL } },
+        TOKEN_FIELD(hf_log_message, "Log message", "rstdiag.log.message",
+            "The line's message without the program's prefix (time, level, process and connection numbers) "
+            "and without the fields shown apart (client, request, upstream)"),
+        TOKEN_FIELD(hf_log_line, "Log line", "rstdiag.log.line",
+            "The whole matched line (up to 1024 bytes, control characters and invalid UTF-8 replaced); the tree "
+            "shows it in pieces, the field's value is whole"),
+        { &hf_continued, { "Continued", "rstdiag.continued", FT_NONE, BASE_NONE, NULL, 0x0,
+            "A further piece of a text too long for one line of the tree (log line, evidence); the field "
+            "itself holds the whole text", HFILL } },
+        TOKEN_FIELD(hf_log_peer, "Log peer", "rstdiag.log.peer",
+            "The address (and port) the line names as the other end of the reset connection"),
+        TOKEN_FIELD(hf_log_upstream, "Log upstream", "rstdiag.log.upstream",
+            "The upstream the line names: nginx upstream URL, Apache remote server, HAProxy backend/server, "
+            "Envoy upstream host"),
+        TOKEN_FIELD(hf_log_file, "Log file", "rstdiag.log.file", "The log file the line comes from"),
+        { &hf_log_lineno, { "Log line number", "rstdiag.log.lineno", FT_UINT32, BASE_DEC, NULL, 0x0,
             "1-based line number of the matched line in the log file", HFILL } },
-        { &hf_log_delta, { "Log time minus packet time", "rstdiag.log.delta", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
+        { &hf_log_delta, { "Log time minus RST time", "rstdiag.log.delta", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
             "The line's time after the clock offset, minus the RST's capture time", HFILL } },
-        TOKEN_FIELD(hf_log_match, "Matched on", "rstdiag.log.match",
+        TOKEN_FIELD(hf_log_match, "Log matched on", "rstdiag.log.match",
             "What tied the line to the RST besides time: address+port, address, or time alone"),
-        TOKEN_FIELD(hf_log_leg, "Leg", "rstdiag.log.leg",
+        TOKEN_FIELD(hf_log_leg, "Log leg", "rstdiag.log.leg",
             "Which connection of the logging program was reset: client (from its client) or upstream"),
-        TOKEN_FIELD(hf_log_level, "Level", "rstdiag.log.level",
+        TOKEN_FIELD(hf_log_level, "Log level", "rstdiag.log.level",
             "The line's severity as the log wrote it (nginx and Apache: info, error, ...)"),
-        TOKEN_FIELD(hf_log_request, "Request", "rstdiag.log.request",
+        TOKEN_FIELD(hf_log_request, "Log request", "rstdiag.log.request",
             "The request line the log quotes (nginx, HAProxy, Envoy), cut to 256 bytes"),
-        { &hf_log_offset, { "Clock offset", "rstdiag.log.offset", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
-            "Offset between the log's clock and UTC applied to the line: its zone plus clock skew "
-            "(estimated from the traffic unless set in the preferences)", HFILL } },
+        { &hf_log_offset, { "Log clock offset", "rstdiag.log.offset", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
+            "Offset between the log's clock and UTC applied to the line: its zone (shown as +HH:MM) plus "
+            "clock skew (estimated from the traffic unless set in the preferences)", HFILL } },
     };
-    static gint *ett[] = { &ett_rstdiag, &ett_log };
+    static gint *ett[] = { &ett_rstdiag, &ett_log, &ett_continued };
 
-    proto_rstdiag = proto_register_protocol("TCP RST diagnosis", "RSTDIAG", "rstdiag");
-    proto_rstdiag_post = proto_register_protocol_in_name_only("TCP RST diagnosis (post-dissector)",
-        "RSTDIAG post-dissector", "rstdiag.postdissector", proto_rstdiag, FT_PROTOCOL);
+    /* one name wherever Wireshark shows one: tree, preferences, Expert
+     * Information, statistics; the filter name inside it */
+    proto_rstdiag = proto_register_protocol(RSTDIAG_NAME, RSTDIAG_NAME, "rstdiag");
+    proto_rstdiag_post = proto_register_protocol_in_name_only(RSTDIAG_NAME " post-dissector",
+        "rstdiag (TCP RST diagnosis) post-dissector", "rstdiag.postdissector", proto_rstdiag, FT_PROTOCOL);
     rstdiag_tap = register_tap("rstdiag");
     register_rstdiag_stats();
     proto_register_field_array(proto_rstdiag, hf, array_length(hf));
@@ -1201,7 +1358,7 @@ void proto_register_rstdiag(void)
         log_format_values[f] = (enum_val_t){ log_format_name((log_format)f), log_format_name((log_format)f), f };
         log_format_names[f] = (value_string){ (guint32)f, log_format_name((log_format)f) };
     }
-    module_t *module = prefs_register_protocol(proto_rstdiag, rstdiag_prefs_changed);
+    module_t *module = prefs_register_protocol(proto_rstdiag, apply_preferences);
     prefs_register_bool_preference(module, "info_column", "Show the cause in the Info column",
         "Append \"[RST: cause]\" to the Info column of every diagnosed RST", &pref_info_column);
     prefs_register_uint_preference(module, "response_timeout", "Response timeout (ms)",
@@ -1228,6 +1385,11 @@ void proto_register_rstdiag(void)
     prefs_register_uat_preference(module, "log_sources", "More log sources",
         "Further logs to match resets with, e.g. the upstream's next to the proxy's, each with its own "
         "format, time zone and clock skew", register_log_source_table());
+    /* a pointer under R in the preferences' protocol list, where the filter
+     * name would have it */
+    module_t *pointer = prefs_register_protocol(proto_rstdiag_post, NULL);
+    prefs_register_static_text_preference(pointer, "see", "The settings are under Protocols \u203a " RSTDIAG_NAME,
+        "rstdiag's settings are those of " RSTDIAG_NAME);
 
     reset_streams = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
     hosts = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), address_hash, address_equal);

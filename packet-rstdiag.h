@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* packet-rstdiag.h - shared by plugin.c and packet-rstdiag.c: Wireshark
  * headers and the few API differences between 4.0 and later releases. */
 #ifndef PACKET_RSTDIAG_H
@@ -8,6 +9,10 @@
 
 #include <wireshark.h>
 #include <epan/packet.h>
+
+/* The product's one name, as Wireshark shows it (protocol, preferences,
+ * Expert Information, Statistics menu). */
+#define RSTDIAG_NAME "TCP RST diagnosis (rstdiag)"
 
 #define RSTDIAG_WS_AT_LEAST(major, minor) \
     (WIRESHARK_VERSION_MAJOR > (major) || \
@@ -47,19 +52,20 @@ void proto_register_rstdiag(void);
 void proto_reg_handoff_rstdiag(void);
 void register_rstdiag_stats(void);
 
-/* Log reset lines (lines reporting a RST) in all sources, and how many of
- * them no RST has been matched to so far. */
-void rstdiag_log_line_counts(guint *lines, guint *unmatched);
+/* What the stats tree is told about one log source. */
+typedef struct {
+    const char *path;
+    guint lines;          /* its reset lines (lines reporting a RST) */
+    gboolean placed;      /* every RST has been matched: the census holds */
+    log_census census;    /* explained: so far, also before it is placed */
+} rstdiag_log_summary;
 
-/* Calls fn for every log reset line no RST has been matched to. */
-void rstdiag_foreach_unmatched_line(void (*fn)(const char *path, guint lineno, void *data), void *data);
-
-/* TRUE once every frame has been tracked and a later pass is running (frame
- * num is behind the last tracked one): log matches are then final. */
-gboolean rstdiag_matching_final(guint32 num);
-
-/* Asks for the unmatched log lines to be printed on stderr when the capture
- * file closes (tshark, where the stats tree is built during the only pass). */
-void rstdiag_report_unmatched_at_close(void);
+/* What the "rstdiag" tap carries for each RST: the record, and a read-only
+ * view of the logs (nothing for the stats tree to call back for). */
+typedef struct {
+    const rstdiag_record *record;
+    guint log_count;                     /* log sources that could be read */
+    const rstdiag_log_summary *logs;
+} rstdiag_tap_data;
 
 #endif /* PACKET_RSTDIAG_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* plugin.c - the symbols Wireshark's plugin loader looks for. */
 #include "packet-rstdiag.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_classify.c - diagnose one TCP RST (see rst_classify.h).
  *
  * The rules follow how Linux builds resets (include/net/rstreason.h and the
@@ -10,6 +11,7 @@
  * before the RST say which kernel path sent it.
  */
 #include "rst_classify.h"
+#include "rst_keepalive.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +31,8 @@ static const char *const kernel_reason_tokens[KR_COUNT] = {
     "TCP_ABORT_ON_DATA", "TCP_TIMEWAIT_SOCKET", "INVALID_SYN", "TCP_ABORT_ON_CLOSE",
     "TCP_ABORT_ON_LINGER", "TCP_ABORT_ON_MEMORY", "TCP_STATE", "TCP_KEEPALIVE_TIMEOUT",
     "TCP_DISCONNECT_WITH_DATA", "NONE",
+    "MPTCP_RST_EUNSPEC", "MPTCP_RST_EMPTCP", "MPTCP_RST_ERESOURCE", "MPTCP_RST_EPROHIBIT",
+    "MPTCP_RST_EWQ2BIG", "MPTCP_RST_EBADPERF", "MPTCP_RST_EMIDDLEBOX", "ERROR",
 };
 
 typedef struct {
@@ -85,6 +89,10 @@ static const cause_info causes[CAUSE_COUNT] = {
     [CAUSE_RELAYED] = { "relayed",
         "a proxy passed on a reset from its other connection",
         { KR_TCP_STATE, KR_TCP_ABORT_ON_CLOSE, KR_NONE, KR_COUNT } },
+    [CAUSE_KEEPALIVE_RACE] = { "keepalive-race",
+        "a request on an idle keep-alive connection met the peer's idle close (crossed its FIN, or came just after)",
+        { KR_TCP_ABORT_ON_DATA, KR_TCP_TIMEWAIT_SOCKET, KR_NO_SOCKET, KR_TCP_FLAGS, KR_TCP_ABORT_ON_CLOSE,
+          KR_COUNT } },
 };
 
 static const char *const origin_tokens[ORIGIN_COUNT] = { "unknown", "endpoint", "middlebox" };
@@ -751,6 +759,7 @@ void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_setti
             classify_open_connection(&c);
         break;
     }
+    rst_keepalive_race(st, rst, settings, out);
     settle_confidence(out);
     if (guessed && out->sender != SENDER_UNKNOWN) {
         size_t len = strlen(out->evidence);

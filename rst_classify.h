@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_classify.h - diagnose one TCP RST from the stream state before it.
  *
  * Plain C + GLib, no libwireshark: the rules come from how Linux and other
@@ -7,6 +8,7 @@
 #define RST_CLASSIFY_H
 
 #include "conn_track.h"
+#include "rst_timers.h"
 
 typedef enum { SENDER_UNKNOWN, SENDER_CLIENT, SENDER_SERVER, SENDER_COUNT } rst_sender;
 
@@ -50,6 +52,7 @@ typedef enum {
     CAUSE_INJECTED,
     CAUSE_IDLE_TIMEOUT,
     CAUSE_RELAYED,
+    CAUSE_KEEPALIVE_RACE,
     CAUSE_COUNT
 } rst_cause;
 
@@ -69,7 +72,9 @@ typedef enum {
 typedef enum { CONFIDENCE_LOW, CONFIDENCE_MEDIUM, CONFIDENCE_HIGH, CONFIDENCE_COUNT } rst_confidence;
 
 /* Linux enum sk_rst_reason names (include/net/rstreason.h), plus NONE for
- * resets that no end host's stack would send. */
+ * resets that no end host's stack would send. Appended after NONE: the MPTCP
+ * reasons and ERROR that follow TCP_DISCONNECT_WITH_DATA in the kernel (the
+ * kernel's numbers are in rst_vendor.c, which reads them off the wire). */
 typedef enum {
     KR_NOT_SPECIFIED,
     KR_NO_SOCKET,
@@ -89,6 +94,14 @@ typedef enum {
     KR_TCP_KEEPALIVE_TIMEOUT,
     KR_TCP_DISCONNECT_WITH_DATA,
     KR_NONE,
+    KR_MPTCP_RST_EUNSPEC,
+    KR_MPTCP_RST_EMPTCP,
+    KR_MPTCP_RST_ERESOURCE,
+    KR_MPTCP_RST_EPROHIBIT,
+    KR_MPTCP_RST_EWQ2BIG,
+    KR_MPTCP_RST_EBADPERF,
+    KR_MPTCP_RST_EMIDDLEBOX,
+    KR_ERROR,
     KR_COUNT
 } rst_kernel_reason;
 
@@ -101,6 +114,7 @@ typedef struct {
 /* Tunables (preferences). */
 typedef struct {
     uint32_t response_timeout_ms;   /* a wait this long for an answer is a timeout */
+    const idle_timer_table *timers; /* known and site idle timers; NULL = none */
 } rst_settings;
 
 #define RST_EVIDENCE_MAX 240
@@ -131,6 +145,7 @@ typedef struct {
     int               ttl_delta;       /* RST's TTL minus the claimed sender's usual TTL */
     rst_ignored       ignored;
     char              origin_evidence[RST_ORIGIN_EVIDENCE_MAX];
+    int64_t           keepalive_idle_us; /* keep-alive race: idle time before the request */
 } rst_diagnosis;
 
 /* Diagnose rst (a segment with the RST flag) against the stream state

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_origin.c - who really sent a RST (see rst_origin.h).
  *
  * Signs of a device speaking in an end host's name:
@@ -16,67 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- idle timers ---------------------------------------------------------- */
-
-/* Defaults documented by the vendors (README "Idle timers"). */
-static const idle_timer known_timers[] = {
-    { "Azure Load Balancer", 240 },
-    { "F5 BIG-IP TCP profile", 300 },
-    { "AWS NLB", 350 },
-    { "GCP Cloud NAT", 1200 },
-    { "Cisco ASA", 3600 },
-    { "Palo Alto", 3600 },
-    { "Linux conntrack (established)", 432000 },
-};
-
-gboolean idle_timers_parse(const char *spec, idle_timer_table *table, char **error)
-{
-    memset(table, 0, sizeof *table);
-    for (size_t i = 0; i < G_N_ELEMENTS(known_timers); i++)
-        table->timer[table->count++] = known_timers[i];
-    *error = NULL;
-    if (!spec || !*spec)
-        return TRUE;
-
-    gchar **items = g_strsplit(spec, ",", -1);
-    GString *bad = g_string_new(NULL);
-    for (gchar **item = items; *item; item++) {
-        char *text = g_strstrip(*item);
-        if (!*text)
-            continue;
-        char *as_written = g_strdup(text);
-        char *eq = strchr(text, '=');
-        const char *name = "site timer";
-        const char *number = text;
-        if (eq) {
-            *eq = '\0';
-            name = g_strstrip(text);
-            number = g_strstrip(eq + 1);
-        }
-        char *end;
-        double seconds = g_ascii_strtod(number, &end);
-        gboolean good = *number != '\0' && *end == '\0' && seconds >= 1 && seconds <= 864000 && *name;
-        if (!good || table->count == IDLE_TIMERS_MAX) {
-            g_string_append_printf(bad, "%s\"%s\"%s", bad->len ? ", " : "", as_written,
-                                   good ? " (too many timers)" : "");
-            g_free(as_written);
-            continue;
-        }
-        g_free(as_written);
-        idle_timer *t = &table->timer[table->count++];
-        g_strlcpy(t->name, name, sizeof t->name);
-        t->seconds = (uint32_t)seconds;
-    }
-    g_strfreev(items);
-    if (bad->len == 0) {
-        g_string_free(bad, TRUE);
-        return TRUE;
-    }
-    *error = g_strdup_printf("idle_timers: %s not name=seconds (1 to 864000); left out", bad->str);
-    g_string_free(bad, TRUE);
-    return FALSE;
-}
 
 /* ---- host facts ------------------------------------------------------------- */
 
@@ -115,6 +55,7 @@ typedef struct {
     int device_signs;          /* strong signs of a device */
     int host_signs;            /* signs that the host's own stack sent it */
     int weak_device_signs;
+    gboolean window_code_counts;   /* a NetScaler window code with corroboration */
     GString *why;
 } attribution;
 
@@ -187,11 +128,15 @@ static void weigh_ip_id(attribution *a)
 static void weigh_timing(attribution *a)
 {
     int64_t rtt = a->facts->sender.rtt_us;
-    if (!(a->peer->flags & SIDE_SENT_LAST) || rtt < RTT_FLOOR_US || a->diag->idle_us < 0)
+    int64_t answer_us = a->diag->idle_us;
+    /* a keep-alive race's RST answers the request, not the FIN's ACK that may follow it */
+    if (a->diag->cause == CAUSE_KEEPALIVE_RACE)
+        answer_us = conn_ticks_us(conn_tick(a->rst->time_us), a->peer->last_data_tick);
+    if (!(a->peer->flags & SIDE_SENT_LAST) || rtt < RTT_FLOOR_US || answer_us < 0)
         return;
-    if (a->diag->idle_us * 2 < rtt) {
+    if (answer_us * 2 < rtt) {
         char answer[32], round_trip[32];
-        rst_format_duration(answer, sizeof answer, a->diag->idle_us);
+        rst_format_duration(answer, sizeof answer, answer_us);
         rst_format_duration(round_trip, sizeof round_trip, rtt);
         a->device_signs++;
         note(a, "answered %s after the segment it resets, but the %s is %s away (round trip)",
@@ -202,8 +147,12 @@ static void weigh_timing(attribution *a)
 static void weigh_burst(attribution *a)
 {
     const path_facts *f = a->facts;
+    /* a stack answers each segment in flight: a bare RST whose seq is the ack of the peer's
+     * latest segment answers that one (tcp_v4_send_reset) */
+    gboolean answers_latest = !(a->rst->flags & TCP_FLAG_ACK) && (a->peer->flags & SIDE_ACKED)
+        && a->rst->seq == a->peer->last_ack;
     if (f->has_prev_rst && f->prev_rst_side == a->me_idx && (a->me->flags & SIDE_SENT_LAST)
-        && f->prev_rst_seq != a->rst->seq) {
+        && f->prev_rst_seq != a->rst->seq && !answers_latest) {
         a->device_signs++;
         note(a, "a second RST with its sequence number moved by %d and nothing from the %s in between",
              (int32_t)(a->rst->seq - f->prev_rst_seq), a->diag->sender == SENDER_CLIENT ? "server" : "peer");
@@ -213,12 +162,34 @@ static void weigh_burst(attribution *a)
 static void weigh_vendor(attribution *a)
 {
     const rst_vendor_info *v = a->facts->vendor;
-    if (!v)
+    if (!v || v->needs_corroboration)
         return;
     if (v->from_device) {
         a->device_signs++;
         note(a, "%s", v->text);
+    } else if (v->has_kernel_reason) {
+        a->host_signs++;
+        note(a, "it carries its stack's own reason (%s)", rst_kernel_reason_token(v->kernel_reason));
     }
+}
+
+/* A NetScaler code in the window counts only when another sign says a device
+ * sent the RST, and never when it is the window the sender advertises anyway
+ * (Wireshark decodes the codes for any RST, packet-tcp.c). */
+static void weigh_window_code(attribution *a)
+{
+    const rst_vendor_info *v = a->facts->vendor;
+    if (!v || !v->needs_corroboration)
+        return;
+    gboolean own_window = (a->me->flags & SIDE_SEEN) && a->me->window_code == conn_window_encode(a->rst->window);
+    a->window_code_counts = !own_window && a->device_signs > 0;
+    if (own_window)
+        note(a, "window %u is the %s's own advertised window, not a NetScaler code", v->code,
+             sender_name(a->diag));
+    else if (a->window_code_counts)
+        note(a, "%s, corroborated by the signs above", v->text);
+    else
+        note(a, "window %u would be %s, but nothing else points to a NetScaler: not counted", v->code, v->text);
 }
 
 /* Quiet time before the segment the RST answers, or before the RST itself
@@ -246,6 +217,8 @@ static const idle_timer *matching_timer(const idle_timer_table *timers, int64_t 
         return NULL;
     for (unsigned i = 0; i < timers->count; i++) {
         const idle_timer *t = &timers->timer[i];
+        if (!(t->kind & TIMERS_IN_PATH))
+            continue;   /* an application server's timer ends with its own FIN, not a device's RST */
         int64_t timer_us = (int64_t)t->seconds * 1000000;
         int64_t slack = MAX(1000000, timer_us / 50);
         /* a device that resets when traffic resumes: any quiet time past its timer;
@@ -321,6 +294,7 @@ void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_fac
     weigh_ip_id(&a);
     weigh_timing(&a);
     weigh_burst(&a);
+    weigh_window_code(&a);
 
     if (a.device_signs > 0)
         diag->origin = ORIGIN_MIDDLEBOX;
@@ -334,6 +308,8 @@ void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_fac
     g_string_free(a.why, TRUE);
 
     const rst_vendor_info *vendor = facts->vendor;
+    if (vendor && vendor->needs_corroboration && !a.window_code_counts)
+        vendor = NULL;
     if (vendor && vendor->cause != CAUSE_UNKNOWN) {
         /* the device said why: that beats any inference */
         diag->cause = vendor->cause;
@@ -357,7 +333,9 @@ void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_fac
     }
     if (diag->origin == ORIGIN_MIDDLEBOX)
         refine_device_cause(&a);
-    if (vendor)
+    if (vendor && vendor->has_kernel_reason)
+        rst_vendor_check_guess(vendor, diag);
+    else if (vendor)
         prefix_evidence(diag, vendor->text);
 }
 
@@ -387,7 +365,10 @@ static void append_origin_note(rst_diagnosis *d, const char *text)
 gboolean rst_follow_segment(rst_followup *f, const conn_stream *st, const tcp_segment *seg, rst_diagnosis *diag)
 {
     unsigned side = conn_side_of(st, seg);
-    if (seg->flags & TCP_FLAG_SYN)
+    /* the receiver's SYN-ACK again, with its first ISN: its request socket outlived the RST */
+    gboolean synack_again = side != f->sender_side && (seg->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK))
+        == (TCP_FLAG_SYN | TCP_FLAG_ACK) && seg->seq + 1 == f->receiver_next_seq;
+    if ((seg->flags & TCP_FLAG_SYN) && !synack_again)
         f->new_connection = TRUE;   /* the same ports again: what follows belongs to it */
     if (f->new_connection || (seg->flags & TCP_FLAG_RST))
         return FALSE;
@@ -414,12 +395,23 @@ gboolean rst_follow_segment(rst_followup *f, const conn_stream *st, const tcp_se
     f->receiver_spoke = TRUE;
     if (diag->ignored != IGNORED_NO)
         return FALSE;
+    int64_t in_flight = f->receiver_rtt_us >= 0 ? 2 * f->receiver_rtt_us + RTT_FLOOR_US : IN_FLIGHT_GUESS_US;
+    /* Linux since a28c4fcbf774 (July 2026) keeps a request socket (SYN-RECEIVED) that gets an
+     * in-window RST that is not exact and answers it with a challenge ACK, as RFC 5961 asks of
+     * synchronized states; before, such a RST removed it */
+    if (synack_again) {
+        diag->ignored = diag->acceptable == ACCEPT_IN_WINDOW ? IGNORED_CHALLENGE_ACK : IGNORED_TRAFFIC_CONTINUED;
+        return TRUE;
+    }
+    /* A challenge ACK answers the RST at once: since 42726ec644cb (April 2026) Linux also sends
+     * them for segments acknowledging unsent data (SEG.ACK > SND.NXT), so a late duplicate ACK
+     * may answer another segment */
     if (first && seg->payload_len == 0 && !(seg->flags & TCP_FLAG_FIN) && seg->ack == f->receiver_last_ack
-        && seg->seq == f->receiver_next_seq && diag->acceptable == ACCEPT_IN_WINDOW) {
+        && seg->seq == f->receiver_next_seq && diag->acceptable == ACCEPT_IN_WINDOW
+        && seg->time_us - f->rst_time_us <= in_flight) {
         diag->ignored = IGNORED_CHALLENGE_ACK;
         return TRUE;
     }
-    int64_t in_flight = f->receiver_rtt_us >= 0 ? 2 * f->receiver_rtt_us + RTT_FLOOR_US : IN_FLIGHT_GUESS_US;
     uint32_t end = seg->seq + seg->payload_len + ((seg->flags & TCP_FLAG_FIN) ? 1 : 0);
     if (seq_after(end, f->receiver_next_seq) && seg->time_us - f->rst_time_us > in_flight) {
         diag->ignored = IGNORED_TRAFFIC_CONTINUED;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_origin.h - who really put a RST on the wire, and what happened after.
  *
  * Plain C + GLib, no libwireshark. rst_classify() says what an end host's
@@ -14,26 +15,8 @@
 
 #include "conn_track.h"
 #include "rst_classify.h"
+#include "rst_timers.h"
 #include "rst_vendor.h"
-
-/* An idle timer of a device that forgets connections. */
-#define IDLE_TIMER_NAME_MAX 40
-typedef struct {
-    char name[IDLE_TIMER_NAME_MAX];
-    uint32_t seconds;
-} idle_timer;
-
-#define IDLE_TIMERS_MAX 24
-
-typedef struct {
-    idle_timer timer[IDLE_TIMERS_MAX];
-    unsigned count;
-} idle_timer_table;
-
-/* The known timers followed by the site's own from spec: "name=seconds"
- * or bare seconds, separated by commas. FALSE with *error (g_free it) when
- * spec is bad; the table then holds the known timers only. */
-gboolean idle_timers_parse(const char *spec, idle_timer_table *table, char **error);
 
 /* What the whole capture says about one host. */
 typedef struct {

@@ -1,10 +1,13 @@
-/* rst_vendor.c - reasons devices write into their RSTs (see rst_vendor.h). */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* rst_vendor.c - reasons stacks and devices write into their RSTs (see rst_vendor.h). */
 #include "rst_vendor.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char *const kind_tokens[VENDOR_COUNT] = { "none", "netscaler", "f5", "ietf", "text" };
+static const char *const kind_tokens[VENDOR_COUNT] = {
+    "none", "netscaler", "f5", "ietf", "text", "linux", "mptcp"
+};
 
 const char *rst_vendor_kind_token(rst_vendor_kind kind)
 {
@@ -69,9 +72,12 @@ static const coded_reason netscaler_codes[] = {
     { 9857, CAUSE_UNKNOWN, "HTTP connection waiting for a server flushed" },
 };
 
-/* IANA "TCP Failure Causes" proposed by the draft; 8-14 are meant for middleboxes. */
+/* "TCP Failure Causes" of draft-ietf-tcpm-rst-diagnostic-payload (section
+ * 8.1, editor's copy of 2026); 8-14 may be sent by service functions (NAT,
+ * firewall, proxy), 15-17 are RFC 8684's MPTCP reasons, sent by the endpoint
+ * (17: it saw a middlebox tamper with MPTCP; the RST itself is its own). */
 static const coded_reason ietf_codes[] = {
-    { 1, CAUSE_UNKNOWN, "illegal option" },
+    { 1, CAUSE_UNKNOWN, "illegal option length" },
     { 2, CAUSE_UNKNOWN, "desynchronized state" },
     { 3, CAUSE_DATA_AFTER_CLOSE, "new data received after CLOSE" },
     { 4, CAUSE_ABORTIVE_CLOSE, "ABORT by the process" },
@@ -87,8 +93,55 @@ static const coded_reason ietf_codes[] = {
     { 14, CAUSE_IDLE_TIMEOUT, "connection timeout" },
     { 15, CAUSE_UNKNOWN, "too much outstanding data" },
     { 16, CAUSE_UNKNOWN, "unacceptable performance" },
-    { 17, CAUSE_INJECTED, "middlebox interference" },
+    { 17, CAUSE_UNKNOWN, "middlebox interference" },
 };
+
+#define IETF_DEVICE_CODE(code) ((code) >= 8 && (code) <= 14)
+
+/* Linux enum sk_rst_reason by number, as the kernel writes it into the first
+ * payload byte (include/net/rstreason.h of 6.16, the tree the draft's
+ * Appendix A patch is built on), with the cause that reason implies when
+ * the rules guessed another. */
+static const struct {
+    rst_kernel_reason reason;
+    rst_cause cause;
+} linux_reasons[] = {
+    { KR_NOT_SPECIFIED, CAUSE_UNKNOWN },
+    { KR_NO_SOCKET, CAUSE_STALE_CONNECTION },
+    { KR_TCP_INVALID_ACK_SEQUENCE, CAUSE_BAD_HANDSHAKE },
+    { KR_TCP_RFC7323_PAWS, CAUSE_BAD_HANDSHAKE },
+    { KR_TCP_TOO_OLD_ACK, CAUSE_BAD_HANDSHAKE },
+    { KR_TCP_ACK_UNSENT_DATA, CAUSE_BAD_HANDSHAKE },
+    { KR_TCP_FLAGS, CAUSE_BAD_HANDSHAKE },
+    { KR_TCP_OLD_ACK, CAUSE_BAD_HANDSHAKE },
+    { KR_TCP_ABORT_ON_DATA, CAUSE_DATA_AFTER_CLOSE },
+    { KR_TCP_TIMEWAIT_SOCKET, CAUSE_DATA_AFTER_CLOSE },
+    { KR_INVALID_SYN, CAUSE_ACCEPT_OVERFLOW },
+    { KR_TCP_ABORT_ON_CLOSE, CAUSE_UNREAD_DATA },
+    { KR_TCP_ABORT_ON_LINGER, CAUSE_ABORTIVE_CLOSE },
+    { KR_TCP_ABORT_ON_MEMORY, CAUSE_ABORTIVE_CLOSE },
+    { KR_TCP_STATE, CAUSE_ABORTIVE_CLOSE },
+    { KR_TCP_KEEPALIVE_TIMEOUT, CAUSE_KEEPALIVE_TIMEOUT },
+    { KR_TCP_DISCONNECT_WITH_DATA, CAUSE_ABORTIVE_CLOSE },
+    /* MPTCP_RST_E* in the order of the MP_TCPRST reason codes (RFC 8684 3.6) */
+    { KR_MPTCP_RST_EUNSPEC, CAUSE_UNKNOWN },
+    { KR_MPTCP_RST_EMPTCP, CAUSE_UNKNOWN },
+    { KR_MPTCP_RST_ERESOURCE, CAUSE_UNKNOWN },
+    { KR_MPTCP_RST_EPROHIBIT, CAUSE_UNKNOWN },
+    { KR_MPTCP_RST_EWQ2BIG, CAUSE_UNKNOWN },
+    { KR_MPTCP_RST_EBADPERF, CAUSE_UNKNOWN },
+    { KR_MPTCP_RST_EMIDDLEBOX, CAUSE_UNKNOWN },
+    { KR_ERROR, CAUSE_UNKNOWN },
+};
+
+#define LINUX_MPTCP_FIRST 17   /* kernel number of MPTCP_RST_EUNSPEC */
+
+/* MP_TCPRST reasons (RFC 8684 3.6, IANA "MPTCP MP_TCPRST Reason Codes"). */
+static const char *const mptcp_reasons[] = {
+    "unspecified error", "MPTCP-specific error", "lack of resources", "administratively prohibited",
+    "too much outstanding data", "unacceptable performance", "middlebox interference",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(linux_reasons) == LINUX_MPTCP_FIRST + G_N_ELEMENTS(mptcp_reasons) + 1);
 
 static const coded_reason *find_code(const coded_reason *table, size_t n, uint32_t code)
 {
@@ -211,7 +264,7 @@ static gboolean decode_ietf_cbor(const uint8_t *p, size_t len, rst_vendor_info *
     }
     if (have_code && pen == 0 && code <= G_MAXUINT16) {
         set_coded(out, VENDOR_IETF, "RST diagnostic", (uint32_t)code,
-                  find_code(ietf_codes, G_N_ELEMENTS(ietf_codes), (uint32_t)code), code >= 8 && code <= 17);
+                  find_code(ietf_codes, G_N_ELEMENTS(ietf_codes), (uint32_t)code), IETF_DEVICE_CODE(code));
     } else if (have_code) {
         out->kind = VENDOR_IETF;
         out->has_code = TRUE;
@@ -227,7 +280,9 @@ static gboolean decode_ietf_cbor(const uint8_t *p, size_t len, rst_vendor_info *
     return TRUE;
 }
 
-/* draft -17: exactly 8 bytes, cookie(16) reason-code(16) pen(32). */
+/* draft -17 and the working-group draft (section 4.1): exactly 8 bytes,
+ * 0x33AA, reason-code(16), pen(32); code 0 is reserved, and a malformed
+ * payload with the magic number is ignored (section 4.2). */
 static gboolean decode_ietf_fixed(const uint8_t *p, size_t len, rst_vendor_info *out)
 {
     if (len != 8 || ((p[0] << 8) | p[1]) != IETF_FIXED_COOKIE)
@@ -238,7 +293,7 @@ static gboolean decode_ietf_fixed(const uint8_t *p, size_t len, rst_vendor_info 
         return FALSE;   /* reserved */
     if (pen == 0) {
         set_coded(out, VENDOR_IETF, "RST diagnostic", code,
-                  find_code(ietf_codes, G_N_ELEMENTS(ietf_codes), code), code >= 8 && code <= 17);
+                  find_code(ietf_codes, G_N_ELEMENTS(ietf_codes), code), IETF_DEVICE_CODE(code));
     } else {
         out->kind = VENDOR_IETF;
         out->has_code = TRUE;
@@ -285,20 +340,128 @@ static void decode_text(const uint8_t *p, size_t len, rst_vendor_info *out)
     }
 }
 
+/* ---- reasons of the sender's own stack ------------------------------------ */
+
+#define LINUX_REASON_PAYLOAD 1000
+
+/* The Linux 6.16 patch of the draft's Appendix A: every RST carries 1000
+ * bytes, zero but for the first, which is the sk_rst_reason number. */
+static gboolean decode_linux_reason(const uint8_t *p, size_t len, rst_vendor_info *out)
+{
+    if (len != LINUX_REASON_PAYLOAD || p[0] >= G_N_ELEMENTS(linux_reasons))
+        return FALSE;
+    for (size_t i = 1; i < len; i++) {
+        if (p[i] != 0)
+            return FALSE;
+    }
+    out->kind = VENDOR_LINUX;
+    out->has_code = TRUE;
+    out->code = p[0];
+    out->has_kernel_reason = TRUE;
+    out->kernel_reason = linux_reasons[p[0]].reason;
+    out->cause = CAUSE_UNKNOWN;   /* a check of the rules' guess, see rst_vendor_check_guess() */
+    snprintf(out->text, sizeof out->text, "Linux reason %u (%s) in the RST's 1000-byte payload", p[0],
+             rst_kernel_reason_token(out->kernel_reason));
+    return TRUE;
+}
+
+#define TCPOPT_EOL 0
+#define TCPOPT_NOP 1
+#define TCPOPT_MPTCP 30
+#define MPTCP_SUB_TCPRST 8
+
+gboolean rst_vendor_decode_options(const uint8_t *options, size_t len, rst_vendor_info *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t pos = 0;
+    while (options && pos < len && options[pos] != TCPOPT_EOL) {
+        if (options[pos] == TCPOPT_NOP) {
+            pos++;
+            continue;
+        }
+        if (len - pos < 2 || options[pos + 1] < 2 || options[pos + 1] > len - pos)
+            return FALSE;   /* a broken option list: Wireshark reports it */
+        const uint8_t *opt = options + pos;
+        /* kind 30, length 4, subtype 8 in the high nibble, flags U V W T, reason */
+        if (opt[0] == TCPOPT_MPTCP && opt[1] == 4 && (opt[2] >> 4) == MPTCP_SUB_TCPRST) {
+            uint8_t reason = opt[3];
+            gboolean transient = (opt[2] & 0x1) != 0;
+            out->kind = VENDOR_MPTCP;
+            out->has_code = TRUE;
+            out->code = reason;
+            out->cause = CAUSE_UNKNOWN;
+            if (reason < G_N_ELEMENTS(mptcp_reasons)) {
+                out->has_kernel_reason = TRUE;
+                out->kernel_reason = linux_reasons[LINUX_MPTCP_FIRST + reason].reason;
+                snprintf(out->text, sizeof out->text, "MPTCP MP_TCPRST reason %u: %s%s", reason,
+                         mptcp_reasons[reason], transient ? " (transient)" : "");
+            } else {
+                snprintf(out->text, sizeof out->text, "MPTCP MP_TCPRST reason %u: unassigned%s", reason,
+                         transient ? " (transient)" : "");
+            }
+            return TRUE;
+        }
+        pos += opt[1];
+    }
+    return FALSE;
+}
+
+static gboolean cause_gives(rst_cause cause, rst_kernel_reason reason)
+{
+    for (const rst_kernel_reason *r = rst_cause_kernel_reasons(cause); *r != KR_COUNT; r++) {
+        if (*r == reason)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static rst_cause implied_cause(rst_kernel_reason reason)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(linux_reasons); i++) {
+        if (linux_reasons[i].reason == reason)
+            return linux_reasons[i].cause;
+    }
+    return CAUSE_UNKNOWN;
+}
+
+void rst_vendor_check_guess(const rst_vendor_info *v, rst_diagnosis *d)
+{
+    if (!v->has_kernel_reason)
+        return;
+    char *evidence;
+    if (d->kernel_reason == v->kernel_reason) {
+        evidence = g_strdup_printf("%s, as the rules guessed: %s", v->text, d->evidence);
+    } else {
+        evidence = g_strdup_printf("%s; the rules had guessed %s (%s): %s", v->text,
+                                   rst_kernel_reason_token(d->kernel_reason), rst_cause_token(d->cause), d->evidence);
+        if (!cause_gives(d->cause, v->kernel_reason) && implied_cause(v->kernel_reason) != CAUSE_UNKNOWN)
+            d->cause = implied_cause(v->kernel_reason);
+    }
+    rst_set_cause(d, d->cause, v->kernel_reason, CONFIDENCE_HIGH, evidence);
+    g_free(evidence);
+}
+
 gboolean rst_vendor_decode(uint16_t raw_window, const uint8_t *payload, size_t len, rst_vendor_info *out)
 {
     memset(out, 0, sizeof *out);
     if (len > 0 && payload) {
-        if (decode_ietf_fixed(payload, len, out) || decode_ietf_cbor(payload, len, out))
+        if (decode_linux_reason(payload, len, out) || decode_ietf_fixed(payload, len, out)
+            || decode_ietf_cbor(payload, len, out)) {
+            out->payload_is_diagnostic = TRUE;
             return TRUE;
+        }
         if (mostly_printable(payload, len)) {
             decode_text(payload, len, out);
             return TRUE;
         }
     }
+    /* Wireshark decodes these for any RST; an ordinary stack's window can hold the
+     * same number, so the code counts only with another sign of the appliance
+     * (rst_origin.c) */
     const coded_reason *ns = find_code(netscaler_codes, G_N_ELEMENTS(netscaler_codes), raw_window);
     if (ns) {
         set_coded(out, VENDOR_NETSCALER, "NetScaler", raw_window, ns, TRUE);
+        out->needs_corroboration = TRUE;
         return TRUE;
     }
     return FALSE;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # rstdiag.sh example | test | build
 #   example  set up, build, and diagnose every RST of the bundled example capture
-#   test     set up, build, and run the whole test suite with ctest
+#   test     set up, build (warnings are errors), and run the whole test suite with ctest
 #   build    set up and build only
 # Set-up installs the missing Debian/Ubuntu packages with apt (through sudo
 # when not root). The build goes to ./build (override with RSTDIAG_BUILD).
@@ -36,7 +37,7 @@ install_missing_packages() {
 
 build() {
     install_missing_packages
-    cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
     cmake --build "$build_dir" -j "$(nproc)" >/dev/null
 }
 
@@ -57,13 +58,13 @@ example() {
         -e frame.number -e ip.src -e tcp.srcport -e rstdiag.sender -e rstdiag.origin -e rstdiag.phase -e rstdiag.cause \
         -e rstdiag.kernel_reason -e rstdiag.evidence -e rstdiag.log.lineno -e rstdiag.log.line
     echo
-    echo "== The TCP RST Diagnosis statistics (tshark -q -z rstdiag,tree) =="
+    echo "== The TCP RST diagnosis (rstdiag) statistics (tshark -q -z rstdiag,tree) =="
     tools/tshark-with-plugin "$build_dir" -r "$capture" -o "rstdiag.log_file:$log_copy" -q -z rstdiag,tree
 }
 
 case "${1:-}" in
     example) build; example ;;
-    test) build; ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" ;;
+    test) build -DRSTDIAG_WERROR=ON; ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" ;;
     build) build ;;
     *) echo "usage: $0 example|test|build" >&2; exit 2 ;;
 esac

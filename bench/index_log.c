@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* index_log - time how long rstdiag takes to index a log file.
  * Usage: index_log FILE   (prints seconds, lines read, reset lines kept, peak RSS) */
 #include <stdio.h>
@@ -24,6 +25,8 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &usage);
     printf("seconds=%.3f lines=%u kept=%u unparsed=%u peak_rss_kb=%ld\n", seconds, index->lines_read,
            index->entries->len, index->lines_unparsed, usage.ru_maxrss);
+    if (index->stop_reason)
+        printf("stopped in line %u: %s\n", index->stop_line, index->stop_reason);
     log_index_free(index);
     return 0;
 }

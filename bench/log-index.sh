@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bench/log-index.sh [BUILD_DIR] [LINES]
 # Indexes a generated nginx error log of LINES lines (default 1,000,000, one in
 # a hundred a reset line), plain and gzipped, three times each, and prints the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """make_capture.py OUTDIR [--requests N]: a large, real HTTP capture for the benchmark.
 
 Two fresh network namespaces, rdbench-<pid>-c (client, 198.18.100.1) and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """make_error_log.py N [RESET_EVERY [START SPAN [CLIENT]]] > error.log: an nginx
 error log of N lines in which one line in RESET_EVERY (default 100) reports a
 connection reset. The lines are spread evenly over SPAN seconds from START

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """bench/run.py: rstdiag's cost next to stock tshark, measured side by side.
 
 Usage (root; about 15 minutes on 2 cores, of which ~1 min making the capture once):

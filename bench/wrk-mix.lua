@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: GPL-2.0-or-later
 -- wrk-mix.lua: the request mix of bench/make_capture.py.
 -- wrk ... -s wrk-mix.lua URL -- REQUESTS_PER_THREAD
 -- Per 100 requests: 3 to /reset/ (nginx answers 444 with a RST: reset_timedout_connection),

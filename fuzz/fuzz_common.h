@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_common.h - shared by the fuzz harnesses: reading the fuzzer's bytes as
  * typed values, and checks that abort in every build (libFuzzer reports an
  * abort as a crash and keeps the input; the replay runner fails the test).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_log_reader.c - libFuzzer harness for the log reader and the matcher.
  *
  * The input is a 16-byte header and a log's text. The text is parsed line by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_tracker.c - libFuzzer harness for the state machine and the classifier.
  *
  * The input is decoded into TCP segments of up to four interleaved streams,
@@ -263,7 +264,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(streams, 0, sizeof streams);
 
     uint32_t timeout = fuzz_u16(&in) | (uint32_t)fuzz_u8(&in) << 16;
-    rst_settings settings = { 1 + timeout % RESPONSE_TIMEOUT_MAX_MS };
+    idle_timer_table timers;
+    char *timer_error = NULL;
+    idle_timers_parse("site=3, other=90", &timers, &timer_error);
+    rst_settings settings = { 1 + timeout % RESPONSE_TIMEOUT_MAX_MS, &timers };
     for (unsigned s = 0; s < STREAMS; s++) {
         streams[s].port[0] = fuzz_u16(&in);
         streams[s].port[1] = fuzz_u16(&in);
@@ -272,9 +276,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         streams[s].key[1] = (key & 1) ? streams[s].key[0] : streams[s].key[0] + 1;
     }
 
-    idle_timer_table timers;
-    char *timer_error = NULL;
-    idle_timers_parse("site=3, other=90", &timers, &timer_error);
     uint32_t frame = 0;
     int64_t now = 0;
     conn_listeners *listeners = conn_listeners_new();   /* as in packet-rstdiag.c, keyed by src_key */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Writes the seed inputs of the fuzz corpora (fuzz/corpus/*/seed-*).
 
 tracker: the TCP segments of every committed capture, four streams per

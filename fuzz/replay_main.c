@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* replay_main.c - runs a fuzz harness over saved inputs, without libFuzzer.
  *
  * Usage: fuzz_replay_HARNESS PATH...   (files, or folders of files)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # fuzz/run.sh short [WORK_DIR]
 # fuzz/run.sh long [EXECUTIONS] [WORK_DIR]
 # Builds the libFuzzer harnesses with clang (ASan + UBSan) into WORK_DIR and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Bad input, one test each (the README's robustness table): a bad log file,
 bad lines in a good one, absurd preference values, damaged or awkward
 captures. For each: the user is told once, in words this test spells out
@@ -10,6 +11,7 @@ example's known matches.
 Usage: check_bad_inputs.py BUILD_DIR [unittest args]
 """
 import csv
+import datetime
 import gzip
 import os
 import re
@@ -17,8 +19,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
+import zlib
 
 import derive_captures
 import tshark_run
@@ -39,6 +43,48 @@ def run(capture, *extra, fields=DIAGNOSIS):
     result = tshark_run.tshark_result(BUILD, *args)
     rows = [tuple(line.split("\t")) for line in result.stdout.splitlines()]
     return result.returncode, [(int(row[0]), *row[1:]) for row in rows], result.stderr
+
+
+def run_fed(capture, log_bytes, how, *extra, fields=DIAGNOSIS, delay=0.0, hold=0.0):
+    """run() with the log given as a stream: how is "stdin" (log_file "-"),
+    "pipe" (/dev/fd/N, as bash's <(...) gives) or a FIFO path (written to
+    after `delay` seconds). A thread writes, so a log larger than a pipe's
+    buffer cannot block, and keeps the stream open `hold` seconds more."""
+    read_end = None
+    if how == "stdin":
+        read_end, write_end = os.pipe()
+        log_path, pass_fds, stdin = "-", (), read_end
+    elif how == "pipe":
+        read_end, write_end = os.pipe()
+        if os.getuid() == 0:
+            os.fchown(read_end, 65534, 65534)   # tshark-with-plugin runs tshark as nobody
+        log_path, pass_fds, stdin = f"/dev/fd/{read_end}", (read_end,), subprocess.DEVNULL
+    else:
+        log_path, pass_fds, stdin, write_end = how, (), subprocess.DEVNULL, None
+
+    def write():
+        time.sleep(delay)
+        fd = write_end if write_end is not None else os.open(how, os.O_WRONLY)
+        with os.fdopen(fd, "wb") as f:
+            f.write(log_bytes)
+            f.flush()
+            time.sleep(hold)
+
+    args = ["-r", capture, "-o", f"rstdiag.log_file:{log_path}", *extra, "-Y", "rstdiag", "-T", "fields",
+            "-e", "frame.number"]
+    for field in fields:
+        args += ["-e", field]
+    proc = subprocess.Popen([os.path.join(tshark_run.ROOT, "tools", "tshark-with-plugin"), BUILD, *args],
+                            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            pass_fds=pass_fds)
+    if read_end is not None:
+        os.close(read_end)
+    writer = threading.Thread(target=write)
+    writer.start()
+    out, err = proc.communicate(timeout=300)
+    writer.join()
+    rows = [tuple(line.split("\t")) for line in out.splitlines()]
+    return proc.returncode, [(int(row[0]), *row[1:]) for row in rows], err
 
 
 def labels(name):
@@ -126,6 +172,15 @@ class LogFiles(BadInput):
         err = self.diagnosed_with_log(path)
         self.assertLess(time.monotonic() - start, 30)
         self.assert_told_once(err, f"RSTDIAG: log file {path} is not text (it contains NUL bytes); {WITHOUT_LINES}")
+
+    def test_fifo_without_writer(self):
+        """Nothing is written to the FIFO: told after 5 s, not waited on forever."""
+        path = os.path.join(self.tmp, "nobody-writes.fifo")
+        os.mkfifo(path)
+        os.chmod(path, 0o666)
+        err = self.diagnosed_with_log(path)
+        self.assert_told_once(err, f"RSTDIAG: log file {path} could not be read (nothing came in 5 s: no program "
+                                   f"writes to it); {WITHOUT_LINES}")
 
     def test_format_strings_in_the_path(self):
         err = self.diagnosed_with_log("/nonexistent/%s%n%x.log")
@@ -223,6 +278,85 @@ class LogLines(BadInput):
         self.assertEqual({f: n for f, n in found.items() if n < int(told.group(1))}, whole)
 
 
+    def stream_matches(self, lines, how, **kwargs):
+        rc, rows, err = run_fed(os.path.join(NGINX, "proxy.pcap"), b"".join(lines), how,
+                                fields=("rstdiag.log.lineno",), **kwargs)
+        self.assertEqual(rc, 0, err)
+        return {frame: int(lineno) for frame, lineno in rows if lineno}, err
+
+    # 200 lines before the log: more than the 4 KiB a sniff might take from a stream
+    FILLER = [b"2026/11/24 07:14:40 [notice] 4063#4063: a line before the log's own\n"] * 200
+
+    def test_pipe(self):
+        """What bash's <(cat error.log) gives: /dev/fd/N, a pipe that cannot be rewound."""
+        found, err = self.stream_matches(self.FILLER + self.lines, "pipe")
+        self.assertEqual(found, {frame: line + 200 for frame, line in self.expected.items()})
+        self.assertEqual(err, "")
+
+    def test_short_log_through_a_pipe(self):
+        found, err = self.stream_matches(self.lines, "pipe")
+        self.assertEqual(found, self.expected)
+        self.assertEqual(err, "")
+
+    def test_standard_input(self):
+        found, err = self.stream_matches(self.FILLER + self.lines, "stdin")
+        self.assertEqual(found, {frame: line + 200 for frame, line in self.expected.items()})
+        self.assertEqual(err, "")
+
+    def test_fifo_with_a_late_writer(self):
+        path = os.path.join(self.tmp, "late-writer.fifo")
+        os.mkfifo(path)
+        os.chmod(path, 0o666)
+        found, err = self.stream_matches(self.FILLER + self.lines, path, delay=1.0)
+        self.assertEqual(found, {frame: line + 200 for frame, line in self.expected.items()})
+        self.assertEqual(err, "")
+
+    def test_fifo_writer_goes_silent(self):
+        """Like tail -f: the writer stays but writes no more. After 5 s of
+        silence reading stops, told, and the lines read are used."""
+        path = os.path.join(self.tmp, "silent-writer.fifo")
+        os.mkfifo(path)
+        os.chmod(path, 0o666)
+        found, err = self.stream_matches(self.lines, path, hold=7.0)
+        self.assertEqual(found, self.expected)
+        self.assert_told_once(err, f"RSTDIAG: log file {path}: reading stopped at line {len(self.lines) + 1} "
+                                   "(nothing more came in 5 s); the 15 reset lines before it are used")
+
+    def test_gzip_of_two_members(self):
+        """Concatenated gzip files (rotated logs put together) are read as one, as gzip reads them."""
+        data = gzip.compress(b"".join(self.lines[:20]), mtime=0) + gzip.compress(b"".join(self.lines[20:]), mtime=0)
+        self.assertEqual(self.assert_same_matches(self.file("two.log.gz", data)), "")
+
+    def test_gzip_damaged(self):
+        """The second of two gzip members is damaged at its first block: the
+        first member's 20 lines are used, and the message says where it stopped."""
+        first = gzip.compress(b"".join(self.lines[:20]), mtime=0)
+        second = bytearray(gzip.compress(b"".join(self.lines[20:]), mtime=0))
+        second[10] = 0xff   # the first block's header: block type 3, which does not exist
+        log = self.file("damaged.log.gz", first + bytes(second))
+        found, err = self.matches(log)
+        told = re.search(rf"RSTDIAG: log file {re.escape(log)}: reading stopped at line 21 \(gzip data damaged "
+                         r"near byte (\d+) of the file: invalid block type\); the \d+ reset lines before it are used",
+                         err)
+        self.assertTrue(told, err)
+        self.assertLessEqual(abs(int(told.group(1)) - (len(first) + 10)), 2)
+        self.assert_told_once(err, told.group(0))
+        self.assertEqual(found, {frame: line for frame, line in self.expected.items() if line <= 20})
+
+    def test_reset_phrase_after_100_kilobytes(self):
+        """Each line is searched whole: the reset of line 8 comes after 100 KB of text."""
+        lines = list(self.lines)
+        lines[7] = lines[7].replace(b"*3 recv()", b"*3 " + b"z" * 100_000 + b" recv()")
+        self.assertEqual(self.assert_same_matches(self.log("far-phrase.log", lines)), "")
+
+    def test_line_longer_than_the_search_limit(self):
+        """A 5 MiB line first: its first 4 MiB are searched, the cut is told, the rest of the log is used."""
+        log = self.log("huge-line.log", [b"x" * (5 << 20) + b"\n"] + self.lines)
+        err = self.assert_same_matches(log, 1)
+        self.assert_told_once(err, f"RSTDIAG: log file {log}: 1 line is longer than 4 MiB; a reset is looked for "
+                                   "only in the first 4 MiB (the first such line is line 1)")
+
+
 class Preferences(BadInput):
     """Absurd values: told once, the default used, the rest goes on."""
 
@@ -269,11 +403,126 @@ class Preferences(BadInput):
         self.assertEqual(err.count("cannot open log file"), 8, err)
 
     def test_bad_table_row_on_the_command_line(self):
-        """Wireshark's own rule: tshark refuses a -o table row its check rejects."""
-        rc, _, err = run(os.path.join(CAPTURES, "refused.pcap"),
-                         "-o", 'uat:rstdiag_log_sources:"/tmp/x.log","nginx","Mars",""')
-        self.assertNotEqual(rc, 0)
-        self.assertEqual(err.count('log_timezone "Mars" is not auto, local, UTC or +HH:MM'), 1, err)
+        """A bad time zone in a row: the row is named, used with the zone estimated, and tshark goes on."""
+        rc, rows, err = run(os.path.join(CAPTURES, "refused.pcap"),
+                            "-o", 'uat:rstdiag_log_sources:"/nonexistent/x.log","nginx","Mars",""')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(without_cause(rows), labels("refused.pcap"))
+        self.assertEqual(err.count('RSTDIAG: log sources row 1 (/nonexistent/x.log): log_timezone "Mars" is not '
+                                   'auto, local, UTC or +HH:MM; using auto.'), 1, err)
+        self.assertEqual(err.count("RSTDIAG: cannot open log file /nonexistent/x.log"), 1, err)
+        self.assertEqual(err.count("RSTDIAG"), 2, err)
+
+    def test_bad_rows_in_a_profile_table(self):
+        """A profile's table with a row of garbage skew and a row without a
+        file: both named; the good row still gives the nginx matches."""
+        config = os.path.join(self.tmp, "config")
+        os.makedirs(config, exist_ok=True)
+        log = os.path.join(self.tmp, "profile-error.log")
+        shutil.copy(os.path.join(NGINX, "error.log"), log)
+        os.chmod(log, 0o644)
+        with open(os.path.join(config, "rstdiag_log_sources"), "w") as f:
+            f.write('"/nonexistent/bad.log","nginx","auto","nan"\n"","nginx","auto",""\n'
+                    f'"{log}","nginx","auto",""\n')
+        os.environ["WIRESHARK_CONFIG_DIR"] = config
+        try:
+            found, err = LogLines.matches(os.path.join(self.tmp, "none.log"))
+        finally:
+            del os.environ["WIRESHARK_CONFIG_DIR"]
+        self.assertEqual(len(found), 12, err)
+        self.assertEqual(err.count('RSTDIAG: log sources row 1 (/nonexistent/bad.log): log_clock_skew "nan" is not '
+                                   'a number of seconds within a day; estimating it.'), 1, err)
+        self.assertEqual(err.count("RSTDIAG: log sources row 2 names no file; it is left out"), 1, err)
+        self.assertNotIn("Error loading table", err)
+
+
+class DayOfLogs(BadInput):
+    """A day of nginx error log, 1,000,000 lines, against the 20 s nginx
+    capture: the 37 lines nginx wrote during the capture, amid a day of other
+    lines, 10,000 of them reset lines of a client the capture does not have.
+    Both passes finish; the lines are placed against the capture's time; only
+    the first 20 within it are listed. (Not timed: bench/ measures.)"""
+
+    LINES = 1_000_000
+    CLIENT = "198.19.77.7"   # in no packet of the capture
+    ZONE = datetime.timedelta(hours=8)   # nginx wrote local time, Asia/Shanghai
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        out, _ = tshark_run.tshark(BUILD, "-r", os.path.join(NGINX, "proxy.pcap"), "-T", "fields",
+                                   "-e", "frame.time_epoch")
+        times = [float(t) for t in out.split()]
+        zone = cls.ZONE.total_seconds()
+        first, last = min(times) + zone, max(times) + zone   # as nginx's clock reads them, "UTC" = local
+        with open(os.path.join(NGINX, "error.log"), "rb") as f:
+            own = f.read().splitlines(keepends=True)
+        epoch = datetime.datetime(1970, 1, 1)
+        own_times = [(datetime.datetime.strptime(line[:19].decode(), "%Y/%m/%d %H:%M:%S") - epoch).total_seconds()
+                     for line in own]
+        start = own_times[0] - 12 * 3600
+        step = 86400 / cls.LINES
+        stamps = {}
+        cls.inside, cls.outside, cls.own_lineno = [], 0, {}
+        lines, n = [], 0
+        for i in range(cls.LINES):
+            t = start + i * step
+            while len(cls.own_lineno) < len(own) and own_times[len(cls.own_lineno)] <= t:
+                n += 1
+                lines.append(own[len(cls.own_lineno)])
+                cls.own_lineno[len(cls.own_lineno) + 1] = n
+            n += 1
+            second = int(t)
+            if second not in stamps:
+                stamps[second] = (epoch + datetime.timedelta(seconds=second)).strftime("%Y/%m/%d %H:%M:%S")
+            # nowhere near the capture's edges (the clock's skew is estimated), dense within it
+            near_edge = abs(second - first) < 5 or abs(second - last) < 5
+            within = first < second < last
+            if not near_edge and (i % 100 == 0 or (within and i % 2 == 0)):
+                lines.append(f"{stamps[second]} [info] 4064#4064: *{i} recv() failed (104: Connection reset by "
+                             f"peer) while sending to client, client: {cls.CLIENT}, server: rstdiag.test\n".encode())
+                if within:
+                    cls.inside.append(n)
+                else:
+                    cls.outside += 1
+            else:
+                lines.append(f"{stamps[second]} [notice] 4064#4064: *{i} a quiet line\n".encode())
+        cls.log = os.path.join(cls.tmp, "day.log")
+        with open(cls.log, "wb") as f:
+            f.writelines(lines)
+        os.chmod(cls.log, 0o644)
+
+    def tree(self, *passes):
+        start = time.monotonic()
+        out, err = tshark_run.tshark(BUILD, "-r", os.path.join(NGINX, "proxy.pcap"), *passes,
+                                     "-o", f"rstdiag.log_file:{self.log}", "-q", "-z", "rstdiag,tree")
+        sys.stderr.write(f"[{' '.join(passes) or 'one pass'}: {time.monotonic() - start:.2f} s] ")
+        return out, err
+
+    def test_one_pass(self):
+        """The lines are placed at the end, on stderr."""
+        out, err = self.tree()
+        # line 7 of error.log is the one reset line nginx wrote within the capture with no RST
+        inside = sorted(self.inside + [self.own_lineno[7]])
+        reset_lines = 13 + len(self.inside) + self.outside
+        self.assertIn(f"RSTDIAG: log file {self.log}: {reset_lines} reset lines: 12 explained by a RST, "
+                      f"{len(inside)} in the capture's time with no RST, {self.outside} outside the capture's time\n"
+                      f"  in the capture's time with no RST: line {', '.join(map(str, inside[:20]))} "
+                      f"(the first 20 of {len(inside)})\n", err)
+        self.assertEqual(err.count("RSTDIAG"), 1, err)
+        self.assertRegex(out, rf"\nApplication log lines with no RST +{len(inside) + self.outside} ")
+
+    def test_two_passes(self):
+        """The stats tree: counts, and a node for each of the first 20 lines only."""
+        out, _ = self.tree("-2")
+        inside = sorted(self.inside + [self.own_lineno[7]])
+        rows = {m.group(1).strip(): int(m.group(2)) for m in re.finditer(r"\n( *\S.*?)\s{2,}(\d+)\s", out)}
+        self.assertEqual(rows["Application log lines with no RST"], len(inside) + self.outside)
+        self.assertEqual(rows["In the capture's time"], len(inside))
+        self.assertEqual(rows["Outside the capture's time"], self.outside)
+        listed = [n for n in rows if n.startswith(f"{self.log} line ")]
+        self.assertEqual(sorted(int(n.rsplit(" ", 1)[1]) for n in listed), inside[:20])
+        self.assertEqual(rows[f"{self.log}: more lines, not listed"], len(inside) - 20)
 
 
 class Captures(BadInput):

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Score rstdiag against the kernel's own reasons on the committed captures.
 
 tests/captures/labels.tsv holds, for every RST frame of every capture, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Tests of the Wireshark-facing side of rstdiag, with the real tshark:
 field registration, preferences, expert info, Info column and filtering.
 
@@ -43,7 +44,7 @@ class Registration(unittest.TestCase):
         expected = ["sender", "phase", "cause", "confidence", "kernel_reason", "evidence", "shape",
                     "acceptable", "trigger", "idle", "age", "bytes.client", "bytes.server", "log", "log.line",
                     "log.file", "log.lineno", "log.delta", "log.match", "log.leg", "log.level", "log.request",
-                    "log.offset"]
+                    "log.offset", "log.message", "log.peer", "log.upstream", "continued"]
         for name in expected:
             self.assertIn("rstdiag." + name, fields)
         for name, description in fields.items():   # every field, present and future
@@ -51,6 +52,15 @@ class Registration(unittest.TestCase):
                 self.assertGreater(len(description), 20, name)
         self.assertIn("rstdiag.expert.unread_data", fields)
         self.assertIn("rstdiag.expert.late_after_close", fields)
+
+    def test_log_field_names_work_as_column_titles(self):
+        out, _ = tshark("-G", "fields")
+        names = {parts[2]: parts[1] for parts in (line.split("\t") for line in out.splitlines())
+                 if parts[0] == "F" and len(parts) > 4 and parts[2].startswith("rstdiag.log.")}
+        for abbrev, name in names.items():
+            self.assertTrue(name.startswith("Log "), f"{abbrev}: {name}")
+        self.assertEqual(names["rstdiag.log.line"], "Log line")
+        self.assertEqual(names["rstdiag.log.file"], "Log file")
 
     def test_preferences_are_registered(self):
         out, _ = tshark("-G", "defaultprefs")

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Log correlation on a real nginx reverse proxy (tests/captures/nginx/).
 
 nginx wrote error.log in Asia/Shanghai time while the capture is in UTC;
@@ -130,6 +131,86 @@ class NginxLog(unittest.TestCase):
         _, one = matches(log)
         _, two = matches(log, "-2")
         self.assertEqual(one, two)
+
+
+class NginxTree(unittest.TestCase):
+    """How the matched line reads in the packet tree (tshark -V shows the
+    GUI's tree labels): the message without nginx's prefix, request, peer
+    and upstream apart, the whole line in pieces that are never
+    "[truncated]" (lines up to the 1 KB kept), the offset as a zone."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="rstdiag-nginx-tree-")
+        os.chmod(cls.tmp, 0o755)
+        cls.log = os.path.join(cls.tmp, "error.log")
+        # every reset line made about 1000 bytes long, as nginx writes long hosts and URLs
+        with open(os.path.join(NGINX, "error.log")) as src, open(cls.log, "w") as dst:
+            for line in src:
+                line = line.rstrip("\n")
+                if "Connection reset by peer" in line and line.endswith('"'):   # ..., host: "name"
+                    line = line[:-1] + "." + "x" * (999 - len(line)) + '"'
+                dst.write(line + "\n")
+        os.chmod(cls.log, 0o644)
+        with open(cls.log) as f:
+            cls.lines = f.read().split("\n")
+        cls.tree, _ = tshark_run.tshark(BUILD, "-r", os.path.join(NGINX, "proxy.pcap"), "-o",
+                                        f"rstdiag.log_file:{cls.log}", "-Y", "rstdiag.log", "-O", "rstdiag", "-V")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def log_items(self):
+        """[{label: text}] per "Application log" subtree, continuation pieces joined to their line."""
+        items, current, last = [], None, None
+        for raw in self.tree.splitlines():
+            text = raw.strip()
+            if not text.startswith("[") or not text.endswith("]"):
+                current = None
+                continue
+            text = text[1:-1]
+            if text.startswith("Application log: "):
+                current = {"Application log": text[len("Application log: "):]}
+                items.append(current)
+            elif current is not None and text.startswith("\u2026"):
+                current[last] = current[last].rstrip("\u2026") + text[1:]
+            elif current is not None and ": " in text:
+                last, value = text.split(": ", 1)
+                current[last] = value
+        return items
+
+    def test_no_label_is_truncated(self):
+        self.assertNotIn("[truncated]", self.tree)
+        self.assertNotIn("truncated", self.tree)
+
+    def test_the_whole_line_is_in_the_tree(self):
+        items = self.log_items()
+        self.assertGreaterEqual(len(items), 5)
+        for item in items:
+            lineno = int(item["Log line number"])
+            self.assertEqual(item["Log line"], self.lines[lineno - 1])
+        self.assertGreaterEqual(sum(len(item["Log line"]) == 1000 for item in items), 5)
+
+    def test_message_and_fields_apart(self):
+        for item in self.log_items():
+            line = item["Log line"]
+            summary = item["Application log"].rsplit(" (line ", 1)[0]
+            self.assertTrue(item["Log message"].startswith(summary.rstrip("\u2026")), item)
+            self.assertNotRegex(item["Log message"], r"^\d{4}/|#\d+:|^\*\d|, client: ")
+            self.assertRegex(item["Log message"], r"\(1\d\d: Connection [a-z ]+\)")
+            for field, form in (("Log request", 'request: "{}"'), ("Log upstream", 'upstream: "{}"')):
+                if form.split(" ")[0] in line:
+                    self.assertIn(form.format(item[field]), line)
+                else:
+                    self.assertNotIn(field, item)
+            # the client, or the upstream when the upstream's connection was reset
+            self.assertIn(item["Log peer"], line)
+
+    def test_offset_is_a_zone_and_times_are_in_ms(self):
+        for item in self.log_items():
+            self.assertRegex(item["Log clock offset"], r"^\+08:00 zone, skew [+-]\d+\.\d{3} m?s$")
+            self.assertRegex(item["Log time minus RST time"], r"^[+-]\d+\.\d{3} m?s$")
 
 
 if __name__ == "__main__":

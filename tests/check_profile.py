@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The shareable "rstdiag" configuration profile (profiles/rstdiag/).
 
 Every filter in it compiles (colour rules, buttons, IO graphs, macros);
@@ -8,9 +9,11 @@ the zip holds exactly the profile's files.
 
 Usage: check_profile.py BUILD_DIR [unittest args]
 """
+import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -35,6 +38,18 @@ def uat_rows(name):
                 continue
             rows.append([v.replace("\\x22", '"') for v in re.findall(r'"((?:[^"\\]|\\.)*)"', line)])
     return rows
+
+
+def legacy_rules():
+    """[(name, filter, (bg r, g, b), (fg r, g, b), enabled)] of colorfilters."""
+    rules = []
+    with open(os.path.join(PROFILE, "colorfilters")) as f:
+        for line in f:
+            m = re.match(r"^(!?)@([^@]*)@([^@]*)@\[(\d+),(\d+),(\d+)\]\[(\d+),(\d+),(\d+)\]$", line.rstrip("\n"))
+            if m:
+                c = tuple(map(int, m.groups()[3:]))
+                rules.append((m.group(2), m.group(3), c[:3], c[3:], m.group(1) != "!"))
+    return rules
 
 
 def profile_filters():
@@ -100,9 +115,26 @@ class Profile(unittest.TestCase):
                                "-o", f"rstdiag.log_file:{self.log}", "-Y", "frame.number in {20, 152, 196}")
         self.assertEqual(err, "")
         lines = {int(line.split()[0]): line for line in out.splitlines()}
-        self.assertIn(" client closing abortive-close 8 ", lines[20])
-        self.assertIn(" server data unread-data 16 ", lines[152])
-        self.assertIn(" server syn refused 22 ", lines[196])
+        self.assertIn(" abortive-close 8 ", lines[20])
+        self.assertIn(" unread-data 16 ", lines[152])
+        self.assertIn(" refused 22 ", lines[196])
+
+    def test_columns_stay_narrow(self):
+        """Two diagnosis columns, short titles; everything else is in the tree."""
+        with open(os.path.join(PROFILE, "preferences")) as f:
+            columns = re.findall(r'^\t"([^"]+)", "%Cus:([^:]+):', f.read(), re.M)
+        self.assertEqual(columns, [("RST cause", "rstdiag.cause"), ("Log", "rstdiag.log.lineno")])
+
+    def test_six_buttons_one_question_each(self):
+        rows = uat_rows("dfilter_buttons")
+        self.assertLessEqual(len(rows), 6)
+        labels = [row[1] for row in rows]
+        self.assertEqual(len(set(labels)), len(labels))
+        for enabled, label, display_filter, question in rows:
+            self.assertTrue(question.startswith("Which ") and question.endswith("?"), label)
+            self.assertLessEqual(len(label), 14, label)
+        filters = [row[2] for row in rows]
+        self.assertEqual(len(set(filters)), len(filters))
 
     def test_colours_by_cause_family(self):
         out, _ = self.tshark("-C", "rstdiag", "-r", EXAMPLE, "-Y", "rstdiag", "--color", "-T", "fields",
@@ -115,10 +147,41 @@ class Profile(unittest.TestCase):
             cause, rule = line.split("\t")
             if cause in families:
                 self.assertEqual(rule, families[cause], cause)
-        out, _ = self.tshark("-C", "rstdiag", "-r", os.path.join(NGINX, "proxy.pcap"),
-                             "-o", f"rstdiag.log_file:{self.log}", "-Y", "rstdiag.log", "--color",
-                             "-T", "fields", "-e", "frame.coloring_rule.name")
-        self.assertEqual(set(out.split("\n")[:-1]), {"RST with a log line"})
+        # a log line changes no colour: the cause family stays visible
+        without, _ = self.tshark("-C", "rstdiag", "-r", os.path.join(NGINX, "proxy.pcap"), "-Y", "rstdiag",
+                                 "--color", "-T", "fields", "-e", "frame.number", "-e", "frame.coloring_rule.name")
+        with_log, _ = self.tshark("-C", "rstdiag", "-r", os.path.join(NGINX, "proxy.pcap"),
+                                  "-o", f"rstdiag.log_file:{self.log}", "-Y", "rstdiag", "--color",
+                                  "-T", "fields", "-e", "frame.number", "-e", "frame.coloring_rule.name",
+                                  "-e", "rstdiag.log.lineno")
+        self.assertEqual(without.splitlines(), [line.rsplit("\t", 1)[0] for line in with_log.splitlines()])
+        self.assertGreaterEqual(sum(1 for line in with_log.splitlines() if line.split("\t")[2]), 10)
+
+    def test_rst_colours_are_pale_and_distinct(self):
+        """Dark text on pale tints: no family looks like the (dark blue) selection bar."""
+        rules = legacy_rules()
+        rst = [r for r in rules if r[1].startswith("rstdiag")]
+        self.assertGreaterEqual(len(rst), 8)
+        backgrounds = [r[2] for r in rst]
+        self.assertEqual(len(set(backgrounds)), len(backgrounds))
+        for name, _, background, _, _ in rst:
+            luminance = sum(w * c / 65535 for w, c in zip((0.2126, 0.7152, 0.0722), background))
+            self.assertGreater(luminance, 0.6, name)
+
+    def test_jsonc_rules_match_the_legacy_file(self):
+        """Wireshark 5.0's coloring_rules.jsonc and the legacy colorfilters come from
+        one table; read both as Wireshark does and compare."""
+        subprocess.run([sys.executable, os.path.join(ROOT, "tools", "coloring_rules.py"), "--check"], check=True)
+        with open(os.path.join(PROFILE, "coloring_rules.jsonc")) as f:
+            text = re.sub(r"^\s*//.*$", "", f.read(), flags=re.M)   # JSONC line comments
+        jsonc = []
+        for element in json.loads(text):
+            self.assertEqual(len(element), 1)
+            (name, props), = element.items()
+            bg, fg = (tuple(int(props[k][i:i + 2], 16) * 65535 // 255 for i in (1, 3, 5))
+                      for k in ("background", "foreground"))
+            jsonc.append((name, props["filter"], bg, fg, props.get("enabled", True)))
+        self.assertEqual(jsonc, legacy_rules())
 
     def test_device_resets_and_later_frames(self):
         capture = os.path.join(HERE, "captures", "injected.pcap")

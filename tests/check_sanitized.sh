@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/check_sanitized.sh SOURCE_DIR WORK_DIR [CORRUPTED_CAPTURES]
 # Builds the plugin with AddressSanitizer and UndefinedBehaviorSanitizer into
 # WORK_DIR, loads it into the stock tshark (the sanitizer runtime preloaded)

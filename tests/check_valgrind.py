@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """valgrind memcheck over the stock tshark with the built plugin.
 
 Every committed capture (tests/captures/*.pcap, the nginx capture, the

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Vendor reasons in RSTs decode to their documented meanings.
 
 The captures in tests/captures/vendor/ are real connections whose RSTs
-tests/gen/make_vendor_captures.py rewrote as a NetScaler, an F5 BIG-IP or
-an IETF RST-diagnostic sender would; expected.tsv gives, per RST, the cause,
-origin, rstdiag.vendor text and code the real tshark with the plugin must
+tests/gen/make_vendor_captures.py rewrote as a NetScaler, an F5 BIG-IP, an
+IETF RST-diagnostic sender, a Linux kernel carrying its reset reason or an
+MPTCP stack would; expected.tsv gives, per RST, the cause, origin, kernel
+reason, rstdiag.vendor text and code the real tshark with the plugin must
 show (an empty vendor: the RST says nothing about itself).
 """
 import csv
@@ -15,7 +17,8 @@ import tshark_run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VENDOR = os.path.join(HERE, "captures", "vendor")
-FIELDS = ["frame.number", "rstdiag.cause", "rstdiag.origin", "rstdiag.vendor", "rstdiag.vendor.code"]
+FIELDS = ["frame.number", "rstdiag.cause", "rstdiag.origin", "rstdiag.kernel_reason", "rstdiag.vendor",
+          "rstdiag.vendor.code"]
 
 
 def main():
@@ -37,6 +40,7 @@ def main():
     for row in expected:
         got = diagnosed.get((row["capture"], row["frame"]))
         want = {"rstdiag.cause": row["cause"], "rstdiag.origin": row["origin"],
+                "rstdiag.kernel_reason": row["kernel_reason"],
                 "rstdiag.vendor": row["vendor"], "rstdiag.vendor.code": row["code"]}
         if got is None:
             problems.append(f"{row['capture']} frame {row['frame']}: not diagnosed")

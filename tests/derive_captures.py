@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Awkward captures made from the real ones in tests/captures/, for the
 bad-input tests and the sanitizer runs: the same packets in a VLAN, in
 IPv6 extension headers, in GRE, VXLAN and IP-in-IP tunnels, with sequence

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Running the system tshark with the built plugin, for the test scripts."""
 import os
 import subprocess

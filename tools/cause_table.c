@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cause_table - prints the cause table from rst_classify.c, so the README
  * and the capture tests use the same cause -> kernel reason mapping.
  *   cause_table tsv       cause<TAB>reason,reason<TAB>summary

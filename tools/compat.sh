@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tools/compat.sh [bookworm|trixie|sid ...]
 # Builds the plugin and runs the whole test suite against the Wireshark of
 # Debian bookworm (4.0), trixie (4.4) and sid (4.6), each in a minimal
@@ -57,7 +58,7 @@ build_and_test() {
     local rc=0
     # the package first, so that ctest's summary closes the output
     chroot "$root" /bin/bash -c 'cd /root/rstdiag && tshark --version | head -1 &&
-        cmake -S . -B build-deb -DRSTDIAG_INSTALL_GLOBAL=ON -DBUILD_TESTING=OFF >/dev/null &&
+        cmake -S . -B build-deb -DRSTDIAG_INSTALL_GLOBAL=ON -DBUILD_TESTING=OFF -DRSTDIAG_WERROR=ON >/dev/null &&
         cmake --build build-deb --target package >/dev/null && dpkg -i build-deb/rstdiag-wireshark*.deb >/dev/null &&
         tshark -G plugins | grep -E "^rstdiag\.so\s.*/wireshark/plugins/.*/epan/rstdiag\.so$" &&
         test -f /usr/share/wireshark/profiles/rstdiag/colorfilters &&
@@ -65,7 +66,7 @@ build_and_test() {
     # leave the cached chroot as it was, whatever happened
     chroot "$root" /bin/bash -c 'dpkg -l "rstdiag-wireshark*" 2>/dev/null | awk "/^ii/ {print \$2}" | xargs -r dpkg -r' >/dev/null
     [ $rc -eq 0 ] && chroot "$root" /bin/bash -c 'cd /root/rstdiag &&
-        cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j "$(nproc)" >/dev/null &&
+        cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRSTDIAG_WERROR=ON >/dev/null && cmake --build build -j "$(nproc)" >/dev/null &&
         ctest --test-dir build --output-on-failure -E "^(sanitized|valgrind|fuzz\.short)$"' || rc=$?
     umount "$root/proc"
     rm -rf "$root/root/rstdiag"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # cmake -DPROFILE_DIR=<profiles/rstdiag> -P install_profile.cmake
 # Copies the profile into the personal Wireshark configuration of whoever runs
 # it, found as Wireshark finds it: $WIRESHARK_CONFIG_DIR, else

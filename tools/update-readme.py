@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Regenerate (or, with --check, verify) the generated sections of README.md.
 
 Sections sit between '<!-- BEGIN name -->' and '<!-- END name -->':

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Ground-truth RST capture generator for rstdiag.
 
 For every scenario: create two fresh network namespaces joined by a veth
@@ -1226,6 +1227,14 @@ class Generator:
         if not rows:
             raise GenError("%s: no RST captured or traced" % S.name)
         return S, rows, time.monotonic() - t0
+
+
+def write_tsv(path, columns, rows):
+    """rows (dicts) as a tab-separated file with a header line"""
+    with open(path, "w") as f:
+        f.write("\t".join(columns) + "\n")
+        for r in rows:
+            f.write("\t".join(str(r[k]) for k in columns) + "\n")
 
 
 def pid_dead(pid):

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """nginx reverse-proxy captures for rstdiag: RSTs and the error.log lines
 they caused.
 
@@ -582,10 +583,7 @@ def main():
 
     shutil.copyfile(pcap, os.path.join(args.outdir, "proxy.pcap"))
     shutil.copyfile(lab.errlog, os.path.join(args.outdir, "error.log"))
-    with open(os.path.join(args.outdir, "expected.tsv"), "w") as f:
-        f.write("\t".join(COLUMNS) + "\n")
-        for r in rows:
-            f.write("\t".join(str(r[k]) for k in COLUMNS) + "\n")
+    gc.write_tsv(os.path.join(args.outdir, "expected.tsv"), COLUMNS, rows)
 
     texts = {rec["lineno"]: rec["text"] for rec in lines}
     for r in rows:

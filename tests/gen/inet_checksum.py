@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Internet checksums (RFC 1071) for the packets the generators write by hand."""
 import struct
 

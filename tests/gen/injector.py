@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """On-path RST injector used by generate_captures.py (scenario "injected").
 
 Runs in the router namespace:  injector.py inject '<json spec>'

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """HTTP peers for generate_nginx_captures.py: a load-balancer-like client in
 front of nginx and the application server (upstream) behind it.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Small, bounded TCP peer used by generate_captures.py.
 
 Runs inside a network namespace (via `ip netns exec`).  Usage:

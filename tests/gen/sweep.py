@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Accuracy sweep: rstdiag against the kernel's own reasons on captures made
 with varied parameters.
 

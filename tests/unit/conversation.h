@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* conversation.h - scripted TCP conversations for the unit tests: a client
  * (port 40000) and a server (port 80) putting segments on the wire the way a
  * Linux stack would, fed to conn_track.c and rst_classify.c. Each side's

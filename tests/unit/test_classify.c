@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for conn_track.c and rst_classify.c on constructed segment
  * sequences (tests/unit/conversation.h). */
 #include "conversation.h"

@@ -1,11 +1,15 @@
-/* Unit tests for log_index.c: one line of each documented format, the
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Unit tests for log_index.c (and the census of log_match.c): one line of each documented format, the
  * fields taken from it, and lines that must not count as resets. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <arpa/inet.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "log_index.h"
+#include "log_match.h"
 
 static GPtrArray *parsed_strings;   /* what parse() hands out, freed at the end */
 
@@ -311,6 +315,144 @@ static void test_nul_bytes_stop_reading(void)
     g_string_free(s, TRUE);
 }
 
+
+#define RESET_LINE(time, client) time " [info] 1#1: *2 recv() failed (104: Connection reset by peer) " \
+    "while sending to client, client: " client ", server: _\n"
+
+/* A pipe cannot be rewound: the bytes read to sniff the format are the
+ * start of the text, not lost. */
+static void test_pipe_loses_nothing(void)
+{
+    GString *s = g_string_new(NULL);
+    while (s->len < 10000)
+        g_string_append(s, RESET_LINE("2024/05/01 10:00:00", "198.18.0.7"));
+    int fds[2];
+    g_assert_cmpint(pipe(fds), ==, 0);
+    g_assert_cmpint(write(fds[1], s->str, s->len), ==, (gssize)s->len);   /* within the pipe's buffer */
+    close(fds[1]);
+    char *path = g_strdup_printf("/dev/fd/%d", fds[0]);
+    char *error = NULL;
+    log_index *index = log_index_load(path, LOG_FORMAT_AUTO, &error);
+    g_assert_null(error);
+    g_assert_cmpuint(index->lines_read * strlen(RESET_LINE("2024/05/01 10:00:00", "198.18.0.7")), ==, s->len);
+    g_assert_cmpuint(index->entries->len, ==, index->lines_read);
+    g_assert_null(index->stop_reason);
+    log_index_free(index);
+    close(fds[0]);
+    g_free(path);
+    g_string_free(s, TRUE);
+}
+
+static GByteArray *gzip_bytes(const char *text)
+{
+    z_stream z = { 0 };
+    GByteArray *out = g_byte_array_sized_new((guint)strlen(text) + 64);
+    g_byte_array_set_size(out, (guint)strlen(text) + 64);
+    g_assert_cmpint(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), ==, Z_OK);
+    z.next_in = (Bytef *)text;
+    z.avail_in = (uInt)strlen(text);
+    z.next_out = out->data;
+    z.avail_out = out->len;
+    g_assert_cmpint(deflate(&z, Z_FINISH), ==, Z_STREAM_END);
+    g_byte_array_set_size(out, (guint)z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
+/* Two gzip members, the second damaged in its first block header: the first
+ * member's lines are kept and the stop says where. */
+static void test_gzip_members_and_damage(void)
+{
+    GByteArray *first = gzip_bytes(RESET_LINE("2024/05/01 10:00:00", "198.18.0.7")
+                                   RESET_LINE("2024/05/01 10:00:01", "198.18.0.8"));
+    GByteArray *second = gzip_bytes(RESET_LINE("2024/05/01 10:00:02", "198.18.0.9"));
+    GByteArray *both = g_byte_array_new();
+    g_byte_array_append(both, first->data, first->len);
+    g_byte_array_append(both, second->data, second->len);
+    char *path = write_file("rstdiag-two.log.gz", (const char *)both->data, both->len);
+    char *error = NULL;
+    log_index *index = log_index_load(path, LOG_FORMAT_AUTO, &error);
+    g_assert_cmpuint(index->entries->len, ==, 3);
+    g_assert_null(index->stop_reason);
+    log_index_free(index);
+
+    both->data[first->len + 10] = 0xff;   /* block type 3: invalid */
+    g_assert_true(g_file_set_contents(path, (const char *)both->data, both->len, NULL));
+    index = log_index_load(path, LOG_FORMAT_AUTO, &error);
+    g_assert_null(error);
+    g_assert_cmpuint(index->entries->len, ==, 2);
+    g_assert_cmpuint(index->stop_line, ==, 3);
+    g_assert_nonnull(strstr(index->stop_reason, "gzip data damaged"));
+    log_index_free(index);
+    g_remove(path);
+    g_free(path);
+    g_byte_array_free(first, TRUE);
+    g_byte_array_free(second, TRUE);
+    g_byte_array_free(both, TRUE);
+}
+
+/* A reset far into a long line is found; past LOG_SCAN_MAX it is not, and
+ * the line is counted as not searched whole. */
+static void test_long_lines_searched_whole(void)
+{
+    for (gsize filler = 100000; filler <= (gsize)LOG_SCAN_MAX; filler += LOG_SCAN_MAX - 100000) {
+        GString *s = g_string_new("2024/05/01 10:00:00 [info] 1#1: *2 ");
+        for (gsize i = 0; i < filler; i++)
+            g_string_append_c(s, 'x');
+        g_string_append(s, " recv() failed (104: Connection reset by peer) while sending to client, client: "
+                           "198.18.0.7, server: _\n" RESET_LINE("2024/05/01 10:00:01", "198.18.0.8"));
+        char *path = write_file("rstdiag-far.log", s->str, s->len);
+        char *error = NULL;
+        log_index *index = log_index_load(path, LOG_FORMAT_AUTO, &error);
+        gboolean searched_whole = filler < (gsize)LOG_SCAN_MAX;
+        g_assert_cmpuint(index->lines_read, ==, 2);
+        g_assert_cmpuint(index->entries->len, ==, searched_whole ? 2 : 1);
+        g_assert_cmpuint(index->lines_unscanned, ==, !searched_whole);
+        g_assert_cmpuint(index->first_unscanned, ==, !searched_whole);
+        log_index_free(index);
+        g_remove(path);
+        g_free(path);
+        g_string_free(s, TRUE);
+    }
+}
+
+/* Lines placed against a capture from 10:00:00 to 10:01:00 UTC, the log in
+ * UTC: one matched, two inside with no RST, two outside (one just beyond the
+ * window). */
+static void test_census(void)
+{
+    const char *content =
+        RESET_LINE("2024/05/01 09:00:00", "198.18.0.1")
+        RESET_LINE("2024/05/01 10:00:10", "198.18.0.2")
+        RESET_LINE("2024/05/01 10:00:30", "198.18.0.3")
+        RESET_LINE("2024/05/01 10:00:59", "198.18.0.4")
+        RESET_LINE("2024/05/01 10:01:02", "198.18.0.5");
+    char *path = write_file("rstdiag-census.log", content, strlen(content));
+    char *error = NULL;
+    log_index *index = log_index_load(path, LOG_FORMAT_AUTO, &error);
+    log_match_settings settings;
+    g_assert_true(log_match_settings_parse("UTC", "0", "", &settings, &error));
+    log_matcher *m = log_matcher_new(index, &settings);
+    int64_t first = log_civil_to_us(2024, 5, 1, 10, 0, 0), last = log_civil_to_us(2024, 5, 1, 10, 1, 0);
+    log_rst_event ev = { .stream = 0, .time_us = log_civil_to_us(2024, 5, 1, 10, 0, 30) + 200000,
+                         .sender = { .family = 4, .addr = { 198, 18, 0, 3 } }, .role = LOG_SENDER_CLIENT };
+    log_match_result result;
+    g_assert_true(log_matcher_match(m, &ev, &result));
+    log_census c;
+    log_matcher_census(m, first, last, &c);
+    g_assert_true(c.offset_known);
+    g_assert_cmpuint(c.explained, ==, 1);
+    g_assert_cmpuint(c.inside, ==, 2);
+    g_assert_cmpuint(c.outside, ==, 2);
+    g_assert_cmpuint(c.listed, ==, 2);
+    g_assert_cmpuint(c.listed_lineno[0], ==, 2);
+    g_assert_cmpuint(c.listed_lineno[1], ==, 4);
+    log_matcher_free(m);
+    log_index_free(index);
+    g_remove(path);
+    g_free(path);
+}
+
 /* "a.b.c.d:port", "[v6]:port", without ":port" when the log gave none, "-" without an address */
 static char *peer_text(const log_entry *e)
 {
@@ -405,6 +547,10 @@ int main(int argc, char **argv)
     g_test_add_func("/log/load/errors", test_load_errors);
     g_test_add_func("/log/load/long-line", test_long_line_is_cut_not_fatal);
     g_test_add_func("/log/load/nul-bytes", test_nul_bytes_stop_reading);
+    g_test_add_func("/log/load/pipe", test_pipe_loses_nothing);
+    g_test_add_func("/log/load/gzip-members-and-damage", test_gzip_members_and_damage);
+    g_test_add_func("/log/load/long-lines-searched-whole", test_long_lines_searched_whole);
+    g_test_add_func("/log/census", test_census);
     g_test_add_func("/log/fixtures", test_fixtures);
     int result = g_test_run();
     g_ptr_array_free(parsed_strings, TRUE);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for log_match.c: RST events against an nginx log written in
  * another zone with a skewed clock. */
 #include <glib.h>

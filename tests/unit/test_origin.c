@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for rst_origin.c (who sent a RST, what followed it) and
  * rst_vendor.c (reasons devices write into their RSTs). */
 #include "conversation.h"
@@ -246,6 +247,42 @@ static void test_challenge_ack_means_ignored(void)
     g_assert_cmpstr(rst_ignored_token(d->ignored), ==, "challenge-ack");
 }
 
+/* A duplicate ACK long after the RST may answer another segment (since Linux 42726ec644cb,
+ * segments acknowledging unsent data draw challenge ACKs too): not taken as the RST's. */
+static void test_late_duplicate_ack_is_no_challenge_ack(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 3000, 64, 1000));
+    g_assert_false(follow(&s, CLIENT, TCP_FLAG_ACK, 0, 2000000));
+    g_assert_cmpstr(rst_ignored_token(d->ignored), ==, "no");
+}
+
+/* A RST in the window but not exact reaching a server in SYN-RECEIVED (Linux a28c4fcbf774):
+ * a challenge ACK, and the request socket stays (its SYN-ACK comes again). */
+static void test_syn_received_keeps_its_request_socket(void)
+{
+    for (int retransmit = 0; retransmit < 2; retransmit++) {
+        scene s;
+        scene_init(&s, NULL);
+        send(&s.c, CLIENT, TCP_FLAG_SYN, 0, 0);
+        send(&s.c, SERVER, TCP_FLAG_SYN | TCP_FLAG_ACK, 0, 30);
+        tcp_segment rst = make_segment(&s.c, CLIENT, TCP_FLAG_RST, s.c.next_seq[CLIENT] + 3000, 0, 0, 30);
+        const rst_diagnosis *d = attributed(&s, rst);
+        g_assert_cmpstr(rst_acceptability_token(d->acceptable), ==, "in-window");
+        if (retransmit) {
+            tcp_segment again = make_segment(&s.c, SERVER, TCP_FLAG_SYN | TCP_FLAG_ACK, s.c.next_seq[SERVER] - 1,
+                                             s.c.next_seq[CLIENT], 0, 1000000);
+            g_assert_true(rst_follow_segment(&s.followup, &s.c.st, &again, &s.c.diag));
+        } else {
+            g_assert_true(follow(&s, SERVER, TCP_FLAG_ACK, 0, 30));
+        }
+        g_assert_cmpstr(rst_ignored_token(d->ignored), ==, "challenge-ack");
+    }
+}
+
 static void test_out_of_window_is_ignored(void)
 {
     scene s;
@@ -365,11 +402,168 @@ static void test_vendor_reason_becomes_the_cause(void)
     request_response(&s.c, 100, 300);
     g_assert_true(rst_vendor_decode(9700, NULL, 0, &v));
     s.facts.vendor = &v;
-    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 0, 64, 1000));
+    /* the appliance sends with its own TTL: that corroborates the code */
+    tcp_segment seg = forged(&s, SERVER, 0, 255, 1000);
+    seg.window = 9700;
+    const rst_diagnosis *d = attributed(&s, seg);
     assert_cause(d, "relayed");
     assert_origin(d, "middlebox");
     g_assert_cmpstr(d->evidence, ==, "the RST gives its own reason: NetScaler 9700: reset received on the "
                     "other side of the appliance, passed on");
+    g_assert_nonnull(strstr(d->origin_evidence, "corroborated"));
+}
+
+/* A window that happens to be a NetScaler code on the stack's own RST means nothing. */
+static void test_netscaler_code_needs_corroboration(void)
+{
+    scene s;
+    rst_vendor_info v;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    g_assert_true(rst_vendor_decode(9300, NULL, 0, &v));
+    g_assert_true(v.needs_corroboration);
+    s.facts.vendor = &v;
+    tcp_segment seg = forged(&s, SERVER, 0, 64, 1000);   /* the server's TTL and IP ID counter */
+    seg.window = 9300;
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_origin(d, "endpoint");
+    assert_cause(d, "abortive-close");
+    g_assert_nonnull(strstr(d->origin_evidence, "nothing else points to a NetScaler: not counted"));
+
+    /* the same value as the window the server advertises: its own window even when a sign
+     * of a device is there */
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    s.facts.vendor = &v;
+    seg = forged(&s, SERVER, 0, 250, 1000);
+    d = attributed(&s, seg);
+    g_assert_nonnull(strstr(d->origin_evidence, "own advertised window, not a NetScaler code"));
+    g_assert_cmpint(d->cause, !=, CAUSE_IDLE_TIMEOUT);
+}
+
+/* The Linux payload of draft-ietf-tcpm-rst-diagnostic-payload Appendix A. */
+static void linux_payload(uint8_t *p, uint8_t reason)
+{
+    memset(p, 0, 1000);
+    p[0] = reason;
+}
+
+static void test_linux_reason_payload(void)
+{
+    uint8_t p[1000];
+    rst_vendor_info v;
+    linux_payload(p, 11);
+    g_assert_true(rst_vendor_decode(0, p, sizeof p, &v));
+    g_assert_cmpint(v.kind, ==, VENDOR_LINUX);
+    g_assert_true(v.payload_is_diagnostic);
+    g_assert_cmpstr(rst_kernel_reason_token(v.kernel_reason), ==, "TCP_ABORT_ON_CLOSE");
+    linux_payload(p, 16);
+    g_assert_true(rst_vendor_decode(0, p, sizeof p, &v));
+    g_assert_cmpstr(rst_kernel_reason_token(v.kernel_reason), ==, "TCP_DISCONNECT_WITH_DATA");
+    linux_payload(p, 17);   /* the first MPTCP reason */
+    g_assert_true(rst_vendor_decode(0, p, sizeof p, &v));
+    g_assert_cmpstr(rst_kernel_reason_token(v.kernel_reason), ==, "MPTCP_RST_EUNSPEC");
+    linux_payload(p, 24);
+    g_assert_true(rst_vendor_decode(0, p, sizeof p, &v));
+    g_assert_cmpstr(rst_kernel_reason_token(v.kernel_reason), ==, "ERROR");
+    linux_payload(p, 25);   /* MAX: no reason */
+    g_assert_false(rst_vendor_decode(0, p, sizeof p, &v) && v.kind == VENDOR_LINUX);
+    linux_payload(p, 1);
+    p[500] = 1;             /* not zero-padded: some other payload */
+    g_assert_false(rst_vendor_decode(0, p, sizeof p, &v) && v.kind == VENDOR_LINUX);
+    linux_payload(p, 1);
+    g_assert_false(rst_vendor_decode(0, p, 999, &v) && v.kind == VENDOR_LINUX);
+}
+
+/* The carried reason is the kernel reason; it confirms or corrects the rules' guess. */
+static void test_linux_reason_checks_the_guess(void)
+{
+    uint8_t p[1000];
+    scene s;
+    rst_vendor_info v;
+
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 517, 100);
+    send(&s.c, SERVER, TCP_FLAG_ACK, 0, 40);
+    linux_payload(p, 11);   /* TCP_ABORT_ON_CLOSE */
+    g_assert_true(rst_vendor_decode(0, p, sizeof p, &v));
+    s.facts.vendor = &v;
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 0, 64, 200));
+    assert_cause(d, "unread-data");
+    assert_origin(d, "endpoint");
+    g_assert_cmpstr(rst_kernel_reason_token(d->kernel_reason), ==, "TCP_ABORT_ON_CLOSE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
+    g_assert_true(g_str_has_prefix(d->evidence, "Linux reason 11 (TCP_ABORT_ON_CLOSE) in the RST's 1000-byte "
+                                   "payload, as the rules guessed: "));
+    g_assert_nonnull(strstr(d->origin_evidence, "its stack's own reason"));
+
+    /* the same traffic, but the stack says it ran out of memory: the cause follows */
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 517, 100);
+    send(&s.c, SERVER, TCP_FLAG_ACK, 0, 40);
+    linux_payload(p, 13);   /* TCP_ABORT_ON_MEMORY */
+    g_assert_true(rst_vendor_decode(0, p, sizeof p, &v));
+    s.facts.vendor = &v;
+    d = attributed(&s, forged(&s, SERVER, 0, 64, 200));
+    g_assert_cmpstr(rst_kernel_reason_token(d->kernel_reason), ==, "TCP_ABORT_ON_MEMORY");
+    assert_cause(d, "abortive-close");
+    g_assert_nonnull(strstr(d->evidence, "the rules had guessed TCP_ABORT_ON_CLOSE (unread-data)"));
+}
+
+static void test_mptcp_reset_option(void)
+{
+    /* NOP, NOP, MP_TCPRST: kind 30, length 4, subtype 8 with the T flag, reason 2 */
+    static const uint8_t resource[] = { 1, 1, 30, 4, 0x81, 2 };
+    /* a timestamp option first, then MP_TCPRST with middlebox interference */
+    static const uint8_t middlebox[] = { 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 30, 4, 0x80, 6, 0, 0 };
+    static const uint8_t unassigned[] = { 30, 4, 0x80, 9 };
+    static const uint8_t add_addr[] = { 30, 8, 0x30, 1, 198, 18, 0, 1 };   /* another MPTCP subtype */
+    static const uint8_t broken[] = { 30, 9, 0x80, 2 };
+    rst_vendor_info v;
+    g_assert_true(rst_vendor_decode_options(resource, sizeof resource, &v));
+    g_assert_cmpint(v.kind, ==, VENDOR_MPTCP);
+    g_assert_cmpuint(v.code, ==, 2);
+    g_assert_cmpstr(rst_kernel_reason_token(v.kernel_reason), ==, "MPTCP_RST_ERESOURCE");
+    g_assert_cmpstr(v.text, ==, "MPTCP MP_TCPRST reason 2: lack of resources (transient)");
+    g_assert_false(v.from_device);
+    g_assert_true(rst_vendor_decode_options(middlebox, sizeof middlebox, &v));
+    g_assert_cmpstr(rst_kernel_reason_token(v.kernel_reason), ==, "MPTCP_RST_EMIDDLEBOX");
+    g_assert_true(rst_vendor_decode_options(unassigned, sizeof unassigned, &v));
+    g_assert_false(v.has_kernel_reason);
+    g_assert_false(rst_vendor_decode_options(add_addr, sizeof add_addr, &v));
+    g_assert_false(rst_vendor_decode_options(broken, sizeof broken, &v));
+    g_assert_false(rst_vendor_decode_options(NULL, 0, &v));
+}
+
+/* draft-ietf-tcpm-rst-diagnostic-payload, sections 4 and 5 (its figures). */
+static void test_ietf_working_group_draft(void)
+{
+    static const uint8_t listen_ack[] = { 0x33, 0xaa, 0x00, 0x02, 0, 0, 0, 0 };           /* figure 1 */
+    static const uint8_t nat_timeout[] = { 0x33, 0xaa, 0x00, 0x0e, 0, 0, 0, 0 };          /* figure 2 */
+    static const uint8_t vendor_code[] = { 0x33, 0xaa, 0x04, 0xd2, 0, 0, 0x7e, 0xd9 };    /* figure 3 */
+    static const uint8_t mptcp_code[] = { 0x33, 0xaa, 0x00, 0x11, 0, 0, 0, 0 };
+    static const uint8_t reserved[] = { 0x33, 0xaa, 0x00, 0x00, 0, 0, 0, 0 };
+    static const uint8_t too_long[] = { 0x33, 0xaa, 0x00, 0x0e, 0, 0, 0, 0, 0 };
+    rst_vendor_info v;
+    g_assert_true(rst_vendor_decode(0, listen_ack, sizeof listen_ack, &v));
+    g_assert_cmpstr(v.text, ==, "RST diagnostic 2: desynchronized state");
+    g_assert_false(v.from_device);
+    g_assert_true(v.payload_is_diagnostic);
+    g_assert_true(rst_vendor_decode(0, nat_timeout, sizeof nat_timeout, &v));
+    assert_cause(&v, "idle-timeout");
+    g_assert_true(v.from_device);   /* 8-14: service functions */
+    g_assert_true(rst_vendor_decode(0, vendor_code, sizeof vendor_code, &v));
+    g_assert_cmpstr(v.text, ==, "RST diagnostic: code 1234 of enterprise 32473");
+    g_assert_true(rst_vendor_decode(0, mptcp_code, sizeof mptcp_code, &v));
+    g_assert_false(v.from_device);  /* RFC 8684's reasons come from the endpoint */
+    assert_cause(&v, "unknown");
+    /* malformed with the magic number: ignored (section 4.2) */
+    g_assert_false(rst_vendor_decode(0, reserved, sizeof reserved, &v));
+    g_assert_false(rst_vendor_decode(0, too_long, sizeof too_long, &v) && v.kind == VENDOR_IETF);
 }
 
 int main(int argc, char **argv)
@@ -390,6 +584,8 @@ int main(int argc, char **argv)
     g_test_add_func("/followup/sender-keeps-talking", test_sender_keeps_talking);
     g_test_add_func("/followup/challenge-ack", test_challenge_ack_means_ignored);
     g_test_add_func("/followup/out-of-window", test_out_of_window_is_ignored);
+    g_test_add_func("/followup/late-duplicate-ack", test_late_duplicate_ack_is_no_challenge_ack);
+    g_test_add_func("/followup/syn-received-challenge-ack", test_syn_received_keeps_its_request_socket);
     g_test_add_func("/followup/receiver-keeps-sending", test_receiver_keeps_sending);
     g_test_add_func("/followup/new-connection", test_new_connection_ends_the_follow_up);
     g_test_add_func("/vendor/netscaler", test_netscaler_window_code);
@@ -397,5 +593,10 @@ int main(int argc, char **argv)
     g_test_add_func("/vendor/ietf", test_ietf_diagnostic_payloads);
     g_test_add_func("/vendor/text", test_other_payload_shown_as_text);
     g_test_add_func("/vendor/becomes-cause", test_vendor_reason_becomes_the_cause);
+    g_test_add_func("/vendor/netscaler-corroboration", test_netscaler_code_needs_corroboration);
+    g_test_add_func("/vendor/linux-reason", test_linux_reason_payload);
+    g_test_add_func("/vendor/linux-reason-checks-guess", test_linux_reason_checks_the_guess);
+    g_test_add_func("/vendor/mptcp", test_mptcp_reset_option);
+    g_test_add_func("/vendor/ietf-wg-draft", test_ietf_working_group_draft);
     return g_test_run();
 }

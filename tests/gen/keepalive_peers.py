@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Peers for generate_keepalive_race.py, each run inside a network namespace
+(via `ip netns exec`):
+
+    keepalive_peers.py backend '<json spec>'   HTTP/1.1 keep-alive server that
+        close()s a connection idle for spec["idle"] seconds after its last response
+    keepalive_peers.py client  '<json spec>'   one request per gap in spec["gaps"],
+        each sent that long after the previous response arrived
+    keepalive_peers.py delay   '<json spec>'   an Ethernet delay line between two
+        interfaces (AF_PACKET): spec["delay"] seconds each way. This kernel has
+        no netem; it is the latency on the backend's side of the path
+
+Control as peer.py's: READY when listening, `LOG <json>` per event, exit 0
+when done; EOF on stdin ends the servers. Every socket has a timeout and a
+hard alarm() bounds the process. Stdlib only.
+"""
+import heapq
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+
+from inet_checksum import tcp_checksum
+
+
+def out(msg):
+    sys.stdout.write(msg + "\n")
+    sys.stdout.flush()
+
+
+def log(**kw):
+    out("LOG " + json.dumps(kw))
+
+
+def until_stdin_eof():
+    threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+
+
+# ------------------------------------------------------------------ backend
+
+def read_request(s):
+    """One request head (no bodies here); None on EOF."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(4096)
+        if not chunk:
+            return None
+        buf += chunk
+        if len(buf) > 16384:
+            return None
+    return buf.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+def serve_connection(s, idle, port):
+    body = b"ok\n"
+    while True:
+        s.settimeout(idle)
+        try:
+            line = read_request(s)
+        except socket.timeout:
+            log(event="idle_close", port=port)
+            break
+        except OSError as e:
+            log(event="error", port=port, errno=e.errno)
+            break
+        if line is None:
+            log(event="peer_closed", port=port)
+            break
+        s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n"
+                  b"Connection: keep-alive\r\n\r\n%s" % (len(body), body))
+        log(event="answered", port=port, request=line)
+    s.close()
+
+
+def run_backend(spec):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((spec["addr"], spec["port"]))
+    ls.listen(16)
+    until_stdin_eof()
+    out("READY")
+    while True:
+        c, (_, port) = ls.accept()
+        threading.Thread(target=serve_connection, args=(c, spec["idle"], port), daemon=True).start()
+
+
+# ------------------------------------------------------------------ client
+
+def run_client(spec):
+    """Requests to nginx over one keep-alive connection (reconnecting if nginx
+    closes it), each sent gap seconds after the previous response."""
+    out("READY")
+    s = None
+    for i, gap in enumerate(spec["gaps"]):
+        time.sleep(gap)
+        if s is None:
+            s = socket.create_connection((spec["saddr"], spec["port"]), timeout=5)
+        path = "/race?n=%d&gap=%.3f" % (i, gap)
+        s.sendall(("GET %s HTTP/1.1\r\nHost: rstdiag.test\r\n\r\n" % path).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        status = head.split(b" ", 2)[1].decode() if head.count(b" ") >= 2 else "none"
+        clen = 0
+        for h in head.split(b"\r\n"):
+            if h.lower().startswith(b"content-length:"):
+                clen = int(h.split(b":")[1])
+        body = head.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in head else b""
+        while len(body) < clen:
+            chunk = s.recv(clen - len(body))
+            if not chunk:
+                break
+            body += chunk
+        log(event="response", n=i, gap=gap, status=status)
+        if b"connection: close" in head.lower():
+            s.close()
+            s = None
+    if s:
+        s.close()
+
+
+# ------------------------------------------------------------------ delay line
+
+ETH_P_ALL = 0x0003
+
+
+def fix_tcp_checksum(frame):
+    """Frames read off a veth may carry a partial checksum (offloaded): write a whole one."""
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+        return frame
+    ihl = (frame[14] & 0x0F) * 4
+    total = struct.unpack("!H", frame[16:18])[0]
+    tcp = bytearray(frame[14 + ihl:14 + total])
+    if len(tcp) < 20:
+        return frame
+    tcp[16:18] = b"\0\0"
+    tcp[16:18] = struct.pack("!H", tcp_checksum(frame[26:30], frame[30:34], tcp))
+    return frame[:14 + ihl] + bytes(tcp) + frame[14 + total:]
+
+
+def run_delay(spec):
+    socks = []
+    for dev in spec["devs"]:
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        s.bind((dev, 0))
+        socks.append(s)
+    until_stdin_eof()
+    out("READY")
+    due = []   # (time, seq, out socket, frame)
+    seq = 0
+    while True:
+        timeout = max(0.0, due[0][0] - time.monotonic()) if due else 1.0
+        ready, _, _ = select.select(socks, [], [], timeout)
+        for i, s in enumerate(socks):
+            if s not in ready:
+                continue
+            frame, addr = s.recvfrom(65535)
+            if addr[2] == socket.PACKET_OUTGOING:
+                continue   # our own transmission, seen again
+            seq += 1
+            heapq.heappush(due, (time.monotonic() + spec["delay"], seq, socks[1 - i], fix_tcp_checksum(frame)))
+        now = time.monotonic()
+        while due and due[0][0] <= now:
+            _, _, s, frame = heapq.heappop(due)
+            s.send(frame)
+
+
+def main():
+    role, spec = sys.argv[1], json.loads(sys.argv[2])
+    signal.alarm(int(spec.get("hard", 120)))
+    {"backend": run_backend, "client": run_client, "delay": run_delay}[role](spec)
+    out("DONE")
+
+
+if __name__ == "__main__":
+    main()
