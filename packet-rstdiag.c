@@ -521,7 +521,7 @@ static void remember_received_reset(const tcp_info_t *tcph, int64_t time_us, gui
 
 static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const tcp_info_t *tcph,
                                       const conn_stream *st, const tcp_segment *seg, reset_history *history,
-                                      gboolean first_in_stream)
+                                      gboolean first_in_connection, gboolean first_in_stream)
 {
     rstdiag_record *record = wmem_new0(wmem_file_scope(), rstdiag_record);
     record->vendor = read_vendor(tvb, tcph);
@@ -539,7 +539,7 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
     record->stream = tcph->th_stream;
     record->first_in_stream = first_in_stream;
     record->first_in_capture = !seen_rst;
-    record->after_reset = first_in_stream ? 0 : history->first_frame;
+    record->after_reset = first_in_connection ? 0 : history->first_frame;
     seen_rst = TRUE;
 
     path_facts facts = { .vendor = record->vendor, .timers = &idle_timers };
@@ -548,7 +548,7 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
         facts.sender = *sender;
     else
         host_facts_init(&facts.sender);
-    if (!first_in_stream) {
+    if (!first_in_connection) {
         facts.has_prev_rst = TRUE;
         facts.prev_rst_side = history->followup.sender_side;
         facts.prev_rst_seq = history->latest_seq;
@@ -633,12 +633,14 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
     if ((st->side[0].flags | st->side[1].flags) & SIDE_SENT_RST)
         history = (reset_history *)wmem_map_lookup(reset_streams, key);
     if (seg.flags & TCP_FLAG_RST) {
+        /* a new connection attempt on the 4-tuple (conn_starts_over) has a history of its own */
         gboolean first = history == NULL;
+        gboolean first_in_stream = first && wmem_map_lookup(reset_streams, key) == NULL;
         if (first) {
             history = wmem_new0(wmem_file_scope(), reset_history);
             history->first_frame = pinfo->num;
         }
-        record = diagnose_reset(tvb, pinfo, tcph, st, &seg, history, first);
+        record = diagnose_reset(tvb, pinfo, tcph, st, &seg, history, first, first_in_stream);
         if (first)
             wmem_map_insert(reset_streams, key, history);
     } else if (history) {
