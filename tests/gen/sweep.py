@@ -134,7 +134,7 @@ def score_run(build, outdir, rows, allowed, totals):
                                   label["intent"])] += 1
 
 
-def report(totals, args, seeds_done, skipped, elapsed):
+def report(totals, args, names, seeds_done, skipped, elapsed):
     lines = []
     w = lines.append
     all_ = totals["all"]
@@ -149,9 +149,12 @@ def report(totals, args, seeds_done, skipped, elapsed):
       "kernel reported through the tcp:tcp_send_reset tracepoint (NONE: no kernel sent it, a device "
       "did). The diagnosis is the plugin's, in two passes.")
     w("")
-    w("Seeds %d to %d: %d RSTs in %d seeded runs; %d scenario runs skipped (a varied parameter "
-      "broke the scenario's own choreography, e.g. a filter never saw its packet); %.0f min." % (
-          args.first_seed, args.first_seed + args.seeds - 1, all_.n, seeds_done, skipped, elapsed / 60))
+    w("Seeds %d to %d: %d RSTs in %d seeded runs; %d of %d scenario runs skipped (a varied parameter "
+      "broke the scenario's own choreography, e.g. a step waited for data that never came, or no RST "
+      "resulted); %s. The phase is scored against the generator's labels of the time." % (
+          args.first_seed, args.first_seed + args.seeds - 1, all_.n, seeds_done, skipped,
+          seeds_done * len(names), "captures re-diagnosed with --rescore in %.0f min" % (elapsed / 60)
+          if args.rescore else "%.0f min" % (elapsed / 60)))
     w("")
     w("| measure | all RSTs |")
     w("|---|---|")
@@ -238,7 +241,7 @@ def main():
         all_ = totals["all"]
         print("seed %d: %d RSTs so far; kernel reason %s, cause %s, best-or-alternative %s" % (
             seed, all_.n, all_.pct("reason"), all_.pct("cause"), all_.pct("named")), flush=True)
-    text = report(totals, args, seeds_done, skipped, time.monotonic() - t0)
+    text = report(totals, args, names, seeds_done, skipped, time.monotonic() - t0)
     sys.stdout.write("\n" + text)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
