@@ -64,6 +64,8 @@ static int hf_bytes_server = -1;
 static int hf_origin = -1;
 static int hf_origin_evidence = -1;
 static int hf_ttl_delta = -1;
+static int hf_stack = -1;
+static int hf_stack_evidence = -1;
 static int hf_ignored = -1;
 static int hf_after_reset = -1;
 static int hf_vendor = -1;
@@ -431,33 +433,6 @@ static host_facts *host_entry(const address *addr, gboolean create)
     return facts;
 }
 
-/* The sender's TTL (first packet of each stream) and the handshake round
- * trips, learnt before seg is tracked. */
-static void learn_host(const conn_stream *st, const tcp_segment *seg, const address *src)
-{
-    if (seg->flags & TCP_FLAG_RST)
-        return;
-    unsigned dir = conn_side_of(st, seg);
-    const conn_side *me = &st->side[dir], *peer = &st->side[!dir];
-    gboolean syn = (seg->flags & TCP_FLAG_SYN) != 0, ack = (seg->flags & TCP_FLAG_ACK) != 0;
-    gboolean first_ttl = me->ttl == 0 && seg->ttl != 0;
-    /* SYN -> SYN-ACK: the round trip from the capture point to the server */
-    gboolean synack_rtt = syn && ack && dir == 1 && (peer->flags & SIDE_SENT_SYN) && !(me->flags & SIDE_SEEN);
-    /* SYN-ACK -> ACK: the round trip to the client */
-    gboolean ack_rtt = !syn && ack && (me->flags & SIDE_SENT_SYN) && (peer->flags & SIDE_SENT_SYNACK)
-        && (peer->flags & SIDE_SENT_LAST) && !(me->flags & (SIDE_SENT_HS_ACK | SIDE_BAD_HS_ACK));
-    if (!first_ttl && !synack_rtt && !ack_rtt)
-        return;
-    host_facts *facts = host_entry(src, TRUE);
-    if (first_ttl)
-        host_facts_add_ttl(facts, seg->ttl);
-    uint32_t now = conn_tick(seg->time_us);
-    if (synack_rtt)
-        host_facts_add_rtt(facts, conn_ticks_us(now, st->first_tick));
-    if (ack_rtt)
-        host_facts_add_rtt(facts, conn_ticks_us(now, st->last_tick));
-}
-
 /* The TCP header of tcph in the frame's bytes: the last place where its ports,
  * sequence and acknowledgement numbers appear (the innermost, if tunnelled). */
 static gint find_tcp_header(const guint8 *data, gint len, const tcp_info_t *tcph)
@@ -495,6 +470,60 @@ static rst_vendor_info *read_vendor(tvbuff_t *tvb, const tcp_info_t *tcph)
         && !rst_vendor_decode(raw_window, payload_len ? data + payload : NULL, payload_len, &info))
         return NULL;
     return (rst_vendor_info *)wmem_memdup(wmem_file_scope(), &info, sizeof info);
+}
+
+/* The option layout of a SYN or SYN-ACK: its option kinds in order, up to the first EOL. */
+static syn_layout read_syn_layout(tvbuff_t *tvb, const tcp_info_t *tcph)
+{
+    gint len = (gint)tvb_captured_length(tvb);
+    const guint8 *data = tvb_get_ptr(tvb, 0, len);
+    gint header = find_tcp_header(data, len, tcph);
+    if (header < 0 || header + 20 > len)
+        return LAYOUT_UNSEEN;
+    gint end = MIN(header + (data[header + 12] >> 4) * 4, len);
+    guint8 kinds[SYN_OPTION_KINDS_MAX];
+    size_t count = 0;
+    for (gint at = header + 20; at < end && count < sizeof kinds;) {
+        guint8 kind = data[at];
+        kinds[count++] = kind;
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            at++;
+            continue;
+        }
+        if (at + 1 >= end || data[at + 1] < 2)
+            break;
+        at += data[at + 1];
+    }
+    return host_syn_layout(kinds, count);
+}
+
+/* What the sender's packets show (TTL, IP ID, SYN option layout, from all
+ * its streams) and the handshake round trips, learnt before seg is tracked. */
+static void learn_host(tvbuff_t *tvb, const tcp_info_t *tcph, const conn_stream *st, const tcp_segment *seg)
+{
+    gboolean syn = (seg->flags & TCP_FLAG_SYN) != 0, ack = (seg->flags & TCP_FLAG_ACK) != 0;
+    if (seg->flags & TCP_FLAG_RST)
+        return;
+    host_facts *facts = host_entry(&tcph->ip_src, TRUE);
+    if (syn)
+        host_learn_layout(facts, read_syn_layout(tvb, tcph));
+    if (!host_learns_from(seg))
+        return;
+    unsigned dir = conn_side_of(st, seg);
+    const conn_side *me = &st->side[dir], *peer = &st->side[!dir];
+    /* SYN -> SYN-ACK: the round trip from the capture point to the server */
+    gboolean synack_rtt = syn && ack && dir == 1 && (peer->flags & SIDE_SENT_SYN) && !(me->flags & SIDE_SEEN);
+    /* SYN-ACK -> ACK: the round trip to the client */
+    gboolean ack_rtt = !syn && ack && (me->flags & SIDE_SENT_SYN) && (peer->flags & SIDE_SENT_SYNACK)
+        && (peer->flags & SIDE_SENT_LAST) && !(me->flags & (SIDE_SENT_HS_ACK | SIDE_BAD_HS_ACK));
+    host_learn_packet(facts, seg, tcph->th_stream);
+    uint32_t now = conn_tick(seg->time_us);
+    if (synack_rtt)
+        host_facts_add_rtt(facts, conn_ticks_us(now, st->first_tick));
+    if (ack_rtt)
+        host_facts_add_rtt(facts, conn_ticks_us(now, st->last_tick));
 }
 
 /* A RST this sender received on another stream just before its own. */
@@ -552,6 +581,7 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
         facts.has_prev_rst = TRUE;
         facts.prev_rst_side = history->followup.sender_side;
         facts.prev_rst_seq = history->latest_seq;
+        facts.prev_rst_gap_us = seg->time_us - history->followup.rst_time_us;
     }
     find_relay(tcph, seg->time_us, &facts);
     rst_attribute(st, seg, &facts, &record->diag);
@@ -625,13 +655,15 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
     last_tracked_frame = pinfo->num;
 
     conn_stream *st = stream_state(tcph->th_stream);
-    learn_host(st, &seg, &tcph->ip_src);
+    learn_host(tvb, tcph, st, &seg);
 
     rstdiag_record *record = NULL;
     reset_history *history = NULL;
     gpointer key = GUINT_TO_POINTER(tcph->th_stream + 1);
     if ((st->side[0].flags | st->side[1].flags) & SIDE_SENT_RST)
         history = (reset_history *)wmem_map_lookup(reset_streams, key);
+    if (history)   /* later frames, RSTs too, may show who sent the stream's latest RST */
+        rst_follow_segment(&history->followup, st, &seg, &history->latest->diag);
     if (seg.flags & TCP_FLAG_RST) {
         /* a new connection attempt on the 4-tuple (conn_starts_over) has a history of its own */
         gboolean first = history == NULL;
@@ -644,7 +676,6 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
         if (first)
             wmem_map_insert(reset_streams, key, history);
     } else if (history) {
-        rst_follow_segment(&history->followup, st, &seg, &history->latest->diag);
         p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_AFTER_RESET,
                          GUINT_TO_POINTER(history->first_frame));
         *after_reset = history->first_frame;
@@ -837,6 +868,9 @@ static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pin
         add_long_string(sub, hf_origin_evidence, tvb, pinfo, diag->origin_evidence);
     if (diag->ttl_delta_known)
         proto_item_set_generated(proto_tree_add_int(sub, hf_ttl_delta, tvb, 0, 0, diag->ttl_delta));
+    add_token(sub, hf_stack, tvb, rst_stack_token(diag->stack));
+    if (diag->stack_evidence[0])
+        add_token(sub, hf_stack_evidence, tvb, diag->stack_evidence);
     if (diag->ignored != IGNORED_NO)
         add_token(sub, hf_ignored, tvb, rst_ignored_token(diag->ignored));
     if (record->after_reset)
@@ -1263,7 +1297,8 @@ void proto_register_rstdiag(void)
             "alternative is named, or the handshake was not captured) or low"),
         TOKEN_FIELD(hf_kernel_reason, "Likely kernel reason", "rstdiag.kernel_reason",
             "The Linux sk_rst_reason the sender's kernel would most likely report for this RST "
-            "(tcp:tcp_send_reset tracepoint), or NONE when no end host's stack would send it"),
+            "(tcp:tcp_send_reset tracepoint), NONE when no end host's stack would send it, or not-linux "
+            "when the sender runs another stack (rstdiag.stack)"),
         TOKEN_FIELD(hf_cause_alt, "Alternative causes", "rstdiag.cause.alt",
             "Other causes the traffic cannot rule out, comma-separated (present only when there are some; "
             "the confidence is then at most medium)"),
@@ -1295,8 +1330,14 @@ void proto_register_rstdiag(void)
             "What the origin rests on: TTL, IP ID, timing against the round trip, repeated RSTs, vendor "
             "codes, and traffic from the claimed sender after its own RST"),
         { &hf_ttl_delta, { "TTL delta", "rstdiag.ttl_delta", FT_INT32, BASE_DEC, NULL, 0x0,
-            "The RST's TTL or hop limit minus that of the claimed sender's other packets (0: same "
-            "distance; anything else: sent from elsewhere)", HFILL } },
+            "The RST's TTL or hop limit minus the nearest of those the claimed sender's own packets "
+            "arrive with on all its streams (0: same distance; anything else: sent from elsewhere)", HFILL } },
+        TOKEN_FIELD(hf_stack, "Sender's stack", "rstdiag.stack",
+            "The TCP/IP stack that sent the RST, from the sender's packets on all its streams: linux, "
+            "windows, bsd or unknown (also for a device's RST); rstdiag.kernel_reason is not-linux for the others"),
+        TOKEN_FIELD(hf_stack_evidence, "Stack evidence", "rstdiag.stack.evidence",
+            "What the stack rests on: initial TTL (64, 128, 255), the order of its SYN options, and how "
+            "the sender numbers its IP IDs (per connection, one counter, always 0)"),
         TOKEN_FIELD(hf_ignored, "Ignored by the receiver", "rstdiag.ignored",
             "Why the receiver evidently did not accept the RST: out-of-window, challenge-ack (RFC 5961) "
             "or traffic-continued; absent when nothing says so (known after later frames: two-pass and GUI)"),

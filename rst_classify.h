@@ -8,6 +8,7 @@
 #define RST_CLASSIFY_H
 
 #include "conn_track.h"
+#include "rst_host.h"
 #include "rst_timers.h"
 
 typedef enum { SENDER_UNKNOWN, SENDER_CLIENT, SENDER_SERVER, SENDER_COUNT } rst_sender;
@@ -74,7 +75,8 @@ typedef enum { CONFIDENCE_LOW, CONFIDENCE_MEDIUM, CONFIDENCE_HIGH, CONFIDENCE_CO
 /* Linux enum sk_rst_reason names (include/net/rstreason.h), plus NONE for
  * resets that no end host's stack would send. Appended after NONE: the MPTCP
  * reasons and ERROR that follow TCP_DISCONNECT_WITH_DATA in the kernel (the
- * kernel's numbers are in rst_vendor.c, which reads them off the wire). */
+ * kernel's numbers are in rst_vendor.c, which reads them off the wire), and
+ * NOT_LINUX for resets of another stack, which has no such reasons. */
 typedef enum {
     KR_NOT_SPECIFIED,
     KR_NO_SOCKET,
@@ -102,6 +104,7 @@ typedef enum {
     KR_MPTCP_RST_EBADPERF,
     KR_MPTCP_RST_EMIDDLEBOX,
     KR_ERROR,
+    KR_NOT_LINUX,
     KR_COUNT
 } rst_kernel_reason;
 
@@ -145,6 +148,8 @@ typedef struct {
     int               ttl_delta;       /* RST's TTL minus the claimed sender's usual TTL */
     rst_ignored       ignored;
     char              origin_evidence[RST_ORIGIN_EVIDENCE_MAX];
+    rst_stack         stack;           /* the stack that sent it, when an end host did */
+    char              stack_evidence[RST_EVIDENCE_MAX];
     int64_t           keepalive_idle_us; /* keep-alive race: idle time before the request */
 } rst_diagnosis;
 

@@ -1,46 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rst_origin.c - who really sent a RST (see rst_origin.h).
  *
- * Signs of a device speaking in an end host's name:
- *  - a TTL/hop limit other than the host's own packets arrive with (a host
- *    uses one initial TTL for all its segments, RSTs included, and one path);
- *  - an IPv4 ID copied from the segment it answers (Linux answers with ID 0
- *    from no socket, or its socket's next ID from a live one);
- *  - an answer sooner than the round trip to the host allows;
- *  - a second RST with another sequence number and no segment from the
- *    peer in between (a stack answers segments; it does not repeat itself);
- *  - frames from the claimed sender after its own RST (its socket is gone);
- *  - a device's own reason code in the RST.
+ * The signs are one table (origin_signs), each with its weight and why it
+ * holds; weigh_signs() turns the signs present into a verdict, top to
+ * bottom: a decisive sign of a device makes a middlebox, then a decisive
+ * sign of the host an endpoint, then two independent weak signs of a device
+ * a middlebox; one weak sign alone leaves the origin unknown and is named in
+ * the evidence. Frames after the RST may add a decisive sign later (the
+ * claimed sender kept talking, or sprayed more RSTs).
  */
 #include "rst_origin.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- host facts ------------------------------------------------------------- */
-
-void host_facts_init(host_facts *h)
-{
-    h->ttl_min = h->ttl_max = 0;
-    h->rtt_us = -1;
-}
-
-void host_facts_add_ttl(host_facts *h, uint8_t ttl)
-{
-    if (ttl == 0)
-        return;
-    if (h->ttl_min == 0 || ttl < h->ttl_min)
-        h->ttl_min = ttl;
-    if (ttl > h->ttl_max)
-        h->ttl_max = ttl;
-}
-
-void host_facts_add_rtt(host_facts *h, int64_t rtt_us)
-{
-    if (rtt_us >= 0 && (h->rtt_us < 0 || rtt_us < h->rtt_us))
-        h->rtt_us = rtt_us;
-}
 
 /* ---- attribution ------------------------------------------------------------ */
 
@@ -52,144 +25,364 @@ typedef struct {
     const conn_side *peer;
     unsigned me_idx;
     rst_diagnosis *diag;
-    int device_signs;          /* strong signs of a device */
-    int host_signs;            /* signs that the host's own stack sent it */
-    int weak_device_signs;
     gboolean window_code_counts;   /* a NetScaler window code with corroboration */
-    GString *why;
 } attribution;
-
-static void G_GNUC_PRINTF(2, 3) note(attribution *a, const char *fmt, ...)
-{
-    va_list ap;
-    if (a->why->len)
-        g_string_append(a->why, "; ");
-    va_start(ap, fmt);
-    g_string_append_vprintf(a->why, fmt, ap);
-    va_end(ap);
-}
 
 static const char *sender_name(const rst_diagnosis *d)
 {
     return d->sender == SENDER_CLIENT ? "client" : d->sender == SENDER_SERVER ? "server" : "sender";
 }
 
-static void weigh_ttl(attribution *a)
+static gboolean small_id_step(uint16_t from, uint16_t to, unsigned max)
+{
+    uint16_t step = (uint16_t)(to - from);
+    return step >= 1 && step <= max;
+}
+
+/* Each sign below writes its note and returns TRUE when present. */
+
+static gboolean device_names_itself(const attribution *a, char *note, size_t size)
+{
+    const rst_vendor_info *v = a->facts->vendor;
+    if (!v || v->needs_corroboration || !v->from_device)
+        return FALSE;
+    snprintf(note, size, "%s", v->text);
+    return TRUE;
+}
+
+static gboolean stack_names_its_reason(const attribution *a, char *note, size_t size)
+{
+    const rst_vendor_info *v = a->facts->vendor;
+    if (!v || v->needs_corroboration || v->from_device || !v->has_kernel_reason)
+        return FALSE;
+    snprintf(note, size, "it carries its stack's own reason (%s)", rst_kernel_reason_token(v->kernel_reason));
+    return TRUE;
+}
+
+/* The TTL/hop limit the host's own packets arrive with, from all its streams. */
+static gboolean ttl_known(const attribution *a)
+{
+    return a->facts->sender.ttl_min != 0 && a->rst->ttl != 0;
+}
+
+/* The RST's TTL minus the nearest TTL in the host's range (0 inside it). */
+static int ttl_delta(const attribution *a)
 {
     const host_facts *host = &a->facts->sender;
-    uint8_t usual = a->me->ttl;
-    const char *whose = "in this connection";
-    if (usual == 0 && host->ttl_min != 0 && host->ttl_min == host->ttl_max) {
-        usual = host->ttl_min;
-        whose = "in other connections";
-    }
-    if (usual == 0 || a->rst->ttl == 0) {
-        note(a, "no earlier packet from the %s to compare TTLs with", sender_name(a->diag));
-        return;
-    }
-    a->diag->ttl_delta_known = TRUE;
-    a->diag->ttl_delta = (int)a->rst->ttl - (int)usual;
-    if (a->diag->ttl_delta == 0) {
-        a->host_signs++;
-        note(a, "TTL %u, as the %s's packets %s", a->rst->ttl, sender_name(a->diag), whose);
-    } else {
-        a->device_signs++;
-        note(a, "TTL %u, but the %s's packets %s arrive with %u: sent %d hop%s %s", a->rst->ttl,
-             sender_name(a->diag), whose, usual, abs(a->diag->ttl_delta), abs(a->diag->ttl_delta) == 1 ? "" : "s",
-             a->diag->ttl_delta > 0 ? "closer to the capture point" : "further away");
-    }
+    uint8_t ttl = a->rst->ttl;
+    return ttl > host->ttl_max ? ttl - host->ttl_max : ttl < host->ttl_min ? ttl - host->ttl_min : 0;
 }
 
-static void weigh_ip_id(attribution *a)
+/* "63", or "62-64" for a host seen over several paths (or a NAT's many hosts). */
+static void format_ttl_range(char *buf, size_t size, const host_facts *host)
 {
-    if (a->rst->ip_id < 0)
-        return;
+    if (host->ttl_min == host->ttl_max)
+        snprintf(buf, size, "%u", host->ttl_min);
+    else
+        snprintf(buf, size, "%u-%u", host->ttl_min, host->ttl_max);
+}
+
+/* The claimed sender sent only its SYN here, and the RST has that SYN's TTL: a
+ * raw-socket tool (a scanner) built both, whatever TTL its host's kernel uses. */
+static gboolean ttl_as_own_syn(const attribution *a)
+{
+    return (a->me->flags & SIDE_SENT_SYN) && !(a->me->flags & SIDE_SENT_PLAIN) && a->rst->ttl != 0
+        && a->rst->ttl == a->me->ttl;
+}
+
+static gboolean ttl_unlike_host(const attribution *a, char *note, size_t size)
+{
+    const host_facts *host = &a->facts->sender;
+    int delta = ttl_known(a) ? ttl_delta(a) : 0;
+    if (delta == 0 || ttl_as_own_syn(a))
+        return FALSE;
+    char usual[16];
+    format_ttl_range(usual, sizeof usual, host);
+    snprintf(note, size, "TTL %u, but the %s's own packets arrive with %s: sent %d hop%s %s", a->rst->ttl,
+             sender_name(a->diag), usual, abs(delta), abs(delta) == 1 ? "" : "s",
+             delta > 0 ? "closer to the capture point" : "further away");
+    return TRUE;
+}
+
+static gboolean ttl_as_host(const attribution *a, char *note, size_t size)
+{
+    if (ttl_as_own_syn(a)) {
+        snprintf(note, size, "TTL %u, as the %s's own SYN here", a->rst->ttl, sender_name(a->diag));
+        return TRUE;
+    }
+    if (!ttl_known(a) || ttl_delta(a) != 0)
+        return FALSE;
+    snprintf(note, size, "TTL %u, as the %s's own packets", a->rst->ttl, sender_name(a->diag));
+    return TRUE;
+}
+
+/* A bare RST whose seq is the ack of the peer's latest segment answers that one
+ * (tcp_v4_send_reset): a stack answers each segment in flight, so a second RST
+ * of that kind is no burst (a keep-alive race: the request, then the FIN's ACK). */
+static gboolean answers_peers_latest_ack(const conn_stream *st, const tcp_segment *rst)
+{
+    const conn_side *peer = &st->side[!conn_side_of(st, rst)];
+    return !(rst->flags & TCP_FLAG_ACK) && (peer->flags & SIDE_ACKED) && rst->seq == peer->last_ack;
+}
+
+static gboolean injector_burst(const attribution *a, char *note, size_t size)
+{
+    const path_facts *f = a->facts;
+    if (!(f->has_prev_rst && f->prev_rst_side == a->me_idx && (a->me->flags & SIDE_SENT_LAST)
+          && f->prev_rst_seq != a->rst->seq && f->prev_rst_gap_us >= 0 && f->prev_rst_gap_us <= BURST_WINDOW_US)
+        || answers_peers_latest_ack(a->st, a->rst))
+        return FALSE;
+    snprintf(note, size, "a second RST with its sequence number moved by %d and nothing from the %s in between",
+             (int32_t)(a->rst->seq - f->prev_rst_seq), a->diag->sender == SENDER_CLIENT ? "server" : "peer");
+    return TRUE;
+}
+
+/* The RST's IPv4 ID follows the host's own counter: the connection's (Linux
+ * counts per socket) or the one it uses for everything (Windows). */
+static gboolean ipid_continues(const attribution *a)
+{
+    if (a->rst->ip_id <= 0)
+        return FALSE;
     uint16_t id = (uint16_t)a->rst->ip_id;
-    if (id != 0 && (a->peer->flags & SIDE_SENT_LAST) && id == a->peer->ip_id) {
-        a->device_signs++;
-        note(a, "IP ID 0x%04x copied from the segment it answers", id);
-        return;
-    }
-    if (!(a->me->flags & SIDE_IPID_SEQUENTIAL) || id == 0)
-        return;
-    uint16_t step = (uint16_t)(id - a->me->ip_id);
-    if (step >= 1 && step <= CONN_IPID_STEP_MAX) {
-        a->host_signs++;
-        note(a, "IP ID 0x%04x continues the %s's counter", id, sender_name(a->diag));
-    } else if (step > 16 * CONN_IPID_STEP_MAX && step < 65536 - 16 * CONN_IPID_STEP_MAX) {
-        a->weak_device_signs++;
-        note(a, "IP ID 0x%04x, off the %s's counter (0x%04x)", id, sender_name(a->diag), a->me->ip_id);
-    }
+    const host_facts *host = &a->facts->sender;
+    return ((a->me->flags & SIDE_IPID_SEQUENTIAL) && small_id_step(a->me->ip_id, id, CONN_IPID_STEP_MAX))
+        || (host_ipid_pattern(host) == IPID_GLOBAL && small_id_step(host->id_last, id, CONN_IPID_STEP_MAX));
 }
 
-/* Minimum round trip that counts: below it, scheduling noise dominates. */
-#define RTT_FLOOR_US 1000
-
-static void weigh_timing(attribution *a)
+static gboolean ipid_continues_host(const attribution *a, char *note, size_t size)
 {
-    int64_t rtt = a->facts->sender.rtt_us;
+    if (!ipid_continues(a))
+        return FALSE;
+    ipid_pattern ids = host_ipid_pattern(&a->facts->sender);
+    snprintf(note, size, "IP ID 0x%04x continues the %s's own counter%s%s%s", (unsigned)a->rst->ip_id,
+             sender_name(a->diag), ids == IPID_UNKNOWN ? "" : " (", ids == IPID_UNKNOWN ? "" : host_ipid_pattern_text(ids),
+             ids == IPID_UNKNOWN ? "" : ")");
+    return TRUE;
+}
+
+static gboolean ipid_copied(const attribution *a, char *note, size_t size)
+{
+    const host_facts *host = &a->facts->sender;
+    if (a->rst->ip_id <= 0 || !(a->peer->flags & SIDE_SENT_LAST) || (uint16_t)a->rst->ip_id != a->peer->ip_id)
+        return FALSE;
+    /* a host that always sends this ID (hand-made traces) copies nothing */
+    if (host->id_packets == 0 || (host->id_as_first == host->id_packets && host->id_first == a->peer->ip_id))
+        return FALSE;
+    snprintf(note, size, "IP ID 0x%04x copied from the segment it answers (the %s's own IDs are %s)",
+             (unsigned)a->rst->ip_id, sender_name(a->diag), host_ipid_pattern_text(host_ipid_pattern(host)));
+    return TRUE;
+}
+
+static gboolean ipid_off_counter(const attribution *a, char *note, size_t size)
+{
+    /* only a host counting per connection: a counter shared with other
+     * traffic jumps between two packets of one connection */
+    if (a->rst->ip_id <= 0 || !(a->me->flags & SIDE_IPID_SEQUENTIAL)
+        || host_ipid_pattern(&a->facts->sender) != IPID_PER_CONNECTION)
+        return FALSE;
+    uint16_t id = (uint16_t)a->rst->ip_id;
+    uint16_t step = (uint16_t)(id - a->me->ip_id);
+    if (step <= 16 * CONN_IPID_STEP_MAX || step >= 65536 - 16 * CONN_IPID_STEP_MAX)
+        return FALSE;
+    snprintf(note, size, "IP ID 0x%04x, off the %s's connection counter (0x%04x)", id, sender_name(a->diag),
+             a->me->ip_id);
+    return TRUE;
+}
+
+/* The segment the RST answers, when its numbers show it: a passive RST's
+ * sequence number is that segment's ack (RFC 9293 3.10.7.1), and a RST|ACK
+ * acknowledges the data, SYN or FIN that segment carried. NULL-like FALSE
+ * when the RST answers nothing visible (a timer, an application's abort) or
+ * the stream's latest segment was a RST (no RST answers a RST). */
+static gboolean answers_latest_segment(const attribution *a)
+{
+    const conn_side *peer = a->peer;
+    if (!(peer->flags & SIDE_SENT_LAST) || (peer->flags & SIDE_SENT_RST) || a->diag->idle_us < 0)
+        return FALSE;
+    if (!(a->rst->flags & TCP_FLAG_ACK))
+        return (peer->flags & SIDE_ACKED) && a->rst->seq == peer->last_ack;
+    gboolean carried_new = a->diag->phase == PHASE_SYN
+        || (peer->payload_bytes && peer->last_data_tick == a->st->last_tick);
+    return carried_new && a->rst->ack == peer->next_seq;
+}
+
+static gboolean faster_than_round_trip(const attribution *a, char *note, size_t size)
+{
+    const host_facts *host = &a->facts->sender;
     int64_t answer_us = a->diag->idle_us;
     /* a keep-alive race's RST answers the request, not the FIN's ACK that may follow it */
     if (a->diag->cause == CAUSE_KEEPALIVE_RACE)
         answer_us = conn_ticks_us(conn_tick(a->rst->time_us), a->peer->last_data_tick);
-    if (!(a->peer->flags & SIDE_SENT_LAST) || rtt < RTT_FLOOR_US || answer_us < 0)
-        return;
-    if (answer_us * 2 < rtt) {
-        char answer[32], round_trip[32];
-        rst_format_duration(answer, sizeof answer, answer_us);
-        rst_format_duration(round_trip, sizeof round_trip, rtt);
-        a->device_signs++;
-        note(a, "answered %s after the segment it resets, but the %s is %s away (round trip)",
-             answer, sender_name(a->diag), round_trip);
-    }
+    else if (!answers_latest_segment(a))
+        return FALSE;
+    if (!host_rtt_well_measured(host) || answer_us < 0 || answer_us * 2 >= host->rtt_us)
+        return FALSE;
+    char answer[32], round_trip[32];
+    rst_format_duration(answer, sizeof answer, answer_us);
+    rst_format_duration(round_trip, sizeof round_trip, host->rtt_us);
+    snprintf(note, size, "answered %s after the segment it resets, but the %s is %s away (round trip, %u "
+             "handshakes)", answer, sender_name(a->diag), round_trip, host->rtt_samples);
+    return TRUE;
 }
 
-static void weigh_burst(attribution *a)
+static gboolean answers_own_handshake(const attribution *a, char *note, size_t size)
 {
-    const path_facts *f = a->facts;
-    /* a stack answers each segment in flight: a bare RST whose seq is the ack of the peer's
-     * latest segment answers that one (tcp_v4_send_reset) */
-    gboolean answers_latest = !(a->rst->flags & TCP_FLAG_ACK) && (a->peer->flags & SIDE_ACKED)
-        && a->rst->seq == a->peer->last_ack;
-    if (f->has_prev_rst && f->prev_rst_side == a->me_idx && (a->me->flags & SIDE_SENT_LAST)
-        && f->prev_rst_seq != a->rst->seq && !answers_latest) {
-        a->device_signs++;
-        note(a, "a second RST with its sequence number moved by %d and nothing from the %s in between",
-             (int32_t)(a->rst->seq - f->prev_rst_seq), a->diag->sender == SENDER_CLIENT ? "server" : "peer");
-    }
+    const conn_side *me = a->me, *peer = a->peer;
+    if (!(me->flags & SIDE_SENT_SYN) || (me->flags & SIDE_SENT_PLAIN) || !(peer->flags & SIDE_SENT_SYNACK)
+        || (a->rst->flags & TCP_FLAG_ACK) || !(peer->flags & SIDE_ACKED) || a->rst->seq != peer->last_ack)
+        return FALSE;
+    snprintf(note, size, "answers the SYN-ACK to its own SYN: its kernel had no socket for it (a scanner's "
+             "raw SYN, or a connect given up)");
+    return TRUE;
 }
 
-static void weigh_vendor(attribution *a)
+/* How much a sign weighs. A host's signs can be imitated by a device
+ * (copying a TTL or an IP ID), so no host sign outweighs a decisive sign
+ * of a device; a device's weak sign can be chance, so one is not enough. */
+typedef enum { WEIGHT_HOST, WEIGHT_HOST_DECISIVE, WEIGHT_DEVICE_WEAK, WEIGHT_DEVICE_DECISIVE } sign_weight;
+
+/* What a sign reads: weak signs reading the same thing are one sign. */
+typedef enum { READS_VENDOR, READS_TTL, READS_SEQUENCE, READS_IPID, READS_TIMING, READS_HANDSHAKE } sign_reads;
+
+typedef struct {
+    const char *name;
+    sign_weight weight;
+    sign_reads reads;
+    /* TRUE when present, with its note; NULL: read from the frames after the RST (rst_follow_segment) */
+    gboolean (*present)(const attribution *a, char *note, size_t size);
+    const char *source;   /* why the sign holds */
+} origin_sign;
+
+static const origin_sign origin_signs[] = {
+    { "the device's own reason code", WEIGHT_DEVICE_DECISIVE, READS_VENDOR, device_names_itself,
+      "NetScaler and F5 documentation; draft-ietf-tcpm-rst-diagnostic-payload" },
+    { "TTL / hop limit unlike the claimed host's own packets on all its streams (and unlike its own SYN "
+      "when it sent nothing else here)", WEIGHT_DEVICE_DECISIVE,
+      READS_TTL, ttl_unlike_host,
+      "a host sends every packet, RSTs included, with one initial TTL (RFC 1122 3.2.1.7) over one path" },
+    { "a second RST, sequence number moved, nothing from the peer in between", WEIGHT_DEVICE_DECISIVE,
+      READS_SEQUENCE, injector_burst, "a stack answers each segment once (RFC 9293 3.10.7); injectors spray" },
+    { "later: another such RST right after this one", WEIGHT_DEVICE_DECISIVE, READS_SEQUENCE, NULL,
+      "as above, for the burst's first RST" },
+    { "later: the claimed sender goes on in its sequence space within 10 s", WEIGHT_DEVICE_DECISIVE,
+      READS_SEQUENCE, NULL, "RFC 9293 3.10.7: a RST's sender has deleted the connection" },
+    { "the stack's own Linux reason in the RST's payload", WEIGHT_HOST_DECISIVE, READS_VENDOR,
+      stack_names_its_reason, "draft-ietf-tcpm-rst-diagnostic-payload Appendix A: a Linux patch that writes "
+      "sk_rst_reason into its RSTs" },
+    { "IP ID continues the claimed host's own counter", WEIGHT_HOST_DECISIVE, READS_IPID, ipid_continues_host,
+      "Linux numbers a live socket's packets, RSTs included, with the socket's counter (ip_select_ident_segs); "
+      "Windows uses one counter" },
+    { "IP ID copied from the segment it answers, from a host that does not always send that ID",
+      WEIGHT_DEVICE_WEAK, READS_IPID, ipid_copied,
+      "some devices copy it; chance and hand-made traces (one ID everywhere) do too" },
+    { "IP ID far off the connection's counter, from a host counting per connection", WEIGHT_DEVICE_WEAK,
+      READS_IPID, ipid_off_counter,
+      "Linux's live-socket RSTs take the next ID, its no-socket RSTs 0; a counter shared by all connections "
+      "jumps and proves nothing" },
+    { "answer sooner than half the round trip, timed from the segment whose numbers it copies",
+      WEIGHT_DEVICE_WEAK, READS_TIMING, faster_than_round_trip,
+      "an answer needs the round trip; needs two handshakes of 1 ms or more, and an RST that demonstrably "
+      "answers (seq = its ack, or acking its data)" },
+    { "TTL / hop limit as the claimed host's own packets, or as its own SYN when it sent nothing else here",
+      WEIGHT_HOST, READS_TTL, ttl_as_host,
+      "a device can copy it; a scanner builds its SYN and its RST with one TTL of its own" },
+    { "the initiator answering the SYN-ACK to its own SYN", WEIGHT_HOST, READS_HANDSHAKE, answers_own_handshake,
+      "RFC 9293 3.10.7.3: a scanner's kernel (raw SYN, no socket) or a connect given up" },
+};
+
+static const char *const weight_names[] = {
+    [WEIGHT_HOST] = "endpoint, weak", [WEIGHT_HOST_DECISIVE] = "endpoint, decisive",
+    [WEIGHT_DEVICE_WEAK] = "device, weak", [WEIGHT_DEVICE_DECISIVE] = "device, decisive",
+};
+
+gboolean rst_origin_sign_describe(unsigned i, const char **name, const char **weight, const char **source)
 {
-    const rst_vendor_info *v = a->facts->vendor;
-    if (!v || v->needs_corroboration)
-        return;
-    if (v->from_device) {
-        a->device_signs++;
-        note(a, "%s", v->text);
-    } else if (v->has_kernel_reason) {
-        a->host_signs++;
-        note(a, "it carries its stack's own reason (%s)", rst_kernel_reason_token(v->kernel_reason));
-    }
+    if (i >= G_N_ELEMENTS(origin_signs))
+        return FALSE;
+    *name = origin_signs[i].name;
+    *weight = weight_names[origin_signs[i].weight];
+    *source = origin_signs[i].source;
+    return TRUE;
 }
 
-/* A NetScaler code in the window counts only when another sign says a device
- * sent the RST, and never when it is the window the sender advertises anyway
+#define ORIGIN_NOTE_MAX 200
+
+/* Notes are joined with "; " and cut at the field's size. */
+static void append_note(char *text, size_t size, const char *note)
+{
+    if (text[0])
+        g_strlcat(text, "; ", size);
+    g_strlcat(text, note, size);
+}
+
+/* The verdict from the signs present, read top to bottom. */
+static rst_origin weigh_signs(unsigned weak_device_reads, gboolean device_decisive, gboolean host_decisive,
+                              gboolean host, const char **why)
+{
+    gboolean weak_signs_two = (weak_device_reads & (weak_device_reads - 1)) != 0;
+    *why = "";
+    if (device_decisive)
+        return ORIGIN_MIDDLEBOX;
+    if (host_decisive)
+        return ORIGIN_ENDPOINT;
+    if (weak_signs_two) {
+        *why = "two independent weak signs of a device: ";
+        return ORIGIN_MIDDLEBOX;
+    }
+    if (weak_device_reads) {
+        *why = "one weak sign of a device, not enough alone: ";
+        return ORIGIN_UNKNOWN;
+    }
+    return host ? ORIGIN_ENDPOINT : ORIGIN_UNKNOWN;
+}
+
+static void weigh_origin(attribution *a)
+{
+    char notes[RST_ORIGIN_EVIDENCE_MAX] = "", note[ORIGIN_NOTE_MAX];
+    unsigned weak_device_reads = 0;
+    gboolean device_decisive = FALSE, host_decisive = FALSE, host = FALSE;
+    for (size_t i = 0; i < G_N_ELEMENTS(origin_signs); i++) {
+        const origin_sign *sign = &origin_signs[i];
+        if (!sign->present || !sign->present(a, note, sizeof note))
+            continue;
+        append_note(notes, sizeof notes, note);
+        switch (sign->weight) {
+        case WEIGHT_DEVICE_DECISIVE: device_decisive = TRUE; break;
+        case WEIGHT_DEVICE_WEAK: weak_device_reads |= 1u << sign->reads; break;
+        case WEIGHT_HOST_DECISIVE: host_decisive = TRUE; break;
+        case WEIGHT_HOST: host = TRUE; break;
+        }
+    }
+    if (a->facts->sender.ttl_min == 0)
+        append_note(notes, sizeof notes, "no earlier packet from this address to compare TTLs with");
+    const char *why;
+    a->diag->origin = weigh_signs(weak_device_reads, device_decisive, host_decisive, host, &why);
+    snprintf(a->diag->origin_evidence, sizeof a->diag->origin_evidence, "%s%s", why, notes);
+
+    a->diag->ttl_delta_known = ttl_known(a);
+    a->diag->ttl_delta = a->diag->ttl_delta_known ? ttl_delta(a) : 0;
+}
+
+/* A NetScaler code in the window counts only when the signs already make a
+ * middlebox, and never when it is the window the sender advertises anyway
  * (Wireshark decodes the codes for any RST, packet-tcp.c). */
 static void weigh_window_code(attribution *a)
 {
     const rst_vendor_info *v = a->facts->vendor;
     if (!v || !v->needs_corroboration)
         return;
+    char note[RST_ORIGIN_EVIDENCE_MAX];
     gboolean own_window = (a->me->flags & SIDE_SEEN) && a->me->window_code == conn_window_encode(a->rst->window);
-    a->window_code_counts = !own_window && a->device_signs > 0;
+    a->window_code_counts = !own_window && a->diag->origin == ORIGIN_MIDDLEBOX;
     if (own_window)
-        note(a, "window %u is the %s's own advertised window, not a NetScaler code", v->code,
-             sender_name(a->diag));
+        snprintf(note, sizeof note, "window %u is the %s's own advertised window, not a NetScaler code", v->code,
+                 sender_name(a->diag));
     else if (a->window_code_counts)
-        note(a, "%s, corroborated by the signs above", v->text);
+        snprintf(note, sizeof note, "%s, corroborated by the signs above", v->text);
     else
-        note(a, "window %u would be %s, but nothing else points to a NetScaler: not counted", v->code, v->text);
+        snprintf(note, sizeof note, "window %u would be %s, but nothing else points to a NetScaler: not counted",
+                 v->code, v->text);
+    append_note(a->diag->origin_evidence, sizeof a->diag->origin_evidence, note);
 }
 
 /* Quiet time before the segment the RST answers, or before the RST itself
@@ -282,33 +475,14 @@ static void prefix_evidence(rst_diagnosis *d, const char *prefix)
     g_free(joined);
 }
 
-void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_facts *facts, rst_diagnosis *diag)
+/* Cause refinements that come from outside the stream: the device's own
+ * reason, a proxy passing a reset on, a device's timer or filter. */
+static void refine_cause(attribution *a)
 {
-    attribution a = { .st = st, .rst = rst, .facts = facts, .diag = diag, .why = g_string_new(NULL) };
-    a.me_idx = conn_side_of(st, rst);
-    a.me = &st->side[a.me_idx];
-    a.peer = &st->side[!a.me_idx];
-
-    weigh_vendor(&a);
-    weigh_ttl(&a);
-    weigh_ip_id(&a);
-    weigh_timing(&a);
-    weigh_burst(&a);
-    weigh_window_code(&a);
-
-    if (a.device_signs > 0)
-        diag->origin = ORIGIN_MIDDLEBOX;
-    else if (a.host_signs > 0)
-        diag->origin = ORIGIN_ENDPOINT;
-    else if (a.weak_device_signs > 0)
-        diag->origin = ORIGIN_MIDDLEBOX;
-    else
-        diag->origin = ORIGIN_UNKNOWN;
-    g_strlcpy(diag->origin_evidence, a.why->str, sizeof diag->origin_evidence);
-    g_string_free(a.why, TRUE);
-
+    rst_diagnosis *diag = a->diag;
+    const path_facts *facts = a->facts;
     const rst_vendor_info *vendor = facts->vendor;
-    if (vendor && vendor->needs_corroboration && !a.window_code_counts)
+    if (vendor && vendor->needs_corroboration && !a->window_code_counts)
         vendor = NULL;
     if (vendor && vendor->cause != CAUSE_UNKNOWN) {
         /* the device said why: that beats any inference */
@@ -332,11 +506,52 @@ void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_fac
         return;
     }
     if (diag->origin == ORIGIN_MIDDLEBOX)
-        refine_device_cause(&a);
+        refine_device_cause(a);
     if (vendor && vendor->has_kernel_reason)
         rst_vendor_check_guess(vendor, diag);
     else if (vendor)
         prefix_evidence(diag, vendor->text);
+}
+
+static const char *const stack_names[STACK_COUNT] = { "unknown", "Linux", "Windows", "BSD" };
+
+/* The stack of the host that sent it; Linux's reasons only for Linux's RSTs. */
+static void name_stack(attribution *a)
+{
+    rst_diagnosis *d = a->diag;
+    if (d->origin == ORIGIN_MIDDLEBOX) {
+        d->stack = STACK_UNKNOWN;
+        g_strlcpy(d->stack_evidence, "a device in the path sent it, not a host's stack", sizeof d->stack_evidence);
+        return;
+    }
+    d->stack = host_stack_of_reset(&a->facts->sender, a->rst, ipid_continues(a), d->stack_evidence,
+                                   sizeof d->stack_evidence);
+    if (d->stack != STACK_WINDOWS && d->stack != STACK_BSD)
+        return;
+    if (d->kernel_reason != KR_NONE)
+        d->kernel_reason = KR_NOT_LINUX;
+    char prefix[160];
+    gboolean unacked = (a->peer->flags & SIDE_ACKED) && a->peer->last_ack != a->me->next_seq
+        && d->shape == SHAPE_ACTIVE;
+    /* Windows gives up on unacknowledged data after TcpMaxDataRetransmissions (5 by
+     * default) and may reset then; Linux stays silent (taxonomy 8.4, nmap-os-db) */
+    snprintf(prefix, sizeof prefix, "%s stack, so no Linux kernel reason%s", stack_names[d->stack],
+             d->stack == STACK_WINDOWS && unacked ? "; Windows resets after its retransmission limit "
+                                                    "(TcpMaxDataRetransmissions, 5 by default) with data unacknowledged"
+                                                  : "");
+    prefix_evidence(d, prefix);
+}
+
+void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_facts *facts, rst_diagnosis *diag)
+{
+    attribution a = { .st = st, .rst = rst, .facts = facts, .diag = diag };
+    a.me_idx = conn_side_of(st, rst);
+    a.me = &st->side[a.me_idx];
+    a.peer = &st->side[!a.me_idx];
+    weigh_origin(&a);
+    weigh_window_code(&a);
+    refine_cause(&a);
+    name_stack(&a);
 }
 
 /* ---- after the RST ------------------------------------------------------------- */
@@ -347,6 +562,8 @@ void rst_followup_start(rst_followup *f, const conn_stream *st, const tcp_segmen
     const conn_side *receiver = &st->side[!sender];
     memset(f, 0, sizeof *f);
     f->sender_side = sender;
+    f->rst_seq = rst->seq;
+    f->sender_next_seq = st->side[sender].next_seq;
     f->receiver_next_seq = receiver->next_seq;
     f->receiver_last_ack = receiver->last_ack;
     f->rst_time_us = rst->time_us;
@@ -355,11 +572,65 @@ void rst_followup_start(rst_followup *f, const conn_stream *st, const tcp_segmen
 
 /* Without a measured round trip, data this long after a RST was not already in flight. */
 #define IN_FLIGHT_GUESS_US 500000
+/* A socket that outlives a RST forged in its name goes on sending within its
+ * retransmission timeouts; much later the same ports may be a new connection
+ * whose SYN was not captured, so later segments prove nothing. */
+#define KEPT_TALKING_WINDOW_US (10 * G_GINT64_CONSTANT(1000000))
+/* The largest window (RFC 7323 2.3): a segment further from the sender's
+ * sequence space is not that connection's. */
+#define SAME_CONNECTION_SEQ_SPAN (1u << 30)
 
 static void append_origin_note(rst_diagnosis *d, const char *text)
 {
     size_t len = strlen(d->origin_evidence);
     snprintf(d->origin_evidence + len, sizeof d->origin_evidence - len, "%s%s", len ? "; " : "", text);
+}
+
+/* Later frames proved the RST was not the claimed sender's: a decisive sign. */
+static void mark_forged(rst_diagnosis *diag, const char *note, uint32_t frame)
+{
+    append_origin_note(diag, note);
+    diag->origin = ORIGIN_MIDDLEBOX;
+    diag->stack = STACK_UNKNOWN;
+    g_strlcpy(diag->stack_evidence, "a device in the path sent it, not a host's stack", sizeof diag->stack_evidence);
+    if (diag->kernel_reason == KR_NOT_LINUX)
+        diag->kernel_reason = KR_NONE;
+    if (diag->cause != CAUSE_BLOCKED && diag->cause != CAUSE_IDLE_TIMEOUT && diag->cause != CAUSE_INJECTED) {
+        char evidence[RST_EVIDENCE_MAX];
+        snprintf(evidence, sizeof evidence, "forged in the %s's name (frame %u shows it): an on-path device "
+                 "injected this RST", sender_name(diag), frame);
+        rst_set_cause(diag, CAUSE_INJECTED, KR_NONE, CONFIDENCE_HIGH, evidence);
+    }
+}
+
+static gboolean sender_follows(rst_followup *f, const conn_stream *st, const tcp_segment *seg, rst_diagnosis *diag)
+{
+    char text[160];
+    if (seg->flags & TCP_FLAG_RST) {
+        /* a stack answers each segment once: another RST at once, at another
+         * sequence number, with nothing from the peer in between, is a spray */
+        if (f->receiver_spoke || f->sender_spoke || seg->seq == f->rst_seq
+            || seg->time_us - f->rst_time_us > BURST_WINDOW_US || answers_peers_latest_ack(st, seg))
+            return FALSE;
+        f->sender_spoke = TRUE;
+        snprintf(text, sizeof text, "another RST in the %s's name after this RST (frame %u, sequence moved by %d) "
+                 "with nothing from the peer in between: an injector's burst", sender_name(diag), seg->frame,
+                 (int32_t)(seg->seq - f->rst_seq));
+        mark_forged(diag, text, seg->frame);
+        return TRUE;
+    }
+    gboolean soon = seg->time_us - f->rst_time_us <= KEPT_TALKING_WINDOW_US;
+    gboolean same_connection = (uint32_t)(seg->seq - f->sender_next_seq + SAME_CONNECTION_SEQ_SPAN)
+                               <= 2 * SAME_CONNECTION_SEQ_SPAN;
+    if (f->sender_spoke || !soon || !same_connection) {
+        f->sender_spoke = TRUE;
+        return FALSE;
+    }
+    f->sender_spoke = TRUE;
+    snprintf(text, sizeof text, "the %s kept sending after this RST (frame %u): it did not send it",
+             sender_name(diag), seg->frame);
+    mark_forged(diag, text, seg->frame);
+    return TRUE;
 }
 
 gboolean rst_follow_segment(rst_followup *f, const conn_stream *st, const tcp_segment *seg, rst_diagnosis *diag)
@@ -370,32 +641,18 @@ gboolean rst_follow_segment(rst_followup *f, const conn_stream *st, const tcp_se
         == (TCP_FLAG_SYN | TCP_FLAG_ACK) && seg->seq + 1 == f->receiver_next_seq;
     if ((seg->flags & TCP_FLAG_SYN) && !synack_again)
         f->new_connection = TRUE;   /* the same ports again: what follows belongs to it */
-    if (f->new_connection || (seg->flags & TCP_FLAG_RST))
+    if (f->new_connection)
         return FALSE;
-    char text[120];
-
-    if (side == f->sender_side) {
-        if (f->sender_spoke)
-            return FALSE;
-        f->sender_spoke = TRUE;
-        snprintf(text, sizeof text, "the %s kept sending after this RST (frame %u): it did not send it",
-                 sender_name(diag), seg->frame);
-        append_origin_note(diag, text);
-        diag->origin = ORIGIN_MIDDLEBOX;
-        if (diag->cause != CAUSE_BLOCKED && diag->cause != CAUSE_IDLE_TIMEOUT && diag->cause != CAUSE_INJECTED) {
-            char evidence[RST_EVIDENCE_MAX];
-            snprintf(evidence, sizeof evidence, "forged in the %s's name while it kept talking (frame %u): an "
-                     "on-path device injected this RST", sender_name(diag), seg->frame);
-            rst_set_cause(diag, CAUSE_INJECTED, KR_NONE, CONFIDENCE_HIGH, evidence);
-        }
-        return TRUE;
-    }
+    if (side == f->sender_side)
+        return sender_follows(f, st, seg, diag);
+    if (seg->flags & TCP_FLAG_RST)
+        return FALSE;
 
     gboolean first = !f->receiver_spoke;
     f->receiver_spoke = TRUE;
     if (diag->ignored != IGNORED_NO)
         return FALSE;
-    int64_t in_flight = f->receiver_rtt_us >= 0 ? 2 * f->receiver_rtt_us + RTT_FLOOR_US : IN_FLIGHT_GUESS_US;
+    int64_t in_flight = f->receiver_rtt_us >= 0 ? 2 * f->receiver_rtt_us + HOST_RTT_FLOOR_US : IN_FLIGHT_GUESS_US;
     /* Linux since a28c4fcbf774 (July 2026) keeps a request socket (SYN-RECEIVED) that gets an
      * in-window RST that is not exact and answers it with a challenge ACK, as RFC 5961 asks of
      * synchronized states; before, such a RST removed it */

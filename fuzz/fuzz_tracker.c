@@ -197,7 +197,13 @@ static void check_attribution(const rst_diagnosis *d)
     fuzz_check_text(d->origin_evidence, RST_ORIGIN_EVIDENCE_MAX);
     fuzz_check_text(d->evidence, RST_EVIDENCE_MAX);
     FUZZ_CHECK(d->evidence[0] != '\0');
-    if (d->cause != CAUSE_UNKNOWN)
+    FUZZ_CHECK((unsigned)d->stack < STACK_COUNT);
+    check_token(rst_stack_token(d->stack));
+    fuzz_check_text(d->stack_evidence, RST_EVIDENCE_MAX);
+    /* another stack's RST has no Linux reason */
+    FUZZ_CHECK((d->kernel_reason == KR_NOT_LINUX) == ((d->stack == STACK_WINDOWS || d->stack == STACK_BSD)
+                                                      && d->kernel_reason != KR_NONE));
+    if (d->cause != CAUSE_UNKNOWN && d->kernel_reason != KR_NOT_LINUX)
         FUZZ_CHECK(in_list(d->kernel_reason, rst_cause_kernel_reasons(d->cause)));
     if (d->ttl_delta_known)
         FUZZ_CHECK(d->ttl_delta >= -255 && d->ttl_delta <= 255);
@@ -306,6 +312,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         /* as track_frame() in packet-rstdiag.c */
         conn_stream before = slot->st;
+        if (slot->reset) {
+            rst_follow_segment(&slot->followup, &slot->st, &seg, &slot->diag);
+            check_attribution(&slot->diag);
+        }
         if (seg.flags & TCP_FLAG_RST) {
             rst_diagnosis diag, again;
             rst_host_facts host = {
@@ -323,10 +333,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             rst_vendor_info vendor;
             host_facts sender;
             host_facts_init(&sender);
-            host_facts_add_ttl(&sender, (uint8_t)(seg.ttl ^ (control & 0x38)));
+            tcp_segment earlier = seg;   /* one packet of the sender's on another stream */
+            earlier.flags = TCP_FLAG_ACK;
+            earlier.ttl = (uint8_t)(seg.ttl ^ (control & 0x38));
+            host_learn_packet(&sender, &earlier, 1);
+            host_facts_add_rtt(&sender, (int64_t)(seg.window & 0xfff) * 100);
             host_facts_add_rtt(&sender, (int64_t)(seg.window & 0xfff) * 100);
             path_facts facts = { .sender = sender, .timers = &timers, .has_prev_rst = slot->reset,
                                  .prev_rst_seq = slot->rst_seq, .prev_rst_side = slot->rst_side,
+                                 .prev_rst_gap_us = seg.time_us - slot->followup.rst_time_us,
                                  .relay_frame = (control & 0x40) ? frame - 1 : 0, .relay_stream = 1,
                                  .relay_gap_us = control };
             if (rst_vendor_decode((uint16_t)seg.window, NULL, 0, &vendor))
@@ -338,9 +353,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             slot->rst_seq = seg.seq;
             slot->rst_side = conn_side_of(&slot->st, &seg);
             rst_followup_start(&slot->followup, &slot->st, &seg, sender.rtt_us);
-        } else if (slot->reset) {
-            rst_follow_segment(&slot->followup, &slot->st, &seg, &slot->diag);
-            check_attribution(&slot->diag);
         }
         conn_listeners_learn(listeners, &seg.src_key, sizeof seg.src_key, &slot->st, &seg);
         if (conn_starts_over(&slot->st, &seg))

@@ -12,8 +12,9 @@ and checks:
   - rstdiag.kernel_reason equals the traced reason, and the traced reason is
     one the diagnosed cause allows (tools/cause_table).
   - the origin: a RST no kernel traced (a device's) is diagnosed middlebox,
-    a traced one never is; where a label names the expected cause (scenarios
-    with devices in the path), the diagnosed cause is that one.
+    a traced one never is, and its stack is linux or unknown; where a label
+    names the expected cause (scenarios with devices in the path), the
+    diagnosed cause is that one.
 Evidence from later frames (the claimed sender kept talking, the receiver
 ignored the RST) reaches the RST only in two passes, so those RSTs may
 differ between the passes; the two-pass values are scored. A capture may
@@ -36,7 +37,7 @@ ROOT = os.path.dirname(HERE)
 FIELDS = ["frame.number", "rstdiag.sender", "rstdiag.phase", "rstdiag.cause",
           "rstdiag.kernel_reason", "rstdiag.confidence", "rstdiag.shape",
           "rstdiag.acceptable", "rstdiag.trigger", "rstdiag.origin", "rstdiag.ignored",
-          "rstdiag.origin.evidence", "rstdiag.evidence"]
+          "rstdiag.origin.evidence", "rstdiag.evidence", "rstdiag.stack"]
 LATER_FRAMES_NOTE = "after this RST"
 
 
@@ -124,10 +125,15 @@ def check_capture(build, captures_dir, name, labels, allowed):
             problems.append(f"frame {frame}: origin {got['rstdiag.origin']!r} for a RST "
                             f"{'no kernel traced' if label['origin'] == 'middlebox' else 'a kernel traced'}: "
                             f"{got['rstdiag.origin.evidence']}")
+        if label["origin"] != "middlebox" and got["rstdiag.stack"] not in ("linux", "unknown"):
+            problems.append(f"frame {frame}: stack {got['rstdiag.stack']!r} for a RST a Linux kernel traced")
         if label["cause"] and got["rstdiag.cause"] != label["cause"]:
             problems.append(f"frame {frame}: cause {got['rstdiag.cause']!r}, expected {label['cause']!r} "
                             f"({label['intent']}): {got['rstdiag.evidence']}")
         stats["origin_ok"] += origin_ok
+        device = label["origin"] == "middlebox"
+        stats["device_rsts" if device else "host_rsts"] += 1
+        stats["device_flagged" if device else "host_flagged"] += got["rstdiag.origin"] == "middlebox"
         stats["sender_ok"] += got["rstdiag.sender"] == label["sender"]
         stats["phase_ok"] += got["rstdiag.phase"] == label["phase"]
         reason_ok = got["rstdiag.kernel_reason"] == label["kernel_reason"]
@@ -187,6 +193,8 @@ def main():
     if args.table:
         print("\n".join(table))
     if args.all:
+        print(f"origin: host-stack RSTs flagged middlebox {totals['host_flagged']}/{totals['host_rsts']}, "
+              f"device RSTs flagged middlebox {totals['device_flagged']}/{totals['device_rsts']}")
         for key, what in (("reason_ok", "kernel_reason agreement"), ("cause_ok", "cause consistency")):
             share = totals[key] / n if n else 0
             print(f"{what}: {totals[key]}/{n} = {share:.1%} (minimum {args.min_agreement:.0%})")

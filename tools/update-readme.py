@@ -5,6 +5,7 @@
 Sections sit between '<!-- BEGIN name -->' and '<!-- END name -->':
   fields     from `tshark -G fields` with the built plugin
   causes     from tools/cause_table (the classifier's own table)
+  origin     from tools/origin_table (the signs rst_origin.c weighs)
   agreement  from tests/check_captures.py --all --table (kernel ground truth)
 """
 import argparse
@@ -36,6 +37,10 @@ def causes_table(build):
     return run([os.path.join(build, "cause_table"), "markdown"]).strip()
 
 
+def origin_table(build):
+    return run([os.path.join(build, "origin_table")]).strip()
+
+
 def agreement_table(build):
     out = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "check_captures.py"),
                           "--build", build, "--all", "--table"], capture_output=True, text=True).stdout
@@ -46,10 +51,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--build", required=True)
     ap.add_argument("--check", action="store_true", help="fail if README.md is out of date")
-    ap.add_argument("--sections", default="fields,causes,agreement")
+    ap.add_argument("--sections", default="fields,causes,origin,agreement")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
-    makers = {"fields": fields_table, "causes": causes_table, "agreement": agreement_table}
+    makers = {"fields": fields_table, "causes": causes_table, "origin": origin_table,
+              "agreement": agreement_table}
 
     with open(README) as f:
         text = f.read()

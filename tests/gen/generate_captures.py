@@ -898,6 +898,22 @@ def sc_fin_straggler(S):
 REJECT = ["-j", "REJECT", "--reject-with", "tcp-reset"]
 
 
+def paused_clients(S, ps, **client_opts):
+    """Clients on ports ps that made one request each and now wait for GO."""
+    cli = S.client([{"cport": p, "b": "req_read_pause_more"} for p in ps], parallel=True, **client_opts)
+    for p in ps:
+        cli.expect("STEP pause-%d" % p, 5)
+    return cli
+
+
+def resume_paused(cli, ps):
+    """Let the paused clients speak again, one after the other."""
+    for p in ps:
+        cli.go("pause-%d" % p)
+        time.sleep(0.05)
+    cli.wait_done(8)
+
+
 def sc_firewall_reject(S):
     """The router rejects SYNs to port 8080 and requests that contain
     BLOCKME to port 8082 (iptables REJECT --reject-with tcp-reset). An
@@ -924,14 +940,9 @@ def sc_firewall_midstream(S):
     are open; its next request draws the router's RST."""
     ps = S.ports(2, "firewall_rule_added_midstream", {"middlebox": "injected"})
     S.server({p: ["respond_drain"] for p in ps}, hard=20)
-    cli = S.client([{"cport": p, "b": "req_read_pause_more"} for p in ps], parallel=True)
-    for p in ps:
-        cli.expect("STEP pause-%d" % p, 5)
+    cli = paused_clients(S, ps)
     S.ipt("router", "-I", "FORWARD", "-p", "tcp", "-s", S.caddr, "--dport", str(SERVER_PORT), *REJECT)
-    for p in ps:
-        cli.go("pause-%d" % p)
-        time.sleep(0.05)
-    cli.wait_done(8)
+    resume_paused(cli, ps)
 
 
 def sc_firewall_idle(S):
@@ -943,14 +954,9 @@ def sc_firewall_idle(S):
     S.sysctl("router", "net.netfilter.nf_conntrack_tcp_timeout_established=3")
     S.sysctl("router", "net.netfilter.nf_conntrack_tcp_loose=0")
     S.server({p: ["respond_drain"] for p in ps}, hard=20)
-    cli = S.client([{"cport": p, "b": "req_read_pause_more"} for p in ps], parallel=True, hard=20)
-    for p in ps:
-        cli.expect("STEP pause-%d" % p, 5)
+    cli = paused_clients(S, ps, hard=20)
     time.sleep(5)
-    for p in ps:
-        cli.go("pause-%d" % p)
-        time.sleep(0.05)
-    cli.wait_done(8)
+    resume_paused(cli, ps)
 
 
 def sc_injected(S):
@@ -969,6 +975,60 @@ def sc_injected(S):
     injector.expect("READY", 5)
     S.server({p: ["trickle"] for p in ignored + accepted})
     cli = S.client([{"cport": p, "b": "req_read_all"} for p in ignored + accepted], parallel=True)
+    injector.expect("DONE", 10)
+    cli.wait_done(12)
+    S.wait_trace(1, 3)
+
+
+def sc_nat_expiry(S):
+    """A NAT that forgets connections idle for 2 s and resets both ends
+    (tests/gen/injector.py reap, in the router; the .prefs files name the
+    timer): the client sees a RST in the server's name (nat_expiry, captured
+    at the client), the server one in the client's (nat_expiry_server). The
+    clients speak again after 3 s into dead sockets."""
+    ps = S.ports(2, "nat_resets_expired_flow", {"middlebox": "idle-timeout"})
+    reaper = Peer(S, "router", "reap", {"server": S.saddr, "port": SERVER_PORT, "idle": 2, "conns": len(ps),
+                                        "ttl": 64, "hard": 12}, script=INJECTOR)
+    S.peers.append(reaper)
+    reaper.expect("READY", 5)
+    S.server({p: ["respond_drain"] for p in ps}, hard=20)
+    cli = paused_clients(S, ps, hard=20)
+    reaper.expect("DONE", 8)
+    time.sleep(1)
+    resume_paused(cli, ps)
+
+
+def sc_router_refusal(S):
+    """The router refuses SYNs to port 8080 in the server's name (REJECT
+    --reject-with tcp-reset) while the server, busy on port 8081, answers
+    other connections and refuses port 8083 itself (nothing listens): the
+    device's refusals and the host's side by side."""
+    rounds = 2
+    served, by_router, by_server = (S.ports(rounds, "allowed_baseline"),
+                                    S.ports(rounds, "router_refuses_syn", {"middlebox": "blocked"}),
+                                    S.ports(rounds, "server_refuses_syn", {"endpoint": "refused"}))
+    S.ipt("router", "-A", "FORWARD", "-p", "tcp", "--dport", "8080", "--syn", *REJECT)
+    S.server({p: ["respond_close"] for p in served}, listen=[{"port": 8081, "backlog": 16}])
+    for i in range(rounds):
+        S.client([{"cport": served[i], "b": "req_read_all"}], port=8081).wait_done(10)
+        S.client([{"cport": by_router[i], "b": "refused", "port": 8080}]).wait_done(10)
+        S.client([{"cport": by_server[i], "b": "refused", "port": 8083}]).wait_done(10)
+    S.wait_trace(rounds, 2)
+
+
+def sc_injector_copy(S):
+    """An injector that copies the server: its burst of three RSTs leaves
+    the router with the TTL the server's forwarded packets have and IP IDs
+    that continue the server's counter; only the burst (and the server
+    talking on) gives it away."""
+    ps = S.ports(1, "injected_burst_copying_server", {"middlebox": "injected"})
+    injector = Peer(S, "router", "inject", {"dev": "rstgen-ms", "server": S.saddr, "port": SERVER_PORT,
+                                            "targets": {str(ps[0]): {"after": 5, "offset": 0}},
+                                            "copy": True, "burst": 3, "ttl": 64, "hard": 12}, script=INJECTOR)
+    S.peers.append(injector)
+    injector.expect("READY", 5)
+    S.server({p: ["trickle"] for p in ps})
+    cli = S.client([{"cport": p, "b": "req_read_all"} for p in ps])
     injector.expect("DONE", 10)
     cli.wait_done(12)
     S.wait_trace(1, 3)
@@ -1016,6 +1076,10 @@ SCENARIOS = [
     dict(name="injected", fn=sc_injected, topology="routed", expect={"NONE", "NO_SOCKET"}),
     dict(name="relay", fn=sc_relay, topology="relay", capture="relay",
          expect={"TCP_ABORT_ON_CLOSE", "TCP_STATE", "TCP_ABORT_ON_LINGER"}),
+    dict(name="nat_expiry", fn=sc_nat_expiry, topology="routed", expect={"NONE"}),
+    dict(name="router_refusal", fn=sc_router_refusal, topology="routed", expect={"NONE", "NO_SOCKET"}),
+    dict(name="injector_copy", fn=sc_injector_copy, topology="routed", expect={"NONE", "NO_SOCKET"}),
+    dict(name="nat_expiry_server", fn=sc_nat_expiry, topology="routed", capture="server", expect={"NONE"}),
     dict(name="stale_server", fn=sc_stale_server, expect={"TCP_FLAGS"}),
     dict(name="syn_retry_refused", fn=sc_syn_retry_refused, expect={"NO_SOCKET"}),
     dict(name="listener_close_queue", fn=sc_listener_close_queue, expect={"TCP_STATE"}),

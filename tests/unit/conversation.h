@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* conversation.h - scripted TCP conversations for the unit tests: a client
  * (port 40000) and a server (port 80) putting segments on the wire the way a
- * Linux stack would, fed to conn_track.c and rst_classify.c. Each side's
+ * Linux stack would, fed to conn_track.c and rst_classify.c, and what each
+ * host's packets show to rst_host.c (as the glue learns them). Each side's
  * IPv4 ID counts up by one per segment, and its TTL is 64 unless changed. */
 #ifndef TEST_CONVERSATION_H
 #define TEST_CONVERSATION_H
@@ -21,8 +22,9 @@ typedef struct {
     uint32_t next_seq[2];   /* what each endpoint will send next */
     uint16_t ip_id[2];      /* each side's next IPv4 ID */
     uint8_t ttl[2];         /* each side's TTL as the capture sees it */
+    host_facts host[2];     /* what each side's packets showed so far */
     rst_settings settings;
-    rst_host_facts host;    /* what other streams show about the RST's sender */
+    rst_host_facts other_streams;   /* what other streams show about the RST's sender */
     rst_diagnosis diag;
 } conversation;
 
@@ -36,6 +38,16 @@ static G_GNUC_UNUSED void conv_init(conversation *c, uint32_t client_isn, uint32
     c->ip_id[CLIENT] = 0x1000;
     c->ip_id[SERVER] = 0x2000;
     c->ttl[CLIENT] = c->ttl[SERVER] = 64;
+    host_facts_init(&c->host[CLIENT]);
+    host_facts_init(&c->host[SERVER]);
+}
+
+/* Track a segment, after its host learnt from it as the glue does (stream 0). */
+static G_GNUC_UNUSED void track(conversation *c, int from, const tcp_segment *seg)
+{
+    if (host_learns_from(seg))
+        host_learn_packet(&c->host[from], seg, 0);
+    conn_track_segment(&c->st, seg);
 }
 
 static G_GNUC_UNUSED tcp_segment make_segment(conversation *c, int from, uint16_t flags, uint32_t seq, uint32_t ack,
@@ -59,7 +71,7 @@ static G_GNUC_UNUSED void send(conversation *c, int from, uint16_t flags, uint32
 {
     uint32_t ack = (flags & TCP_FLAG_ACK) ? c->next_seq[!from] : 0;
     tcp_segment seg = make_segment(c, from, flags, c->next_seq[from], ack, len, after_us);
-    conn_track_segment(&c->st, &seg);
+    track(c, from, &seg);
     c->next_seq[from] += len + ((flags & TCP_FLAG_SYN) ? 1 : 0) + ((flags & TCP_FLAG_FIN) ? 1 : 0);
 }
 
@@ -68,15 +80,15 @@ static G_GNUC_UNUSED void send_raw(conversation *c, int from, uint16_t flags, ui
                      int64_t after_us)
 {
     tcp_segment seg = make_segment(c, from, flags, seq, ack, len, after_us);
-    conn_track_segment(&c->st, &seg);
+    track(c, from, &seg);
 }
 
 static G_GNUC_UNUSED const rst_diagnosis *reset(conversation *c, int from, uint16_t flags, uint32_t seq, uint32_t ack,
                                   uint32_t len, int64_t after_us)
 {
     tcp_segment seg = make_segment(c, from, flags | TCP_FLAG_RST, seq, ack, len, after_us);
-    rst_classify(&c->st, &seg, &c->settings, &c->host, &c->diag);
-    conn_track_segment(&c->st, &seg);
+    rst_classify(&c->st, &seg, &c->settings, &c->other_streams, &c->diag);
+    track(c, from, &seg);
     return &c->diag;
 }
 

@@ -461,12 +461,12 @@ static void test_listener_resets_stale_segment(void)
     open_connection(&c);
     request_response(&c, 100, 100);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 50, 5000000);
-    c.host.listening = TRUE;
+    c.other_streams.listening = TRUE;
     const rst_diagnosis *d = passive_reset(&c, SERVER, 30);
     assert_diag(d, "server", "data", "passive", "stale-connection", "TCP_FLAGS");
     assert_alternatives(d, "", "NO_SOCKET");
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
-    c.host.listening = FALSE;   /* the same RST with no listener known */
+    c.other_streams.listening = FALSE;   /* the same RST with no listener known */
     open_connection(&c);
     request_response(&c, 100, 100);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 50, 5000000);
@@ -583,7 +583,7 @@ static void test_listener_closing_with_queue(void)
     open_connection(&c);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 100);
     send(&c, SERVER, TCP_FLAG_ACK, 0, 40);
-    c.host.queue_burst = TRUE;
+    c.other_streams.queue_burst = TRUE;
     const rst_diagnosis *d = active_reset(&c, SERVER, 200000);
     assert_diag(d, "server", "data", "active", "abortive-close", "TCP_STATE");
     assert_alternatives(d, "unread-data", "TCP_ABORT_ON_CLOSE");

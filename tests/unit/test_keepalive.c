@@ -44,7 +44,7 @@ static tcp_segment race(conversation *c, idle_timer_table *timers, const char *s
 
 static const rst_diagnosis *classified(conversation *c, tcp_segment rst)
 {
-    rst_classify(&c->st, &rst, &c->settings, &c->host, &c->diag);
+    rst_classify(&c->st, &rst, &c->settings, &c->other_streams, &c->diag);
     return &c->diag;
 }
 
@@ -166,10 +166,10 @@ static void test_origin_stays_endpoint(void)
     conversation c;
     idle_timer_table timers;
     tcp_segment rst = race(&c, &timers, NULL, 5020000, CROSSED);
-    path_facts facts = { .timers = &timers };
-    host_facts_init(&facts.sender);
-    host_facts_add_ttl(&facts.sender, 64);
-    host_facts_add_rtt(&facts.sender, 5000);   /* the request went 4.04 ms before the RST, the ACK 2 ms */
+    path_facts facts = { .timers = &timers, .sender = c.host[SERVER] };
+    /* the request went 4.04 ms before the RST, the ACK 2 ms; two handshakes measured 5 ms */
+    host_facts_add_rtt(&facts.sender, 5000);
+    host_facts_add_rtt(&facts.sender, 5000);
     const rst_diagnosis *d = classified(&c, rst);
     rst_attribute(&c.st, &rst, &facts, &c.diag);
     assert_token(rst_origin_token, d->origin, "endpoint");
@@ -181,7 +181,8 @@ static void test_origin_stays_endpoint(void)
     facts.has_prev_rst = TRUE;
     facts.prev_rst_side = conn_side_of(&c.st, &second);
     facts.prev_rst_seq = rst.seq;
-    rst_classify(&c.st, &second, &c.settings, &c.host, &c.diag);
+    facts.prev_rst_gap_us = 1000;
+    rst_classify(&c.st, &second, &c.settings, &c.other_streams, &c.diag);
     rst_attribute(&c.st, &second, &facts, &c.diag);
     assert_token(rst_origin_token, c.diag.origin, "endpoint");
 }
@@ -199,9 +200,8 @@ static void test_device_rule_ignores_server_timers(void)
     tcp_segment rst = make_segment(&c, SERVER, TCP_FLAG_RST | TCP_FLAG_ACK, c.next_seq[SERVER], c.next_seq[CLIENT],
                                    0, 5200000);
     rst.ttl = 50;
-    path_facts facts = { .timers = &timers };
-    host_facts_init(&facts.sender);
-    rst_classify(&c.st, &rst, &c.settings, &c.host, &c.diag);
+    path_facts facts = { .timers = &timers, .sender = c.host[SERVER] };
+    rst_classify(&c.st, &rst, &c.settings, &c.other_streams, &c.diag);
     rst_attribute(&c.st, &rst, &facts, &c.diag);
     assert_token(rst_origin_token, c.diag.origin, "middlebox");
     assert_token(rst_cause_token, c.diag.cause, "injected");

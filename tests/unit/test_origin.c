@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Unit tests for rst_origin.c (who sent a RST, what followed it) and
+/* Unit tests for rst_origin.c (who sent a RST, what followed it), rst_host.c
+ * (what a host's packets show, its stack) and
  * rst_vendor.c (reasons devices write into their RSTs). */
 #include "conversation.h"
 #include "rst_origin.h"
@@ -19,17 +20,19 @@ static void scene_init(scene *s, const char *site_timers)
     conv_init(&s->c, 1000, 5000);
     g_assert_true(idle_timers_parse(site_timers, &s->timers, &error));
     memset(&s->facts, 0, sizeof s->facts);
-    host_facts_init(&s->facts.sender);
     s->facts.timers = &s->timers;
 }
 
-/* Classify and attribute a RST as the glue does, then track it and start following it. */
+/* Classify and attribute a RST as the glue does (judged against what its
+ * claimed sender's packets showed), then track it and start following it. */
 static const rst_diagnosis *attributed(scene *s, tcp_segment seg)
 {
+    int from = seg.src_port == 80 ? SERVER : CLIENT;
+    s->facts.sender = s->c.host[from];
     rst_classify(&s->c.st, &seg, &s->c.settings, NULL, &s->c.diag);
     rst_attribute(&s->c.st, &seg, &s->facts, &s->c.diag);
     rst_followup_start(&s->followup, &s->c.st, &seg, -1);
-    conn_track_segment(&s->c.st, &seg);
+    track(&s->c, from, &seg);
     return &s->c.diag;
 }
 
@@ -43,6 +46,31 @@ static tcp_segment forged(scene *s, int from, uint32_t offset, uint8_t ttl, int6
     return seg;
 }
 
+/* A passive RST (no ACK) in `from`'s name answering the peer's latest segment. */
+static tcp_segment passive(scene *s, int from, int64_t after_us)
+{
+    conversation *c = &s->c;
+    return make_segment(c, from, TCP_FLAG_RST, c->next_seq[from], 0, 0, after_us);
+}
+
+/* Packets `host` sent on `n` other streams: TTL `ttl`, IP IDs from `first_id`
+ * stepping by `step` (one counter for all) or starting anywhere (per connection). */
+static void other_streams(scene *s, int host, unsigned n, uint8_t ttl, uint16_t first_id, int step)
+{
+    uint16_t id = first_id;
+    for (unsigned stream = 1; stream <= n; stream++) {
+        for (unsigned k = 0; k < 3; k++) {
+            tcp_segment seg = { .frame = 1, .flags = TCP_FLAG_ACK, .ttl = ttl, .ip_id = id };
+            host_learn_packet(&s->c.host[host], &seg, stream);
+            id = (uint16_t)(id + (step ? step : 1));
+        }
+        if (!step)
+            id = (uint16_t)(id + 7919);   /* the next connection's counter starts elsewhere */
+    }
+    if (step)   /* the conversation's own packets go on with that counter */
+        s->c.ip_id[host] = id;
+}
+
 /* Feed a later segment to the follow-up, then track it. */
 static gboolean follow(scene *s, int from, uint16_t flags, uint32_t len, int64_t after_us)
 {
@@ -50,13 +78,22 @@ static gboolean follow(scene *s, int from, uint16_t flags, uint32_t len, int64_t
     uint32_t ack = (flags & TCP_FLAG_ACK) ? c->next_seq[!from] : 0;
     tcp_segment seg = make_segment(c, from, flags, c->next_seq[from], ack, len, after_us);
     gboolean changed = rst_follow_segment(&s->followup, &c->st, &seg, &c->diag);
-    conn_track_segment(&c->st, &seg);
+    track(c, from, &seg);
     c->next_seq[from] += len + ((flags & TCP_FLAG_SYN) ? 1 : 0) + ((flags & TCP_FLAG_FIN) ? 1 : 0);
     return changed;
 }
 
+static void add_round_trips(scene *s, int host, int64_t rtt_us, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        host_facts_add_rtt(&s->c.host[host], rtt_us);
+}
+
 #define assert_origin(d, expected) g_assert_cmpstr(rst_origin_token((d)->origin), ==, expected)
 #define assert_cause(d, expected) g_assert_cmpstr(rst_cause_token((d)->cause), ==, expected)
+#define assert_stack(d, expected) g_assert_cmpstr(rst_stack_token((d)->stack), ==, expected)
+#define assert_noted(text, part) g_assert_nonnull(strstr((text), (part)))
+#define assert_not_noted(text, part) g_assert_null(strstr((text), (part)))
 
 static void test_endpoint_active_reset(void)
 {
@@ -69,8 +106,10 @@ static void test_endpoint_active_reset(void)
     assert_origin(d, "endpoint");
     g_assert_true(d->ttl_delta_known);
     g_assert_cmpint(d->ttl_delta, ==, 0);
-    g_assert_nonnull(strstr(d->origin_evidence, "continues the server's counter"));
+    assert_noted(d->origin_evidence, "continues the server's own counter");
     assert_cause(d, "abortive-close");
+    assert_stack(d, "unknown");   /* one connection: per connection or one counter? */
+    assert_token(rst_kernel_reason_token, d->kernel_reason, "TCP_STATE");
 }
 
 static void test_ttl_delta_makes_a_middlebox(void)
@@ -80,30 +119,58 @@ static void test_ttl_delta_makes_a_middlebox(void)
     s.c.ttl[SERVER] = 57;   /* the server is seven hops away; the device one */
     handshake(&s.c);
     request_response(&s.c, 100, 300);
-    s.c.ttl[SERVER] = 63;
     send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 50000);
-    tcp_segment seg = forged(&s, SERVER, 0, 63, 20);
-    seg.flags = TCP_FLAG_RST;    /* a reject answers with seq = the segment's ack */
-    seg.ack = 0;
+    tcp_segment seg = passive(&s, SERVER, 20);   /* a reject: seq = the segment's ack */
+    seg.ttl = 64;
     const rst_diagnosis *d = attributed(&s, seg);
     assert_origin(d, "middlebox");
-    g_assert_cmpint(d->ttl_delta, ==, 6);
+    g_assert_cmpint(d->ttl_delta, ==, 7);
     g_assert_cmpint(d->kernel_reason, ==, KR_NONE);
     assert_cause(d, "injected");
+    assert_stack(d, "unknown");
+}
+
+/* A copied IP ID does not outweigh a hop distance unlike the host's. */
+static void test_ttl_beats_a_copied_counter(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    s.c.ttl[SERVER] = 57;
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 0, 63, 1000));   /* next IP ID, wrong distance */
+    assert_origin(d, "middlebox");
+    assert_noted(d->origin_evidence, "continues the server's own counter");
 }
 
 static void test_refused_syn_from_a_device(void)
 {
     scene s;
     scene_init(&s, NULL);
-    host_facts_add_ttl(&s.facts.sender, 61);   /* the server, seen in other connections */
+    other_streams(&s, SERVER, 3, 61, 0x3000, 0);   /* the server, seen in other connections */
     send(&s.c, CLIENT, TCP_FLAG_SYN, 0, 0);
     tcp_segment seg = make_segment(&s.c, SERVER, TCP_FLAG_RST | TCP_FLAG_ACK, 0, 1001, 0, 30);
     seg.ttl = 64;
+    seg.ip_id = 0;
     const rst_diagnosis *d = attributed(&s, seg);
     assert_origin(d, "middlebox");
-    g_assert_nonnull(strstr(d->origin_evidence, "other connections"));
+    assert_noted(d->origin_evidence, "own packets arrive with 61");
     assert_cause(d, "blocked");
+}
+
+static void test_refused_syn_by_the_server(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    other_streams(&s, SERVER, 3, 61, 0x3000, 0);
+    send(&s.c, CLIENT, TCP_FLAG_SYN, 0, 0);
+    tcp_segment seg = make_segment(&s.c, SERVER, TCP_FLAG_RST | TCP_FLAG_ACK, 0, 1001, 0, 30);
+    seg.ttl = 61;
+    seg.ip_id = 0;
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_origin(d, "endpoint");
+    assert_cause(d, "refused");
+    assert_stack(d, "linux");
 }
 
 static void test_refused_syn_without_comparison_is_unknown(void)
@@ -116,6 +183,7 @@ static void test_refused_syn_without_comparison_is_unknown(void)
     const rst_diagnosis *d = attributed(&s, seg);
     assert_origin(d, "unknown");
     assert_cause(d, "refused");
+    assert_noted(d->origin_evidence, "no earlier packet");
 }
 
 static void test_first_data_blocked(void)
@@ -125,14 +193,15 @@ static void test_first_data_blocked(void)
     s.c.ttl[SERVER] = 60;
     handshake(&s.c);
     send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 120, 100);   /* the request a filter matches */
-    tcp_segment seg = make_segment(&s.c, SERVER, TCP_FLAG_RST, s.c.next_seq[SERVER], 0, 0, 15);
+    tcp_segment seg = passive(&s, SERVER, 15);
     seg.ttl = 64;
     const rst_diagnosis *d = attributed(&s, seg);
     assert_origin(d, "middlebox");
     assert_cause(d, "blocked");
 }
 
-static void test_ip_id_copied_from_trigger(void)
+/* One weak sign alone is named, and leaves the origin unknown. */
+static void test_ip_id_copied_alone_is_unknown(void)
 {
     scene s;
     scene_init(&s, NULL);
@@ -142,23 +211,146 @@ static void test_ip_id_copied_from_trigger(void)
     tcp_segment seg = forged(&s, SERVER, 0, 64, 10);
     seg.ip_id = s.c.ip_id[CLIENT] - 1;   /* the ID of the client's segment it answers */
     const rst_diagnosis *d = attributed(&s, seg);
-    assert_origin(d, "middlebox");
-    g_assert_nonnull(strstr(d->origin_evidence, "copied from the segment it answers"));
+    assert_origin(d, "unknown");
+    assert_noted(d->origin_evidence, "one weak sign of a device");
+    assert_noted(d->origin_evidence, "copied from the segment it answers");
 }
 
-static void test_answer_faster_than_round_trip(void)
+/* Hand-made traces send one ID everywhere (Scapy: 1): nothing is copied. */
+static void test_constant_ip_ids_copy_nothing(void)
 {
     scene s;
     scene_init(&s, NULL);
     handshake(&s.c);
-    host_facts_add_rtt(&s.facts.sender, 80000);   /* 80 ms to the server */
+    request_response(&s.c, 100, 300);
+    host_facts_init(&s.c.host[SERVER]);   /* the server's packets all said ID 1 */
+    for (unsigned i = 0; i < 6; i++) {
+        tcp_segment seg = { .flags = TCP_FLAG_ACK, .ttl = 64, .ip_id = 1 };
+        host_learn_packet(&s.c.host[SERVER], &seg, 0);
+    }
+    s.c.ip_id[CLIENT] = 1;
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 1000);
+    tcp_segment seg = forged(&s, SERVER, 0, 64, 10);
+    seg.ip_id = 1;
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_origin(d, "endpoint");
+    assert_not_noted(d->origin_evidence, "copied");
+}
+
+static void test_two_weak_signs_make_a_middlebox(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    add_round_trips(&s, SERVER, 80000, 3);   /* 80 ms to the server, three handshakes */
     request_response(&s.c, 100, 300);
     send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 1000);
-    tcp_segment seg = forged(&s, SERVER, 0, 64, 2000);   /* 2 ms later */
-    seg.ip_id = 0;
+    tcp_segment seg = forged(&s, SERVER, 0, 64, 2000);   /* 2 ms later, the request's IP ID */
+    seg.ip_id = s.c.ip_id[CLIENT] - 1;
     const rst_diagnosis *d = attributed(&s, seg);
     assert_origin(d, "middlebox");
-    g_assert_nonnull(strstr(d->origin_evidence, "round trip"));
+    assert_noted(d->origin_evidence, "two independent weak signs");
+    assert_noted(d->origin_evidence, "round trip");
+}
+
+/* A request answered 2 ms later by a passive RST with IP ID 0 in the name of a server
+ * 80 ms away, that round trip measured on `handshakes` handshakes. */
+static const rst_diagnosis *answered_in_2ms(scene *s, unsigned handshakes)
+{
+    scene_init(s, NULL);
+    handshake(&s->c);
+    add_round_trips(s, SERVER, 80000, handshakes);
+    request_response(&s->c, 100, 300);
+    send(&s->c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 1000);
+    tcp_segment seg = passive(s, SERVER, 2000);
+    seg.ip_id = 0;
+    return attributed(s, seg);
+}
+
+static void test_faster_than_round_trip_alone_is_unknown(void)
+{
+    scene s;
+    const rst_diagnosis *d = answered_in_2ms(&s, 2);
+    assert_origin(d, "unknown");
+    assert_noted(d->origin_evidence, "round trip");
+}
+
+/* One handshake does not measure a round trip well. */
+static void test_faster_needs_a_measured_round_trip(void)
+{
+    scene s;
+    const rst_diagnosis *d = answered_in_2ms(&s, 1);
+    assert_not_noted(d->origin_evidence, "round trip");
+}
+
+/* A RST that copies nothing of the latest segment (an abort of the
+ * server's own) may cross it: no timing against it. */
+static void test_faster_only_against_the_true_trigger(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    add_round_trips(&s, SERVER, 80000, 3);
+    request_response(&s.c, 100, 300);
+    send(&s.c, CLIENT, TCP_FLAG_ACK, 0, 1000);   /* a pure ACK: nothing for a RST|ACK to acknowledge */
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 0, 64, 2000));
+    assert_not_noted(d->origin_evidence, "round trip");
+    assert_origin(d, "endpoint");
+}
+
+/* Keep-alive race: the backend closed, the proxy's request crossed its FIN,
+ * the backend's kernel reset it without ACK and with IP ID 0. */
+static void test_keepalive_race_reset_is_the_hosts(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    other_streams(&s, SERVER, 3, 64, 0x3000, 0);   /* the backend's other keep-alive connections */
+    handshake(&s.c);
+    add_round_trips(&s, SERVER, 5000, 3);
+    request_response(&s.c, 100, 300);
+    send(&s.c, SERVER, TCP_FLAG_FIN | TCP_FLAG_ACK, 0, 5000000);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 200, 40);   /* the request, before the FIN arrived */
+    tcp_segment seg = passive(&s, SERVER, 6000);
+    seg.ip_id = 0;
+    const rst_diagnosis *d = attributed(&s, seg);
+    g_assert_cmpint(d->origin, !=, ORIGIN_MIDDLEBOX);
+    assert_origin(d, "endpoint");
+    assert_stack(d, "linux");
+}
+
+/* A scanner's raw SYN carries a TTL of its own choosing; its kernel's RST
+ * to the SYN-ACK does not: still the scanner's. */
+static void test_scanners_own_reset(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    s.c.ttl[CLIENT] = 44;
+    send(&s.c, CLIENT, TCP_FLAG_SYN, 0, 0);
+    send(&s.c, SERVER, TCP_FLAG_SYN | TCP_FLAG_ACK, 0, 300);
+    tcp_segment seg = passive(&s, CLIENT, 40);
+    seg.seq = 1001;
+    seg.ttl = 64;
+    seg.ip_id = 0;
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_origin(d, "endpoint");
+    assert_noted(d->origin_evidence, "its own SYN");
+}
+
+/* A scanner building SYN and RST on a raw socket, on a host whose kernel uses TTL 64. */
+static void test_scanners_crafted_reset(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    other_streams(&s, CLIENT, 3, 64, 0x3000, 0);
+    s.c.ttl[CLIENT] = 44;
+    send(&s.c, CLIENT, TCP_FLAG_SYN, 0, 0);
+    send(&s.c, SERVER, TCP_FLAG_SYN | TCP_FLAG_ACK, 0, 300);
+    tcp_segment seg = passive(&s, CLIENT, 40);
+    seg.seq = 1001;
+    seg.ip_id = 0x9999;
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_origin(d, "endpoint");
+    assert_noted(d->origin_evidence, "own SYN here");
 }
 
 static void test_burst_with_moving_sequence(void)
@@ -167,13 +359,166 @@ static void test_burst_with_moving_sequence(void)
     scene_init(&s, NULL);
     handshake(&s.c);
     request_response(&s.c, 100, 300);
-    attributed(&s, forged(&s, SERVER, 0, 64, 1000));
+    const rst_diagnosis *first = attributed(&s, forged(&s, SERVER, 0, 64, 1000));
+    assert_origin(first, "endpoint");   /* TTL and IP ID copied from the server's */
+    rst_diagnosis first_copy = *first;
+    /* the next RST of the burst: later frames reach the first one */
+    tcp_segment second = forged(&s, SERVER, 1460, 64, 50);
+    g_assert_true(rst_follow_segment(&s.followup, &s.c.st, &second, &first_copy));
+    assert_origin(&first_copy, "middlebox");
+    assert_noted(first_copy.origin_evidence, "injector's burst");
     s.facts.has_prev_rst = TRUE;
-    s.facts.prev_rst_side = 1;
+    s.facts.prev_rst_side = SERVER;
     s.facts.prev_rst_seq = s.c.next_seq[SERVER];
-    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 1460, 64, 50));
+    s.facts.prev_rst_gap_us = 50;
+    const rst_diagnosis *d = attributed(&s, second);
     assert_origin(d, "middlebox");
-    g_assert_nonnull(strstr(d->origin_evidence, "second RST"));
+    assert_noted(d->origin_evidence, "second RST");
+    assert_cause(d, "injected");
+}
+
+/* ---- stacks ------------------------------------------------------------- */
+
+/* Windows: TTL 128, one IP ID counter for everything. A jump of that counter
+ * (other traffic took numbers) is no second sender. */
+static void test_windows_counter_jump_is_no_second_sender(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    s.c.ttl[SERVER] = 128;
+    other_streams(&s, SERVER, 3, 128, 0x4000, 3);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    s.c.ip_id[SERVER] += 300;   /* the host sent 300 packets elsewhere meanwhile */
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 0, 128, 1000));
+    g_assert_cmpint(d->origin, !=, ORIGIN_MIDDLEBOX);
+    assert_not_noted(d->origin_evidence, "off the");
+    assert_stack(d, "windows");
+    assert_token(rst_kernel_reason_token, d->kernel_reason, "not-linux");
+    assert_noted(d->evidence, "Windows stack");
+}
+
+static void test_windows_reset_after_retransmissions(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    s.c.ttl[CLIENT] = 128;
+    other_streams(&s, CLIENT, 3, 128, 0x4000, 2);
+    handshake(&s.c);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);   /* never acknowledged */
+    const rst_diagnosis *d = attributed(&s, forged(&s, CLIENT, 0, 128, 21 * G_GINT64_CONSTANT(1000000)));
+    assert_stack(d, "windows");
+    assert_token(rst_kernel_reason_token, d->kernel_reason, "not-linux");
+    assert_noted(d->evidence, "retransmission limit");
+}
+
+static void test_bsd_global_counter(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    other_streams(&s, SERVER, 3, 64, 0x5000, 2);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 0, 64, 1000));
+    assert_origin(d, "endpoint");
+    assert_stack(d, "bsd");
+    assert_token(rst_kernel_reason_token, d->kernel_reason, "not-linux");
+}
+
+static void test_linux_per_connection_counters(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    other_streams(&s, SERVER, 3, 64, 0x5000, 0);
+    g_assert_cmpint(host_ipid_pattern(&s.c.host[SERVER]), ==, IPID_PER_CONNECTION);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 1000);
+    tcp_segment seg = passive(&s, SERVER, 500);
+    seg.ip_id = 0;   /* Linux's reply socket */
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_stack(d, "linux");
+    assert_noted(d->stack_evidence, "per connection");
+}
+
+static void test_ip_id_patterns(void)
+{
+    host_facts h;
+    host_facts_init(&h);
+    for (unsigned i = 0; i < 6; i++) {
+        tcp_segment seg = { .flags = TCP_FLAG_ACK, .ttl = 64, .ip_id = 0 };
+        host_learn_packet(&h, &seg, i);
+    }
+    g_assert_cmpint(host_ipid_pattern(&h), ==, IPID_ZERO);
+    host_facts_init(&h);
+    for (unsigned i = 0; i < 6; i++) {
+        tcp_segment seg = { .flags = TCP_FLAG_ACK, .ttl = 64, .ip_id = 1 };
+        host_learn_packet(&h, &seg, i);
+    }
+    g_assert_cmpint(host_ipid_pattern(&h), ==, IPID_CONSTANT);
+    tcp_segment syn = { .flags = TCP_FLAG_SYN, .ttl = 44, .ip_id = 777 };
+    g_assert_false(host_learns_from(&syn));   /* raw-socket tools craft SYNs */
+    g_assert_cmpuint(host_initial_ttl(57), ==, 64);
+    g_assert_cmpuint(host_initial_ttl(113), ==, 128);
+    g_assert_cmpuint(host_initial_ttl(250), ==, 255);
+}
+
+static void test_syn_option_layouts(void)
+{
+    static const uint8_t linux_syn[] = { 2, 4, 8, 1, 3 };
+    static const uint8_t windows_syn[] = { 2, 1, 3, 1, 1, 4 };
+    static const uint8_t freebsd_syn[] = { 2, 1, 3, 4, 8 };
+    static const uint8_t macos_syn[] = { 2, 1, 3, 1, 1, 8, 4, 0 };
+    static const uint8_t scanner_syn[] = { 2 };
+    g_assert_cmpint(host_syn_layout(linux_syn, sizeof linux_syn), ==, LAYOUT_LINUX);
+    g_assert_cmpint(host_syn_layout(windows_syn, sizeof windows_syn), ==, LAYOUT_WINDOWS);
+    g_assert_cmpint(host_syn_layout(freebsd_syn, sizeof freebsd_syn), ==, LAYOUT_BSD);
+    g_assert_cmpint(host_syn_layout(macos_syn, sizeof macos_syn), ==, LAYOUT_BSD);
+    g_assert_cmpint(host_syn_layout(scanner_syn, sizeof scanner_syn), ==, LAYOUT_OTHER);
+    host_facts h;
+    host_facts_init(&h);
+    host_learn_layout(&h, LAYOUT_LINUX);
+    host_learn_layout(&h, LAYOUT_UNSEEN);
+    g_assert_cmpint(h.layout, ==, LAYOUT_LINUX);
+    host_learn_layout(&h, LAYOUT_WINDOWS);   /* two stacks behind one address */
+    g_assert_cmpint(h.layout, ==, LAYOUT_OTHER);
+}
+
+/* FreeBSD with RFC 6864 sends its DF packets with ID 0: only its SYN options tell it from Linux. */
+static void test_bsd_by_option_layout(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    host_learn_layout(&s.c.host[SERVER], LAYOUT_BSD);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 1000);
+    tcp_segment seg = passive(&s, SERVER, 500);
+    seg.ip_id = 0;
+    const rst_diagnosis *d = attributed(&s, seg);
+    assert_stack(d, "bsd");
+    assert_noted(d->stack_evidence, "FreeBSD");
+    assert_token(rst_kernel_reason_token, d->kernel_reason, "not-linux");
+}
+
+/* The server's own abort a while after a RST forged in its name is no burst. */
+static void test_late_second_reset_is_no_burst(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    const rst_diagnosis *first = attributed(&s, forged(&s, SERVER, 3000, 64, 1000));
+    rst_diagnosis first_copy = *first;
+    tcp_segment second = forged(&s, SERVER, 0, 64, 2 * G_GINT64_CONSTANT(1000000));
+    g_assert_false(rst_follow_segment(&s.followup, &s.c.st, &second, &first_copy));
+    s.facts.has_prev_rst = TRUE;
+    s.facts.prev_rst_side = SERVER;
+    s.facts.prev_rst_seq = s.c.next_seq[SERVER] + 3000;
+    s.facts.prev_rst_gap_us = 2 * G_GINT64_CONSTANT(1000000);
+    const rst_diagnosis *d = attributed(&s, second);
+    assert_not_noted(d->origin_evidence, "second RST");
+    g_assert_cmpint(d->origin, !=, ORIGIN_MIDDLEBOX);
 }
 
 static void test_idle_timer_when_traffic_resumes(void)
@@ -232,7 +577,19 @@ static void test_sender_keeps_talking(void)
     g_assert_true(follow(&s, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 500, 3000));
     assert_origin(d, "middlebox");
     assert_cause(d, "injected");
-    g_assert_nonnull(strstr(d->origin_evidence, "kept sending after this RST"));
+    assert_noted(d->origin_evidence, "kept sending after this RST");
+}
+
+/* Long after the RST, the same ports prove nothing: a new connection whose SYN was missed. */
+static void test_sender_talking_much_later_proves_nothing(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    request_response(&s.c, 100, 300);
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 0, 64, 1000));
+    g_assert_false(follow(&s, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 500, 60 * G_GINT64_CONSTANT(1000000)));
+    assert_origin(d, "endpoint");
 }
 
 static void test_challenge_ack_means_ignored(void)
@@ -571,17 +928,35 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/origin/endpoint-active", test_endpoint_active_reset);
     g_test_add_func("/origin/ttl-delta", test_ttl_delta_makes_a_middlebox);
+    g_test_add_func("/origin/ttl-beats-copied-counter", test_ttl_beats_a_copied_counter);
     g_test_add_func("/origin/refused-by-device", test_refused_syn_from_a_device);
+    g_test_add_func("/origin/refused-by-server", test_refused_syn_by_the_server);
     g_test_add_func("/origin/refused-unknown", test_refused_syn_without_comparison_is_unknown);
     g_test_add_func("/origin/first-data-blocked", test_first_data_blocked);
-    g_test_add_func("/origin/ip-id-copied", test_ip_id_copied_from_trigger);
-    g_test_add_func("/origin/faster-than-rtt", test_answer_faster_than_round_trip);
+    g_test_add_func("/origin/ip-id-copied-alone", test_ip_id_copied_alone_is_unknown);
+    g_test_add_func("/origin/constant-ip-ids", test_constant_ip_ids_copy_nothing);
+    g_test_add_func("/origin/two-weak-signs", test_two_weak_signs_make_a_middlebox);
+    g_test_add_func("/origin/faster-than-rtt-alone", test_faster_than_round_trip_alone_is_unknown);
+    g_test_add_func("/origin/faster-needs-measured-rtt", test_faster_needs_a_measured_round_trip);
+    g_test_add_func("/origin/faster-true-trigger", test_faster_only_against_the_true_trigger);
+    g_test_add_func("/origin/keepalive-race", test_keepalive_race_reset_is_the_hosts);
+    g_test_add_func("/origin/scanner", test_scanners_own_reset);
+    g_test_add_func("/origin/scanner-crafted", test_scanners_crafted_reset);
     g_test_add_func("/origin/burst", test_burst_with_moving_sequence);
+    g_test_add_func("/origin/late-second-reset", test_late_second_reset_is_no_burst);
+    g_test_add_func("/stack/windows-counter-jump", test_windows_counter_jump_is_no_second_sender);
+    g_test_add_func("/stack/windows-retransmissions", test_windows_reset_after_retransmissions);
+    g_test_add_func("/stack/bsd", test_bsd_global_counter);
+    g_test_add_func("/stack/linux", test_linux_per_connection_counters);
+    g_test_add_func("/stack/ip-id-patterns", test_ip_id_patterns);
+    g_test_add_func("/stack/syn-option-layouts", test_syn_option_layouts);
+    g_test_add_func("/stack/bsd-by-layout", test_bsd_by_option_layout);
     g_test_add_func("/origin/idle-timer-resume", test_idle_timer_when_traffic_resumes);
     g_test_add_func("/origin/idle-timer-fires", test_idle_timer_firing_by_itself);
     g_test_add_func("/origin/relayed", test_relayed_reset);
     g_test_add_func("/origin/idle-timer-preference", test_idle_timer_preference);
     g_test_add_func("/followup/sender-keeps-talking", test_sender_keeps_talking);
+    g_test_add_func("/followup/sender-much-later", test_sender_talking_much_later_proves_nothing);
     g_test_add_func("/followup/challenge-ack", test_challenge_ack_means_ignored);
     g_test_add_func("/followup/out-of-window", test_out_of_window_is_ignored);
     g_test_add_func("/followup/late-duplicate-ack", test_late_duplicate_ack_is_no_challenge_ack);
