@@ -431,13 +431,6 @@ static void classify_active_abort(rst_context *c)
     if (me->payload_bytes > 0) {
         int64_t waited = since_us(c, me->last_data_tick);
         rst_format_duration(wait, sizeof wait, waited);
-        if (window_filled) {
-            set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_HIGH);
-            say(c, "%s reset %s after its own last data with its receive window shrunk to a quarter "
-                "of its peak: %s data it had not read (%u bytes received); no FIN", c->me_name, wait,
-                c->peer_name, peer->payload_bytes);
-            return;
-        }
         if (peer->writes > me->writes) {
             /* more requests than answers: e.g. a pipelined request left unread */
             set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_MEDIUM);

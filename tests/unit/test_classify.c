@@ -611,22 +611,6 @@ static void test_listener_knowledge(void)
     conn_listeners_free(l);
 }
 
-/* Its own data went last, but its receive window had shrunk to a fraction of its
- * peak: what the peer sent piled up unread. */
-static void test_unread_shown_by_shrunk_window(void)
-{
-    conversation c;
-    open_connection(&c);
-    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 60000, 100);
-    send_window(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 500, 5000, 200);
-    const rst_diagnosis *d = active_reset(&c, SERVER, 20);
-    assert_diag(d, "server", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
-    assert_alternatives(d, "", "");
-    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
-}
-
-/* A new connection on the 4-tuple of one that ended, kept in the same stream:
- * its reset is judged on its own traffic, not as a repeat of the old one's. */
 static void test_new_connection_on_reused_tuple(void)
 {
     conversation c;
@@ -696,7 +680,6 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/midstream-confidence-once", test_midstream_confidence_lowered_once);
     g_test_add_func("/classify/listener-closing-with-queue", test_listener_closing_with_queue);
     g_test_add_func("/track/listener-knowledge", test_listener_knowledge);
-    g_test_add_func("/classify/unread-shrunk-window", test_unread_shown_by_shrunk_window);
     g_test_add_func("/track/new-connection-same-tuple", test_new_connection_on_reused_tuple);
     g_test_add_func("/classify/two-triggers", test_two_segments_in_flight_two_triggers);
     g_test_add_func("/classify/active-no-trigger", test_active_rst_has_no_trigger);
