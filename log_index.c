@@ -327,6 +327,15 @@ static gboolean parse_nginx(const char *line, size_t len, log_entry *e)
 
 /* ---- Apache error log ----------------------------------------------------- */
 
+/* mod_proxy_http's messages about reading the request body from the client
+ * (AH01095 "prefetch request body failed", AH02608 "read request body
+ * failed"): they name the backend, but the failed read, and the reset, is the
+ * client's. */
+static gboolean reads_client_body(const char *line, size_t len)
+{
+    return contains(line, len, "AH01095:") || contains(line, len, "AH02608:");
+}
+
 static gboolean parse_apache(const char *line, size_t len, log_entry *e)
 {
     cursor c = { line, line + len };
@@ -346,12 +355,13 @@ static gboolean parse_apache(const char *line, size_t len, log_entry *e)
     if (!(take_char(&c, ' ') && take_digits(&c, 4, &y) && take_char(&c, ']') && valid_date(y, mo, d)))
         return FALSE;
     if (!(contains(line, len, "(104)") || contains(line, len, "(32)Broken pipe")
-          || contains(line, len, "Connection reset by peer")))
+          || contains(line, len, "Connection reset by peer") || contains(line, len, "(111)Connection refused")))
         return FALSE;
     e->time_us = log_civil_to_us(y, mo, d, h, mi, s) + frac;
     e->resolution_us = resolution;
     e->has_year = TRUE;
-    e->error_number = contains(line, len, "(104)") ? 104 : contains(line, len, "(32)") ? 32 : 0;
+    e->error_number = contains(line, len, "(104)") ? 104 : contains(line, len, "(32)") ? 32
+                    : contains(line, len, "(111)") ? 111 : 0;
     cursor level = c;   /* "[module:level]" (2.4) or "[level]" (2.2) */
     if (take_literal(&level, " [")) {
         const char *close = memchr(level.p, ']', (size_t)(level.end - level.p));
@@ -361,12 +371,16 @@ static gboolean parse_apache(const char *line, size_t len, log_entry *e)
 
     const char *remote = find(&c, "[remote ");
     const char *remote_server = find(&c, "remote server ");
-    gboolean upstream = remote || remote_server || find(&c, " [proxy");
+    const char *connect_to = find(&c, "attempt to connect to ");   /* AH00957: a refused backend */
+    gboolean upstream = remote || remote_server || connect_to
+        || (find(&c, " [proxy") && !reads_client_body(line, len));
     e->leg = upstream ? LOG_LEG_UPSTREAM : LOG_LEG_CLIENT;
     if (remote)
         parse_address(remote + 8, line + len, e);
     else if (remote_server)
         parse_address(remote_server + 14, line + len, e);
+    else if (connect_to)
+        parse_address(connect_to + 22, line + len, e);
     else if (!upstream) {
         const char *client = find(&c, "[client ");
         if (client)

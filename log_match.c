@@ -11,12 +11,33 @@
 #define QUARTER_HOUR_US (900 * US_PER_SEC)
 #define ZONE_LIMIT_QUARTERS (14 * 4)                 /* zones run from -14:00 to +14:00 */
 #define ZONE_BUCKETS (2 * ZONE_LIMIT_QUARTERS + 1)
+#define ZONE_CANDIDATES 3                            /* zones whose skews are tried one by one */
 #define MAX_SKEW_US (5 * US_PER_SEC)                 /* two hosts' clocks a few seconds apart */
+#define SKEW_STEP_US (20 * 1000)
 #define DEFAULT_WINDOW_US (US_PER_SEC)
-#define MAX_VOTERS 512                               /* lines one stream may vote with */
-#define SKEW_BIN_US (100 * 1000)                     /* skew histogram resolution */
-#define SKEW_BINS (2 * MAX_SKEW_US / SKEW_BIN_US + 1)
-#define SKEW_SPAN_BINS 10                            /* a 1 s wide window of residuals */
+#define MAX_RESOLUTION_US (US_PER_SEC)               /* the coarsest log time: whole seconds */
+#define MAX_VOTERS 512                               /* lines one RST may vote with */
+/* A program writes its line as soon as the failed call returns: within
+ * PROMPT_US of the RST unless it is very busy. The line's clock may be read
+ * a little before the RST is handed over (a cached time, a session end
+ * computed from rounded timers): SLACK_US. */
+#define PROMPT_US (100 * 1000)
+#define SLACK_US (20 * 1000)
+/* A line naming the peer's port names one connection: it may be written as
+ * late as the program's next read or write of it (HAProxy writes its line
+ * when the session ends, and notices a client's reset mid-response only when
+ * it next sends). */
+#define LATE_WITH_PORT_US (10 * US_PER_SEC)
+/* Two offsets whose counts differ by less than 2 % explain the log about
+ * equally well. */
+#define CLOSE_CALL_PER_MILLE 980
+/* While RSTs keep coming between questions (tshark's single pass), the clock
+ * is estimated again each time they have doubled -- at each new RST while
+ * fewer than WEAK_SUPPORT pairs back it and the RSTs are few; once a question
+ * comes with no new RST (a later pass, the end), from all of them. */
+#define REESTIMATE_GROWTH 2
+#define WEAK_SUPPORT 4
+#define FEW_RSTS 64
 
 static const char *const kind_tokens[LOG_MATCH_COUNT] = { "time", "address", "address+port" };
 
@@ -30,10 +51,12 @@ typedef struct {
     guint   entry;
 } entry_ref;
 
+/* One guess at the log's clock: lines without a zone are `zone` ahead of
+ * UTC, and every line `skew` more. */
 typedef struct {
-    gint64   matched_entry;   /* -1: none yet */
-    gboolean voted;
-} stream_state;
+    int64_t zone_us;
+    int64_t skew_us;
+} clock_guess;
 
 struct log_matcher {
     const log_index *index;
@@ -43,10 +66,21 @@ struct log_matcher {
     GHashTable *by_address;      /* address text -> GArray of entry_ref, by time */
     GArray *without_address;     /* entry_ref, by time */
     GArray *ref_of_entry;        /* entry -> its resolved time */
-    uint32_t votes[ZONE_BUCKETS];
-    uint32_t residuals[ZONE_BUCKETS][SKEW_BINS];   /* per zone: how far from it each pair was */
-    GHashTable *streams;         /* stream + 1 -> stream_state */
-    uint32_t *claimed_by;        /* entry -> stream + 1, 0 = free */
+    GArray *rsts;                /* log_rst_event, as added */
+    GArray *rst_slot;            /* rst -> its stream's slot (0, 1, ... in order of first RST) */
+    GHashTable *slot_of_stream;  /* stream + 1 -> slot + 1 */
+    guint solved_for;            /* rsts->len at the last assignment */
+    guint estimated_for;         /* rsts->len at the last clock estimate */
+    clock_guess clock;
+    log_clock report;
+    GArray *order;               /* rst numbers by time */
+    gint64 *line_of_slot;        /* slot -> entry, -1: none */
+    guint slots_allocated;
+    /* pairing state, reset by bumping the generation instead of clearing */
+    uint32_t generation;
+    uint32_t *entry_taken;       /* entry -> generation that took it */
+    uint32_t *entry_owner;       /* entry -> slot + 1 in the final assignment, 0: free */
+    uint32_t *slot_taken;        /* slot -> generation that paired it */
     guint claimed_count;
 };
 
@@ -129,13 +163,18 @@ static void prepare(log_matcher *m, int64_t first_rst_us)
 log_matcher *log_matcher_new(const log_index *index, const log_match_settings *settings)
 {
     log_matcher *m = g_new0(log_matcher, 1);
+    guint entries = index->entries->len ? index->entries->len : 1;
     m->index = index;
     m->settings = *settings;
     m->by_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_refs);
     m->without_address = g_array_new(FALSE, FALSE, sizeof(entry_ref));
     m->ref_of_entry = g_array_new(FALSE, FALSE, sizeof(entry_ref));
-    m->streams = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
-    m->claimed_by = g_new0(uint32_t, index->entries->len ? index->entries->len : 1);
+    m->rsts = g_array_new(FALSE, FALSE, sizeof(log_rst_event));
+    m->rst_slot = g_array_new(FALSE, FALSE, sizeof(guint));
+    m->slot_of_stream = g_hash_table_new(g_direct_hash, g_direct_equal);
+    m->order = g_array_new(FALSE, FALSE, sizeof(guint));
+    m->entry_taken = g_new0(uint32_t, entries);
+    m->entry_owner = g_new0(uint32_t, entries);
     return m;
 }
 
@@ -146,22 +185,34 @@ void log_matcher_free(log_matcher *m)
     g_hash_table_destroy(m->by_address);
     g_array_free(m->without_address, TRUE);
     g_array_free(m->ref_of_entry, TRUE);
-    g_hash_table_destroy(m->streams);
-    g_free(m->claimed_by);
+    g_array_free(m->rsts, TRUE);
+    g_array_free(m->rst_slot, TRUE);
+    g_hash_table_destroy(m->slot_of_stream);
+    g_array_free(m->order, TRUE);
+    g_free(m->line_of_slot);
+    g_free(m->entry_taken);
+    g_free(m->entry_owner);
+    g_free(m->slot_taken);
     g_free(m);
 }
 
-gboolean log_matcher_entry_used(const log_matcher *m, guint entry)
+guint log_matcher_add(log_matcher *m, const log_rst_event *ev)
 {
-    return entry < m->index->entries->len && m->claimed_by[entry] != 0;
+    if (!m->prepared)
+        prepare(m, ev->time_us);
+    gpointer key = GUINT_TO_POINTER(ev->stream + 1);
+    guint slot = GPOINTER_TO_UINT(g_hash_table_lookup(m->slot_of_stream, key));
+    if (slot == 0) {
+        slot = g_hash_table_size(m->slot_of_stream) + 1;
+        g_hash_table_insert(m->slot_of_stream, key, GUINT_TO_POINTER(slot));
+    }
+    slot--;
+    g_array_append_val(m->rsts, *ev);
+    g_array_append_val(m->rst_slot, slot);
+    return m->rsts->len - 1;
 }
 
-guint log_matcher_used_count(const log_matcher *m)
-{
-    return m->claimed_count;
-}
-
-/* ---- the clock --------------------------------------------------------------- */
+/* ---- fitting a line to a RST ---------------------------------------------- */
 
 static gboolean leg_fits(const log_entry *e, log_sender_role role)
 {
@@ -177,11 +228,26 @@ static gboolean port_fits(const log_entry *e, const log_endpoint *sender)
     return e->port == 0 || sender->port == 0 || e->port == sender->port;
 }
 
-/* The line's time is the start of its resolution step; the RST came just
- * before the logged event, so the expected log-minus-packet time is -res/2. */
-static int64_t centred(int64_t log_minus_packet_us, const log_entry *e)
+/* Linux's tcp_reset() (net/ipv4/tcp_input.c) reports a RST to the program as
+ * ECONNREFUSED (111) in SYN-SENT -- a RST answering our SYN -- and as
+ * ECONNRESET (104) on a connection past the handshake. */
+static gboolean errno_fits(const log_entry *e, const log_rst_event *ev)
 {
-    return log_minus_packet_us + (int64_t)e->resolution_us / 2;
+    if (e->error_number == 111)
+        return ev->answers_syn;
+    if (e->error_number == 104)
+        return !ev->answers_syn;
+    return TRUE;
+}
+
+static gboolean fits(const log_entry *e, const log_rst_event *ev)
+{
+    return e->reports_rst && leg_fits(e, ev->role) && port_fits(e, &ev->sender) && errno_fits(e, ev);
+}
+
+static int64_t offset_of(const log_entry *e, const clock_guess *clock)
+{
+    return (e->has_zone ? 0 : clock->zone_us) + clock->skew_us;
 }
 
 static const GArray *lines_of(const log_matcher *m, const log_endpoint *sender)
@@ -204,69 +270,87 @@ static guint lower_bound(const GArray *refs, int64_t t)
     return lo;
 }
 
-/* Every line of the sender's address within any zone's reach votes for the
- * quarter-hour offset that puts it next to this RST. */
-static void vote(log_matcher *m, const log_rst_event *ev)
+/* ---- pairing under one clock ------------------------------------------------ */
+
+static void new_generation(log_matcher *m)
 {
-    const GArray *refs = lines_of(m, &ev->sender);
-    if (!refs)
-        return;
-    int64_t reach = ZONE_LIMIT_QUARTERS * QUARTER_HOUR_US + MAX_SKEW_US + US_PER_SEC;
-    guint voters = 0;
-    for (guint i = lower_bound(refs, ev->time_us - reach); i < refs->len && voters < MAX_VOTERS; i++) {
-        const entry_ref *ref = &g_array_index(refs, entry_ref, i);
-        if (ref->time_us > ev->time_us + reach)
-            break;
-        const log_entry *e = entry_at(m, ref->entry);
-        if (!e->reports_rst || !leg_fits(e, ev->role) || !port_fits(e, &ev->sender))
-            continue;
-        int64_t c = centred(ref->time_us - ev->time_us, e);
-        int64_t quarters = (c + (c >= 0 ? 1 : -1) * QUARTER_HOUR_US / 2) / QUARTER_HOUR_US;
-        int64_t residual = c - quarters * QUARTER_HOUR_US;
-        if (llabs(quarters) > ZONE_LIMIT_QUARTERS || llabs(residual) > MAX_SKEW_US)
-            continue;
-        m->votes[quarters + ZONE_LIMIT_QUARTERS]++;
-        m->residuals[quarters + ZONE_LIMIT_QUARTERS][(residual + MAX_SKEW_US) / SKEW_BIN_US]++;
-        voters++;
+    if (++m->generation == 0) {   /* wrapped: forget every mark */
+        memset(m->entry_taken, 0, sizeof(uint32_t) * MAX(m->index->entries->len, 1));
+        memset(m->slot_taken, 0, sizeof(uint32_t) * m->slots_allocated);
+        m->generation = 1;
     }
 }
 
-/* The skew of a zone: the 1 s wide span of residuals that holds the most
- * pairs. Lines a few seconds from the true one (same client, next request)
- * scatter; the true pairs pile up. Returns the span's pair count. */
-static uint32_t densest_skew(const log_matcher *m, int bucket, int64_t *skew_us)
+/* The earliest free line of refs that fits the RST and was written no more
+ * than the line's resolution before it and at most `after` after it. */
+static gint64 earliest_fit(const log_matcher *m, const GArray *refs, const log_rst_event *ev,
+                           const clock_guess *clock, int64_t after, gboolean port_named)
 {
-    uint32_t best = 0, count = 0;
-    int best_start = (SKEW_BINS - SKEW_SPAN_BINS) / 2;
-    for (int bin = 0; bin < SKEW_BINS; bin++) {
-        count += m->residuals[bucket][bin];
-        if (bin >= SKEW_SPAN_BINS)
-            count -= m->residuals[bucket][bin - SKEW_SPAN_BINS];
-        int start = bin - SKEW_SPAN_BINS + 1;
-        int centre = SKEW_BINS / 2 - SKEW_SPAN_BINS / 2;
-        if (start >= 0 && (count > best || (count == best && abs(start - centre) < abs(best_start - centre)))) {
-            best = count;
-            best_start = start;
+    if (!refs)
+        return -1;
+    /* lines without a zone sit `zone` away from the packet time, lines with one do not */
+    int shifts = clock->zone_us == 0 ? 1 : 2;
+    gint64 best = -1;
+    int64_t best_time = 0;
+    for (int pass = 0; pass < shifts; pass++) {
+        int64_t shift = (pass == 0 ? clock->zone_us : 0) + clock->skew_us;
+        int64_t from = ev->time_us + shift - MAX_RESOLUTION_US - SLACK_US;
+        for (guint i = lower_bound(refs, from); i < refs->len; i++) {
+            const entry_ref *ref = &g_array_index(refs, entry_ref, i);
+            if (ref->time_us > ev->time_us + shift + after)
+                break;
+            const log_entry *e = entry_at(m, ref->entry);
+            if (m->entry_taken[ref->entry] == m->generation || (shifts == 2 && e->has_zone != (pass == 1))
+                || !fits(e, ev) || (port_named && e->port == 0))
+                continue;
+            int64_t delta = ref->time_us - offset_of(e, clock) - ev->time_us;
+            if (delta <= -(int64_t)e->resolution_us - SLACK_US || delta > after)
+                continue;
+            if (best < 0 || delta < best_time)
+                best = ref->entry, best_time = delta;
+            break;   /* later refs of this pass are written later */
         }
     }
-    *skew_us = (int64_t)best_start * SKEW_BIN_US - MAX_SKEW_US + SKEW_SPAN_BINS * SKEW_BIN_US / 2;
     return best;
 }
 
-static int best_bucket(const log_matcher *m)
+/* One round: every RST whose stream has no line yet, in time order, takes the
+ * earliest free line of `refs` (its sender's lines when NULL; only lines
+ * naming a port when port_named) that fits. Returns how many it paired;
+ * records them in line_of_slot when `final`. */
+static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *clock, int64_t after,
+                        gboolean port_named, gboolean final)
 {
-    int best = -1;
-    uint32_t best_support = 0;
-    for (int b = 0; b < ZONE_BUCKETS; b++) {
-        if (m->votes[b] == 0)
+    guint paired = 0;
+    for (guint k = 0; k < m->order->len; k++) {
+        guint r = g_array_index(m->order, guint, k);
+        guint slot = g_array_index(m->rst_slot, guint, r);
+        if (m->slot_taken[slot] == m->generation)
             continue;
-        int64_t skew;
-        uint32_t support = densest_skew(m, b, &skew);
-        if (best < 0 || support > best_support)
-            best = b, best_support = support;
+        const log_rst_event *ev = &g_array_index(m->rsts, log_rst_event, r);
+        gint64 entry = earliest_fit(m, refs ? refs : lines_of(m, &ev->sender), ev, clock, after, port_named);
+        if (entry < 0)
+            continue;
+        m->entry_taken[entry] = m->generation;
+        m->slot_taken[slot] = m->generation;
+        paired++;
+        if (final) {
+            m->line_of_slot[slot] = entry;
+            m->entry_owner[entry] = slot + 1;
+        }
     }
-    return best;
+    return paired;
 }
+
+/* How many RSTs take a line through their address, written promptly, under a
+ * guess of the clock: the measure of the guess. */
+static guint explained(log_matcher *m, const clock_guess *clock)
+{
+    new_generation(m);
+    return pair_round(m, NULL, clock, PROMPT_US, FALSE, FALSE);
+}
+
+/* ---- the clock ---------------------------------------------------------------- */
 
 static int64_t local_zone_us(int64_t at_us)
 {
@@ -281,92 +365,175 @@ static int64_t local_zone_us(int64_t at_us)
     return offset;
 }
 
-/* Zone offset for lines without a zone, and the skew; FALSE if unknown yet. */
-static gboolean clock_at(const log_matcher *m, int64_t at_us, int64_t *zone_us, int64_t *skew_us)
+/* Every line of a RST's sender within any zone's reach votes for the
+ * quarter-hour zone that puts it next to the RST; the zones with most votes
+ * are then tried skew by skew. */
+static guint candidate_zones(log_matcher *m, int64_t zones[ZONE_CANDIDATES])
 {
-    int bucket = best_bucket(m);
-    switch (m->settings.zone_mode) {
-    case LOG_ZONE_UTC:   *zone_us = 0; break;
-    case LOG_ZONE_LOCAL: *zone_us = local_zone_us(at_us); break;
-    case LOG_ZONE_FIXED: *zone_us = (int64_t)m->settings.fixed_offset_s * US_PER_SEC; break;
-    default:
-        if (bucket < 0 && !m->all_zoned)
-            return FALSE;
-        *zone_us = bucket < 0 ? 0 : (bucket - ZONE_LIMIT_QUARTERS) * QUARTER_HOUR_US;
-        break;
-    }
-    if (m->settings.skew_given) {
-        *skew_us = -m->settings.skew_us;
-    } else {
-        int zone_bucket = (int)(*zone_us / QUARTER_HOUR_US) + ZONE_LIMIT_QUARTERS;
-        gboolean on_grid = *zone_us % QUARTER_HOUR_US == 0 && zone_bucket >= 0 && zone_bucket < ZONE_BUCKETS;
-        *skew_us = 0;
-        if (on_grid && m->votes[zone_bucket])
-            densest_skew(m, zone_bucket, skew_us);
-    }
-    return TRUE;
-}
-
-gboolean log_matcher_offset(const log_matcher *m, int64_t *offset_us)
-{
-    int64_t zone, skew;
-    if (!clock_at(m, 0, &zone, &skew))
-        return FALSE;
-    *offset_us = zone + skew;
-    return TRUE;
-}
-
-/* ---- matching -------------------------------------------------------------- */
-
-typedef struct {
-    gint64  entry;
-    int64_t distance;   /* from the expected time */
-    int64_t delta_us;
-    int64_t offset_us;
-} candidate;
-
-static void consider(const log_matcher *m, const log_rst_event *ev, const entry_ref *ref,
-                     int64_t zone, int64_t skew, candidate *best)
-{
-    const log_entry *e = entry_at(m, ref->entry);
-    uint32_t owner = m->claimed_by[ref->entry];
-    if ((owner && owner != ev->stream + 1) || !e->reports_rst || !leg_fits(e, ev->role)
-        || !port_fits(e, &ev->sender))
-        return;
-    int64_t offset = (e->has_zone ? 0 : zone) + skew;
-    int64_t delta = ref->time_us - offset - ev->time_us;
-    int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
-    int64_t distance = llabs(centred(delta, e));
-    if (distance > (int64_t)e->resolution_us / 2 + window)
-        return;
-    if (best->entry < 0 || distance < best->distance) {
-        best->entry = ref->entry;
-        best->distance = distance;
-        best->delta_us = delta;
-        best->offset_us = offset;
-    }
-}
-
-static void search(const log_matcher *m, const GArray *refs, const log_rst_event *ev, int64_t zone,
-                   int64_t skew, candidate *best)
-{
-    if (!refs)
-        return;
-    int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
-    int64_t reach = 2 * window + 2 * US_PER_SEC;
-    int64_t centre = ev->time_us + skew;
-    /* lines without a zone sit `zone` away from the packet time, lines with one do not */
-    int passes = zone == 0 ? 1 : 2;
-    for (int pass = 0; pass < passes; pass++) {
-        int64_t shift = pass == 0 ? zone : 0;
-        for (guint i = lower_bound(refs, centre + shift - reach); i < refs->len; i++) {
+    uint32_t votes[ZONE_BUCKETS] = { 0 };
+    int64_t reach = ZONE_LIMIT_QUARTERS * QUARTER_HOUR_US + MAX_SKEW_US + MAX_RESOLUTION_US;
+    for (guint r = 0; r < m->rsts->len; r++) {
+        const log_rst_event *ev = &g_array_index(m->rsts, log_rst_event, r);
+        const GArray *refs = lines_of(m, &ev->sender);
+        guint voters = 0;
+        for (guint i = refs ? lower_bound(refs, ev->time_us - reach) : 0; refs && i < refs->len
+             && voters < MAX_VOTERS; i++) {
             const entry_ref *ref = &g_array_index(refs, entry_ref, i);
-            if (ref->time_us > centre + shift + reach)
+            if (ref->time_us > ev->time_us + reach)
                 break;
-            if (passes == 1 || entry_at(m, ref->entry)->has_zone == (pass == 1))
-                consider(m, ev, ref, zone, skew, best);
+            const log_entry *e = entry_at(m, ref->entry);
+            if (e->has_zone || !fits(e, ev))
+                continue;
+            int64_t c = ref->time_us - ev->time_us;
+            int64_t quarters = (c + (c >= 0 ? 1 : -1) * QUARTER_HOUR_US / 2) / QUARTER_HOUR_US;
+            if (llabs(quarters) > ZONE_LIMIT_QUARTERS
+                || llabs(c - quarters * QUARTER_HOUR_US) > MAX_SKEW_US + MAX_RESOLUTION_US)
+                continue;
+            votes[quarters + ZONE_LIMIT_QUARTERS]++;
+            voters++;
         }
     }
+    guint count = 0;
+    for (guint n = 0; n < ZONE_CANDIDATES; n++) {
+        int best = -1;
+        for (int b = 0; b < ZONE_BUCKETS; b++) {
+            gboolean chosen = FALSE;
+            for (guint k = 0; k < count; k++)
+                chosen |= zones[k] == (b - ZONE_LIMIT_QUARTERS) * QUARTER_HOUR_US;
+            if (!chosen && votes[b] && (best < 0 || votes[b] > votes[best]))
+                best = b;
+        }
+        if (best < 0)
+            break;
+        zones[count++] = (best - ZONE_LIMIT_QUARTERS) * QUARTER_HOUR_US;
+    }
+    return count;
+}
+
+typedef struct {
+    clock_guess clock;
+    guint count;
+} scored_guess;
+
+/* a before b: explains more lines, then has the smaller skew, then the smaller zone */
+static gboolean better(const scored_guess *a, const scored_guess *b)
+{
+    if (a->count != b->count)
+        return a->count > b->count;
+    if (llabs(a->clock.skew_us) != llabs(b->clock.skew_us))
+        return llabs(a->clock.skew_us) < llabs(b->clock.skew_us);
+    return llabs(a->clock.zone_us) < llabs(b->clock.zone_us);
+}
+
+/* Tries every candidate zone with every skew (or the given ones) and keeps the
+ * guess that explains most lines -- and, for the margin test, the best guess
+ * that is another explanation: farther than one guess's span of fitting
+ * offsets (a line's resolution, the slack and the prompt writing). */
+static void estimate_clock(log_matcher *m)
+{
+    int64_t zones[ZONE_CANDIDATES];
+    guint zone_count = 1;
+    switch (m->settings.zone_mode) {
+    case LOG_ZONE_UTC:   zones[0] = 0; break;
+    case LOG_ZONE_LOCAL: zones[0] = local_zone_us(g_array_index(m->rsts, log_rst_event, 0).time_us); break;
+    case LOG_ZONE_FIXED: zones[0] = (int64_t)m->settings.fixed_offset_s * US_PER_SEC; break;
+    default:
+        zones[0] = 0;
+        zone_count = m->all_zoned ? 1 : candidate_zones(m, zones);
+        break;
+    }
+    int64_t skew_from = -MAX_SKEW_US, skew_to = MAX_SKEW_US;
+    if (m->settings.skew_given)
+        skew_from = skew_to = -m->settings.skew_us;
+    GArray *guesses = g_array_new(FALSE, FALSE, sizeof(scored_guess));
+    scored_guess best = { { zones[0], skew_from == skew_to ? skew_from : 0 }, 0 };
+    for (guint z = 0; z < zone_count; z++) {
+        for (int64_t skew = skew_from; skew <= skew_to; skew += SKEW_STEP_US) {
+            scored_guess g = { { zones[z], skew }, 0 };
+            g.count = explained(m, &g.clock);
+            g_array_append_val(guesses, g);
+            if (better(&g, &best))
+                best = g;
+        }
+    }
+    scored_guess other = { { 0, 0 }, 0 };
+    for (guint i = 0; i < guesses->len; i++) {
+        const scored_guess *g = &g_array_index(guesses, scored_guess, i);
+        int64_t apart = llabs(g->clock.zone_us + g->clock.skew_us - best.clock.zone_us - best.clock.skew_us);
+        if (apart > MAX_RESOLUTION_US + SLACK_US + PROMPT_US && better(g, &other))
+            other = *g;
+    }
+    g_array_free(guesses, TRUE);
+
+    gboolean supported = best.count > 0 || m->settings.zone_mode != LOG_ZONE_AUTO || m->all_zoned;
+    m->report = (log_clock){ .known = supported };
+    m->report.close_call = other.count > 0 && other.count * 1000 >= best.count * CLOSE_CALL_PER_MILLE;
+    if (m->report.close_call && llabs(other.clock.skew_us) < llabs(best.clock.skew_us)) {
+        scored_guess swap = best;
+        best = other;
+        other = swap;
+    }
+    m->clock = best.clock;
+    m->report.other_offset_us = other.clock.zone_us + other.clock.skew_us;
+    m->report.other_pairs = other.count;
+    m->estimated_for = m->rsts->len;
+}
+
+/* ---- the assignment ----------------------------------------------------------- */
+
+static gint compare_rst_times(gconstpointer a, gconstpointer b, gpointer data)
+{
+    const GArray *rsts = data;
+    guint x = *(const guint *)a, y = *(const guint *)b;
+    int64_t tx = g_array_index(rsts, log_rst_event, x).time_us, ty = g_array_index(rsts, log_rst_event, y).time_us;
+    if (tx != ty)
+        return tx < ty ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* Pairs every RST added so far with the lines, under one clock for the file. */
+static void solve(log_matcher *m)
+{
+    gboolean settled = m->solved_for == m->rsts->len;
+    if (settled && m->estimated_for == m->rsts->len)
+        return;
+    guint slots = g_hash_table_size(m->slot_of_stream);
+    if (slots > m->slots_allocated) {
+        m->slots_allocated = MAX(slots, 2 * m->slots_allocated);
+        m->line_of_slot = g_renew(gint64, m->line_of_slot, m->slots_allocated);
+        g_free(m->slot_taken);
+        m->slot_taken = g_new0(uint32_t, m->slots_allocated);
+        m->generation = 0;
+        memset(m->entry_taken, 0, sizeof(uint32_t) * MAX(m->index->entries->len, 1));
+    }
+    g_array_set_size(m->order, m->rsts->len);
+    for (guint r = 0; r < m->rsts->len; r++)
+        g_array_index(m->order, guint, r) = r;
+    g_array_sort_with_data(m->order, compare_rst_times, m->rsts);
+
+    gboolean weak = m->report.pairs < WEAK_SUPPORT && m->rsts->len <= FEW_RSTS;
+    if (settled || weak || m->estimated_for == 0 || m->rsts->len >= REESTIMATE_GROWTH * m->estimated_for)
+        estimate_clock(m);
+
+    for (guint s = 0; s < m->slots_allocated; s++)
+        m->line_of_slot[s] = -1;
+    memset(m->entry_owner, 0, sizeof(uint32_t) * MAX(m->index->entries->len, 1));
+    new_generation(m);
+    m->report.pairs = 0;
+    int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
+    /* lines written promptly first, so that a late line does not take a RST's own */
+    if (m->report.known) {
+        m->report.pairs += pair_round(m, NULL, &m->clock, PROMPT_US, FALSE, TRUE);
+        m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, PROMPT_US), FALSE, TRUE);
+        m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, LATE_WITH_PORT_US), TRUE, TRUE);
+        pair_round(m, m->without_address, &m->clock, PROMPT_US, FALSE, TRUE);
+        pair_round(m, m->without_address, &m->clock, MAX(window, PROMPT_US), FALSE, TRUE);
+    }
+    m->report.offset_us = m->clock.zone_us + m->clock.skew_us;
+    m->claimed_count = 0;
+    for (guint e = 0; e < m->index->entries->len; e++)
+        m->claimed_count += m->entry_owner[e] != 0;
+    m->solved_for = m->rsts->len;
 }
 
 static log_match_kind kind_of(const log_entry *e)
@@ -374,48 +541,72 @@ static log_match_kind kind_of(const log_entry *e)
     return e->family == 0 ? LOG_MATCH_TIME : e->port ? LOG_MATCH_ADDRESS_PORT : LOG_MATCH_ADDRESS;
 }
 
-gboolean log_matcher_match(log_matcher *m, const log_rst_event *ev, log_match_result *out)
+gboolean log_matcher_result(log_matcher *m, guint rst, log_match_result *out)
 {
-    if (!m->prepared)
-        prepare(m, ev->time_us);
-    gpointer key = GUINT_TO_POINTER(ev->stream + 1);
-    stream_state *st = g_hash_table_lookup(m->streams, key);
-    if (!st) {
-        st = g_new0(stream_state, 1);
-        st->matched_entry = -1;
-        g_hash_table_insert(m->streams, key, st);
-    }
-    if (!st->voted && m->settings.zone_mode == LOG_ZONE_AUTO) {
-        vote(m, ev);
-        st->voted = TRUE;
-    }
-    int64_t zone, skew;
-    if (!clock_at(m, ev->time_us, &zone, &skew))
+    if (rst >= m->rsts->len)
         return FALSE;
-
-    candidate best = { .entry = -1 };
-    if (st->matched_entry >= 0) {
-        /* one line for all RSTs of a stream */
-        const log_entry *e = entry_at(m, (guint)st->matched_entry);
-        best.entry = st->matched_entry;
-        best.offset_us = (e->has_zone ? 0 : zone) + skew;
-        best.delta_us = g_array_index(m->ref_of_entry, entry_ref, (guint)best.entry).time_us
-            - best.offset_us - ev->time_us;
-    } else {
-        search(m, lines_of(m, &ev->sender), ev, zone, skew, &best);
-        if (best.entry < 0)
-            search(m, m->without_address, ev, zone, skew, &best);
-        if (best.entry < 0)
-            return FALSE;
-        st->matched_entry = best.entry;
-        m->claimed_by[best.entry] = ev->stream + 1;
-        m->claimed_count++;
-    }
-    out->entry = (guint)best.entry;
-    out->kind = kind_of(entry_at(m, out->entry));
-    out->delta_us = best.delta_us;
-    out->offset_us = best.offset_us;
+    solve(m);
+    gint64 entry = m->line_of_slot[g_array_index(m->rst_slot, guint, rst)];
+    if (entry < 0)
+        return FALSE;
+    const log_entry *e = entry_at(m, (guint)entry);
+    out->entry = (guint)entry;
+    out->kind = kind_of(e);
+    out->offset_us = offset_of(e, &m->clock);
+    out->delta_us = g_array_index(m->ref_of_entry, entry_ref, (guint)entry).time_us - out->offset_us
+        - g_array_index(m->rsts, log_rst_event, rst).time_us;
     return TRUE;
+}
+
+void log_matcher_clock(log_matcher *m, log_clock *out)
+{
+    if (m->rsts->len)
+        solve(m);
+    *out = m->report;
+    out->rsts = m->rsts->len;
+}
+
+gboolean log_matcher_entry_used(log_matcher *m, guint entry)
+{
+    if (m->rsts->len)
+        solve(m);
+    return entry < m->index->entries->len && m->entry_owner[entry] != 0;
+}
+
+guint log_matcher_used_count(log_matcher *m)
+{
+    if (m->rsts->len)
+        solve(m);
+    return m->claimed_count;
+}
+
+/* An offset as "+0.250 s", or "+05:00 +3.000 s" beyond a quarter-hour. */
+static void describe_offset(GString *out, int64_t offset_us)
+{
+    int64_t quarters = (offset_us + (offset_us >= 0 ? 1 : -1) * QUARTER_HOUR_US / 2) / QUARTER_HOUR_US;
+    int64_t skew = offset_us - quarters * QUARTER_HOUR_US;
+    if (quarters)
+        g_string_append_printf(out, "%c%02d:%02d ", quarters < 0 ? '-' : '+', (int)(llabs(quarters) / 4),
+                               (int)(llabs(quarters) % 4 * 15));
+    g_string_append_printf(out, "%c%d.%03d s", skew < 0 ? '-' : '+', (int)(llabs(skew) / US_PER_SEC),
+                           (int)(llabs(skew) % US_PER_SEC / 1000));
+}
+
+char *log_clock_describe(const log_clock *clock)
+{
+    GString *out = g_string_new("clock offset ");
+    if (!clock->known) {
+        g_string_append(out, "unknown: no RST fits a line");
+        return g_string_free(out, FALSE);
+    }
+    describe_offset(out, clock->offset_us);
+    g_string_append_printf(out, " from %u pair%s", clock->pairs, clock->pairs == 1 ? "" : "s");
+    if (clock->close_call) {
+        g_string_append(out, " (");
+        describe_offset(out, clock->other_offset_us);
+        g_string_append_printf(out, " explains %u lines about as well; the smaller skew is taken)", clock->other_pairs);
+    }
+    return g_string_free(out, FALSE);
 }
 
 /* ---- the lines no RST explains --------------------------------------------- */
@@ -426,24 +617,26 @@ static gint compare_linenos(gconstpointer a, gconstpointer b)
     return x < y ? -1 : x > y;
 }
 
-void log_matcher_census(const log_matcher *m, int64_t first_us, int64_t last_us, log_census *out)
+void log_matcher_census(log_matcher *m, int64_t first_us, int64_t last_us, log_census *out)
 {
     memset(out, 0, sizeof *out);
-    int64_t zone = 0, skew = 0;
-    out->offset_known = clock_at(m, first_us, &zone, &skew);
+    if (m->rsts->len)
+        solve(m);
+    out->offset_known = m->report.known;
+    int64_t zone = out->offset_known ? m->clock.zone_us : 0, skew = out->offset_known ? m->clock.skew_us : 0;
     int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
     GArray *inside = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     for (guint i = 0; i < m->index->entries->len; i++) {
         const log_entry *e = entry_at(m, i);
         if (!e->reports_rst)
             continue;
-        if (m->claimed_by[i]) {
+        if (m->entry_owner[i]) {
             out->explained++;
             continue;
         }
         int64_t written = e->has_year ? e->time_us : in_year_near(e->time_us, first_us);
         int64_t t = written - (e->has_zone ? 0 : zone) - skew;   /* on the capture's clock */
-        /* the reach a RST at either end of the capture has (see consider()) */
+        /* the reach a RST at either end of the capture has (see earliest_fit()) */
         if (t >= first_us - window - (int64_t)e->resolution_us && t <= last_us + window)
             g_array_append_val(inside, e->lineno);
         else

@@ -1,17 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log_match.h - match TCP RSTs to the log lines they caused.
  *
- * A line matches a RST when the line's peer is the RST's sender (address,
- * and port when the log has one), its leg agrees with the sender's role
- * (client leg: the client reset; upstream leg: the server reset), and its
- * time, after the clock offset, falls within the window. RSTs are matched in
- * capture order, so every dissection pass gets the same answers.
+ * A log has one clock. The matcher collects the capture's RSTs, then finds
+ * that clock once for the whole file -- the zone in quarter-hours plus a skew
+ * of a few seconds -- as the offset under which the most lines sit just
+ * after a RST of their peer (a program writes a reset line after the RST
+ * arrives, never before it beyond the log's time resolution). When two
+ * offsets explain about as many lines, the one with the smaller skew wins and
+ * the clock says so.
  *
- * The clock offset is the log's zone (local time without a zone is common)
- * plus a small skew. By default it is estimated from the traffic itself:
- * every address-consistent (RST, line) pair votes for the quarter-hour zone
- * offset that explains it, and the mean remainder of the winning zone's pairs
- * is the skew.
+ * Under that offset lines and RSTs are paired as an assignment: each line to
+ * at most one stream, each stream to at most one line. A line fits a RST when
+ * its peer is the RST's sender (address, and port when the log has one), its
+ * leg agrees with the sender's role (client leg: the client reset; upstream
+ * leg: the server reset), what its error means agrees with the RST (111 is a
+ * refused connection: a RST answering a SYN), and it was written within the
+ * window after the RST. RSTs take lines in time order, each the earliest line
+ * that fits, first among lines written promptly, then within the window.
+ *
+ * Answers depend on every RST added so far: after the last one (tshark -2,
+ * the GUI once the file is loaded) they are final; tshark's single pass asks
+ * while RSTs are still coming.
  */
 #ifndef LOG_MATCH_H
 #define LOG_MATCH_H
@@ -41,6 +50,7 @@ typedef struct {
     int64_t         time_us;
     log_endpoint    sender;
     log_sender_role role;
+    gboolean        answers_syn;   /* a refused connection: the RST answers a SYN */
 } log_rst_event;
 
 typedef enum {
@@ -59,17 +69,34 @@ typedef struct log_matcher log_matcher;
 log_matcher *log_matcher_new(const log_index *index, const log_match_settings *settings);
 void log_matcher_free(log_matcher *m);
 
-/* Call for every RST in capture order. TRUE when a line matches. */
-gboolean log_matcher_match(log_matcher *m, const log_rst_event *ev, log_match_result *out);
+/* Call for every RST in capture order; returns the RST's number for
+ * log_matcher_result (0, 1, 2, ...). */
+guint log_matcher_add(log_matcher *m, const log_rst_event *ev);
 
-/* The offset in use (estimated or given); FALSE while nothing supports one. */
-gboolean log_matcher_offset(const log_matcher *m, int64_t *offset_us);
+/* The line of the RST's stream, given every RST added so far; TRUE when
+ * there is one. delta_us is measured from this RST. */
+gboolean log_matcher_result(log_matcher *m, guint rst, log_match_result *out);
 
-/* Whether a line has been matched to some RST. */
-gboolean log_matcher_entry_used(const log_matcher *m, guint entry);
+typedef struct {
+    guint    rsts;             /* RSTs added so far */
+    gboolean known;            /* FALSE while no pair supports an offset */
+    int64_t  offset_us;        /* UTC = log time - offset (lines written with a zone: skew only) */
+    guint    pairs;            /* lines matched through their address under it */
+    gboolean close_call;       /* another offset explained about as many lines */
+    int64_t  other_offset_us;  /* that offset (with a larger skew) */
+    guint    other_pairs;
+} log_clock;
 
-/* How many lines have been matched so far. */
-guint log_matcher_used_count(const log_matcher *m);
+/* The log's clock, given every RST added so far. */
+void log_matcher_clock(log_matcher *m, log_clock *out);
+
+/* "clock offset +05:00 +3.000 s from 10 pairs", and the close call if any
+ * (g_free it). */
+char *log_clock_describe(const log_clock *clock);
+
+/* Whether a line has been matched to some RST, and how many are. */
+gboolean log_matcher_entry_used(log_matcher *m, guint entry);
+guint log_matcher_used_count(log_matcher *m);
 
 const char *log_match_kind_token(log_match_kind kind);
 
@@ -89,7 +116,7 @@ typedef struct {
 } log_census;
 
 /* first_us..last_us: the capture's first and last packet times (UTC). */
-void log_matcher_census(const log_matcher *m, int64_t first_us, int64_t last_us, log_census *out);
+void log_matcher_census(log_matcher *m, int64_t first_us, int64_t last_us, log_census *out);
 
 /* Reads the user's settings: zone "auto" | "local" | "UTC" | "+HH:MM";
  * skew and window in seconds, empty for the defaults (estimate, 1 s).

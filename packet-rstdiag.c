@@ -377,27 +377,37 @@ static void read_endpoint(const address *addr, guint16 port, log_endpoint *out)
     out->port = port;
 }
 
-static void match_log_lines(rstdiag_record *record, const tcp_info_t *tcph, int64_t time_us)
+/* Hands the RST to every log's matcher; its lines are asked for at each
+ * dissection (refresh_log_hits), as they depend on the RSTs that follow. */
+static void add_to_log_matchers(rstdiag_record *record, const tcp_info_t *tcph, int64_t time_us)
 {
     log_rst_event ev = {
         .stream = tcph->th_stream,
         .time_us = time_us,
         .role = record->diag.sender == SENDER_CLIENT ? LOG_SENDER_CLIENT
               : record->diag.sender == SENDER_SERVER ? LOG_SENDER_SERVER : LOG_SENDER_UNKNOWN,
+        .answers_syn = record->diag.phase == PHASE_SYN,
     };
     read_endpoint(&tcph->ip_src, tcph->th_sport, &ev.sender);
-    if (ev.sender.family == 0)
+    if (ev.sender.family == 0 || log_source_count == 0)
         return;
-    rstdiag_log_hit hits[MAX_LOG_SOURCES];
-    guint count = 0;
     for (guint i = 0; i < log_source_count; i++) {
-        if (log_sources[i].matcher && log_matcher_match(log_sources[i].matcher, &ev, &hits[count].match))
-            hits[count++].source = (guint8)i;
+        if (log_sources[i].matcher)   /* every matcher numbers the RSTs alike */
+            record->log_rst = log_matcher_add(log_sources[i].matcher, &ev) + 1;
     }
-    if (count) {
-        record->hits = (rstdiag_log_hit *)wmem_memdup(wmem_file_scope(), hits, count * sizeof hits[0]);
-        record->hit_count = (guint8)count;
+    if (record->log_rst)
+        record->hits = wmem_alloc_array(wmem_file_scope(), rstdiag_log_hit, MAX_LOG_SOURCES);
+}
+
+static void refresh_log_hits(rstdiag_record *record)
+{
+    guint count = 0;
+    for (guint i = 0; record->log_rst && i < log_source_count; i++) {
+        if (log_sources[i].matcher
+            && log_matcher_result(log_sources[i].matcher, record->log_rst - 1, &record->hits[count].match))
+            record->hits[count++].source = (guint8)i;
     }
+    record->hit_count = (guint8)count;
 }
 
 /* ---- facts across streams ------------------------------------------------- */
@@ -585,7 +595,7 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
     }
     find_relay(tcph, seg->time_us, &facts);
     rst_attribute(st, seg, &facts, &record->diag);
-    match_log_lines(record, tcph, seg->time_us);
+    add_to_log_matchers(record, tcph, seg->time_us);
     p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_RECORD, record);
 
     const host_facts *receiver = host_entry(&tcph->ip_dst, FALSE);
@@ -918,6 +928,7 @@ static void update_log_summaries(gboolean every_rst_matched)
         s->path = source->path;
         s->lines = source->index->lines_reporting_rst;
         s->placed = every_rst_matched;
+        log_matcher_clock(source->matcher, &s->clock);
         if (every_rst_matched)
             log_matcher_census(source->matcher, capture_first_us, capture_last_us, &s->census);
         else
@@ -982,6 +993,7 @@ static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     }
     const char *saved_proto = pinfo->current_proto;
     pinfo->current_proto = RSTDIAG_NAME;   /* the expert infos' protocol: not set for a pino */
+    refresh_log_hits(record);
     render(record, tvb, pinfo, tree);
     queue_tap(pinfo, record, later_pass);
     pinfo->current_proto = saved_proto;
@@ -1029,8 +1041,26 @@ static void rstdiag_init(void)
     tap_helper_registered = TRUE;
 }
 
+/* Each log's clock, once, at the end: the offset found from all its RSTs. */
+static void print_log_clocks(void)
+{
+    for (guint i = 0; i < log_source_count; i++) {
+        log_clock clock;
+        if (!log_sources[i].matcher || log_sources[i].index->lines_reporting_rst == 0)
+            continue;   /* nothing to tell: its emptiness was told when it was read */
+        log_matcher_clock(log_sources[i].matcher, &clock);
+        if (clock.rsts == 0)
+            continue;
+        char *text = log_clock_describe(&clock);
+        fprintf(stderr, "RSTDIAG: %s: %s\n", log_sources[i].path, text);
+        g_free(text);
+    }
+}
+
 static void rstdiag_cleanup(void)
 {
+    fflush(stdout);   /* after tshark's output, not inside it */
+    print_log_clocks();
     if (unmatched_report_wanted) {
         report_unmatched_lines();
         unmatched_report_wanted = FALSE;

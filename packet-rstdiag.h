@@ -44,7 +44,8 @@ typedef struct {
     gboolean first_in_capture;   /* the capture's first RST */
     guint32 after_reset;         /* the stream's first RST when this is a later one; 0 otherwise */
     rst_vendor_info *vendor;     /* what the RST says about itself; NULL: nothing */
-    guint8 hit_count;
+    guint32 log_rst;             /* its number in the log matchers + 1; 0: not given to them */
+    guint8 hit_count;            /* its lines, as of the latest dissection */
     rstdiag_log_hit *hits;
 } rstdiag_record;
 
@@ -58,6 +59,7 @@ typedef struct {
     guint lines;          /* its reset lines (lines reporting a RST) */
     gboolean placed;      /* every RST has been matched: the census holds */
     log_census census;    /* explained: so far, also before it is placed */
+    log_clock clock;      /* the log's clock, from the RSTs so far */
 } rstdiag_log_summary;
 
 /* What the "rstdiag" tap carries for each RST: the record, and a read-only

@@ -32,6 +32,11 @@ void rst_keepalive_race(const conn_stream *st, const tcp_segment *rst, const rst
     const conn_side *closer = &st->side[me_idx], *reuser = &st->side[!me_idx];
     if (rst->payload_len || ((closer->flags | reuser->flags) & SIDE_SENT_RST) || (reuser->flags & SIDE_FIN_FIRST))
         return;
+    /* RFC 9112 §9.6: the race is a client's request on a persistent connection
+     * crossing the server's close. Data from a server after its client closed
+     * is a late answer to a request the client gave up on, not a new request. */
+    if (out->sender != SENDER_SERVER)
+        return;
     /* an exchange, then idle, then the reuser's request */
     if (!closer->payload_bytes || !reuser->payload_bytes)
         return;
@@ -49,8 +54,7 @@ void rst_keepalive_race(const conn_stream *st, const tcp_segment *rst, const rst
     if (!crossed && !after_close && !((dropped || unread) && timer))
         return;
 
-    const char *me = out->sender == SENDER_SERVER ? "server" : out->sender == SENDER_CLIENT ? "client" : "sender";
-    const char *peer = out->sender == SENDER_SERVER ? "client" : out->sender == SENDER_CLIENT ? "server" : "peer";
+    const char *me = "server", *peer = "client";
     char what[112], gap[32], matches[64];
     rst_kernel_reason reason;
     rst_confidence confidence;

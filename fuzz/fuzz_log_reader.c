@@ -224,9 +224,11 @@ static void match_events(const log_index *index, const uint8_t *h)
     int64_t year_start = log_civil_to_us(1990 + h[13] % 64, 1, 1, 0, 0, 0);
     guint used = 0;
 
+    GArray *events = g_array_new(FALSE, FALSE, sizeof(log_rst_event));
     for (unsigned i = 0; i < h[8] % 33u; i++) {
         uint64_t r = next_random(&state), r2 = next_random(&state);
-        log_rst_event ev = { .stream = (uint32_t)(r % 16), .role = (log_sender_role)((r >> 4) % 3) };
+        log_rst_event ev = { .stream = (uint32_t)(r % 16), .role = (log_sender_role)((r >> 4) % 3),
+                             .answers_syn = (r >> 62) & 1 };
         guint pick = (guint)((r >> 8) % (len + 1));
         if (pick < len && (r >> 40) % 8 != 0) {
             const log_entry *e = &g_array_index(index->entries, log_entry, pick);
@@ -245,33 +247,40 @@ static void match_events(const log_index *index, const uint8_t *h)
             /* any time a capture can hold: +-2^62 us */
             ev.time_us = (int64_t)(next_random(&state) >> 1) - ((int64_t)1 << 62);
         }
-        log_match_result out;
-        if (log_matcher_match(m, &ev, &out)) {
-            FUZZ_CHECK(out.entry < len);
-            const log_entry *e = &g_array_index(index->entries, log_entry, out.entry);
-            FUZZ_CHECK(e->reports_rst);
-            FUZZ_CHECK((unsigned)out.kind < LOG_MATCH_COUNT);
-            FUZZ_CHECK(out.kind == (e->family == 0 ? LOG_MATCH_TIME
-                                    : e->port ? LOG_MATCH_ADDRESS_PORT : LOG_MATCH_ADDRESS));
-            FUZZ_CHECK(log_matcher_entry_used(m, out.entry));
-            /* one line per stream, and a line belongs to one stream */
-            FUZZ_CHECK(stream_line[ev.stream] < 0 || stream_line[ev.stream] == out.entry);
-            FUZZ_CHECK(claimed[out.entry] == 0 || claimed[out.entry] == ev.stream + 1);
-            if (!claimed[out.entry])
-                used++;
-            stream_line[ev.stream] = out.entry;
-            claimed[out.entry] = ev.stream + 1;
-        }
-        FUZZ_CHECK(log_matcher_used_count(m) == used);
+        g_array_append_val(events, ev);
+        FUZZ_CHECK(log_matcher_add(m, &ev) == events->len - 1);
     }
-    int64_t offset;   /* a zone within 15 h plus a skew of a day at most; known once a line matched */
-    if (log_matcher_offset(m, &offset))
-        FUZZ_CHECK(offset >= -(15 * 3600 + 86400) * US_PER_SEC && offset <= (15 * 3600 + 86400) * US_PER_SEC);
+    /* one line per stream, and a line belongs to one stream */
+    for (guint r = 0; r < events->len; r++) {
+        const log_rst_event *ev = &g_array_index(events, log_rst_event, r);
+        log_match_result out;
+        if (!log_matcher_result(m, r, &out))
+            continue;
+        FUZZ_CHECK(out.entry < len);
+        const log_entry *e = &g_array_index(index->entries, log_entry, out.entry);
+        FUZZ_CHECK(e->reports_rst);
+        FUZZ_CHECK((unsigned)out.kind < LOG_MATCH_COUNT);
+        FUZZ_CHECK(out.kind == (e->family == 0 ? LOG_MATCH_TIME : e->port ? LOG_MATCH_ADDRESS_PORT : LOG_MATCH_ADDRESS));
+        FUZZ_CHECK(log_matcher_entry_used(m, out.entry));
+        FUZZ_CHECK(stream_line[ev->stream] < 0 || stream_line[ev->stream] == out.entry);
+        FUZZ_CHECK(claimed[out.entry] == 0 || claimed[out.entry] == ev->stream + 1);
+        if (!claimed[out.entry])
+            used++;
+        stream_line[ev->stream] = out.entry;
+        claimed[out.entry] = ev->stream + 1;
+    }
+    FUZZ_CHECK(log_matcher_used_count(m) == used);
+    log_clock clock;   /* a zone within 15 h plus a skew of a day at most; known once a line matched */
+    log_matcher_clock(m, &clock);
+    if (clock.known)
+        FUZZ_CHECK(clock.offset_us >= -(15 * 3600 + 86400) * US_PER_SEC && clock.offset_us <= (15 * 3600 + 86400) * US_PER_SEC);
     else
         FUZZ_CHECK(used == 0);
+    g_free(log_clock_describe(&clock));
     for (guint e = 0; e < len; e++)
         FUZZ_CHECK(log_matcher_entry_used(m, e) == (claimed[e] != 0));
     FUZZ_CHECK(!log_matcher_entry_used(m, len));
+    g_array_free(events, TRUE);
     g_free(claimed);
     log_matcher_free(m);
 }

@@ -60,7 +60,7 @@ class ProfileSwitch(unittest.TestCase):
             out, err = tshark_run.tshark(BUILD, "-r", CAPTURE, "-Y", "rstdiag.log", *profiles)
         finally:
             del os.environ["RSTDIAG_TSHARK_PROGRAM"]
-        self.assertNotIn("rstdiag", err.lower(), err)
+        self.assertNotIn("rstdiag", tshark_run.without_log_clocks(err).lower(), err)
         return [(name, int(count)) for name, count in (line.split("\t") for line in out.splitlines())]
 
     def test_the_log_is_there_to_switch(self):

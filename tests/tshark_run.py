@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Running the system tshark with the built plugin, for the test scripts."""
 import os
+import re
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,3 +19,54 @@ def tshark(build, *args):
     if result.returncode != 0:
         raise AssertionError(f"tshark failed ({result.returncode}): {' '.join(args)}\n{result.stderr}")
     return result.stdout, result.stderr
+
+
+CLOCK_LINE = re.compile(r"^RSTDIAG: (.+): (clock offset .*)\n?", re.M)
+
+
+def log_clocks(err):
+    """{log path: its clock sentence}, as rstdiag tells it on stderr at the end."""
+    return dict(CLOCK_LINE.findall(err))
+
+
+def without_log_clocks(err):
+    """stderr without the clock sentences: what else was said."""
+    return CLOCK_LINE.sub("", err)
+
+
+def log_matches(build, pcap, log_path, *extra):
+    """({RST frame: (stream, matched line number or None)}, stdout, stderr) with log_path as the
+    log file; fails when tshark says anything besides the log's clock."""
+    out, err = tshark(build, "-r", pcap, "-o", f"rstdiag.log_file:{log_path}", *extra, "-Y", "rstdiag",
+                      "-T", "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "rstdiag.log.lineno",
+                      "-e", "rstdiag.log.delta", "-e", "rstdiag.log.offset")
+    if without_log_clocks(err).strip():
+        raise AssertionError(f"tshark complained:\n{err}")
+    found = {}
+    for line in out.splitlines():
+        frame, stream, lineno = line.split("\t")[:3]
+        found[int(frame)] = (int(stream), int(lineno) if lineno else None)
+    return found, out, err
+
+
+def misplaced_lines(expected, found):
+    """What is wrong with found ({frame: (stream, lineno)}) against expected.tsv's rows
+    (lineno, stream, rst_frames, scenario): a line not on one of its RST frames, on a frame of
+    another stream, a line no captured RST caused that got one, a line that is in no row."""
+    problems = []
+    for row in expected:
+        lineno = int(row["lineno"])
+        frames = {f for f, (_, n) in found.items() if n == lineno}
+        if row["stream"] == "-":
+            if frames:
+                problems.append(f"line {lineno} ({row['scenario']}) must stay unmatched, is on {sorted(frames)}")
+            continue
+        if not frames & {int(f) for f in row["rst_frames"].split(",")}:
+            problems.append(f"line {lineno} ({row['scenario']}) not on frames {row['rst_frames']}")
+        problems += [f"line {lineno} on frame {f} of stream {found[f][0]}" for f in sorted(frames)
+                     if found[f][0] != int(row["stream"])]
+    known = {int(row["lineno"]) for row in expected}
+    stray = {n for _, n in found.values() if n} - known
+    if stray:
+        problems.append(f"lines matched that no RST caused: {sorted(stray)}")
+    return problems

@@ -376,6 +376,25 @@ class Lab:
             timeout=30)
 
 
+    def run(self, conns, pcap, drive_scenarios):
+        """Sets up, runs drive_scenarios(), captures into pcap, tears down.
+        Returns what drive_scenarios returned and the upstream's records."""
+        try:
+            self.setup()
+            self.write_config()
+            self.start_nginx()
+            self.start_upstream(conns)
+            driven = drive_scenarios()
+            self.stop_capture(pcap)
+            self.stop_nginx()
+            self.upstream.release()
+            self.upstream.wait_done(5)
+            return driven, [json.loads(l) for l in self.upstream.logs()]
+        finally:
+            self.teardown()
+            REG.cleanup()
+
+
 def drive(lab, conns):
     """Run the scenarios in order. Returns the client peer's records."""
     crecs = {}
@@ -552,20 +571,7 @@ def main():
     os.makedirs(args.outdir, exist_ok=True)
     pcap = os.path.join(workdir, "proxy.pcap")
     lab = Lab(args.outdir, workdir)
-    try:
-        lab.setup()
-        lab.write_config()
-        lab.start_nginx()
-        lab.start_upstream(conns)
-        crecs = drive(lab, conns)
-        lab.stop_capture(pcap)
-        lab.stop_nginx()
-        lab.upstream.release()
-        lab.upstream.wait_done(5)
-        urecs = [json.loads(l) for l in lab.upstream.logs()]
-    finally:
-        lab.teardown()
-        REG.cleanup()
+    crecs, urecs = lab.run(conns, pcap, lambda: drive(lab, conns))
     wall_end = time.time()
 
     bad = [r for r in list(crecs.values()) + urecs if "EXC" in str(r.get("result", ""))]

@@ -101,6 +101,25 @@ def up_fin(s, spec):
     return "closed"
 
 
+def up_reset_mid(s, spec):
+    """send the head and part of a long body, then SO_LINGER{1,0} close"""
+    s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n" + b"x" * 2000)
+    time.sleep(0.2)
+    linger0(s)
+    return "reset while answering"
+
+
+def up_trickle(s, spec):
+    """send the head and part of a long body, the rest 1.5 s later"""
+    s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n" + b"x" * 2000)
+    time.sleep(1.5)
+    try:
+        s.sendall(b"x" * 98000)
+    except OSError as e:
+        return "rest of the body: " + errname(e.errno)
+    return "answered slowly; then %s" % (drain(s, 1.0),)
+
+
 UPSTREAM = {k[3:]: v for k, v in globals().items() if k.startswith("up_")}
 
 
@@ -191,6 +210,23 @@ def cl_wait_close(s, c):
     return dict(status="-", read="%d bytes, %s" % (n, outcome), close="fin")
 
 
+def cl_silent_reset(s, c):
+    """connect, send nothing, SO_LINGER{1,0} close after `wait` seconds"""
+    time.sleep(c.get("wait", 0.2))
+    linger0(s)
+    return dict(status="-", read="-", close="rst")
+
+
+def cl_upload_reset(s, c):
+    """announce a long body, send part of it, SO_LINGER{1,0} close"""
+    head = "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Length: 100000\r\n\r\n" % (
+        c["path"], peer.SPEC.get("host", "rstdiag.test"))
+    s.sendall(head.encode() + b"y" * 2000)
+    time.sleep(c.get("wait", 0.3))
+    linger0(s)
+    return dict(status="-", read="-", close="rst")
+
+
 def cl_read_close(s, c):
     """read the response and close normally"""
     head, body, outcome = read_http(s)
@@ -209,7 +245,8 @@ def run_client():
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((peer.SPEC["caddr"], c["cport"]))
             s.connect((peer.SPEC["saddr"], peer.SPEC["port"]))
-            s.sendall(request_bytes(c))
+            if c["b"] not in ("silent_reset", "upload_reset"):   # they write their own
+                s.sendall(request_bytes(c))
             rec.update(CLIENT[c["b"]](s, c))
         except Exception as e:
             rec["result"] = "EXC %s: %s" % (type(e).__name__, e)

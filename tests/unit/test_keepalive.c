@@ -136,6 +136,27 @@ static void test_busy_connection_is_no_race(void)
     g_assert_cmpint(d->cause, !=, CAUSE_KEEPALIVE_RACE);
 }
 
+/* A client that gave up on its request and closed; the server's answer comes
+ * 1.5 s later and the client's closed socket resets it: a late answer, no race
+ * (the same shapes with the roles swapped). */
+static void test_late_answer_is_no_race(void)
+{
+    conversation c;
+    idle_timer_table timers;
+    char *error = NULL;
+    open_connection(&c);
+    g_assert_true(idle_timers_parse(NULL, &timers, &error));
+    c.settings.timers = &timers;
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 200, 1000);
+    send(&c, SERVER, TCP_FLAG_ACK, 0, 200);
+    send(&c, CLIENT, TCP_FLAG_FIN | TCP_FLAG_ACK, 0, 300000);
+    send(&c, SERVER, TCP_FLAG_ACK, 0, 200);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 150, 1500000);
+    const rst_diagnosis *d = passive_reset(&c, CLIENT, 100);
+    g_assert_cmpint(d->cause, !=, CAUSE_KEEPALIVE_RACE);
+    assert_token(rst_kernel_reason_token, d->kernel_reason, "TCP_TIMEWAIT_SOCKET");
+}
+
 static void test_timer_table(void)
 {
     idle_timer_table timers;
@@ -217,6 +238,7 @@ int main(int argc, char **argv)
     g_test_add_func("/keepalive/no-fin", test_no_fin_variant);
     g_test_add_func("/keepalive/busy-connection", test_busy_connection_is_no_race);
     g_test_add_func("/keepalive/unread", test_unread_variant);
+    g_test_add_func("/keepalive/late-answer", test_late_answer_is_no_race);
     g_test_add_func("/keepalive/timer-table", test_timer_table);
     g_test_add_func("/keepalive/origin-endpoint", test_origin_stays_endpoint);
     g_test_add_func("/keepalive/device-rule", test_device_rule_ignores_server_timers);

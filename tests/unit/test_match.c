@@ -66,6 +66,13 @@ static guint lineno(const fixture *f, const log_match_result *r)
     return g_array_index(f->index->entries, log_entry, r->entry).lineno;
 }
 
+/* The line number matched to the rst-th RST added, 0 for none. */
+static guint matched_line(const fixture *f, log_matcher *m, guint rst_number)
+{
+    log_match_result r;
+    return log_matcher_result(m, rst_number, &r) ? lineno(f, &r) : 0;
+}
+
 /* Ten client resets from different clients a minute apart, logged in
  * Shanghai time by a clock 2.3 s fast, events 40 ms after each RST. */
 static void build_shifted_log(GString *log)
@@ -89,16 +96,22 @@ static void test_auto_zone_and_skew(void)
         char sender[32];
         g_snprintf(sender, sizeof sender, "198.18.100.%d", 10 + i);
         log_rst_event ev = rst(100 + i, base_utc + i * 60 * S, sender, 50000 + i, LOG_SENDER_CLIENT);
+        g_assert_cmpuint(log_matcher_add(m, &ev), ==, (guint)i);
+    }
+    for (guint i = 0; i < 10; i++) {
         log_match_result r;
-        g_assert_true(log_matcher_match(m, &ev, &r));
-        g_assert_cmpuint(lineno(&f, &r), ==, (guint)i + 1);
+        g_assert_true(log_matcher_result(m, i, &r));
+        g_assert_cmpuint(lineno(&f, &r), ==, i + 1);
         g_assert_cmpint(r.kind, ==, LOG_MATCH_ADDRESS);
         g_assert_cmpint(llabs(r.offset_us - ZONE_SHANGHAI - 2300000), <, S);
         g_assert_cmpint(llabs(r.delta_us), <, 2 * S);
     }
-    int64_t offset;
-    g_assert_true(log_matcher_offset(m, &offset));
-    g_assert_cmpint(offset / (900 * S), ==, 32);   /* +08:00 */
+    log_clock clock;
+    log_matcher_clock(m, &clock);
+    g_assert_true(clock.known);
+    g_assert_cmpuint(clock.pairs, ==, 10);
+    g_assert_false(clock.close_call);
+    g_assert_cmpint(clock.offset_us / (900 * S), ==, 32);   /* +08:00 */
     log_matcher_free(m);
     fixture_free(&f);
     g_string_free(log, TRUE);
@@ -127,11 +140,18 @@ static void test_leg_and_port_must_agree(void)
     log_matcher *m = single_line_matcher(&f, "upstream", "198.18.101.2:8080");
     log_match_result r;
     log_rst_event wrong_role = rst(1, base_utc - 100000, "198.18.101.2", 8080, LOG_SENDER_CLIENT);
-    g_assert_false(log_matcher_match(m, &wrong_role, &r));
     log_rst_event wrong_port = rst(2, base_utc - 100000, "198.18.101.2", 8081, LOG_SENDER_SERVER);
-    g_assert_false(log_matcher_match(m, &wrong_port, &r));
-    log_rst_event right = rst(3, base_utc - 100000, "198.18.101.2", 8080, LOG_SENDER_SERVER);
-    g_assert_true(log_matcher_match(m, &right, &r));
+    log_rst_event refused = rst(3, base_utc - 100000, "198.18.101.2", 8080, LOG_SENDER_SERVER);
+    refused.answers_syn = TRUE;   /* a refused connect() reads 111, not the line's 104 */
+    log_rst_event right = rst(4, base_utc - 100000, "198.18.101.2", 8080, LOG_SENDER_SERVER);
+    log_matcher_add(m, &wrong_role);
+    log_matcher_add(m, &wrong_port);
+    log_matcher_add(m, &refused);
+    log_matcher_add(m, &right);
+    g_assert_false(log_matcher_result(m, 0, &r));
+    g_assert_false(log_matcher_result(m, 1, &r));
+    g_assert_false(log_matcher_result(m, 2, &r));
+    g_assert_true(log_matcher_result(m, 3, &r));
     g_assert_cmpint(r.kind, ==, LOG_MATCH_ADDRESS_PORT);
     finish(m, &f);
 }
@@ -140,15 +160,17 @@ static void test_one_line_per_stream_and_stream_reuse(void)
 {
     fixture f;
     log_matcher *m = single_line_matcher(&f, "client", "198.18.100.9");
-    log_match_result r;
-    log_rst_event first = rst(7, base_utc - 200000, "198.18.100.9", 41000, LOG_SENDER_CLIENT);
-    g_assert_true(log_matcher_match(m, &first, &r));
+    log_rst_event first = rst(7, base_utc - 50000, "198.18.100.9", 41000, LOG_SENDER_CLIENT);
+    log_rst_event other = rst(8, base_utc - 20000, "198.18.100.9", 41001, LOG_SENDER_CLIENT);
     log_rst_event again = rst(7, base_utc + 3 * S, "198.18.100.9", 41000, LOG_SENDER_CLIENT);
-    g_assert_true(log_matcher_match(m, &again, &r));   /* same stream: same line */
-    g_assert_cmpuint(lineno(&f, &r), ==, 1);
-    log_rst_event other = rst(8, base_utc - 100000, "198.18.100.9", 41001, LOG_SENDER_CLIENT);
-    g_assert_false(log_matcher_match(m, &other, &r));  /* the line is taken */
+    log_matcher_add(m, &first);
+    log_matcher_add(m, &other);
+    log_matcher_add(m, &again);
+    g_assert_cmpuint(matched_line(&f, m, 0), ==, 1);
+    g_assert_cmpuint(matched_line(&f, m, 1), ==, 0);   /* the line is taken */
+    g_assert_cmpuint(matched_line(&f, m, 2), ==, 1);   /* same stream: same line */
     g_assert_true(log_matcher_entry_used(m, 0));
+    g_assert_cmpuint(log_matcher_used_count(m), ==, 1);
     finish(m, &f);
 }
 
@@ -156,11 +178,12 @@ static void test_unrelated_rst_and_time_window(void)
 {
     fixture f;
     log_matcher *m = single_line_matcher(&f, "client", "198.18.100.9");
-    log_match_result r;
     log_rst_event elsewhere = rst(1, base_utc, "198.18.100.10", 41000, LOG_SENDER_CLIENT);
-    g_assert_false(log_matcher_match(m, &elsewhere, &r));
     log_rst_event too_early = rst(2, base_utc - 10 * S, "198.18.100.9", 41000, LOG_SENDER_CLIENT);
-    g_assert_false(log_matcher_match(m, &too_early, &r));
+    log_matcher_add(m, &elsewhere);
+    log_matcher_add(m, &too_early);
+    g_assert_cmpuint(matched_line(&f, m, 0), ==, 0);
+    g_assert_cmpuint(matched_line(&f, m, 1), ==, 0);
     g_assert_false(log_matcher_entry_used(m, 0));
     finish(m, &f);
 }
@@ -176,15 +199,91 @@ static void test_explicit_zone_and_skew(void)
     log_matcher *m = log_matcher_new(f.index, &settings);
     log_match_result r;
     log_rst_event ev = rst(1, base_utc + 5 * 60 * S, "198.18.100.15", 40000, LOG_SENDER_CLIENT);
-    g_assert_true(log_matcher_match(m, &ev, &r));
+    log_matcher_add(m, &ev);
+    g_assert_true(log_matcher_result(m, 0, &r));
     g_assert_cmpuint(lineno(&f, &r), ==, 6);
     g_assert_cmpint(r.offset_us, ==, ZONE_SHANGHAI + 2300000);
     log_match_settings wrong = { .zone_mode = LOG_ZONE_UTC, .skew_given = TRUE };
     log_matcher *m2 = log_matcher_new(f.index, &wrong);
-    g_assert_false(log_matcher_match(m2, &ev, &r));
+    log_matcher_add(m2, &ev);
+    g_assert_false(log_matcher_result(m2, 0, &r));
     log_matcher_free(m);
     log_matcher_free(m2);
     fixture_free(&f);
+    g_string_free(log, TRUE);
+}
+
+/* When the i-th of a dense run of RSTs is sent: irregular gaps of 0.05 to
+ * 0.9 s (regular ones would fit a log under several clocks alike). */
+static int64_t dense_time(int i)
+{
+    static const int64_t gaps_ms[] = { 130, 710, 50, 420, 900, 270, 330, 80, 560 };
+    int64_t t = base_utc;
+    for (int k = 0; k < i; k++)
+        t += gaps_ms[k % G_N_ELEMENTS(gaps_ms)] * 1000;
+    return t;
+}
+
+/* A dense upstream log written 5 h 3 s off: RSTs from one upstream a few
+ * per second, lines with whole seconds, and between them RSTs from the same
+ * address that no line is about (sent as a client, on connections the
+ * upstream host opened). One clock for the file puts each line on its own
+ * RST, in order; the clock is told with its support. */
+static void test_dense_log_one_clock(void)
+{
+    const int64_t zone = 5 * 3600 * S, skew = 3 * S;
+    GString *log = g_string_new(NULL);
+    guint lines = 40;
+    for (guint i = 0; i < lines; i++)
+        add_line(log, dense_time((int)i) + 2000, zone, skew, "upstream", "198.18.101.2:8080");
+    fixture f;
+    fixture_load(&f, log);
+    log_match_settings settings = { .zone_mode = LOG_ZONE_AUTO };
+    log_matcher *m = log_matcher_new(f.index, &settings);
+    for (guint i = 0; i < lines; i++) {
+        log_rst_event ev = rst(2 * i, dense_time((int)i), "198.18.101.2", 8080, LOG_SENDER_SERVER);
+        log_rst_event other = rst(2 * i + 1, dense_time((int)i) + 10000, "198.18.101.2", 50000, LOG_SENDER_CLIENT);
+        log_matcher_add(m, &ev);
+        log_matcher_add(m, &other);
+    }
+    for (guint i = 0; i < lines; i++) {
+        g_assert_cmpuint(matched_line(&f, m, 2 * i), ==, i + 1);
+        g_assert_cmpuint(matched_line(&f, m, 2 * i + 1), ==, 0);
+    }
+    log_clock clock;
+    log_matcher_clock(m, &clock);
+    g_assert_true(clock.known);
+    g_assert_cmpuint(clock.pairs, ==, lines);
+    g_assert_cmpint(clock.offset_us - zone - skew, >, -S / 2);
+    g_assert_cmpint(clock.offset_us - zone - skew, <=, 0);
+    char *text = log_clock_describe(&clock);
+    g_assert_true(g_str_has_prefix(text, "clock offset +05:00 +2."));
+    g_free(text);
+    finish(m, &f);
+    g_string_free(log, TRUE);
+}
+
+/* One RST, two lines of its client 3 s apart: either clock explains one
+ * line. The smaller skew wins, and the clock says it was a close call. */
+static void test_close_call_takes_smaller_skew(void)
+{
+    GString *log = g_string_new(NULL);
+    add_line(log, base_utc, 0, 0, "client", "198.18.100.9");
+    add_line(log, base_utc + 3 * S, 0, 0, "client", "198.18.100.9");
+    fixture f;
+    fixture_load(&f, log);
+    log_match_settings settings = { .zone_mode = LOG_ZONE_AUTO };
+    log_matcher *m = log_matcher_new(f.index, &settings);
+    log_rst_event ev = rst(1, base_utc + 500000, "198.18.100.9", 41000, LOG_SENDER_CLIENT);
+    log_matcher_add(m, &ev);
+    g_assert_cmpuint(matched_line(&f, m, 0), ==, 1);
+    log_clock clock;
+    log_matcher_clock(m, &clock);
+    g_assert_true(clock.close_call);
+    g_assert_cmpint(llabs(clock.offset_us), <, S);
+    g_assert_cmpint(clock.other_offset_us, >, 2 * S);
+    g_assert_cmpuint(clock.other_pairs, ==, 1);
+    finish(m, &f);
     g_string_free(log, TRUE);
 }
 
@@ -196,5 +295,7 @@ int main(int argc, char **argv)
     g_test_add_func("/match/one-line-per-stream", test_one_line_per_stream_and_stream_reuse);
     g_test_add_func("/match/unrelated", test_unrelated_rst_and_time_window);
     g_test_add_func("/match/explicit-clock", test_explicit_zone_and_skew);
+    g_test_add_func("/match/dense-log-one-clock", test_dense_log_one_clock);
+    g_test_add_func("/match/close-call", test_close_call_takes_smaller_skew);
     return g_test_run();
 }
