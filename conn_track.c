@@ -2,6 +2,8 @@
 /* conn_track.c - per-TCP-stream state machine (see conn_track.h). */
 #include "conn_track.h"
 
+#include <string.h>
+
 uint8_t conn_window_encode(uint32_t window_bytes)
 {
     uint32_t units = (window_bytes + 15) / 16;
@@ -20,6 +22,95 @@ uint32_t conn_window_bytes(uint8_t code)
     unsigned shift = code / 16u - 1;
     uint32_t units = (16u + code % 16u) << shift;
     return (units + (1u << shift) / 2) * 16;   /* the middle of the bucket */
+}
+
+struct conn_listeners {
+    GHashTable *endpoints;   /* GBytes (address bytes, then the port) -> listener_entry */
+};
+
+typedef struct {
+    gboolean listening;       /* it sent a SYN-ACK */
+    gboolean aborted_queued;  /* it aborted a connection it never answered */
+    int64_t  aborted_us;      /* when, the latest time */
+} listener_entry;
+
+conn_listeners *conn_listeners_new(void)
+{
+    conn_listeners *l = g_new(conn_listeners, 1);
+    l->endpoints = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
+    return l;
+}
+
+void conn_listeners_free(conn_listeners *l)
+{
+    if (!l)
+        return;
+    g_hash_table_destroy(l->endpoints);
+    g_free(l);
+}
+
+static GBytes *listener_key(const void *addr, size_t addr_len, uint16_t port)
+{
+    guint8 key[16 + 2];
+    addr_len = MIN(addr_len, (size_t)16);
+    memcpy(key, addr, addr_len);
+    key[addr_len] = (guint8)(port >> 8);
+    key[addr_len + 1] = (guint8)port;
+    return g_bytes_new(key, addr_len + 2);
+}
+
+static const listener_entry *listener_find(const conn_listeners *l, const void *addr, size_t addr_len,
+                                           uint16_t port)
+{
+    if (!l)
+        return NULL;
+    GBytes *key = listener_key(addr, addr_len, port);
+    const listener_entry *entry = g_hash_table_lookup(l->endpoints, key);
+    g_bytes_unref(key);
+    return entry;
+}
+
+static listener_entry *listener_entry_of(conn_listeners *l, const void *addr, size_t addr_len, uint16_t port)
+{
+    listener_entry *entry = (listener_entry *)listener_find(l, addr, addr_len, port);
+    if (!entry) {
+        entry = g_new0(listener_entry, 1);
+        g_hash_table_insert(l->endpoints, listener_key(addr, addr_len, port), entry);
+    }
+    return entry;
+}
+
+void conn_listeners_learn(conn_listeners *l, const void *addr, size_t addr_len, const conn_stream *st,
+                          const tcp_segment *seg)
+{
+    if (!l)
+        return;
+    if ((seg->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) == (TCP_FLAG_SYN | TCP_FLAG_ACK)) {
+        listener_entry_of(l, addr, addr_len, seg->src_port)->listening = TRUE;
+        return;
+    }
+    /* an active RST from a server that never sent anything but its SYN-ACK and ACKs */
+    const conn_side *me = &st->side[conn_side_of(st, seg)];
+    if ((seg->flags & (TCP_FLAG_RST | TCP_FLAG_ACK)) == (TCP_FLAG_RST | TCP_FLAG_ACK)
+        && (me->flags & SIDE_SENT_SYNACK) && me->payload_bytes == 0 && !(me->flags & SIDE_SENT_FIN)) {
+        listener_entry *entry = listener_entry_of(l, addr, addr_len, seg->src_port);
+        entry->aborted_queued = TRUE;
+        entry->aborted_us = seg->time_us;
+    }
+}
+
+gboolean conn_listeners_has(const conn_listeners *l, const void *addr, size_t addr_len, uint16_t port)
+{
+    const listener_entry *entry = listener_find(l, addr, addr_len, port);
+    return entry && entry->listening;
+}
+
+gboolean conn_listeners_queue_burst(const conn_listeners *l, const void *addr, size_t addr_len, uint16_t port,
+                                    int64_t time_us)
+{
+    const listener_entry *entry = listener_find(l, addr, addr_len, port);
+    return entry && entry->aborted_queued && time_us >= entry->aborted_us
+        && time_us - entry->aborted_us <= CONN_QUEUE_BURST_US;
 }
 
 uint32_t conn_tick(int64_t time_us)
@@ -104,9 +195,63 @@ static void track_sequence(conn_side *me, conn_side *peer, const tcp_segment *se
         me->next_seq = data_end + fin;
 }
 
+/* Remember seg as the side's latest segment; the previous one stays as the
+ * earlier candidate trigger when its ack differs. */
+static void remember_segment(conn_side *me, const tcp_segment *seg, uint32_t now)
+{
+    if ((seg->flags & TCP_FLAG_ACK) && (me->flags & SIDE_ACKED) && seg->ack != me->last_ack) {
+        uint32_t frames_back = seg->frame - me->seg_frame;
+        uint32_t ticks_back = now - me->seg_tick;
+        gboolean near = me->seg_frame && frames_back <= G_MAXUINT16 && ticks_back < G_MAXUINT16;
+        me->prev_ack = me->last_ack;
+        me->prev_frames_back = near ? (uint16_t)frames_back : 0;
+        me->prev_ticks_back = near ? (uint16_t)(ticks_back + 1) : 0;   /* +1: 0 means none */
+    }
+    me->seg_frame = seg->frame;
+    me->seg_tick = now;
+}
+
+gboolean conn_find_trigger(const conn_stream *st, unsigned sender, const tcp_segment *rst,
+                           uint32_t *frame, uint32_t *tick)
+{
+    const conn_side *peer = &st->side[!sender];
+    if (!peer->seg_frame || rst->payload_len)
+        return FALSE;
+    gboolean latest;
+    if (!(rst->flags & TCP_FLAG_ACK)) {
+        if (!(peer->flags & SIDE_ACKED))
+            return FALSE;
+        if (rst->seq == peer->last_ack)
+            latest = TRUE;
+        else if (peer->prev_frames_back && rst->seq == peer->prev_ack)
+            latest = FALSE;
+        else
+            return FALSE;
+    } else if (rst->seq == 0 && rst->ack == peer->next_seq) {
+        latest = TRUE;
+    } else {
+        return FALSE;
+    }
+    *frame = latest ? peer->seg_frame : peer->seg_frame - peer->prev_frames_back;
+    *tick = latest ? peer->seg_tick : peer->seg_tick - (peer->prev_ticks_back - 1u);
+    return TRUE;
+}
+
+gboolean conn_starts_over(const conn_stream *st, const tcp_segment *seg)
+{
+    if ((seg->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) != TCP_FLAG_SYN || conn_is_new(st))
+        return FALSE;
+    /* a SYN sent again after a RST (same ISN or a new one) is a new attempt too:
+     * the RST ended whatever the 4-tuple held */
+    uint16_t any = st->side[0].flags | st->side[1].flags;
+    return (any & SIDE_SENT_RST) || (st->side[0].flags & st->side[1].flags & SIDE_SENT_FIN);
+}
+
 void conn_track_segment(conn_stream *st, const tcp_segment *seg)
 {
     uint32_t now = conn_tick(seg->time_us);
+    if (conn_starts_over(st, seg))
+        memset(st, 0, sizeof *st);
     if (conn_is_new(st)) {
         st->first_key = seg->src_key;
         st->first_tick = now;
@@ -138,6 +283,7 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
     } else {
         if (!(seg->flags & TCP_FLAG_SYN))
             me->flags |= SIDE_SENT_PLAIN;
+        remember_segment(me, seg, now);
         track_sequence(me, peer, seg, now);
         me->window_code = conn_window_encode(seg->window);
         if (me->window_code > me->peak_window_code)
@@ -167,5 +313,4 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
     me->flags |= SIDE_SENT_LAST;
     peer->flags &= ~SIDE_SENT_LAST;
     st->last_tick = now;
-    st->last_frame = seg->frame;
 }

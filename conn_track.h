@@ -3,7 +3,7 @@
  *
  * Plain C + GLib: no libwireshark types, so the state machine can be unit
  * tested directly. One conn_stream per tcp.stream; it is kept for the whole
- * file, so it is packed into 64 bytes.
+ * file, so it is packed into 92 bytes.
  */
 #ifndef CONN_TRACK_H
 #define CONN_TRACK_H
@@ -77,18 +77,26 @@ typedef struct {
     uint8_t  ttl;             /* TTL/hop limit of the side's first packet */
     uint8_t  probes : 4;      /* keepalive/window probes not answered yet */
     uint8_t  writes : 4;      /* writes (PSH-ended payload) in the side's latest burst */
+    /* What a passive RST may answer: it copies the ack of the segment it answers
+     * (conn_find_trigger). Its latest segment other than a RST, and the latest one
+     * before it that carried another ack (data, then a FIN sent after the peer's FIN),
+     * kept as frames and ticks back from the latest: 0 = none or too far back. */
+    uint32_t seg_frame;       /* frame of its latest segment (not a RST) */
+    uint32_t seg_tick;        /* when it was sent */
+    uint32_t prev_ack;        /* ack of the earlier segment */
+    uint16_t prev_frames_back;
+    uint16_t prev_ticks_back;
 } conn_side;
 
 typedef struct {
     conn_side side[2];        /* [0] is the endpoint seen first */
     uint32_t  first_tick;     /* time of the first segment */
     uint32_t  last_tick;      /* time of the latest segment */
-    uint32_t  last_frame;     /* frame number of the latest segment */
     uint32_t  first_key;      /* src_key of side[0] */
 } conn_stream;
 
-G_STATIC_ASSERT(sizeof(conn_side) == 24);
-G_STATIC_ASSERT(sizeof(conn_stream) == 64);
+G_STATIC_ASSERT(sizeof(conn_side) == 40);
+G_STATIC_ASSERT(sizeof(conn_stream) == 92);
 
 /* TRUE until the first segment has been tracked. */
 gboolean conn_is_new(const conn_stream *st);
@@ -96,8 +104,39 @@ gboolean conn_is_new(const conn_stream *st);
 /* Index of the side that sent seg (0 or 1). */
 unsigned conn_side_of(const conn_stream *st, const tcp_segment *seg);
 
+/* TRUE when seg opens a new connection attempt on the 4-tuple of an ended one
+ * (a SYN after a RST or both FINs), which Wireshark may keep in the same
+ * stream: conn_track_segment() then starts the state over. */
+gboolean conn_starts_over(const conn_stream *st, const tcp_segment *seg);
+
 /* Apply one segment (in capture order). A zeroed conn_stream is a new stream. */
 void conn_track_segment(conn_stream *st, const tcp_segment *seg);
+
+/* The segment from `sender`'s peer that a passive RST from `sender` answers:
+ * Linux copies that segment's ack into the RST's seq (RST without ACK), or acks
+ * all of it (RST|ACK with seq 0, answering a SYN) -- tcp_v4_send_reset(). FALSE
+ * when no remembered segment fits. */
+gboolean conn_find_trigger(const conn_stream *st, unsigned sender, const tcp_segment *rst,
+                           uint32_t *frame, uint32_t *tick);
+
+/* Listening endpoints seen anywhere in the capture: knowledge across streams,
+ * keyed by the address's raw bytes (4 or 16) and the port. A SYN-ACK from an
+ * address and port proves a listener there; an active RST from a server that
+ * never answered its connection may be the listener closing with that
+ * connection still in its accept queue (inet_csk_listen_stop), which resets
+ * every queued connection in one go. */
+typedef struct conn_listeners conn_listeners;
+conn_listeners *conn_listeners_new(void);
+void conn_listeners_free(conn_listeners *l);
+/* Learn from one segment sent by addr, st being its stream before it. */
+void conn_listeners_learn(conn_listeners *l, const void *addr, size_t addr_len, const conn_stream *st,
+                          const tcp_segment *seg);
+gboolean conn_listeners_has(const conn_listeners *l, const void *addr, size_t addr_len, uint16_t port);
+/* The endpoint aborted another never-answered connection at most
+ * CONN_QUEUE_BURST_US before time_us: one loop over an accept queue. */
+#define CONN_QUEUE_BURST_US 1000
+gboolean conn_listeners_queue_burst(const conn_listeners *l, const void *addr, size_t addr_len, uint16_t port,
+                                    int64_t time_us);
 
 /* Windows are kept as 8-bit floating point numbers of 16-byte units (4-bit
  * mantissa: within 1/16 of the value, up to 8 MB): they only decide whether

@@ -52,6 +52,8 @@ static int hf_cause = -1;
 static int hf_confidence = -1;
 static int hf_kernel_reason = -1;
 static int hf_evidence = -1;
+static int hf_cause_alt = -1;
+static int hf_kernel_reason_alt = -1;
 static int hf_shape = -1;
 static int hf_acceptable = -1;
 static int hf_trigger = -1;
@@ -149,6 +151,8 @@ UAT_CSTRING_CB_DEF(log_source_rows, skew, log_source_row)
 #define STREAM_CHUNK 256
 static conn_stream **stream_chunks;
 static guint32 stream_chunk_count;
+/* listening address:port pairs seen across streams (SYN-ACKs) */
+static conn_listeners *listeners;
 /* host address -> host_facts: TTLs and round trips seen across streams */
 static wmem_map_t *hosts;
 /* stream index -> reset_history, for streams that had a RST */
@@ -556,7 +560,7 @@ static void remember_received_reset(const tcp_info_t *tcph, int64_t time_us, gui
 
 static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const tcp_info_t *tcph,
                                       const conn_stream *st, const tcp_segment *seg, reset_history *history,
-                                      gboolean first_in_stream)
+                                      gboolean first_in_connection, gboolean first_in_stream)
 {
     rstdiag_record *record = wmem_new0(wmem_file_scope(), rstdiag_record);
     record->vendor = read_vendor(tvb, tcph);
@@ -564,11 +568,17 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
     tcp_segment judged = *seg;
     if (record->vendor && record->vendor->payload_is_diagnostic)
         judged.payload_len = 0;
-    rst_classify(st, &judged, &settings, &record->diag);
+    const void *src = tcph->ip_src.data;
+    size_t src_len = (size_t)tcph->ip_src.len;
+    rst_host_facts host = {
+        .listening = conn_listeners_has(listeners, src, src_len, seg->src_port),
+        .queue_burst = conn_listeners_queue_burst(listeners, src, src_len, seg->src_port, seg->time_us),
+    };
+    rst_classify(st, &judged, &settings, &host, &record->diag);
     record->stream = tcph->th_stream;
     record->first_in_stream = first_in_stream;
     record->first_in_capture = !seen_rst;
-    record->after_reset = first_in_stream ? 0 : history->first_frame;
+    record->after_reset = first_in_connection ? 0 : history->first_frame;
     seen_rst = TRUE;
 
     path_facts facts = { .vendor = record->vendor, .timers = &idle_timers };
@@ -577,7 +587,7 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
         facts.sender = *sender;
     else
         host_facts_init(&facts.sender);
-    if (!first_in_stream) {
+    if (!first_in_connection) {
         facts.has_prev_rst = TRUE;
         facts.prev_rst_side = history->followup.sender_side;
         facts.prev_rst_seq = history->latest_seq;
@@ -665,12 +675,14 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
     if (history)   /* later frames, RSTs too, may show who sent the stream's latest RST */
         rst_follow_segment(&history->followup, st, &seg, &history->latest->diag);
     if (seg.flags & TCP_FLAG_RST) {
+        /* a new connection attempt on the 4-tuple (conn_starts_over) has a history of its own */
         gboolean first = history == NULL;
+        gboolean first_in_stream = first && wmem_map_lookup(reset_streams, key) == NULL;
         if (first) {
             history = wmem_new0(wmem_file_scope(), reset_history);
             history->first_frame = pinfo->num;
         }
-        record = diagnose_reset(tvb, pinfo, tcph, st, &seg, history, first);
+        record = diagnose_reset(tvb, pinfo, tcph, st, &seg, history, first, first_in_stream);
         if (first)
             wmem_map_insert(reset_streams, key, history);
     } else if (history) {
@@ -678,6 +690,7 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
                          GUINT_TO_POINTER(history->first_frame));
         *after_reset = history->first_frame;
     }
+    conn_listeners_learn(listeners, tcph->ip_src.data, (size_t)tcph->ip_src.len, st, &seg);
     conn_track_segment(st, &seg);
     return record;
 }
@@ -844,6 +857,13 @@ static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pin
     expert_add_info(pinfo, add_token(sub, hf_cause, tvb, cause), &ei_cause[diag->cause]);
     add_token(sub, hf_confidence, tvb, rst_confidence_token(diag->confidence));
     add_token(sub, hf_kernel_reason, tvb, rst_kernel_reason_token(diag->kernel_reason));
+    char alt[160];
+    rst_cause_alt_tokens(diag, alt, sizeof alt);
+    if (alt[0])
+        add_token(sub, hf_cause_alt, tvb, alt);
+    rst_kernel_reason_alt_tokens(diag, alt, sizeof alt);
+    if (alt[0])
+        add_token(sub, hf_kernel_reason_alt, tvb, alt);
     add_long_string(sub, hf_evidence, tvb, pinfo, diag->evidence);
     add_token(sub, hf_shape, tvb, rst_shape_token(diag->shape));
     add_token(sub, hf_acceptable, tvb, rst_acceptability_token(diag->acceptable));
@@ -997,6 +1017,8 @@ static void rstdiag_init(void)
     stream_chunk_count = 0;
     last_tracked_frame = 0;
     seen_rst = FALSE;
+    conn_listeners_free(listeners);   /* normally freed by the cleanup already */
+    listeners = conn_listeners_new();
     capture_seen = FALSE;
     log_summaries_placed_at = 0;
     log_summary_count = 0;
@@ -1045,6 +1067,8 @@ static void rstdiag_cleanup(void)
     }
     stream_chunks = NULL;   /* freed with the file scope */
     stream_chunk_count = 0;
+    conn_listeners_free(listeners);
+    listeners = NULL;
     for (guint i = 0; i < log_source_count; i++) {
         log_matcher_free(log_sources[i].matcher);
         log_sources[i].matcher = NULL;
@@ -1299,11 +1323,18 @@ void proto_register_rstdiag(void)
             "keepalive-timeout, late-after-close, blocked, injected, idle-timeout, relayed, keepalive-race "
             "or unknown"),
         TOKEN_FIELD(hf_confidence, "Confidence", "rstdiag.confidence",
-            "How firmly the traffic supports the cause: high, medium or low"),
+            "How firmly the traffic supports the cause: high (no other reading fits), medium (an "
+            "alternative is named, or the handshake was not captured) or low"),
         TOKEN_FIELD(hf_kernel_reason, "Likely kernel reason", "rstdiag.kernel_reason",
             "The Linux sk_rst_reason the sender's kernel would most likely report for this RST "
             "(tcp:tcp_send_reset tracepoint), NONE when no end host's stack would send it, or not-linux "
             "when the sender runs another stack (rstdiag.stack)"),
+        TOKEN_FIELD(hf_cause_alt, "Alternative causes", "rstdiag.cause.alt",
+            "Other causes the traffic cannot rule out, comma-separated (present only when there are some; "
+            "the confidence is then at most medium)"),
+        TOKEN_FIELD(hf_kernel_reason_alt, "Alternative kernel reasons", "rstdiag.kernel_reason.alt",
+            "Other kernel reasons the traffic cannot rule out, comma-separated (e.g. TCP_STATE when the "
+            "application may have read the data before an SO_LINGER{1,0} close)"),
         TOKEN_FIELD(hf_evidence, "Evidence", "rstdiag.evidence",
             "The observations and numbers that led to the cause, in plain words"),
         TOKEN_FIELD(hf_shape, "Shape", "rstdiag.shape",

@@ -44,7 +44,7 @@ typedef struct {
 static const cause_info causes[CAUSE_COUNT] = {
     [CAUSE_UNKNOWN] = { "unknown", "no rule matched the traffic before the reset",
         { KR_COUNT } },
-    [CAUSE_REFUSED] = { "refused", "SYN to a port with no listener",
+    [CAUSE_REFUSED] = { "refused", "SYN (or a scan probe) to a port with no listener",
         { KR_NO_SOCKET, KR_COUNT } },
     [CAUSE_ACCEPT_OVERFLOW] = { "accept-overflow",
         "handshake ACK dropped by a full accept queue with tcp_abort_on_overflow=1",
@@ -54,7 +54,7 @@ static const cause_info causes[CAUSE_COUNT] = {
         { KR_TCP_INVALID_ACK_SEQUENCE, KR_TCP_RFC7323_PAWS, KR_TCP_FLAGS, KR_TCP_TOO_OLD_ACK,
           KR_TCP_ACK_UNSENT_DATA, KR_TCP_OLD_ACK, KR_INVALID_SYN, KR_COUNT } },
     [CAUSE_CONNECT_ABANDONED] = { "connect-abandoned",
-        "client gave up before the SYN-ACK arrived", { KR_NO_SOCKET, KR_COUNT } },
+        "client gave up before the SYN-ACK arrived", { KR_NO_SOCKET, KR_TCP_FLAGS, KR_COUNT } },
     [CAUSE_HANDSHAKE_ABORT] = { "handshake-abort",
         "aborted right after the handshake, before any data (probe, health check, lost race)",
         { KR_TCP_STATE, KR_COUNT } },
@@ -68,15 +68,15 @@ static const cause_info causes[CAUSE_COUNT] = {
         "a side sent a request, waited long for an answer, then aborted",
         { KR_TCP_STATE, KR_COUNT } },
     [CAUSE_DATA_AFTER_CLOSE] = { "data-after-close", "data reached a side that had already closed",
-        { KR_TCP_ABORT_ON_DATA, KR_TCP_TIMEWAIT_SOCKET, KR_NO_SOCKET, KR_COUNT } },
+        { KR_TCP_ABORT_ON_DATA, KR_TCP_TIMEWAIT_SOCKET, KR_NO_SOCKET, KR_TCP_FLAGS, KR_COUNT } },
     [CAUSE_STALE_CONNECTION] = { "stale-connection",
         "segment for a connection the sender no longer knows (restart, expiry, failover)",
-        { KR_NO_SOCKET, KR_COUNT } },
+        { KR_NO_SOCKET, KR_TCP_FLAGS, KR_COUNT } },
     [CAUSE_KEEPALIVE_TIMEOUT] = { "keepalive-timeout", "keepalive probes went unanswered",
         { KR_TCP_KEEPALIVE_TIMEOUT, KR_COUNT } },
     [CAUSE_LATE_AFTER_CLOSE] = { "late-after-close",
         "harmless reset of a straggler after the connection was closed",
-        { KR_NO_SOCKET, KR_TCP_TIMEWAIT_SOCKET, KR_COUNT } },
+        { KR_NO_SOCKET, KR_TCP_TIMEWAIT_SOCKET, KR_TCP_FLAGS, KR_COUNT } },
     [CAUSE_BLOCKED] = { "blocked",
         "a device in the path rejected the connection (its SYN or first data) in the peer's name",
         { KR_NONE, KR_COUNT } },
@@ -131,6 +131,7 @@ typedef struct {
     const conn_stream *st;
     const tcp_segment *rst;
     const rst_settings *settings;
+    const rst_host_facts *host; /* what other streams showed about the sender; may be NULL */
     const conn_side *me;        /* the RST's sender */
     const conn_side *peer;
     const char *me_name;        /* "client", "server" or "sender" */
@@ -138,6 +139,8 @@ typedef struct {
     gboolean me_client;
     gboolean me_server;
     uint32_t now;               /* tick of the RST */
+    gboolean answers;           /* a passive RST whose trigger is known */
+    uint32_t trigger_tick;      /* when that trigger was sent */
     rst_diagnosis *out;
 } rst_context;
 
@@ -160,6 +163,8 @@ void rst_format_duration(char *buf, size_t size, int64_t us)
 void rst_set_cause(rst_diagnosis *d, rst_cause cause, rst_kernel_reason reason, rst_confidence confidence,
                    const char *evidence)
 {
+    d->cause_alt = 0;
+    d->kernel_reason_alt = 0;
     d->cause = cause;
     d->kernel_reason = reason;
     d->confidence = confidence;
@@ -174,6 +179,59 @@ static void set_verdict(rst_context *c, rst_cause cause, rst_kernel_reason reaso
     c->out->confidence = confidence;
 }
 
+/* A reading the wire cannot rule out: another cause (CAUSE_COUNT: the same)
+ * and kernel reason (KR_COUNT: the same). */
+static void add_alternative(rst_context *c, rst_cause cause, rst_kernel_reason reason)
+{
+    if (cause < CAUSE_COUNT && cause != c->out->cause)
+        c->out->cause_alt |= 1u << cause;
+    if (reason < KR_COUNT && reason != c->out->kernel_reason)
+        c->out->kernel_reason_alt |= 1u << reason;
+}
+
+static void alt_tokens(uint32_t bits, unsigned count, const char *(*token)(unsigned), char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (unsigned i = 0; i < count; i++) {
+        if (bits & (1u << i)) {
+            if (buf[0])
+                g_strlcat(buf, ",", size);
+            g_strlcat(buf, token(i), size);
+        }
+    }
+}
+
+static const char *cause_token_of(unsigned v) { return rst_cause_token((rst_cause)v); }
+static const char *kernel_reason_token_of(unsigned v) { return rst_kernel_reason_token((rst_kernel_reason)v); }
+
+void rst_cause_alt_tokens(const rst_diagnosis *d, char *buf, size_t size)
+{
+    alt_tokens(d->cause_alt, CAUSE_COUNT, cause_token_of, buf, size);
+}
+
+void rst_kernel_reason_alt_tokens(const rst_diagnosis *d, char *buf, size_t size)
+{
+    alt_tokens(d->kernel_reason_alt, KR_COUNT, kernel_reason_token_of, buf, size);
+}
+
+/* The reason of a bare RST from a host with no socket for the segment it
+ * answers. If a listener holds the port, the segment reaches it and, carrying
+ * an ACK, is reset from there (tcp_rcv_state_process, TCP_LISTEN: TCP_FLAGS);
+ * with none, tcp_v4_rcv/tcp_v6_rcv reset it (NO_SOCKET). A listener seen in
+ * the capture may have closed since: NO_SOCKET stays the alternative. */
+static rst_kernel_reason no_socket_reason(const rst_context *c)
+{
+    return !(c->rst->flags & TCP_FLAG_ACK) && c->host && c->host->listening ? KR_TCP_FLAGS : KR_NO_SOCKET;
+}
+
+static void set_no_socket_verdict(rst_context *c, rst_cause cause, rst_confidence confidence)
+{
+    rst_kernel_reason reason = no_socket_reason(c);
+    set_verdict(c, cause, reason, confidence);
+    if (reason == KR_TCP_FLAGS)
+        add_alternative(c, CAUSE_COUNT, KR_NO_SOCKET);
+}
+
 static void G_GNUC_PRINTF(2, 3) say(rst_context *c, const char *fmt, ...)
 {
     va_list ap;
@@ -185,6 +243,13 @@ static void G_GNUC_PRINTF(2, 3) say(rst_context *c, const char *fmt, ...)
 static int64_t since_us(const rst_context *c, uint32_t tick)
 {
     return conn_ticks_us(c->now, tick);
+}
+
+/* How long a passive RST took to answer its trigger (the stream's quiet time
+ * when the trigger is not known). */
+static void format_answer_time(const rst_context *c, char *buf, size_t size)
+{
+    rst_format_duration(buf, size, c->answers ? c->out->response_us : c->out->idle_us);
 }
 
 /* ---- roles, phase, shape, acceptability -------------------------------- */
@@ -215,6 +280,12 @@ static rst_phase find_phase(const conn_stream *st, int client)
     const conn_side *a = &st->side[0], *b = &st->side[1];
     uint16_t any = a->flags | b->flags;
 
+    /* only SYNs (and RSTs) so far: a SYN sent again after a refusal is refused again */
+    if ((any & SIDE_SENT_SYN) && !(any & (SIDE_SENT_SYNACK | SIDE_SENT_PLAIN)))
+        return PHASE_SYN;
+    /* no handshake and no ACK from anyone: FIN, NULL or XMAS probes, no connection */
+    if (!(any & (SIDE_SENT_SYN | SIDE_SENT_SYNACK)) && !(any & SIDE_ACKED))
+        return PHASE_UNKNOWN;
     if ((any & SIDE_SENT_RST) || ((a->flags & b->flags) & SIDE_SENT_FIN))
         return PHASE_CLOSED;
     if (any & SIDE_SENT_FIN)
@@ -239,14 +310,15 @@ static rst_shape find_shape(const rst_context *c)
         return SHAPE_NONSTANDARD;
     if (!(rst->flags & TCP_FLAG_ACK)) {
         /* seq copied from the ack of the segment it answers */
-        if (!(peer->flags & SIDE_ACKED) || rst->seq == peer->last_ack)
+        if (!(peer->flags & SIDE_ACKED) || c->answers)
             return SHAPE_PASSIVE;
         return SHAPE_NONSTANDARD;
     }
     /* answer to a segment without ACK: a SYN (unless the sender's own sequence
      * numbers have just wrapped around to 0) */
+    gboolean me_sent = (me->flags & (SIDE_SENT_PLAIN | SIDE_SENT_SYN | SIDE_SENT_SYNACK)) != 0;
     if (rst->seq == 0 && (peer->flags & SIDE_SEEN) && rst->ack == peer->next_seq
-        && !((me->flags & SIDE_SEEN) && me->next_seq == 0))
+        && !(me_sent && me->next_seq == 0))
         return SHAPE_PASSIVE;
     if (me->flags & SIDE_SEEN) {
         if (rst->seq == me->next_seq)
@@ -293,6 +365,9 @@ static void classify_active_abort(rst_context *c)
     char idle[32], wait[32];
     gboolean peer_spoke_last = peer->payload_bytes > 0
         && (me->payload_bytes == 0 || conn_ticks_us(peer->last_data_tick, me->last_data_tick) > 0);
+    /* its receive window shrank to a quarter of its peak: received data piled up unread */
+    gboolean window_filled = peer->payload_bytes > 0 && me->peak_window_code > 0
+        && conn_window_bytes(me->window_code) * 4u < conn_window_bytes(me->peak_window_code);
 
     rst_format_duration(idle, sizeof idle, c->out->idle_us);
     if (me->probes > 0) {
@@ -305,18 +380,34 @@ static void classify_active_abort(rst_context *c)
     if (peer_spoke_last) {
         uint32_t peer_data_end = peer->next_seq - ((peer->flags & SIDE_SENT_FIN) ? 1 : 0);
         gboolean in_flight = (c->rst->flags & TCP_FLAG_ACK) && seq_after(peer_data_end, c->rst->ack);
-        gboolean window_filled = me->peak_window_code > 0
-            && conn_window_bytes(me->window_code) * 4u < conn_window_bytes(me->peak_window_code);
         gboolean mid_write = !(peer->flags & SIDE_LAST_DATA_PSH);
         /* The kernel ACKs on read; data whose first ACK is the RST itself was never read. */
         gboolean first_ack = (c->rst->flags & TCP_FLAG_ACK) && (me->flags & SIDE_ACKED)
             && seq_after(c->rst->ack, me->last_ack);
 
+        /* data the RST's sender never got (in flight) or could not take in (its window
+         * shrank) was surely unread; otherwise the application may have read it all and
+         * then aborted (SO_LINGER{1,0}: TCP_STATE): tcp_close() resets with
+         * TCP_ABORT_ON_CLOSE only when unread data is left. A RST that is the first ACK
+         * of the data came within the delayed-ACK time (TCP_DELACK_MAX), which a read
+         * need not cut short; and a server that never answered may be a listener closing
+         * with the connection still in its accept queue (inet_csk_listen_stop ->
+         * tcp_disconnect: TCP_STATE). */
+        gboolean surely_unread = in_flight || window_filled;
+
         rst_format_duration(wait, sizeof wait, since_us(c, peer->last_data_tick));
-        if (!c->me_client || in_flight || window_filled || mid_write || first_ack) {
-            set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE,
-                        in_flight || window_filled || first_ack || c->me_server ? CONFIDENCE_HIGH
-                                                                                : CONFIDENCE_MEDIUM);
+        if (c->me_server && me->payload_bytes == 0 && c->host && c->host->queue_burst && !surely_unread) {
+            set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_HIGH);
+            add_alternative(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
+            say(c, "server reset %s after %u bytes from the client, never having answered, together with "
+                "other never-answered connections of its port: a listener closing with them still in its "
+                "accept queue", wait, peer->payload_bytes);
+            return;
+        }
+        if (!c->me_client || surely_unread || mid_write || first_ack) {
+            set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_HIGH);
+            if (!surely_unread)
+                add_alternative(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE);
             if (in_flight || window_filled || mid_write || first_ack)
                 say(c, "%s reset %s after %s data it had not read (%u bytes received%s%s%s%s): "
                     "close() with unread data; no FIN", c->me_name, wait, c->peer_name,
@@ -330,7 +421,8 @@ static void classify_active_abort(rst_context *c)
                     peer->payload_bytes, me->payload_bytes);
             return;
         }
-        set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_MEDIUM);
+        set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_HIGH);
+        add_alternative(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
         say(c, "client reset %s after a complete %u-byte response it had ACKed, from a live socket "
             "with no FIN: SO_LINGER{1,0} close after reading it (TCP_ABORT_ON_CLOSE if unread)",
             wait, peer->payload_bytes);
@@ -342,6 +434,7 @@ static void classify_active_abort(rst_context *c)
         if (peer->writes > me->writes) {
             /* more requests than answers: e.g. a pipelined request left unread */
             set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_MEDIUM);
+            add_alternative(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE);
             say(c, "%s reset %s after answering %u %s write%s with %u of its own: the rest, %s, "
                 "sat unread (close() with unread data; TCP_STATE if it was SO_LINGER{1,0}); no FIN",
                 c->me_name, wait, peer->writes, c->peer_name, peer->writes == 1 ? "" : "s", me->writes,
@@ -354,8 +447,11 @@ static void classify_active_abort(rst_context *c)
                 "(%u bytes sent, %u received); no FIN", wait, me->payload_bytes, peer->payload_bytes);
             return;
         }
-        set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE,
-                    c->out->phase == PHASE_UNKNOWN ? CONFIDENCE_MEDIUM : CONFIDENCE_HIGH);
+        set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_HIGH);
+        /* whether the application read all the peer sent is not on the wire: what it
+         * left unread makes tcp_close() reset with TCP_ABORT_ON_CLOSE instead */
+        if (peer->payload_bytes)
+            add_alternative(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
         say(c, "%s reset %s after its own last data (%u bytes sent, %u received), from a live "
             "socket with no FIN: SO_LINGER{1,0} or a similar hard close", c->me_name, wait,
             me->payload_bytes, peer->payload_bytes);
@@ -368,8 +464,8 @@ static void classify_active_abort(rst_context *c)
 /* A bare RST for a connection the sender has no (full) socket for. */
 static void classify_no_socket(rst_context *c)
 {
-    char idle[32];
-    rst_format_duration(idle, sizeof idle, c->out->idle_us);
+    char answer[32];
+    format_answer_time(c, answer, sizeof answer);
     if (c->me_server && (c->me->flags & SIDE_SENT_SYNACK) && !(c->me->flags & SIDE_SENT_PLAIN)) {
         /* The server never sent anything but its SYN-ACK: the connection never left the
          * listener's request queue, and the listener refused to promote it. */
@@ -381,21 +477,33 @@ static void classify_no_socket(rst_context *c)
             set_verdict(c, CAUSE_ACCEPT_OVERFLOW, KR_INVALID_SYN, CONFIDENCE_HIGH);
             say(c, "server answered the client's first segment after the handshake with a bare "
                 "RST after %s, never having sent anything but its SYN-ACK: the accept queue was "
-                "full and tcp_abort_on_overflow=1", idle);
+                "full and tcp_abort_on_overflow=1", answer);
         }
         return;
     }
-    set_verdict(c, CAUSE_STALE_CONNECTION, KR_NO_SOCKET,
-                c->out->phase == PHASE_UNKNOWN ? CONFIDENCE_MEDIUM : CONFIDENCE_HIGH);
-    say(c, "%s no longer has this connection: it answered a %s segment (after %s idle) with a "
-        "bare RST; it restarted, expired the connection or lost it in a failover", c->me_name,
-        c->peer_name, idle);
+    /* New data reaching a socket the application has closed (an orphan in FIN_WAIT1,
+     * its FIN still queued behind unsent data) resets it: tcp_rcv_state_process,
+     * TCP_ABORT_ON_DATA. The sender still had data in flight when the trigger left
+     * the peer, so it had a socket moments before: not a forgotten connection. */
+    gboolean trigger_data = c->answers && c->peer->payload_bytes && c->peer->last_data_tick == c->trigger_tick;
+    if (trigger_data && c->me->payload_bytes && seq_after(c->me->next_seq, c->rst->seq)) {
+        set_verdict(c, CAUSE_DATA_AFTER_CLOSE, KR_TCP_ABORT_ON_DATA, CONFIDENCE_MEDIUM);
+        say(c, "%s data reached the %s %s after the %s was still sending (%u bytes of it not yet "
+            "acked): its application had closed the socket with its FIN queued behind unsent data, "
+            "and the orphan reset the new data", c->peer_name, c->me_name, answer, c->me_name,
+            c->me->next_seq - c->rst->seq);
+        return;
+    }
+    set_no_socket_verdict(c, CAUSE_STALE_CONNECTION, CONFIDENCE_HIGH);
+    say(c, "%s no longer has this connection: it answered a %s segment with a bare RST %s "
+        "later; it restarted, expired the connection or lost it in a failover%s", c->me_name,
+        c->peer_name, answer, c->out->kernel_reason == KR_TCP_FLAGS ? " (its listener answered)" : "");
 }
 
 static void classify_syn_phase(rst_context *c)
 {
     char rtt[32];
-    rst_format_duration(rtt, sizeof rtt, c->out->idle_us);
+    format_answer_time(c, rtt, sizeof rtt);
     if ((c->peer->flags & SIDE_SENT_SYN) && !(c->me->flags & SIDE_SENT_SYN)) {
         set_verdict(c, CAUSE_REFUSED, KR_NO_SOCKET,
                     c->out->shape == SHAPE_PASSIVE ? CONFIDENCE_HIGH : CONFIDENCE_MEDIUM);
@@ -424,7 +532,7 @@ static void classify_synack_phase(rst_context *c)
             say(c, "client reset a SYN-ACK that acknowledged %u instead of %u", c->peer->last_ack,
                 c->me->next_seq);
         } else if (c->out->shape == SHAPE_PASSIVE) {
-            set_verdict(c, CAUSE_CONNECT_ABANDONED, KR_NO_SOCKET, CONFIDENCE_HIGH);
+            set_no_socket_verdict(c, CAUSE_CONNECT_ABANDONED, CONFIDENCE_HIGH);
             say(c, "client answered the SYN-ACK (%s after its SYN) with a bare RST: its connect() "
                 "had already given up and the socket was gone", gap);
         } else {
@@ -471,6 +579,22 @@ static void classify_established_phase(rst_context *c)
 /* Before any FIN (phases data and unknown) and when only the peer closed. */
 static void classify_open_connection(rst_context *c)
 {
+    const conn_side *me = c->me, *peer = c->peer;
+    gboolean me_spoke_last = me->payload_bytes > 0
+        && (peer->payload_bytes == 0 || conn_ticks_us(me->last_data_tick, peer->last_data_tick) >= 0);
+    if (c->out->shape == SHAPE_ACTIVE && (peer->flags & SIDE_SENT_FIN) && !(me->flags & SIDE_SENT_FIN)
+        && me_spoke_last && peer->window_code == 0 && me->probes == 0) {
+        /* The peer closed and its window is shut: our FIN waits behind unsent data. A
+         * linger-0 close() after shutdown() (LAST_ACK) resets with
+         * TCP_DISCONNECT_WITH_DATA (tcp_disconnect); without the shutdown() (CLOSE_WAIT)
+         * with TCP_STATE. The wire shows neither call. */
+        set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_DISCONNECT_WITH_DATA, CONFIDENCE_HIGH);
+        add_alternative(c, CAUSE_COUNT, KR_TCP_STATE);
+        say(c, "%s reset with data it could not send (the %s's window was closed) after the %s's "
+            "FIN and no FIN of its own: a hard close with its FIN queued behind unsent data",
+            c->me_name, c->peer_name, c->peer_name);
+        return;
+    }
     if (c->out->shape == SHAPE_ACTIVE) {
         classify_active_abort(c);
     } else if (c->out->shape == SHAPE_PASSIVE) {
@@ -500,9 +624,22 @@ static void classify_after_own_fin(rst_context *c)
         return;
     }
     if (c->out->shape == SHAPE_PASSIVE) {
-        set_verdict(c, CAUSE_LATE_AFTER_CLOSE, KR_NO_SOCKET, CONFIDENCE_MEDIUM);
+        set_no_socket_verdict(c, CAUSE_LATE_AFTER_CLOSE, CONFIDENCE_MEDIUM);
         say(c, "%s, already closed, answered a late %s segment with a bare RST", c->me_name,
             c->peer_name);
+        return;
+    }
+    if (c->out->shape == SHAPE_ACTIVE && (c->me->flags & SIDE_FIN_ACKED)
+        && !(c->peer->flags & (SIDE_SENT_FIN | SIDE_DATA_AFTER_FIN)) && c->me->probes == 0) {
+        /* FIN_WAIT2 after shutdown(), nothing unread: close() resets through
+         * tcp_disconnect() with SO_LINGER{1,0} (TCP_STATE), or at once with
+         * TCP_LINGER2 < 0 (tcp_close: TCP_ABORT_ON_LINGER); the same segment on the wire. */
+        char wait[32];
+        rst_format_duration(wait, sizeof wait, c->out->idle_us);
+        set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_HIGH);
+        add_alternative(c, CAUSE_COUNT, KR_TCP_ABORT_ON_LINGER);
+        say(c, "%s reset %s after the %s ACKed its FIN, from a live socket: a hard close after "
+            "shutdown() (SO_LINGER{1,0}, or TCP_LINGER2 < 0)", c->me_name, wait, c->peer_name);
         return;
     }
     classify_open_connection(c);
@@ -513,7 +650,7 @@ static void classify_closed_phase(rst_context *c)
     gboolean earlier_rst = ((c->me->flags | c->peer->flags) & SIDE_SENT_RST) != 0;
     if (!earlier_rst) {
         if (c->out->shape == SHAPE_PASSIVE && !(c->peer->flags & SIDE_DATA_AFTER_FIN)) {
-            set_verdict(c, CAUSE_LATE_AFTER_CLOSE, KR_NO_SOCKET, CONFIDENCE_HIGH);
+            set_no_socket_verdict(c, CAUSE_LATE_AFTER_CLOSE, CONFIDENCE_HIGH);
             say(c, "after both FINs, %s answered a straggling %s segment with a bare RST: "
                 "harmless, its socket was already gone", c->me_name, c->peer_name);
             return;
@@ -523,10 +660,8 @@ static void classify_closed_phase(rst_context *c)
     }
     if ((c->me->flags & SIDE_SENT_RST) && c->out->shape == SHAPE_PASSIVE) {
         /* follow-ups: the peer's segments still arriving after our own RST */
-        gboolean data = c->peer->payload_bytes > 0 && c->peer->last_data_tick == c->st->last_tick
-            && (c->peer->flags & SIDE_SENT_LAST);
-        set_verdict(c, data ? CAUSE_DATA_AFTER_CLOSE : CAUSE_LATE_AFTER_CLOSE, KR_NO_SOCKET,
-                    CONFIDENCE_HIGH);
+        gboolean data = c->answers && c->peer->payload_bytes > 0 && c->peer->last_data_tick == c->trigger_tick;
+        set_no_socket_verdict(c, data ? CAUSE_DATA_AFTER_CLOSE : CAUSE_LATE_AFTER_CLOSE, CONFIDENCE_HIGH);
         say(c, "%s had already reset this connection; a %s %s still in flight drew this bare RST",
             c->me_name, c->peer_name, data ? "data segment" : "segment");
         return;
@@ -539,10 +674,32 @@ static void classify_closed_phase(rst_context *c)
     }
 }
 
-void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_settings *settings,
-                  rst_diagnosis *out)
+/* A RST|ACK answering a FIN, NULL or XMAS probe (no ACK flag, no connection):
+ * a listener drops such segments silently (tcp_rcv_state_process, TCP_LISTEN),
+ * so the port has none. */
+static void classify_probe(rst_context *c)
 {
-    rst_context c = { .st = st, .rst = rst, .settings = settings, .out = out };
+    char answer[32];
+    format_answer_time(c, answer, sizeof answer);
+    set_verdict(c, CAUSE_REFUSED, KR_NO_SOCKET, CONFIDENCE_HIGH);
+    say(c, "%s answered a probe without ACK or SYN from port %u after %s: nothing listens on port %u",
+        c->me_name, c->rst->dst_port, answer, c->rst->src_port);
+}
+
+/* Confidence adjustments, each made here once: without the handshake every
+ * rule rests on less; a named alternative caps the verdict at medium. */
+static void settle_confidence(rst_diagnosis *out)
+{
+    if (out->phase == PHASE_UNKNOWN && out->confidence > CONFIDENCE_LOW)
+        out->confidence--;
+    if ((out->cause_alt || out->kernel_reason_alt) && out->confidence > CONFIDENCE_MEDIUM)
+        out->confidence = CONFIDENCE_MEDIUM;
+}
+
+void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_settings *settings,
+                  const rst_host_facts *host, rst_diagnosis *out)
+{
+    rst_context c = { .st = st, .rst = rst, .settings = settings, .host = host, .out = out };
     unsigned me_idx = conn_side_of(st, rst);
     gboolean guessed;
     int client = find_client(st, rst, &guessed);
@@ -559,10 +716,15 @@ void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_setti
     out->sender = c.me_client ? SENDER_CLIENT : c.me_server ? SENDER_SERVER : SENDER_UNKNOWN;
     out->roles_guessed = guessed;
     out->phase = find_phase(st, client);
+    c.answers = conn_find_trigger(st, me_idx, rst, &out->trigger_frame, &c.trigger_tick);
     out->shape = find_shape(&c);
+    if (out->shape != SHAPE_PASSIVE) {
+        c.answers = FALSE;   /* an active RST answers nothing */
+        out->trigger_frame = 0;
+    }
+    out->response_us = c.answers ? since_us(&c, c.trigger_tick) : -1;
     out->acceptable = find_acceptability(&c);
     out->ignored = out->acceptable == ACCEPT_OUT_OF_WINDOW ? IGNORED_OUT_OF_WINDOW : IGNORED_NO;
-    out->trigger_frame = out->shape == SHAPE_PASSIVE && (c.peer->flags & SIDE_SENT_LAST) ? st->last_frame : 0;
     out->idle_us = conn_is_new(st) ? -1 : since_us(&c, st->last_tick);
     out->age_us = ((st->side[0].flags | st->side[1].flags) & SIDE_SENT_SYN) ? since_us(&c, st->first_tick) : -1;
     {
@@ -583,12 +745,15 @@ void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_setti
             classify_open_connection(&c);
         break;
     case PHASE_CLOSED:      classify_closed_phase(&c); break;
-    default:                classify_open_connection(&c); break;
+    default:
+        if (c.answers && (rst->flags & TCP_FLAG_ACK) && !(c.peer->flags & SIDE_ACKED))
+            classify_probe(&c);
+        else
+            classify_open_connection(&c);
+        break;
     }
     rst_keepalive_race(st, rst, settings, out);
-
-    if (out->phase == PHASE_UNKNOWN && out->confidence > CONFIDENCE_LOW)
-        out->confidence--;   /* without the handshake every rule rests on less */
+    settle_confidence(out);
     if (guessed && out->sender != SENDER_UNKNOWN) {
         size_t len = strlen(out->evidence);
         g_strlcpy(out->evidence + len, " (roles guessed from ports)", sizeof out->evidence - len);

@@ -108,6 +108,12 @@ typedef enum {
     KR_COUNT
 } rst_kernel_reason;
 
+/* What other streams showed about the RST's sender (conn_listeners). */
+typedef struct {
+    gboolean listening;   /* a listener on the RST's source address and port */
+    gboolean queue_burst; /* it has just aborted another connection it never answered */
+} rst_host_facts;
+
 /* Tunables (preferences). */
 typedef struct {
     uint32_t response_timeout_ms;   /* a wait this long for an answer is a timeout */
@@ -125,8 +131,12 @@ typedef struct {
     rst_cause         cause;
     rst_confidence    confidence;
     rst_kernel_reason kernel_reason;
+    /* readings the wire cannot rule out besides the best guess: bit (1 << value) */
+    uint32_t          cause_alt;
+    uint32_t          kernel_reason_alt;
     gboolean          roles_guessed;   /* no SYN/SYN-ACK: roles from ports */
     uint32_t          trigger_frame;   /* frame this RST answers; 0 = none */
+    int64_t           response_us;     /* since the segment it answers; -1 = none */
     int64_t           idle_us;         /* since the stream's previous segment; -1 = none */
     int64_t           age_us;          /* since the SYN; -1 = SYN not captured */
     uint32_t          bytes_client;    /* payload bytes sent by each role before the RST */
@@ -144,9 +154,13 @@ typedef struct {
 } rst_diagnosis;
 
 /* Diagnose rst (a segment with the RST flag) against the stream state
- * before it; st must have seen at least... nothing: an empty state is fine. */
+ * before it (an empty state is fine); host may be NULL (nothing known). */
 void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_settings *settings,
-                  rst_diagnosis *out);
+                  const rst_host_facts *host, rst_diagnosis *out);
+
+/* The alternatives as comma-separated tokens ("" when none). */
+void rst_cause_alt_tokens(const rst_diagnosis *d, char *buf, size_t size);
+void rst_kernel_reason_alt_tokens(const rst_diagnosis *d, char *buf, size_t size);
 
 /* Tokens: the public values of the rstdiag.* string fields. */
 const char *rst_sender_token(rst_sender v);
@@ -159,7 +173,8 @@ const char *rst_kernel_reason_token(rst_kernel_reason v);
 const char *rst_origin_token(rst_origin v);
 const char *rst_ignored_token(rst_ignored v);
 
-/* Replace the cause (attribution and vendor codes refine the stack rules). */
+/* Replace the cause (attribution and vendor codes refine the stack rules);
+ * the alternatives of the replaced verdict go with it. */
 void rst_set_cause(rst_diagnosis *d, rst_cause cause, rst_kernel_reason reason, rst_confidence confidence,
                    const char *evidence);
 

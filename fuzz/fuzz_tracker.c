@@ -157,21 +157,34 @@ static void check_diagnosis(const conn_stream *st, const tcp_segment *seg, const
         FUZZ_CHECK(d->roles_guessed && seg->src_port == seg->dst_port);
 
     /* phases */
+    gboolean only_syns = (any & SIDE_SENT_SYN) && !(any & (SIDE_SENT_SYNACK | SIDE_SENT_PLAIN));
+    gboolean no_connection = !(any & (SIDE_SENT_SYN | SIDE_SENT_SYNACK | SIDE_ACKED));
     if (d->phase == PHASE_UNKNOWN) {
-        FUZZ_CHECK(!(any & (SIDE_SENT_SYN | SIDE_SENT_SYNACK | SIDE_SENT_FIN | SIDE_SENT_RST)));
+        /* no handshake, and closes only when nobody ever acked (probes) */
+        FUZZ_CHECK(!(any & (SIDE_SENT_SYN | SIDE_SENT_SYNACK)));
+        FUZZ_CHECK(no_connection || !(any & (SIDE_SENT_FIN | SIDE_SENT_RST)));
         FUZZ_CHECK(d->confidence != CONFIDENCE_HIGH);   /* lowered without the handshake */
     }
     FUZZ_CHECK((d->phase == PHASE_CLOSED)
-               == ((any & SIDE_SENT_RST) || (st->side[0].flags & st->side[1].flags & SIDE_SENT_FIN)));
+               == (!only_syns && !no_connection
+                   && ((any & SIDE_SENT_RST) || (st->side[0].flags & st->side[1].flags & SIDE_SENT_FIN))));
     if (seg->payload_len > 0)
         FUZZ_CHECK(d->shape == SHAPE_NONSTANDARD);
+
+    /* alternatives: known values only, never the verdict itself, and they cap the confidence */
+    FUZZ_CHECK((d->cause_alt >> CAUSE_COUNT) == 0 && !(d->cause_alt & (1u << d->cause)));
+    FUZZ_CHECK((d->kernel_reason_alt >> KR_COUNT) == 0 && !(d->kernel_reason_alt & (1u << d->kernel_reason)));
+    if (d->cause_alt || d->kernel_reason_alt)
+        FUZZ_CHECK(d->confidence != CONFIDENCE_HIGH);
 
     /* numbers */
     FUZZ_CHECK((d->idle_us == -1) == conn_is_new(st));
     FUZZ_CHECK((d->age_us == -1) == !(any & SIDE_SENT_SYN));
     FUZZ_CHECK((uint64_t)d->bytes_client + d->bytes_server
                == (uint64_t)st->side[0].payload_bytes + st->side[1].payload_bytes);
-    FUZZ_CHECK(d->trigger_frame == 0 || (d->shape == SHAPE_PASSIVE && d->trigger_frame == st->last_frame));
+    const conn_side *peer = &st->side[!conn_side_of(st, seg)];
+    FUZZ_CHECK(d->trigger_frame == 0 || (d->shape == SHAPE_PASSIVE && d->trigger_frame <= peer->seg_frame));
+    FUZZ_CHECK((d->response_us == -1) == (d->trigger_frame == 0));
 }
 
 /* What attribution and the follow-up may leave in a verdict. */
@@ -208,7 +221,8 @@ static void check_tracking(const conn_stream *before, const conn_stream *st, con
     FUZZ_CHECK(!conn_is_new(st));
     FUZZ_CHECK(st->side[me].flags & SIDE_SEEN);
     FUZZ_CHECK((st->side[me].flags & SIDE_SENT_LAST) && !(st->side[!me].flags & SIDE_SENT_LAST));
-    FUZZ_CHECK(st->last_frame == seg->frame);
+    if (!(seg->flags & TCP_FLAG_RST))
+        FUZZ_CHECK(st->side[me].seg_frame == seg->frame);
     FUZZ_CHECK(st->last_tick == conn_tick(seg->time_us));
     FUZZ_CHECK(st->first_key == (conn_is_new(before) ? seg->src_key : before->first_key));
     if (!conn_is_new(before))
@@ -270,6 +284,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     uint32_t frame = 0;
     int64_t now = 0;
+    conn_listeners *listeners = conn_listeners_new();   /* as in packet-rstdiag.c, keyed by src_key */
     while (!fuzz_done(&in)) {
         uint8_t control = fuzz_u8(&in);
         stream_slot *slot = &streams[control & 3];
@@ -303,10 +318,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (seg.flags & TCP_FLAG_RST) {
             rst_diagnosis diag, again;
-            rst_classify(&slot->st, &seg, &settings, &diag);
+            rst_host_facts host = {
+                .listening = conn_listeners_has(listeners, &seg.src_key, sizeof seg.src_key, seg.src_port),
+                .queue_burst = conn_listeners_queue_burst(listeners, &seg.src_key, sizeof seg.src_key,
+                                                          seg.src_port, seg.time_us),
+            };
+            rst_classify(&slot->st, &seg, &settings, &host, &diag);
             FUZZ_CHECK(memcmp(&before, &slot->st, sizeof before) == 0);
             check_diagnosis(&slot->st, &seg, &diag);
-            rst_classify(&slot->st, &seg, &settings, &again);   /* every pass gets the same verdict */
+            rst_classify(&slot->st, &seg, &settings, &host, &again);   /* every pass gets the same verdict */
             FUZZ_CHECK(memcmp(&diag, &again, sizeof diag) == 0);
 
             /* as diagnose_reset(): facts from other streams come from the input too */
@@ -334,9 +354,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             slot->rst_side = conn_side_of(&slot->st, &seg);
             rst_followup_start(&slot->followup, &slot->st, &seg, sender.rtt_us);
         }
+        conn_listeners_learn(listeners, &seg.src_key, sizeof seg.src_key, &slot->st, &seg);
+        if (conn_starts_over(&slot->st, &seg))
+            memset(&before, 0, sizeof before);   /* a new connection on the same 4-tuple */
         conn_track_segment(&slot->st, &seg);
         check_tracking(&before, &slot->st, &seg);
         model_segment(me, &seg);
     }
+    conn_listeners_free(listeners);
     return 0;
 }

@@ -17,6 +17,7 @@ import fcntl
 import ipaddress
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -41,6 +42,7 @@ LABEL_COLUMNS = ["capture", "frame", "stream", "src", "sport", "dst", "dport",
                  "sender", "phase", "kernel_reason", "kernel_state", "intent", "origin", "cause"]
 
 VERBOSE = False
+SEED = None   # --seed: peers vary sizes and pauses, family and background connections vary
 
 try:
     import ctypes
@@ -449,8 +451,12 @@ class Ctx:
         self.sd = sd
         self.name = sd["name"]
         self.idx = sd["idx"]
-        self.family = sd.get("family", 4)
         self.topology = sd.get("topology", "pair")
+        self.family = sd.get("family", 4)
+        if SEED is not None and self.topology == "pair" and "family" not in sd:
+            self.family = random.Random("%s-%s-family" % (SEED, sd["name"])).choice((4, 6))
+        self.background = []         # ports of background connections (seeded runs)
+        self.background_sent = False
         pfx = "rstgen-%d-" % os.getpid()
         sides = {"pair": ("client", "server"), "routed": ("client", "router", "server"),
                  "relay": ("client", "relay", "server")}[self.topology]
@@ -579,13 +585,19 @@ class Ctx:
 
     def _spec(self, extra):
         spec = {"family": self.family, "caddr": self.caddr, "saddr": self.saddr,
-                "port": SERVER_PORT}
+                "port": SERVER_PORT, "seed": SEED}
         spec.update(extra)
         return spec
 
     def server(self, handlers=None, listen=None, hold=False, hard=15):
+        handlers = dict(handlers or {})
+        if SEED is not None and not self.background and self.topology == "pair":
+            # ordinary connections to the same host and port beside the scenario's
+            n = random.Random("%s-%s-bg" % (SEED, self.name)).randint(0, 3)
+            self.background = self.ports(n, "background")
+            handlers.update({p: ["respond_close"] for p in self.background})
         spec = self._spec({"listen": listen or [{"port": SERVER_PORT, "backlog": 16}],
-                           "handlers": {str(k): v for k, v in (handlers or {}).items()},
+                           "handlers": {str(k): v for k, v in handlers.items()},
                            "hold": hold, "hard": hard})
         p = Peer(self, "server", "server", spec)
         self.peers.append(p)
@@ -593,6 +605,9 @@ class Ctx:
         return p
 
     def client(self, conns, parallel=False, hard=15, **kw):
+        if self.background and not self.background_sent:
+            conns = [{"cport": p, "b": "req_read_all"} for p in self.background] + list(conns)
+            self.background_sent = True
         spec = self._spec({"conns": conns, "parallel": parallel, "hard": hard,
                            "stagger": 0.03})  # keeps stream numbering stable
         spec.update(kw)
@@ -679,17 +694,18 @@ def sc_keepalive(S):
     S.wait_trace(2, 1)
 
 
-def _kill_client_sockets_silently(S, ps):
-    """ss -K the client's sockets while its RSTs are dropped, then clear the
-    trace buffer so those dropped RSTs are not paired."""
-    S.ipt("client", "-A", "OUTPUT", "-p", "tcp", "--tcp-flags", "RST", "RST", "-j", "DROP")
+def _kill_client_sockets_silently(S, ps, side="client"):
+    """ss -K one side's sockets of the client ports ps while its RSTs are
+    dropped, then clear the trace buffer so those dropped RSTs are not paired."""
+    S.ipt(side, "-A", "OUTPUT", "-p", "tcp", "--tcp-flags", "RST", "RST", "-j", "DROP")
+    port_key = "sport" if side == "client" else "dport"
     for p in ps:
-        S.ns_run("client", ["ss", "-K", "-t", "-n", "sport", "=", ":%d" % p])
+        S.ns_run(side, ["ss", "-K", "-t", "-n", port_key, "=", ":%d" % p])
     evs = S.wait_trace(len(ps), 2)
     S.notes.append("ss -K: %d RST(s) traced and dropped before the wire (%s)" % (
         len(evs), ",".join(sorted({"%s/%s" % (e["reason"], e["state"]) for e in evs}))))
     S.clear_trace()
-    S.ipt("client", "-D", "OUTPUT", "-p", "tcp", "--tcp-flags", "RST", "RST", "-j", "DROP")
+    S.ipt(side, "-D", "OUTPUT", "-p", "tcp", "--tcp-flags", "RST", "RST", "-j", "DROP")
 
 
 def sc_stale_half_open(S):
@@ -708,6 +724,49 @@ def sc_stale_half_open(S):
         time.sleep(0.03)
     S.wait_trace(3, 2)
     srv.wait_done(6)
+
+
+def sc_stale_server(S):
+    """The server loses its connections silently (ss -K, its RSTs dropped)
+    while its listener stays up; the clients' next requests reach the
+    listener, which resets them (TCP_FLAGS)."""
+    ps = S.ports(2, "server_lost_state_listener_up")
+    srv = S.server({p: ["respond_step_stale"] for p in ps}, hold=True)
+    cli = S.client([{"cport": p, "b": "req_read_pause_more"} for p in ps], parallel=True)
+    for p in ps:
+        cli.expect("STEP pause-%d" % p, 5)
+        srv.expect("STEP srvstale-%d" % p, 5)
+    _kill_client_sockets_silently(S, ps, side="server")
+    for p in ps:
+        srv.go("srvstale-%d" % p)
+        cli.go("pause-%d" % p)
+        time.sleep(0.03)
+    cli.wait_done(6)
+    S.wait_trace(len(ps), 2)
+
+
+def sc_syn_retry_refused(S):
+    """The first RST to a SYN for a closed port is lost before the client:
+    its SYN, retransmitted with the same ISN a second later, is refused again."""
+    ps = S.ports(2, "syn_retransmission_refused")
+    # the client drops every other RST it receives: each connection's first
+    S.ipt("client", "-A", "INPUT", "-p", "tcp", "--tcp-flags", "RST", "RST", "-m", "statistic",
+          "--mode", "nth", "--every", "2", "--packet", "0", "-j", "DROP")
+    S.client([{"cport": p, "b": "refused", "port": 9} for p in ps]).wait_done(10)
+    S.wait_trace(2 * len(ps), 2)
+
+
+def sc_listener_close_queue(S):
+    """A listener that never accepts closes while handshaken connections, each
+    with a request in it, wait in its accept queue: all are reset at once
+    (inet_csk_listen_stop -> tcp_disconnect: TCP_STATE)."""
+    ps = S.ports(3, "listener_closed_with_queue")
+    srv = S.server(listen=[{"port": SERVER_PORT, "backlog": 16, "accept": False}])
+    cli = S.client([{"cport": p, "b": "send_wait"} for p in ps], parallel=True)
+    time.sleep(0.5)
+    srv.release()
+    cli.wait_done(6)
+    S.wait_trace(len(ps), 2)
 
 
 def sc_bad_handshake(S):
@@ -785,7 +844,9 @@ def sc_fin_straggler(S):
     cf = S.ports(1, "late_dup_ack_after_last_ack")
     handlers = {p: ["respond_step_close"] for p in sf}
     handlers.update({p: ["respond_wait_eof"] for p in cf})
-    srv = S.server(handlers)
+    # the listener stays up, as a service's does: a straggler reaching the
+    # server's port is then answered by it (TCP_FLAGS)
+    srv = S.server(handlers, hold=True)
     conns = [{"cport": p, "b": "req_read_all"} for p in sf]
     conns += [{"cport": p, "b": "straggler_client_first"} for p in cf]
     cli = S.client(conns)
@@ -828,7 +889,6 @@ def sc_fin_straggler(S):
             disarm(second, drop, n)
             n += 1
     cli.wait_done(10)
-    srv.wait_done(8)
     S.wait_trace(n, 1)
 
 
@@ -1006,7 +1066,7 @@ SCENARIOS = [
     dict(name="bad_handshake", fn=sc_bad_handshake, expect={"TCP_INVALID_ACK_SEQUENCE"}),
     dict(name="accept_overflow", fn=sc_accept_overflow, expect={"INVALID_SYN"}),
     dict(name="connect_abandoned", fn=sc_connect_abandoned, expect={"NO_SOCKET"}),
-    dict(name="fin_straggler", fn=sc_fin_straggler, expect={"NO_SOCKET"}),
+    dict(name="fin_straggler", fn=sc_fin_straggler, expect={"NO_SOCKET", "TCP_FLAGS"}),
     dict(name="linger_server_v6", fn=sc_linger_server, family=6, expect={"TCP_STATE"}),
     dict(name="abort_after_fin", fn=sc_abort_after_fin, expect={"TCP_STATE"}),
     dict(name="firewall_reject", fn=sc_firewall_reject, topology="routed",
@@ -1020,6 +1080,9 @@ SCENARIOS = [
     dict(name="router_refusal", fn=sc_router_refusal, topology="routed", expect={"NONE", "NO_SOCKET"}),
     dict(name="injector_copy", fn=sc_injector_copy, topology="routed", expect={"NONE", "NO_SOCKET"}),
     dict(name="nat_expiry_server", fn=sc_nat_expiry, topology="routed", capture="server", expect={"NONE"}),
+    dict(name="stale_server", fn=sc_stale_server, expect={"TCP_FLAGS"}),
+    dict(name="syn_retry_refused", fn=sc_syn_retry_refused, expect={"NO_SOCKET"}),
+    dict(name="listener_close_queue", fn=sc_listener_close_queue, expect={"TCP_STATE"}),
 ]
 for _i, _sd in enumerate(SCENARIOS, 1):
     _sd["idx"] = _i
@@ -1062,7 +1125,23 @@ def client_endpoint(stream_pkts):
 
 def compute_phase(before, client_ep):
     """Phase of a RST from the packets of its stream that precede it.
-    First match wins: closed, closing, unknown, data, established, synack, syn."""
+    First match wins: syn (only SYNs and RSTs so far: a SYN sent again after a
+    refusal), unknown (no handshake and no ACK: probes), closed, closing,
+    unknown, data, established, synack, syn. A SYN after a RST or both FINs
+    starts a new connection attempt on the 4-tuple: only what follows counts."""
+    start, fins, ended = 0, set(), False
+    for i, p in enumerate(before):
+        if p["flags"] & F_SYN and not p["flags"] & F_ACK and ended:
+            start, fins, ended = i, set(), False
+        if p["flags"] & F_FIN:
+            fins.add((p["src"], p["sport"]))
+        ended = ended or bool(p["flags"] & F_RST) or len(fins) >= 2
+    before = before[start:]
+    if any(p["flags"] & F_SYN and not p["flags"] & F_ACK for p in before) \
+            and all(p["flags"] & F_RST or (p["flags"] & F_SYN and not p["flags"] & F_ACK) for p in before):
+        return "syn"
+    if not any(p["flags"] & (F_SYN | F_ACK) for p in before):
+        return "unknown"
     if any(p["flags"] & F_RST for p in before):
         return "closed"
     fin_senders = {(p["src"], p["sport"]) for p in before if p["flags"] & F_FIN}
@@ -1306,15 +1385,18 @@ def check_env():
 
 
 def main():
-    global VERBOSE
+    global VERBOSE, SEED
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", help="comma-separated scenario names (labels.tsv is then "
                     "not rewritten; rows are printed)")
     ap.add_argument("--outdir", default=os.path.join(REPO, "tests", "captures"))
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--list", action="store_true", help="list scenarios and exit")
+    ap.add_argument("--seed", type=int, help="vary each scenario's parameters from this seed "
+                    "(tests/gen/sweep.py); a scenario that fails is then skipped, not fatal")
     args = ap.parse_args()
     VERBOSE = args.verbose
+    SEED = args.seed
     if args.list:
         for sd in SCENARIOS:
             print(sd["name"])
@@ -1339,7 +1421,13 @@ def main():
     try:
         REG.tracer = gen.tracer = Tracer()
         for sd in todo:
-            S, rows, dt = gen.run_one(sd)
+            try:
+                S, rows, dt = gen.run_one(sd)
+            except GenError as e:
+                if SEED is None:
+                    raise
+                log("%-20s skipped with seed %d: %s" % (sd["name"], SEED, e))
+                continue
             all_rows.extend(rows)
             reasons = collections.Counter(r["kernel_reason"] for r in rows)
             unexpected = set(reasons) - sd["expect"]

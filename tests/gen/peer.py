@@ -19,6 +19,7 @@ Stdlib only.
 import errno
 import json
 import os
+import random
 import select
 import signal
 import socket
@@ -173,12 +174,22 @@ def op_rcvbuf(s, cp, n):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, n)
 
 
+def varied(cp, what, value, choices):
+    """value times a factor drawn from choices for this connection, when the
+    spec has a seed (tests/gen/sweep.py); value as given otherwise."""
+    if SPEC.get("seed") is None:
+        return value
+    factor = random.Random("%s-%s-%s-%s" % (SPEC["seed"], SPEC.get("role"), cp, what)).choice(choices)
+    return max(1, int(value * factor)) if isinstance(value, int) else value * factor
+
+
 def op_sleep(s, cp, t):
-    time.sleep(t)
+    time.sleep(varied(cp, "sleep%s" % t, t, (0.5, 1, 1, 2)))
 
 
 def op_send(s, cp, tag, n):
-    s.sendall(payload(tag, n))
+    # more than the peer reads leaves data unread (less would only stall the peer's read)
+    s.sendall(payload(tag, varied(cp, "send-" + tag, n, (1, 1, 1, 2, 8))))
 
 
 def op_send_into_reset(s, cp, tag, n):
@@ -410,6 +421,8 @@ SERVER = {
     "respond_hold": [("read", REQ_LEN), ("send", "200", 500), ("drain", 3.0)],
     "respond_wait_eof": [("read", REQ_LEN), ("send", "200", 300), ("drain", 3.0)],
     "respond_step_close": [("read", REQ_LEN), ("send", "200", 300), ("await_go", "preclose")],
+    # the generator kills this socket (ss -K) at the step; the close after it finds nothing
+    "respond_step_stale": [("read", REQ_LEN), ("send", "200", REQ_LEN), ("await_go", "srvstale")],
     "respond_hold_release": [("read", REQ_LEN), ("send", "200", REQ_LEN), ("hold", 20)],
     "echo_graceful": [("read", REQ_LEN), ("send", "200", REQ_LEN), ("drain", 3.0)],
     "stale_wait": [("read", REQ_LEN), ("send", "200", REQ_LEN), ("drain", 6.0)],
@@ -524,6 +537,7 @@ def serve(roles, hard=15):
     global CTL, SPEC
     role = sys.argv[1]
     SPEC = json.loads(sys.argv[2])
+    SPEC["role"] = role
     SPEC.setdefault("hard", hard)
     signal.signal(signal.SIGALRM, lambda *a: os._exit(3))
     signal.alarm(int(SPEC["hard"]) + 1)

@@ -24,6 +24,7 @@ typedef struct {
     uint8_t ttl[2];         /* each side's TTL as the capture sees it */
     host_facts host[2];     /* what each side's packets showed so far */
     rst_settings settings;
+    rst_host_facts other_streams;   /* what other streams show about the RST's sender */
     rst_diagnosis diag;
 } conversation;
 
@@ -86,7 +87,7 @@ static G_GNUC_UNUSED const rst_diagnosis *reset(conversation *c, int from, uint1
                                   uint32_t len, int64_t after_us)
 {
     tcp_segment seg = make_segment(c, from, flags | TCP_FLAG_RST, seq, ack, len, after_us);
-    rst_classify(&c->st, &seg, &c->settings, &c->diag);
+    rst_classify(&c->st, &seg, &c->settings, &c->other_streams, &c->diag);
     track(c, from, &seg);
     return &c->diag;
 }

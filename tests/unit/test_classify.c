@@ -3,6 +3,15 @@
  * sequences (tests/unit/conversation.h). */
 #include "conversation.h"
 
+static void assert_alternatives(const rst_diagnosis *d, const char *causes, const char *reasons)
+{
+    char buf[160];
+    rst_cause_alt_tokens(d, buf, sizeof buf);
+    g_assert_cmpstr(buf, ==, causes);
+    rst_kernel_reason_alt_tokens(d, buf, sizeof buf);
+    g_assert_cmpstr(buf, ==, reasons);
+}
+
 static void test_refused(void)
 {
     conversation c;
@@ -105,6 +114,9 @@ static void test_server_linger_after_response(void)
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 500, 200);
     const rst_diagnosis *d = active_reset(&c, SERVER, 20);
     assert_diag(d, "server", "data", "active", "abortive-close", "TCP_STATE");
+    /* whether it read the whole request is not on the wire */
+    assert_alternatives(d, "unread-data", "TCP_ABORT_ON_CLOSE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
 }
 
 static void test_client_linger_after_complete_response(void)
@@ -114,6 +126,7 @@ static void test_client_linger_after_complete_response(void)
     request_response(&c, 300, 500);
     const rst_diagnosis *d = active_reset(&c, CLIENT, 100);
     assert_diag(d, "client", "data", "active", "abortive-close", "TCP_STATE");
+    assert_alternatives(d, "unread-data", "TCP_ABORT_ON_CLOSE");   /* it may not have read it all */
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
 }
 
@@ -394,6 +407,227 @@ static void test_abort_after_peer_fin(void)
     assert_diag(d, "server", "closing", "active", "abortive-close", "TCP_STATE");
 }
 
+/* Data, then a FIN sent after the server's FIN arrived: both in flight to a
+ * server that has closed. Each RST copies the ack of the segment it answers, so
+ * the two differ by one in seq and each names its own trigger. */
+static void test_two_segments_in_flight_two_triggers(void)
+{
+    conversation c;
+    open_connection(&c);
+    request_response(&c, 100, 200);
+    uint32_t fin_seq = c.next_seq[SERVER];
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    send_raw(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, c.next_seq[CLIENT], fin_seq, 100, 5);  /* before the FIN */
+    uint32_t data_frame = c.frame;
+    c.next_seq[CLIENT] += 100;
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 2000);                                 /* after it */
+    uint32_t fin_frame = c.frame;
+    const rst_diagnosis *d = reset(&c, SERVER, 0, fin_seq, 0, 0, 300);
+    assert_diag(d, "server", "closed", "passive", "data-after-close", "TCP_ABORT_ON_DATA");
+    g_assert_cmpuint(d->trigger_frame, ==, data_frame);
+    g_assert_cmpint(d->response_us, ==, 2300);   /* from the data, not from the FIN */
+    d = reset(&c, SERVER, 0, fin_seq + 1, 0, 0, 20);
+    assert_diag(d, "server", "closed", "passive", "late-after-close", "NO_SOCKET");
+    g_assert_cmpuint(d->trigger_frame, ==, fin_frame);
+    g_assert_cmpint(d->response_us, ==, 320);
+}
+
+/* A RST answering nothing the peer sent has no trigger, even right after a segment. */
+static void test_active_rst_has_no_trigger(void)
+{
+    conversation c;
+    open_connection(&c);
+    request_response(&c, 100, 200);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 10);
+    g_assert_cmpuint(d->trigger_frame, ==, 0);
+    g_assert_cmpint(d->response_us, ==, -1);
+}
+
+/* A segment with explicit numbers and window (zero-window states). */
+static void send_window(conversation *c, int from, uint16_t flags, uint32_t len, uint32_t window, int64_t after_us)
+{
+    uint32_t ack = (flags & TCP_FLAG_ACK) ? c->next_seq[!from] : 0;
+    tcp_segment seg = make_segment(c, from, flags, c->next_seq[from], ack, len, after_us);
+    seg.window = window;
+    conn_track_segment(&c->st, &seg);
+    c->next_seq[from] += len + ((flags & TCP_FLAG_FIN) ? 1 : 0);
+}
+
+
+/* A stale ACK reaching a port with a listener is reset by the listener. */
+static void test_listener_resets_stale_segment(void)
+{
+    conversation c;
+    open_connection(&c);
+    request_response(&c, 100, 100);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 50, 5000000);
+    c.other_streams.listening = TRUE;
+    const rst_diagnosis *d = passive_reset(&c, SERVER, 30);
+    assert_diag(d, "server", "data", "passive", "stale-connection", "TCP_FLAGS");
+    assert_alternatives(d, "", "NO_SOCKET");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+    c.other_streams.listening = FALSE;   /* the same RST with no listener known */
+    open_connection(&c);
+    request_response(&c, 100, 100);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 50, 5000000);
+    d = passive_reset(&c, SERVER, 30);
+    assert_diag(d, "server", "data", "passive", "stale-connection", "NO_SOCKET");
+    assert_alternatives(d, "", "");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
+}
+
+/* The server closed while its response was still going out (FIN queued behind
+ * unsent data); the client's next data reaches the orphan. */
+static void test_data_reaching_socket_closed_while_sending(void)
+{
+    conversation c;
+    open_connection(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK, 1448, 200);
+    uint32_t client_acks = c.next_seq[SERVER];
+    send(&c, SERVER, TCP_FLAG_ACK, 1448, 10);          /* still sending */
+    send_raw(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, c.next_seq[CLIENT], client_acks, 100, 5);
+    uint32_t trigger = c.frame;
+    c.next_seq[CLIENT] += 100;
+    const rst_diagnosis *d = reset(&c, SERVER, 0, client_acks, 0, 0, 40);
+    assert_diag(d, "server", "data", "passive", "data-after-close", "TCP_ABORT_ON_DATA");
+    g_assert_cmpuint(d->trigger_frame, ==, trigger);
+}
+
+/* The client closed with its window shut; the server, with data it could not
+ * send, aborts without a FIN of its own. */
+static void test_disconnect_with_fin_behind_unsent_data(void)
+{
+    conversation c;
+    open_connection(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1448, 200);
+    send_window(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 0, 30);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 300);
+    assert_diag(d, "server", "closing", "active", "abortive-close", "TCP_DISCONNECT_WITH_DATA");
+    assert_alternatives(d, "", "TCP_STATE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+}
+
+/* shutdown(), the FIN is acked, then a hard close: SO_LINGER{1,0} or TCP_LINGER2 < 0. */
+static void test_hard_close_after_shutdown(void)
+{
+    conversation c;
+    open_connection(&c);
+    request_response(&c, 100, 300);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 50);
+    assert_diag(d, "server", "closing", "active", "abortive-close", "TCP_STATE");
+    assert_alternatives(d, "", "TCP_ABORT_ON_LINGER");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+}
+
+/* A SYN retransmitted with the same ISN after a refusal is refused again. */
+static void test_syn_retransmission_refused_again(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    send(&c, CLIENT, TCP_FLAG_SYN, 0, 0);
+    reset(&c, SERVER, TCP_FLAG_ACK, 0, 1001, 0, 40);
+    send_raw(&c, CLIENT, TCP_FLAG_SYN, 1000, 0, 0, 1000000);
+    const rst_diagnosis *d = reset(&c, SERVER, TCP_FLAG_ACK, 0, 1001, 0, 40);
+    assert_diag(d, "server", "syn", "passive", "refused", "NO_SOCKET");
+    g_assert_cmpuint(d->trigger_frame, ==, 3);
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
+}
+
+/* A FIN probe to a closed port: no connection, so no closing phase. */
+static void test_fin_probe_without_connection(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    send(&c, CLIENT, TCP_FLAG_FIN, 0, 0);
+    const rst_diagnosis *d = reset(&c, SERVER, TCP_FLAG_ACK, 0, 1001, 0, 40);
+    assert_diag(d, "server", "unknown", "passive", "refused", "NO_SOCKET");
+    g_assert_cmpuint(d->trigger_frame, ==, 1);
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);   /* lowered once, no handshake */
+}
+
+/* A RST that first ACKs the request came within the delayed-ACK time: the server
+ * may have read it and aborted (TCP_STATE), or closed with it unread. */
+static void test_unread_or_read_then_reset(void)
+{
+    conversation c;
+    open_connection(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 100);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 400);
+    assert_diag(d, "server", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    assert_alternatives(d, "abortive-close", "TCP_STATE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+}
+
+/* Mid-stream (no handshake) an abortive close loses one level, once. */
+static void test_midstream_confidence_lowered_once(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 0);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 200, 30);
+    send(&c, SERVER, TCP_FLAG_ACK, 0, 30);
+    const rst_diagnosis *d = active_reset(&c, CLIENT, 100);
+    assert_token(rst_cause_token, d->cause, "abortive-close");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+}
+
+/* A listener closing with connections in its accept queue resets them all in
+ * one go: a second never-answered abort from the same port right after another. */
+static void test_listener_closing_with_queue(void)
+{
+    conversation c;
+    open_connection(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 100);
+    send(&c, SERVER, TCP_FLAG_ACK, 0, 40);
+    c.other_streams.queue_burst = TRUE;
+    const rst_diagnosis *d = active_reset(&c, SERVER, 200000);
+    assert_diag(d, "server", "data", "active", "abortive-close", "TCP_STATE");
+    assert_alternatives(d, "unread-data", "TCP_ABORT_ON_CLOSE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+}
+
+/* conn_listeners: SYN-ACKs make listeners, never-answered aborts make bursts. */
+static void test_listener_knowledge(void)
+{
+    conversation c;
+    open_connection(&c);   /* the tracker state is only read for aborts */
+    conn_listeners *l = conn_listeners_new();
+    const guint8 addr[4] = { 198, 18, 0, 2 }, other[4] = { 198, 18, 0, 3 };
+    tcp_segment synack = { .src_port = 80, .flags = TCP_FLAG_SYN | TCP_FLAG_ACK, .time_us = 1000 };
+    conn_listeners_learn(l, addr, 4, &c.st, &synack);
+    g_assert_true(conn_listeners_has(l, addr, 4, 80));
+    g_assert_false(conn_listeners_has(l, addr, 4, 81));
+    g_assert_false(conn_listeners_has(l, other, 4, 80));
+    tcp_segment abort = { .src_key = 0x2222, .src_port = 80, .flags = TCP_FLAG_RST | TCP_FLAG_ACK,
+                          .time_us = 5000000 };
+    conn_listeners_learn(l, addr, 4, &c.st, &abort);
+    g_assert_true(conn_listeners_queue_burst(l, addr, 4, 80, 5000000 + CONN_QUEUE_BURST_US));
+    g_assert_false(conn_listeners_queue_burst(l, addr, 4, 80, 5000000 + CONN_QUEUE_BURST_US + 1));
+    g_assert_false(conn_listeners_queue_burst(l, other, 4, 80, 5000000));
+    conn_listeners_free(l);
+}
+
+static void test_new_connection_on_reused_tuple(void)
+{
+    conversation c;
+    open_connection(&c);
+    request_response(&c, 100, 200);
+    active_reset(&c, CLIENT, 10);
+    c.next_seq[CLIENT] += 100000;   /* a new ISN */
+    c.next_seq[SERVER] += 300000;
+    handshake(&c);
+    g_assert_false(c.st.side[0].flags & SIDE_SENT_RST);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 600, 200);
+    const rst_diagnosis *d = active_reset(&c, CLIENT, 10);
+    assert_diag(d, "client", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    g_assert_cmpuint(d->bytes_server, ==, 600);
+}
+
 static void test_every_cause_has_kernel_reasons(void)
 {
     for (int i = 0; i < CAUSE_COUNT; i++) {
@@ -436,6 +670,19 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/stale-connection", test_stale_connection);
     g_test_add_func("/classify/abort-after-peer-fin", test_abort_after_peer_fin);
     g_test_add_func("/classify/follow-up-rsts", test_follow_up_rsts_after_own_reset);
+    g_test_add_func("/classify/listener-resets-stale", test_listener_resets_stale_segment);
+    g_test_add_func("/classify/abort-on-data-while-sending", test_data_reaching_socket_closed_while_sending);
+    g_test_add_func("/classify/disconnect-with-data", test_disconnect_with_fin_behind_unsent_data);
+    g_test_add_func("/classify/hard-close-after-shutdown", test_hard_close_after_shutdown);
+    g_test_add_func("/classify/syn-retransmission-refused", test_syn_retransmission_refused_again);
+    g_test_add_func("/classify/fin-probe", test_fin_probe_without_connection);
+    g_test_add_func("/classify/unread-or-read-then-reset", test_unread_or_read_then_reset);
+    g_test_add_func("/classify/midstream-confidence-once", test_midstream_confidence_lowered_once);
+    g_test_add_func("/classify/listener-closing-with-queue", test_listener_closing_with_queue);
+    g_test_add_func("/track/listener-knowledge", test_listener_knowledge);
+    g_test_add_func("/track/new-connection-same-tuple", test_new_connection_on_reused_tuple);
+    g_test_add_func("/classify/two-triggers", test_two_segments_in_flight_two_triggers);
+    g_test_add_func("/classify/active-no-trigger", test_active_rst_has_no_trigger);
     g_test_add_func("/classify/rst-with-payload", test_rst_with_payload_is_nonstandard);
     g_test_add_func("/track/midstream-start", test_midstream_start_guesses_roles);
     g_test_add_func("/track/lone-rst", test_lone_rst);

@@ -44,7 +44,7 @@ static tcp_segment race(conversation *c, idle_timer_table *timers, const char *s
 
 static const rst_diagnosis *classified(conversation *c, tcp_segment rst)
 {
-    rst_classify(&c->st, &rst, &c->settings, &c->diag);
+    rst_classify(&c->st, &rst, &c->settings, &c->other_streams, &c->diag);
     return &c->diag;
 }
 
@@ -203,7 +203,7 @@ static void test_origin_stays_endpoint(void)
     facts.prev_rst_side = conn_side_of(&c.st, &second);
     facts.prev_rst_seq = rst.seq;
     facts.prev_rst_gap_us = 1000;
-    rst_classify(&c.st, &second, &c.settings, &c.diag);
+    rst_classify(&c.st, &second, &c.settings, &c.other_streams, &c.diag);
     rst_attribute(&c.st, &second, &facts, &c.diag);
     assert_token(rst_origin_token, c.diag.origin, "endpoint");
 }
@@ -222,7 +222,7 @@ static void test_device_rule_ignores_server_timers(void)
                                    0, 5200000);
     rst.ttl = 50;
     path_facts facts = { .timers = &timers, .sender = c.host[SERVER] };
-    rst_classify(&c.st, &rst, &c.settings, &c.diag);
+    rst_classify(&c.st, &rst, &c.settings, &c.other_streams, &c.diag);
     rst_attribute(&c.st, &rst, &facts, &c.diag);
     assert_token(rst_origin_token, c.diag.origin, "middlebox");
     assert_token(rst_cause_token, c.diag.cause, "injected");

@@ -29,7 +29,7 @@ static const rst_diagnosis *attributed(scene *s, tcp_segment seg)
 {
     int from = seg.src_port == 80 ? SERVER : CLIENT;
     s->facts.sender = s->c.host[from];
-    rst_classify(&s->c.st, &seg, &s->c.settings, &s->c.diag);
+    rst_classify(&s->c.st, &seg, &s->c.settings, NULL, &s->c.diag);
     rst_attribute(&s->c.st, &seg, &s->facts, &s->c.diag);
     rst_followup_start(&s->followup, &s->c.st, &seg, -1);
     track(&s->c, from, &seg);
