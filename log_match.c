@@ -248,9 +248,17 @@ static gboolean errno_fits(const log_entry *e, const log_rst_event *ev)
     return TRUE;
 }
 
+/* A request that crossed the peer's idle-close FIN (a keep-alive race) is
+ * told by the program as the FIN it read before the RST came: nginx's
+ * "upstream prematurely closed connection" (ngx_http_upstream.c, recv() = 0). */
+static gboolean tells_this_close(const log_entry *e, const log_rst_event *ev)
+{
+    return e->reports_rst || (ev->crossed_fin && e->error_number == 0);
+}
+
 static gboolean fits(const log_entry *e, const log_rst_event *ev)
 {
-    return e->reports_rst && leg_fits(e, ev->role) && port_fits(e, &ev->sender) && errno_fits(e, ev);
+    return tells_this_close(e, ev) && leg_fits(e, ev->role) && port_fits(e, &ev->sender) && errno_fits(e, ev);
 }
 
 static int64_t offset_of(const log_entry *e, const clock_guess *clock)

@@ -51,6 +51,7 @@ typedef struct {
     log_endpoint    sender;
     log_sender_role role;
     gboolean        answers_syn;   /* a refused connection: the RST answers a SYN */
+    gboolean        crossed_fin;   /* it killed a request that crossed the sender's idle-close FIN */
 } log_rst_event;
 
 typedef enum {

@@ -387,6 +387,8 @@ static void add_to_log_matchers(rstdiag_record *record, const tcp_info_t *tcph, 
         .role = record->diag.sender == SENDER_CLIENT ? LOG_SENDER_CLIENT
               : record->diag.sender == SENDER_SERVER ? LOG_SENDER_SERVER : LOG_SENDER_UNKNOWN,
         .answers_syn = record->diag.phase == PHASE_SYN,
+        .crossed_fin = record->diag.cause == CAUSE_KEEPALIVE_RACE
+            && (record->diag.kernel_reason == KR_TCP_ABORT_ON_DATA || record->diag.kernel_reason == KR_TCP_TIMEWAIT_SOCKET),
     };
     read_endpoint(&tcph->ip_src, tcph->th_sport, &ev.sender);
     if (ev.sender.family == 0 || log_source_count == 0)

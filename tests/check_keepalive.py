@@ -9,9 +9,10 @@ whether it answered a request on a reused idle connection. Every such RST
 must be keepalive-race, origin endpoint, with the kernel's own reason, its
 evidence naming the idle gap and the backend's 2 s timer (Gunicorn's
 default); no RST of the capture may be called a middlebox's; the statistics
-tree counts them under its keep-alive races group, at their idle gap. How many of
-nginx's error.log lines the matcher ties to those RSTs is reported, not
-asserted (the matcher is being rewritten).
+tree counts them under its keep-alive races group, at their idle gap. Each race
+RST carries nginx's "upstream prematurely closed connection" line of the
+request it killed: the line's request is the last one nginx sent on that
+stream (read from the capture's HTTP, not from times).
 
 Usage: check_keepalive.py BUILD_DIR
 """
@@ -26,8 +27,8 @@ import tshark_run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIR = os.path.join(HERE, "captures", "keepalive")
-FIELDS = ["frame.number", "rstdiag.cause", "rstdiag.origin", "rstdiag.kernel_reason", "rstdiag.evidence",
-          "rstdiag.log.lineno"]
+FIELDS = ["frame.number", "tcp.stream", "rstdiag.cause", "rstdiag.origin", "rstdiag.kernel_reason",
+          "rstdiag.evidence", "rstdiag.log.lineno", "rstdiag.log.request"]
 EVIDENCE = re.compile(r"idle \d\.\d\d s before the request: matches Gunicorn keepalive 2 s; fix: ")
 
 
@@ -79,13 +80,28 @@ def main():
     if counts.get(group) != diagnosed_races or counts.get(" idle 2 s before the request") != len(races):
         problems.append(f"stats tree: keep-alive races {counts.get(group)}, idle 2 s "
                         f"{counts.get(' idle 2 s before the request')}; expected {diagnosed_races} and {len(races)}")
-    matched = sum(1 for row in races if got.get(row["frame"], {}).get("rstdiag.log.lineno"))
-    with open(os.path.join(DIR, "error.log")) as f:
-        lines = sum(1 for line in f if "upstream prematurely closed" in line or "(104: " in line)
+    # the request each stream carried last, as nginx sent it to the backend
+    requests, _ = tshark_run.tshark(build, "-r", os.path.join(DIR, "race.pcap"), "-Y", "http.request",
+                                    "-T", "fields", "-e", "tcp.stream", "-e", "http.request.method",
+                                    "-e", "http.request.uri", "-e", "http.request.version")
+    last_request = {}
+    for line in requests.splitlines():
+        stream, method, uri, version = line.split("\t")
+        last_request[stream] = f"{method} {uri} {version}"
+    lines_used = []
+    for row in races:
+        d = got.get(row["frame"], {})
+        want = last_request.get(d.get("tcp.stream"))
+        if not d.get("rstdiag.log.lineno") or d.get("rstdiag.log.request") != want:
+            problems.append(f"frame {row['frame']}: log line {d.get('rstdiag.log.lineno')!r} with request "
+                            f"{d.get('rstdiag.log.request')!r}, expected nginx's line for {want!r}")
+        lines_used.append(d.get("rstdiag.log.lineno"))
+    if len(set(lines_used)) != len(lines_used):
+        problems.append(f"a line on two race RSTs: {lines_used}")
     for p in problems:
         print("FAIL", p)
-    print(f"{len(labels)} RSTs, {len(races)} keep-alive races checked: {'FAILED' if problems else 'ok'}; "
-          f"nginx lines matched to them: {matched} of {lines} (reported only)")
+    print(f"{len(labels)} RSTs, {len(races)} keep-alive races checked, each with nginx's line of its request: "
+          f"{'FAILED' if problems else 'ok'}")
     return 1 if problems else 0
 
 
