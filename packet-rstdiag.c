@@ -909,17 +909,15 @@ static void apply_preferences(void)
 
 static void register_expert_fields(void)
 {
+    static const int expert_severity[] = { [SEVERITY_NOTE] = PI_NOTE, [SEVERITY_WARN] = PI_WARN,
+                                           [SEVERITY_ERROR] = PI_ERROR };
     static ei_register_info ei[CAUSE_COUNT];
     /* Wireshark keeps pointers to these until exit; in the plugin's own static
      * storage they are not leaked when it is unloaded (valgrind) */
     static char names[CAUSE_COUNT][64], summaries[CAUSE_COUNT][256];
     for (int i = 0; i < CAUSE_COUNT; i++) {
         const char *token = rst_cause_token((rst_cause)i);
-        int severity = PI_WARN;
-        if (i == CAUSE_LATE_AFTER_CLOSE || i == CAUSE_HANDSHAKE_ABORT || i == CAUSE_CONNECT_ABANDONED)
-            severity = PI_NOTE;
-        else if (i == CAUSE_ACCEPT_OVERFLOW)
-            severity = PI_ERROR;
+        int severity = expert_severity[rst_cause_severity((rst_cause)i)];
         g_snprintf(names[i], sizeof names[i], "rstdiag.expert.%s", token);
         g_strdelimit(names[i], "-", '_');   /* field names: letters, digits, '_' and '.' */
         g_snprintf(summaries[i], sizeof summaries[i], "TCP reset, cause %s: %s", token,
