@@ -39,60 +39,64 @@ typedef struct {
     const char *token;
     const char *summary;
     rst_kernel_reason reasons[8];   /* KR_COUNT-terminated */
+    /* note: harmless or routine (stragglers, probes, a client giving up);
+     * error: the server drops connections it accepted (full accept queue) */
+    rst_severity severity;
 } cause_info;
 
 static const cause_info causes[CAUSE_COUNT] = {
     [CAUSE_UNKNOWN] = { "unknown", "no rule matched the traffic before the reset",
-        { KR_COUNT } },
+        { KR_COUNT }, SEVERITY_WARN },
     [CAUSE_REFUSED] = { "refused", "SYN (or a scan probe) to a port with no listener",
-        { KR_NO_SOCKET, KR_COUNT } },
+        { KR_NO_SOCKET, KR_COUNT }, SEVERITY_WARN },
     [CAUSE_ACCEPT_OVERFLOW] = { "accept-overflow",
         "handshake ACK dropped by a full accept queue with tcp_abort_on_overflow=1",
-        { KR_INVALID_SYN, KR_COUNT } },
+        { KR_INVALID_SYN, KR_COUNT }, SEVERITY_ERROR },
     [CAUSE_BAD_HANDSHAKE] = { "bad-handshake",
         "unacceptable ACK or SYN-ACK during the handshake (often a stale 4-tuple)",
         { KR_TCP_INVALID_ACK_SEQUENCE, KR_TCP_RFC7323_PAWS, KR_TCP_FLAGS, KR_TCP_TOO_OLD_ACK,
-          KR_TCP_ACK_UNSENT_DATA, KR_TCP_OLD_ACK, KR_INVALID_SYN, KR_COUNT } },
+          KR_TCP_ACK_UNSENT_DATA, KR_TCP_OLD_ACK, KR_INVALID_SYN, KR_COUNT }, SEVERITY_WARN },
     [CAUSE_CONNECT_ABANDONED] = { "connect-abandoned",
-        "client gave up before the SYN-ACK arrived", { KR_NO_SOCKET, KR_TCP_FLAGS, KR_COUNT } },
+        "client gave up before the SYN-ACK arrived",
+        { KR_NO_SOCKET, KR_TCP_FLAGS, KR_COUNT }, SEVERITY_NOTE },
     [CAUSE_HANDSHAKE_ABORT] = { "handshake-abort",
         "aborted right after the handshake, before any data (probe, health check, lost race)",
-        { KR_TCP_STATE, KR_COUNT } },
+        { KR_TCP_STATE, KR_COUNT }, SEVERITY_NOTE },
     [CAUSE_UNREAD_DATA] = { "unread-data", "close() with received data not yet read",
-        { KR_TCP_ABORT_ON_CLOSE, KR_COUNT } },
+        { KR_TCP_ABORT_ON_CLOSE, KR_COUNT }, SEVERITY_WARN },
     [CAUSE_ABORTIVE_CLOSE] = { "abortive-close",
         "SO_LINGER{1,0} or an equivalent hard close after normal traffic",
         { KR_TCP_STATE, KR_TCP_ABORT_ON_LINGER, KR_TCP_ABORT_ON_MEMORY,
-          KR_TCP_DISCONNECT_WITH_DATA, KR_COUNT } },
+          KR_TCP_DISCONNECT_WITH_DATA, KR_COUNT }, SEVERITY_WARN },
     [CAUSE_RESPONSE_TIMEOUT] = { "response-timeout",
         "a side sent a request, waited long for an answer, then aborted",
-        { KR_TCP_STATE, KR_COUNT } },
+        { KR_TCP_STATE, KR_COUNT }, SEVERITY_WARN },
     [CAUSE_DATA_AFTER_CLOSE] = { "data-after-close", "data reached a side that had already closed",
-        { KR_TCP_ABORT_ON_DATA, KR_TCP_TIMEWAIT_SOCKET, KR_NO_SOCKET, KR_TCP_FLAGS, KR_COUNT } },
+        { KR_TCP_ABORT_ON_DATA, KR_TCP_TIMEWAIT_SOCKET, KR_NO_SOCKET, KR_TCP_FLAGS, KR_COUNT }, SEVERITY_WARN },
     [CAUSE_STALE_CONNECTION] = { "stale-connection",
         "segment for a connection the sender no longer knows (restart, expiry, failover)",
-        { KR_NO_SOCKET, KR_TCP_FLAGS, KR_COUNT } },
+        { KR_NO_SOCKET, KR_TCP_FLAGS, KR_COUNT }, SEVERITY_WARN },
     [CAUSE_KEEPALIVE_TIMEOUT] = { "keepalive-timeout", "keepalive probes went unanswered",
-        { KR_TCP_KEEPALIVE_TIMEOUT, KR_COUNT } },
+        { KR_TCP_KEEPALIVE_TIMEOUT, KR_COUNT }, SEVERITY_WARN },
     [CAUSE_LATE_AFTER_CLOSE] = { "late-after-close",
         "harmless reset of a straggler after the connection was closed",
-        { KR_NO_SOCKET, KR_TCP_TIMEWAIT_SOCKET, KR_TCP_FLAGS, KR_COUNT } },
+        { KR_NO_SOCKET, KR_TCP_TIMEWAIT_SOCKET, KR_TCP_FLAGS, KR_COUNT }, SEVERITY_NOTE },
     [CAUSE_BLOCKED] = { "blocked",
         "a device in the path rejected the connection (its SYN or first data) in the peer's name",
-        { KR_NONE, KR_COUNT } },
+        { KR_NONE, KR_COUNT }, SEVERITY_WARN },
     [CAUSE_INJECTED] = { "injected",
         "a device in the path reset an established connection in an endpoint's name",
-        { KR_NONE, KR_COUNT } },
+        { KR_NONE, KR_COUNT }, SEVERITY_WARN },
     [CAUSE_IDLE_TIMEOUT] = { "idle-timeout",
         "a load balancer, NAT or firewall forgot the connection after its idle timer",
-        { KR_NONE, KR_COUNT } },
+        { KR_NONE, KR_COUNT }, SEVERITY_WARN },
     [CAUSE_RELAYED] = { "relayed",
         "a proxy passed on a reset from its other connection",
-        { KR_TCP_STATE, KR_TCP_ABORT_ON_CLOSE, KR_NONE, KR_COUNT } },
+        { KR_TCP_STATE, KR_TCP_ABORT_ON_CLOSE, KR_NONE, KR_COUNT }, SEVERITY_WARN },
     [CAUSE_KEEPALIVE_RACE] = { "keepalive-race",
         "a request on an idle keep-alive connection met the peer's idle close (crossed its FIN, or came just after)",
         { KR_TCP_ABORT_ON_DATA, KR_TCP_TIMEWAIT_SOCKET, KR_NO_SOCKET, KR_TCP_FLAGS, KR_TCP_ABORT_ON_CLOSE,
-          KR_COUNT } },
+          KR_COUNT }, SEVERITY_WARN },
 };
 
 static const char *const origin_tokens[ORIGIN_COUNT] = { "unknown", "endpoint", "middlebox" };
@@ -119,6 +123,11 @@ const char *rst_cause_token(rst_cause v)
 const char *rst_cause_summary(rst_cause v)
 {
     return (unsigned)v < CAUSE_COUNT ? causes[v].summary : "";
+}
+
+rst_severity rst_cause_severity(rst_cause v)
+{
+    return (unsigned)v < CAUSE_COUNT ? causes[v].severity : SEVERITY_WARN;
 }
 
 const rst_kernel_reason *rst_cause_kernel_reasons(rst_cause v)

@@ -72,6 +72,9 @@ typedef enum {
 
 typedef enum { CONFIDENCE_LOW, CONFIDENCE_MEDIUM, CONFIDENCE_HIGH, CONFIDENCE_COUNT } rst_confidence;
 
+/* How loudly a cause is reported (the glue maps it to Expert Information's severity). */
+typedef enum { SEVERITY_NOTE, SEVERITY_WARN, SEVERITY_ERROR } rst_severity;
+
 /* Linux enum sk_rst_reason names (include/net/rstreason.h), plus NONE for
  * resets that no end host's stack would send. Appended after NONE: the MPTCP
  * reasons and ERROR that follow TCP_DISCONNECT_WITH_DATA in the kernel (the
@@ -183,6 +186,9 @@ void rst_format_duration(char *buf, size_t size, int64_t us);
 
 /* One-line meaning of a cause, for documentation and expert info. */
 const char *rst_cause_summary(rst_cause v);
+
+/* How loudly a cause is reported (a column of the cause table). */
+rst_severity rst_cause_severity(rst_cause v);
 
 /* Kernel reasons consistent with a cause (KR_COUNT-terminated list). */
 const rst_kernel_reason *rst_cause_kernel_reasons(rst_cause v);
