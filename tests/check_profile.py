@@ -148,6 +148,15 @@ class Profile(unittest.TestCase):
             cause, rule = line.split("\t")
             if cause in families:
                 self.assertEqual(rule, families[cause], cause)
+        # every cause the plugin knows (one expert entry each) has a family of its own colour
+        fields, _ = self.tshark("-G", "fields")
+        causes = re.findall(r"\trstdiag\.expert\.(\w+)\t", fields)
+        self.assertGreaterEqual(len(causes), 18)
+        with open(os.path.join(PROFILE, "colorfilters")) as f:
+            rst_rules = [line for line in f if line.startswith("@RST ")]
+        for cause in causes:
+            token = '"' + cause.replace("_", "-") + '"'
+            self.assertTrue(any(token in rule for rule in rst_rules), f"no colour for cause {token}")
         # a log line changes no colour: the cause family stays visible
         without, _ = self.tshark("-C", "rstdiag", "-r", os.path.join(NGINX, "proxy.pcap"), "-Y", "rstdiag",
                                  "--color", "-T", "fields", "-e", "frame.number", "-e", "frame.coloring_rule.name")

@@ -38,7 +38,7 @@ RST_RULES = [
      "#ffd98a", "#000000"),
     ("RST application abort", 'rstdiag.cause in {"unread-data", "abortive-close", "response-timeout"}',
      "#ebbcda", "#000000"),
-    ("RST data after close", 'rstdiag.cause == "data-after-close"', "#c3e3f7", "#000000"),
+    ("RST data after close", 'rstdiag.cause in {"data-after-close", "keepalive-race"}', "#c3e3f7", "#000000"),
     ("RST stale or late", 'rstdiag.cause in {"stale-connection", "late-after-close"}', "#f7f0a0", "#000000"),
     ("RST timeout", 'rstdiag.cause in {"keepalive-timeout", "idle-timeout"}', "#a8e0c8", "#000000"),
     ("RST injected or passed on", 'rstdiag.cause in {"injected", "relayed"}', "#d9d9d9", "#6b0000"),
