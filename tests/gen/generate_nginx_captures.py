@@ -255,6 +255,7 @@ class Lab:
         self.captures = []
         self.peers = []
         self.upstream = None
+        self.tz = TZ              # nginx writes its log in this zone
 
     # -- network
     def setup(self):
@@ -294,7 +295,7 @@ class Lab:
                 NGINX, "-p", self.d + "/", "-c", self.conf, "-e", self.errlog] + list(extra)
 
     def start_nginx(self):
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TZ": TZ}
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TZ": self.tz}
         r = subprocess.run(self.nginx_cmd("-t", "-q"), env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=10)
         if r.returncode != 0:
@@ -302,7 +303,7 @@ class Lab:
         # nginx -t may write to the error log; start from an empty one
         open(self.errlog, "w").close()
         cmd = self.nginx_cmd()
-        vlog("$ TZ=%s %s" % (TZ, " ".join(cmd)))
+        vlog("$ TZ=%s %s" % (self.tz, " ".join(cmd)))
         self.nginx = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                       start_new_session=True,
