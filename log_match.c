@@ -72,10 +72,13 @@ struct log_matcher {
     gboolean prepared;
     gboolean all_zoned;          /* every line carries its zone */
     GHashTable *by_address;      /* address text -> GArray of entry_ref, by time */
+    GHashTable *by_request;      /* address text, space, "METHOD target" -> GArray of entry_ref, by time */
+    GHashTable *unquoted_by_address;   /* address text -> GArray of entry_ref quoting no request, by time */
     GArray *without_address;     /* entry_ref, by time */
     GArray *ref_of_entry;        /* entry -> its resolved time */
     GArray *rsts;                /* log_rst_event, as added */
     GArray *rst_slot;            /* rst -> its stream's slot (0, 1, ... in order of first RST) */
+    GArray *rst_quoting;         /* rst -> its sender's lines quoting its stream's request, or NULL */
     GHashTable *slot_of_stream;  /* stream + 1 -> slot + 1 */
     guint solved_for;            /* rsts->len at the last assignment */
     guint estimated_for;         /* rsts->len at the last clock estimate */
@@ -141,7 +144,21 @@ static void free_refs(gpointer value)
     g_array_free((GArray *)value, TRUE);
 }
 
-/* Builds the per-address time index, once the first RST tells the year. */
+/* Adds ref to the array of key in table (the table takes key). */
+static void append_ref(GHashTable *table, char *key, const entry_ref *ref)
+{
+    GArray *refs = g_hash_table_lookup(table, key);
+    if (refs)
+        g_free(key);
+    else {
+        refs = g_array_new(FALSE, FALSE, sizeof(entry_ref));
+        g_hash_table_insert(table, key, refs);
+    }
+    g_array_append_val(refs, *ref);
+}
+
+/* Builds the time indexes (per address, per request, per address of the
+ * lines quoting none), once the first RST tells the year. */
 static void prepare(log_matcher *m, int64_t first_rst_us)
 {
     m->prepared = TRUE;
@@ -157,15 +174,18 @@ static void prepare(log_matcher *m, int64_t first_rst_us)
         }
         char key[INET6_ADDRSTRLEN + 2];
         address_key(e->family, e->addr, key);
-        GArray *refs = g_hash_table_lookup(m->by_address, key);
-        if (!refs) {
-            refs = g_array_new(FALSE, FALSE, sizeof(entry_ref));
-            g_hash_table_insert(m->by_address, g_strdup(key), refs);
-        }
-        g_array_append_val(refs, ref);
+        append_ref(m->by_address, g_strdup(key), &ref);
+        if (e->request) {
+            const char *version = strchr(e->request, ' ') ? strchr(strchr(e->request, ' ') + 1, ' ') : NULL;
+            size_t n = version ? (size_t)(version - e->request) : strlen(e->request);
+            append_ref(m->by_request, g_strdup_printf("%s %.*s", key, (int)n, e->request), &ref);
+        } else
+            append_ref(m->unquoted_by_address, g_strdup(key), &ref);
     }
     g_array_sort(m->without_address, compare_refs);
     g_hash_table_foreach(m->by_address, sort_refs, NULL);
+    g_hash_table_foreach(m->by_request, sort_refs, NULL);
+    g_hash_table_foreach(m->unquoted_by_address, sort_refs, NULL);
 }
 
 log_matcher *log_matcher_new(const log_index *index, const log_match_settings *settings)
@@ -175,10 +195,13 @@ log_matcher *log_matcher_new(const log_index *index, const log_match_settings *s
     m->index = index;
     m->settings = *settings;
     m->by_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_refs);
+    m->by_request = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_refs);
+    m->unquoted_by_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_refs);
     m->without_address = g_array_new(FALSE, FALSE, sizeof(entry_ref));
     m->ref_of_entry = g_array_new(FALSE, FALSE, sizeof(entry_ref));
     m->rsts = g_array_new(FALSE, FALSE, sizeof(log_rst_event));
     m->rst_slot = g_array_new(FALSE, FALSE, sizeof(guint));
+    m->rst_quoting = g_array_new(FALSE, FALSE, sizeof(const GArray *));
     m->slot_of_stream = g_hash_table_new(g_direct_hash, g_direct_equal);
     m->order = g_array_new(FALSE, FALSE, sizeof(guint));
     m->entry_taken = g_new0(uint32_t, entries);
@@ -191,10 +214,13 @@ void log_matcher_free(log_matcher *m)
     if (!m)
         return;
     g_hash_table_destroy(m->by_address);
+    g_hash_table_destroy(m->by_request);
+    g_hash_table_destroy(m->unquoted_by_address);
     g_array_free(m->without_address, TRUE);
     g_array_free(m->ref_of_entry, TRUE);
     g_array_free(m->rsts, TRUE);
     g_array_free(m->rst_slot, TRUE);
+    g_array_free(m->rst_quoting, TRUE);
     g_hash_table_destroy(m->slot_of_stream);
     g_array_free(m->order, TRUE);
     g_free(m->line_of_slot);
@@ -202,6 +228,19 @@ void log_matcher_free(log_matcher *m)
     g_free(m->entry_owner);
     g_free(m->slot_taken);
     g_free(m);
+}
+
+/* The sender's lines quoting the request the RST's stream carried. */
+static const GArray *lines_quoting(const log_matcher *m, const log_rst_event *ev)
+{
+    if (!ev->request)
+        return NULL;
+    char key[INET6_ADDRSTRLEN + 2];
+    address_key(ev->sender.family, ev->sender.addr, key);
+    char *full = g_strdup_printf("%s %s", key, ev->request);
+    const GArray *refs = g_hash_table_lookup(m->by_request, full);
+    g_free(full);
+    return refs;
 }
 
 guint log_matcher_add(log_matcher *m, const log_rst_event *ev)
@@ -217,6 +256,8 @@ guint log_matcher_add(log_matcher *m, const log_rst_event *ev)
     slot--;
     g_array_append_val(m->rsts, *ev);
     g_array_append_val(m->rst_slot, slot);
+    const GArray *quoting = lines_quoting(m, ev);
+    g_array_append_val(m->rst_quoting, quoting);
     return m->rsts->len - 1;
 }
 
@@ -256,9 +297,49 @@ static gboolean tells_this_close(const log_entry *e, const log_rst_event *ev)
     return e->reports_rst || (ev->crossed_fin && e->error_number == 0);
 }
 
+/* The line quotes the request the RST's stream carried last: the line's is
+ * "METHOD target VERSION" (both cut alike at LOG_REQUEST_MAX bytes). */
+static gboolean request_agrees(const log_entry *e, const log_rst_event *ev)
+{
+    if (!e->request || !ev->request)
+        return FALSE;
+    size_t n = strlen(ev->request);
+    return strncmp(e->request, ev->request, n) == 0 && (e->request[n] == ' ' || e->request[n] == '\0');
+}
+
+/* A line about the client's connection quotes the request line the client
+ * sent (nginx's $request, HAProxy's %r): another request on the RST's stream
+ * is another connection. On the upstream leg the proxy may have rewritten it
+ * (nginx's proxy_pass with a URI replaces the matched part), so there a
+ * different request only loses the preference. */
+static gboolean request_conflicts(const log_entry *e, const log_rst_event *ev)
+{
+    return e->leg != LOG_LEG_UPSTREAM && e->request && ev->request && !request_agrees(e, ev);
+}
+
 static gboolean fits(const log_entry *e, const log_rst_event *ev)
 {
-    return tells_this_close(e, ev) && leg_fits(e, ev->role) && port_fits(e, &ev->sender) && errno_fits(e, ev);
+    return tells_this_close(e, ev) && leg_fits(e, ev->role) && port_fits(e, &ev->sender) && errno_fits(e, ev)
+        && !request_conflicts(e, ev);
+}
+
+gboolean log_request_read(const uint8_t *payload, size_t len, char *out)
+{
+    size_t method = 0;
+    while (method < len && method < 16 && ((payload[method] >= 'A' && payload[method] <= 'Z') || payload[method] == '-'))
+        method++;
+    if (method == 0 || method >= len || payload[method] != ' ')
+        return FALSE;
+    size_t end = method + 1;
+    while (end < len && payload[end] > ' ' && payload[end] < 0x7f)
+        end++;
+    static const char version[] = " HTTP/";
+    if (end == method + 1 || end + sizeof version - 1 > len || memcmp(payload + end, version, sizeof version - 1) != 0)
+        return FALSE;
+    size_t n = MIN(end, (size_t)LOG_REQUEST_MAX);
+    memcpy(out, payload, n);
+    out[n] = '\0';
+    return TRUE;
 }
 
 static int64_t offset_of(const log_entry *e, const clock_guess *clock)
@@ -266,11 +347,16 @@ static int64_t offset_of(const log_entry *e, const clock_guess *clock)
     return (e->has_zone ? 0 : clock->zone_us) + clock->skew_us;
 }
 
-static const GArray *lines_of(const log_matcher *m, const log_endpoint *sender)
+static const GArray *lines_in(GHashTable *table, const log_endpoint *sender)
 {
     char key[INET6_ADDRSTRLEN + 2];
     address_key(sender->family, sender->addr, key);
-    return g_hash_table_lookup(m->by_address, key);
+    return g_hash_table_lookup(table, key);
+}
+
+static const GArray *lines_of(const log_matcher *m, const log_endpoint *sender)
+{
+    return lines_in(m->by_address, sender);
 }
 
 static guint lower_bound(const GArray *refs, int64_t t)
@@ -297,10 +383,25 @@ static void new_generation(log_matcher *m)
     }
 }
 
+/* The lines a round considers: any, only those naming the peer's port, only
+ * those quoting the request the RST's stream carried, or all but those
+ * quoting another one. */
+typedef enum { ANY_LINE, LINE_NAMING_PORT, LINE_QUOTING_REQUEST, LINE_NOT_QUOTING_ANOTHER } line_filter;
+
+static gboolean passes(line_filter filter, const log_entry *e, const log_rst_event *ev)
+{
+    switch (filter) {
+    case LINE_NAMING_PORT:         return e->port != 0;
+    case LINE_QUOTING_REQUEST:     return request_agrees(e, ev);
+    case LINE_NOT_QUOTING_ANOTHER: return !e->request || !ev->request || request_agrees(e, ev);
+    default:                       return TRUE;
+    }
+}
+
 /* The earliest free line of refs that fits the RST and was written no more
  * than the line's resolution before it and at most `after` after it. */
 static gint64 earliest_fit(const log_matcher *m, const GArray *refs, const log_rst_event *ev,
-                           const clock_guess *clock, int64_t after, gboolean port_named)
+                           const clock_guess *clock, int64_t after, line_filter filter)
 {
     if (!refs)
         return -1;
@@ -317,7 +418,7 @@ static gint64 earliest_fit(const log_matcher *m, const GArray *refs, const log_r
                 break;
             const log_entry *e = entry_at(m, ref->entry);
             if (m->entry_taken[ref->entry] == m->generation || (shifts == 2 && e->has_zone != (pass == 1))
-                || !fits(e, ev) || (port_named && e->port == 0))
+                || !fits(e, ev) || !passes(filter, e, ev))
                 continue;
             int64_t delta = ref->time_us - offset_of(e, clock) - ev->time_us;
             if (delta <= -(int64_t)e->resolution_us - SLACK_US || delta > after)
@@ -331,11 +432,11 @@ static gint64 earliest_fit(const log_matcher *m, const GArray *refs, const log_r
 }
 
 /* One round: every RST whose stream has no line yet, in time order, takes the
- * earliest free line of `refs` (its sender's lines when NULL; only lines
- * naming a port when port_named) that fits. Returns how many it paired;
- * records them in line_of_slot when `final`. */
+ * earliest free line of `refs` (its sender's lines when NULL) that fits and
+ * passes the filter. Returns how many it paired; records them in line_of_slot
+ * when `final`. */
 static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *clock, int64_t after,
-                        gboolean port_named, gboolean final)
+                        line_filter filter, gboolean final)
 {
     guint paired = 0;
     for (guint k = 0; k < m->order->len; k++) {
@@ -344,7 +445,11 @@ static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *c
         if (m->slot_taken[slot] == m->generation)
             continue;
         const log_rst_event *ev = &g_array_index(m->rsts, log_rst_event, r);
-        gint64 entry = earliest_fit(m, refs ? refs : lines_of(m, &ev->sender), ev, clock, after, port_named);
+        const GArray *lines = filter == LINE_QUOTING_REQUEST ? g_array_index(m->rst_quoting, const GArray *, r)
+                            : refs ? refs
+                            : filter == LINE_NOT_QUOTING_ANOTHER && ev->request ? lines_in(m->unquoted_by_address, &ev->sender)
+                            : lines_of(m, &ev->sender);
+        gint64 entry = earliest_fit(m, lines, ev, clock, after, filter);
         if (entry < 0)
             continue;
         m->entry_taken[entry] = m->generation;
@@ -359,11 +464,16 @@ static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *c
 }
 
 /* How many RSTs take a line through their address, written promptly, under a
- * guess of the clock: the measure of the guess. */
-static guint explained(log_matcher *m, const clock_guess *clock)
+ * guess of the clock: the measure of the guess. When `strict`, a line quoting
+ * a request goes only to a RST whose stream carried it (if the capture shows
+ * the stream's), taken first. */
+static guint explained(log_matcher *m, const clock_guess *clock, gboolean strict)
 {
     new_generation(m);
-    return pair_round(m, NULL, clock, PROMPT_US, FALSE, FALSE);
+    if (!strict)
+        return pair_round(m, NULL, clock, PROMPT_US, ANY_LINE, FALSE);
+    guint quoted = pair_round(m, NULL, clock, PROMPT_US, LINE_QUOTING_REQUEST, FALSE);
+    return quoted + pair_round(m, NULL, clock, PROMPT_US, LINE_NOT_QUOTING_ANOTHER, FALSE);
 }
 
 /* ---- the clock ---------------------------------------------------------------- */
@@ -461,15 +571,23 @@ static void estimate_clock(log_matcher *m)
     int64_t skew_from = -MAX_SKEW_US, skew_to = MAX_SKEW_US;
     if (m->settings.skew_given)
         skew_from = skew_to = -m->settings.skew_us;
+    /* In a dense log, lines of one peer are interchangeable by time: a clock
+     * off by most of a second still pairs each RST with a neighbour's line,
+     * and about as many. A line quoting a request is its RST's when the
+     * stream carried it: measured strictly, a guess pairs only those. Where
+     * no pair passes (a proxy that rewrites every request upstream), the
+     * lines are measured by time alone. */
     GArray *guesses = g_array_new(FALSE, FALSE, sizeof(scored_guess));
     scored_guess best = { { zones[0], skew_from == skew_to ? skew_from : 0 }, 0 };
-    for (guint z = 0; z < zone_count; z++) {
-        for (int64_t skew = skew_from; skew <= skew_to; skew += SKEW_STEP_US) {
-            scored_guess g = { { zones[z], skew }, 0 };
-            g.count = explained(m, &g.clock);
-            g_array_append_val(guesses, g);
-            if (better(&g, &best))
-                best = g;
+    for (int strict = 1; strict >= 0 && best.count == 0; strict--) {
+        g_array_set_size(guesses, 0);
+        for (guint z = 0; z < zone_count; z++) {
+            for (int64_t skew = skew_from; skew <= skew_to; skew += SKEW_STEP_US) {
+                scored_guess g = { { zones[z], skew }, explained(m, &(clock_guess){ zones[z], skew }, strict) };
+                g_array_append_val(guesses, g);
+                if (better(&g, &best))
+                    best = g;
+            }
         }
     }
     scored_guess other = { { 0, 0 }, 0 };
@@ -542,11 +660,13 @@ static void solve(log_matcher *m)
     int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
     /* lines written promptly first, so that a late line does not take a RST's own */
     if (m->report.known && !m->report.undecided) {
-        m->report.pairs += pair_round(m, NULL, &m->clock, PROMPT_US, FALSE, TRUE);
-        m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, PROMPT_US), FALSE, TRUE);
-        m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, LATE_WITH_PORT_US), TRUE, TRUE);
-        pair_round(m, m->without_address, &m->clock, PROMPT_US, FALSE, TRUE);
-        pair_round(m, m->without_address, &m->clock, MAX(window, PROMPT_US), FALSE, TRUE);
+        m->report.pairs += pair_round(m, NULL, &m->clock, PROMPT_US, LINE_QUOTING_REQUEST, TRUE);
+        m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, PROMPT_US), LINE_QUOTING_REQUEST, TRUE);
+        m->report.pairs += pair_round(m, NULL, &m->clock, PROMPT_US, ANY_LINE, TRUE);
+        m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, PROMPT_US), ANY_LINE, TRUE);
+        m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, LATE_WITH_PORT_US), LINE_NAMING_PORT, TRUE);
+        pair_round(m, m->without_address, &m->clock, PROMPT_US, ANY_LINE, TRUE);
+        pair_round(m, m->without_address, &m->clock, MAX(window, PROMPT_US), ANY_LINE, TRUE);
     }
     m->report.offset_us = m->clock.zone_us + m->clock.skew_us;
     m->claimed_count = 0;

@@ -15,8 +15,12 @@
  * leg agrees with the sender's role (client leg: the client reset; upstream
  * leg: the server reset), what its error means agrees with the RST (111 is a
  * refused connection: a RST answering a SYN), and it was written within the
- * window after the RST. RSTs take lines in time order, each the earliest line
- * that fits, first among lines written promptly, then within the window.
+ * window after the RST. When the line quotes a request and the capture shows
+ * the stream's, the two name the connection: a line quoting the request the
+ * RST's stream carried is taken before any other, and a client-leg line
+ * quoting another request does not fit (the log quotes the request line the
+ * client sent). RSTs take lines in time order, each the earliest line that
+ * fits, first among lines written promptly, then within the window.
  *
  * Answers depend on every RST added so far: after the last one (tshark -2,
  * the GUI once the file is loaded) they are final; tshark's single pass asks
@@ -52,7 +56,14 @@ typedef struct {
     log_sender_role role;
     gboolean        answers_syn;   /* a refused connection: the RST answers a SYN */
     gboolean        crossed_fin;   /* it killed a request that crossed the sender's idle-close FIN */
+    const char     *request;       /* "METHOD target" of the stream's latest HTTP request before the
+                                    * RST (log_request_read), or NULL; kept by the caller */
 } log_rst_event;
+
+/* The method and target of an HTTP/1 request line at the start of a segment's
+ * payload ("GET /a?b=1" of "GET /a?b=1 HTTP/1.1\r\n..."), into out (size at
+ * least LOG_REQUEST_MAX); FALSE when the payload does not start with one. */
+gboolean log_request_read(const uint8_t *payload, size_t len, char *out);
 
 typedef enum {
     LOG_MATCH_TIME, LOG_MATCH_ADDRESS, LOG_MATCH_ADDRESS_PORT, LOG_MATCH_COUNT

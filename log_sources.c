@@ -69,11 +69,12 @@ static void read_endpoint(const address *addr, guint16 port, log_endpoint *out)
 /* Hands the RST to every log's matcher; its lines are asked for at each
  * dissection (log_sources_refresh_hits), as they depend on the RSTs that follow. */
 void log_sources_add_rst(rstdiag_record *record, const address *src, guint16 port, guint32 stream,
-                         int64_t time_us)
+                         int64_t time_us, const char *request)
 {
     log_rst_event ev = {
         .stream = stream,
         .time_us = time_us,
+        .request = request,
         .role = record->diag.sender == SENDER_CLIENT ? LOG_SENDER_CLIENT
               : record->diag.sender == SENDER_SERVER ? LOG_SENDER_SERVER : LOG_SENDER_UNKNOWN,
         .answers_syn = record->diag.phase == PHASE_SYN,

@@ -25,9 +25,10 @@ void log_sources_configure(GPtrArray *problems /* taken */);
 void log_sources_file_init(void);
 /* Every frame seen for the first time: the capture's time span. */
 void log_sources_note_frame(const packet_info *pinfo);
-/* Hands a diagnosed RST sent from src:port to every log's matcher. */
+/* Hands a diagnosed RST sent from src:port to every log's matcher, with the
+ * stream's latest HTTP request ("METHOD target", file scope) or NULL. */
 void log_sources_add_rst(rstdiag_record *record, const address *src, guint16 port, guint32 stream,
-                         int64_t time_us);
+                         int64_t time_us, const char *request);
 /* The record's lines as of now (they depend on the RSTs that follow). */
 void log_sources_refresh_hits(rstdiag_record *record);
 /* The line a hit points at and its file, or NULL (the logs may have been reloaded since). */

@@ -31,6 +31,7 @@
 #include <wsutil/report_message.h>
 
 #include "conn_track.h"
+#include "log_match.h"
 #include "log_sources.h"
 #include "log_text.h"
 #include "rst_classify.h"
@@ -115,6 +116,8 @@ static conn_listeners *listeners;
 static wmem_map_t *hosts;
 /* stream index -> reset_history, for streams that had a RST */
 static wmem_map_t *reset_streams;
+/* stream index + 1 -> "METHOD target" of its latest HTTP request: a log line quoting it names the stream */
+static wmem_map_t *request_of_stream;
 /* receiver address -> latest_reset: for RSTs passed on from one stream to another */
 static wmem_map_t *latest_reset_by_receiver;
 
@@ -505,7 +508,8 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
     }
     find_relay(tcph, seg->time_us, &facts);
     rst_attribute(st, seg, &facts, &record->diag);
-    log_sources_add_rst(record, &tcph->ip_src, tcph->th_sport, tcph->th_stream, seg->time_us);
+    log_sources_add_rst(record, &tcph->ip_src, tcph->th_sport, tcph->th_stream, seg->time_us,
+                        (const char *)wmem_map_lookup(request_of_stream, GUINT_TO_POINTER(tcph->th_stream + 1)));
     p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_RECORD, record);
 
     const host_facts *receiver = host_entry(&tcph->ip_dst, FALSE);
@@ -514,6 +518,22 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
     history->latest_seq = seg->seq;
     remember_received_reset(tcph, seg->time_us, pinfo->num);
     return record;
+}
+
+/* A segment opening an HTTP/1 request: its request line, kept for the
+ * stream's RSTs. The payload ends the frame (a request line is longer than
+ * any Ethernet padding); a request line cut by the snapshot length is not read. */
+static void remember_request(tvbuff_t *tvb, const tcp_segment *seg, guint32 stream)
+{
+    guint reported = tvb_reported_length(tvb), captured = tvb_captured_length(tvb);
+    if (seg->payload_len == 0 || seg->payload_len > reported || (seg->flags & TCP_FLAG_RST))
+        return;
+    guint at = reported - seg->payload_len;
+    if (at >= captured)
+        return;
+    char request[LOG_REQUEST_MAX + 1];
+    if (log_request_read(tvb_get_ptr(tvb, at, captured - at), captured - at, request))
+        wmem_map_insert(request_of_stream, GUINT_TO_POINTER(stream + 1), wmem_strdup(wmem_file_scope(), request));
 }
 
 /* A TCP segment whose header could not be read (cut short by the snapshot
@@ -600,6 +620,7 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
                          GUINT_TO_POINTER(history->first_frame));
         *after_reset = history->first_frame;
     }
+    remember_request(tvb, &seg, tcph->th_stream);
     conn_listeners_learn(listeners, tcph->ip_src.data, (size_t)tcph->ip_src.len, st, &seg);
     conn_track_segment(st, &seg);
     return record;
@@ -1070,6 +1091,7 @@ void proto_register_rstdiag(void)
         "rstdiag's settings are those of " RSTDIAG_NAME);
 
     reset_streams = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
+    request_of_stream = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
     hosts = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), address_hash, address_equal);
     latest_reset_by_receiver = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), address_hash,
                                                       address_equal);

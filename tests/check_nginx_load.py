@@ -69,6 +69,19 @@ def tally(expected, found):
     return right, wrong, len(caused) - right
 
 
+def waiting(problem, expected):
+    """In tshark's one pass each RST is answered as it comes: while the first
+    few RSTs fit several clocks (fewer than log_match.c's FIRM_PAIRS = 8
+    pairs) their lines wait rather than go to a wrong frame. Whether the
+    problem is such a line: not tied, its RST among the first 8."""
+    m = re.match(r"line (\d+) \(\w+\) not on frames ", problem)
+    if not m:
+        return False
+    first = sorted(min(int(f) for f in r["rst_frames"].split(",")) for r in expected if r["stream"] != "-")[:8]
+    row = next(r for r in expected if r["lineno"] == m.group(1))
+    return min(int(f) for f in row["rst_frames"].split(",")) in first
+
+
 class NginxUnderLoad(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -92,6 +105,8 @@ class NginxUnderLoad(unittest.TestCase):
                     print(f"{setup}, {clock}, {passes}: lines tied right {right}, untied {untied}; "
                           f"frames on a wrong line {wrong}", flush=True)
                     problems = tshark_run.misplaced_lines(expected, found)
+                    if not args:   # one pass: the first lines may wait while the clock is unsettled
+                        problems = [p for p in problems if not waiting(p, expected)]
                     self.assertEqual(problems[:20], [], f"{len(problems)} problems")
 
     def test_nginx(self):

@@ -10,6 +10,7 @@
 
 #define S 1000000LL
 #define ZONE_SHANGHAI (8 * 3600 * S)
+#define PROMPT_MARGIN_US (100 * 1000)   /* log_match.c's PROMPT_US: a line written that late still fits */
 
 static const int64_t base_utc = 1700000000LL * S;   /* 2023-11-14 22:13:20 UTC */
 
@@ -18,22 +19,30 @@ typedef struct {
     log_index *index;
 } fixture;
 
-/* nginx line for an event at base_utc + at_s (UTC), written in local time
- * zone_s ahead of UTC by a clock skew_ms fast. */
-static void add_line(GString *log, int64_t at_us, int64_t zone_us, int64_t skew_us, const char *leg_text,
-                     const char *peer)
+/* nginx line quoting `request` for an event at at_us (UTC), written in local
+ * time zone_us ahead of UTC by a clock skew_us fast. */
+static void add_request_line(GString *log, int64_t at_us, int64_t zone_us, int64_t skew_us, const char *leg_text,
+                             const char *peer, const char *request)
 {
     GDateTime *t = g_date_time_new_from_unix_utc((at_us + zone_us + skew_us) / S);
     char *stamp = g_date_time_format(t, "%Y/%m/%d %H:%M:%S");
     if (strcmp(leg_text, "client") == 0)
         g_string_append_printf(log, "%s [info] 1#1: *1 recv() failed (104: Connection reset by peer) while "
-                               "sending to client, client: %s, server: _, request: \"GET / HTTP/1.1\"\n", stamp, peer);
+                               "sending to client, client: %s, server: _, request: \"%s HTTP/1.1\"\n", stamp, peer,
+                               request);
     else
         g_string_append_printf(log, "%s [error] 1#1: *1 recv() failed (104: Connection reset by peer) while "
                                "reading response header from upstream, client: 198.18.100.1, server: _, "
-                               "request: \"GET / HTTP/1.1\", upstream: \"http://%s/\", host: \"x\"\n", stamp, peer);
+                               "request: \"%s HTTP/1.1\", upstream: \"http://%s/\", host: \"x\"\n", stamp, request,
+                               peer);
     g_free(stamp);
     g_date_time_unref(t);
+}
+
+static void add_line(GString *log, int64_t at_us, int64_t zone_us, int64_t skew_us, const char *leg_text,
+                     const char *peer)
+{
+    add_request_line(log, at_us, zone_us, skew_us, leg_text, peer, "GET /");
 }
 
 static void fixture_load(fixture *f, GString *log)
@@ -287,6 +296,102 @@ static void test_close_call_takes_smaller_skew(void)
     g_string_free(log, TRUE);
 }
 
+static void test_request_read(void)
+{
+    char out[LOG_REQUEST_MAX + 1];
+    static const struct { const char *payload; const char *request; } cases[] = {
+        { "GET /reset/1004?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", "GET /reset/1004?x=1" },
+        { "POST /notify HTTP/1.0\r\n", "POST /notify" },
+        { "HTTP/1.1 200 OK\r\n", NULL },              /* a response */
+        { "GET /cut-by-the-snapshot-len", NULL },     /* no version: the target may be cut */
+        { "get / HTTP/1.1\r\n", NULL },
+        { "\x16\x03\x01\x02\x00", NULL },              /* TLS */
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        gboolean read = log_request_read((const uint8_t *)cases[i].payload, strlen(cases[i].payload), out);
+        g_assert_cmpint(read, ==, cases[i].request != NULL);
+        if (read)
+            g_assert_cmpstr(out, ==, cases[i].request);
+    }
+}
+
+/* nginx passes a request to a new upstream connection after an error on a
+ * kept-alive one (proxy_next_upstream) and logs both attempts alike, within
+ * the same second as other requests' lines: the request a line quotes and
+ * the request its RST's stream carried tie them, whatever their order in the
+ * second. A client-leg line quoting another request is another connection's;
+ * an upstream-leg one only loses the preference (the proxy may rewrite). */
+static void test_request_names_the_connection(void)
+{
+    GString *log = g_string_new(NULL);
+    add_request_line(log, base_utc, 0, 0, "upstream", "198.18.101.2:8080", "GET /b");    /* line 1 */
+    add_request_line(log, base_utc, 0, 0, "upstream", "198.18.101.2:8080", "GET /a");    /* line 2 */
+    add_request_line(log, base_utc, 0, 0, "upstream", "198.18.101.2:8080", "GET /a");    /* line 3 */
+    add_request_line(log, base_utc, 0, 0, "client", "198.18.100.9", "GET /x");           /* line 4 */
+    add_request_line(log, base_utc + 5 * S, 0, 0, "upstream", "198.18.101.2:8080", "GET /old");  /* line 5 */
+    fixture f;
+    fixture_load(&f, log);
+    log_match_settings settings = { .zone_mode = LOG_ZONE_UTC };
+    log_matcher *m = log_matcher_new(f.index, &settings);
+    log_rst_event first_try = rst(1, base_utc + 100000, "198.18.101.2", 8080, LOG_SENDER_SERVER);
+    log_rst_event second_try = rst(2, base_utc + 200000, "198.18.101.2", 8080, LOG_SENDER_SERVER);
+    log_rst_event other = rst(3, base_utc + 300000, "198.18.101.2", 8080, LOG_SENDER_SERVER);
+    log_rst_event client = rst(4, base_utc + 50000, "198.18.100.9", 41000, LOG_SENDER_CLIENT);
+    log_rst_event rewritten = rst(5, base_utc + 5 * S - 10000, "198.18.101.2", 8080, LOG_SENDER_SERVER);
+    first_try.request = second_try.request = "GET /a";
+    other.request = "GET /b";
+    client.request = "GET /y";
+    rewritten.request = "GET /new";
+    log_rst_event *events[] = { &first_try, &second_try, &other, &client, &rewritten };
+    for (guint i = 0; i < G_N_ELEMENTS(events); i++)
+        log_matcher_add(m, events[i]);
+    g_assert_cmpuint(matched_line(&f, m, 0), ==, 2);
+    g_assert_cmpuint(matched_line(&f, m, 1), ==, 3);
+    g_assert_cmpuint(matched_line(&f, m, 2), ==, 1);
+    g_assert_cmpuint(matched_line(&f, m, 3), ==, 0);
+    g_assert_cmpuint(matched_line(&f, m, 4), ==, 5);
+    finish(m, &f);
+    g_string_free(log, TRUE);
+}
+
+/* Under load a peer's lines are interchangeable by time: hundreds a second,
+ * whole seconds, written 5 h 3 s ahead. A clock off by most of a second
+ * still pairs about as many RSTs with a neighbour's line; the lines quoting
+ * their RST's request find the clock, and every RST its own line. */
+static void test_load_clock_from_requests(void)
+{
+    const int64_t zone = 5 * 3600 * S, skew = 3 * S;
+    enum { RSTS = 1500 };
+    static char requests[RSTS][24];
+    GString *log = g_string_new(NULL);
+    int64_t t = base_utc, times[RSTS];
+    for (guint i = 0; i < RSTS; i++) {
+        t += 1000 + (int64_t)(i * 7919 % 5000);   /* 1 to 6 ms apart */
+        times[i] = t;
+        g_snprintf(requests[i], sizeof requests[i], "GET /r/%u", i);
+        add_request_line(log, t + 300, zone, skew, "upstream", "198.18.101.2:8080", requests[i]);
+    }
+    fixture f;
+    fixture_load(&f, log);
+    log_match_settings settings = { .zone_mode = LOG_ZONE_AUTO };
+    log_matcher *m = log_matcher_new(f.index, &settings);
+    for (guint i = 0; i < RSTS; i++) {
+        log_rst_event ev = rst(i, times[i], "198.18.101.2", 8080, LOG_SENDER_SERVER);
+        ev.request = requests[i];
+        log_matcher_add(m, &ev);
+    }
+    for (guint i = 0; i < RSTS; i++)
+        g_assert_cmpuint(matched_line(&f, m, i), ==, i + 1);
+    log_clock clock;
+    log_matcher_clock(m, &clock);
+    g_assert_cmpuint(clock.pairs, ==, RSTS);
+    g_assert_false(clock.close_call);
+    g_assert_cmpint(clock.offset_us - zone - skew, >=, -PROMPT_MARGIN_US);
+    g_assert_cmpint(clock.offset_us - zone - skew, <=, 0);
+    finish(m, &f);
+    g_string_free(log, TRUE);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -297,5 +402,8 @@ int main(int argc, char **argv)
     g_test_add_func("/match/explicit-clock", test_explicit_zone_and_skew);
     g_test_add_func("/match/dense-log-one-clock", test_dense_log_one_clock);
     g_test_add_func("/match/close-call", test_close_call_takes_smaller_skew);
+    g_test_add_func("/match/request-read", test_request_read);
+    g_test_add_func("/match/request-names-the-connection", test_request_names_the_connection);
+    g_test_add_func("/match/load-clock-from-requests", test_load_clock_from_requests);
     return g_test_run();
 }
