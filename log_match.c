@@ -66,6 +66,12 @@ typedef struct {
     int64_t skew_us;
 } clock_guess;
 
+/* A RST's sender's lines: all, those quoting its stream's request, those
+ * quoting none (each NULL when there are none). */
+typedef struct {
+    const GArray *all, *quoting, *unquoted;
+} rst_lines;
+
 struct log_matcher {
     const log_index *index;
     log_match_settings settings;
@@ -78,7 +84,7 @@ struct log_matcher {
     GArray *ref_of_entry;        /* entry -> its resolved time */
     GArray *rsts;                /* log_rst_event, as added */
     GArray *rst_slot;            /* rst -> its stream's slot (0, 1, ... in order of first RST) */
-    GArray *rst_quoting;         /* rst -> its sender's lines quoting its stream's request, or NULL */
+    GArray *rst_lines;           /* rst -> rst_lines: the lines it may take, looked up once */
     GHashTable *slot_of_stream;  /* stream + 1 -> slot + 1 */
     guint solved_for;            /* rsts->len at the last assignment */
     guint estimated_for;         /* rsts->len at the last clock estimate */
@@ -201,7 +207,7 @@ log_matcher *log_matcher_new(const log_index *index, const log_match_settings *s
     m->ref_of_entry = g_array_new(FALSE, FALSE, sizeof(entry_ref));
     m->rsts = g_array_new(FALSE, FALSE, sizeof(log_rst_event));
     m->rst_slot = g_array_new(FALSE, FALSE, sizeof(guint));
-    m->rst_quoting = g_array_new(FALSE, FALSE, sizeof(const GArray *));
+    m->rst_lines = g_array_new(FALSE, FALSE, sizeof(rst_lines));
     m->slot_of_stream = g_hash_table_new(g_direct_hash, g_direct_equal);
     m->order = g_array_new(FALSE, FALSE, sizeof(guint));
     m->entry_taken = g_new0(uint32_t, entries);
@@ -220,7 +226,7 @@ void log_matcher_free(log_matcher *m)
     g_array_free(m->ref_of_entry, TRUE);
     g_array_free(m->rsts, TRUE);
     g_array_free(m->rst_slot, TRUE);
-    g_array_free(m->rst_quoting, TRUE);
+    g_array_free(m->rst_lines, TRUE);
     g_hash_table_destroy(m->slot_of_stream);
     g_array_free(m->order, TRUE);
     g_free(m->line_of_slot);
@@ -228,6 +234,13 @@ void log_matcher_free(log_matcher *m)
     g_free(m->entry_owner);
     g_free(m->slot_taken);
     g_free(m);
+}
+
+static const GArray *lines_in(GHashTable *table, const log_endpoint *sender)
+{
+    char key[INET6_ADDRSTRLEN + 2];
+    address_key(sender->family, sender->addr, key);
+    return g_hash_table_lookup(table, key);
 }
 
 /* The sender's lines quoting the request the RST's stream carried. */
@@ -256,8 +269,9 @@ guint log_matcher_add(log_matcher *m, const log_rst_event *ev)
     slot--;
     g_array_append_val(m->rsts, *ev);
     g_array_append_val(m->rst_slot, slot);
-    const GArray *quoting = lines_quoting(m, ev);
-    g_array_append_val(m->rst_quoting, quoting);
+    rst_lines lines = { lines_in(m->by_address, &ev->sender), lines_quoting(m, ev),
+                        lines_in(m->unquoted_by_address, &ev->sender) };
+    g_array_append_val(m->rst_lines, lines);
     return m->rsts->len - 1;
 }
 
@@ -347,18 +361,6 @@ static int64_t offset_of(const log_entry *e, const clock_guess *clock)
     return (e->has_zone ? 0 : clock->zone_us) + clock->skew_us;
 }
 
-static const GArray *lines_in(GHashTable *table, const log_endpoint *sender)
-{
-    char key[INET6_ADDRSTRLEN + 2];
-    address_key(sender->family, sender->addr, key);
-    return g_hash_table_lookup(table, key);
-}
-
-static const GArray *lines_of(const log_matcher *m, const log_endpoint *sender)
-{
-    return lines_in(m->by_address, sender);
-}
-
 static guint lower_bound(const GArray *refs, int64_t t)
 {
     guint lo = 0, hi = refs->len;
@@ -445,10 +447,11 @@ static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *c
         if (m->slot_taken[slot] == m->generation)
             continue;
         const log_rst_event *ev = &g_array_index(m->rsts, log_rst_event, r);
-        const GArray *lines = filter == LINE_QUOTING_REQUEST ? g_array_index(m->rst_quoting, const GArray *, r)
+        const rst_lines *own = &g_array_index(m->rst_lines, rst_lines, r);
+        const GArray *lines = filter == LINE_QUOTING_REQUEST ? own->quoting
                             : refs ? refs
-                            : filter == LINE_NOT_QUOTING_ANOTHER && ev->request ? lines_in(m->unquoted_by_address, &ev->sender)
-                            : lines_of(m, &ev->sender);
+                            : filter == LINE_NOT_QUOTING_ANOTHER && ev->request ? own->unquoted
+                            : own->all;
         gint64 entry = earliest_fit(m, lines, ev, clock, after, filter);
         if (entry < 0)
             continue;
@@ -500,7 +503,7 @@ static guint candidate_zones(log_matcher *m, int64_t zones[ZONE_CANDIDATES])
     int64_t reach = ZONE_LIMIT_QUARTERS * QUARTER_HOUR_US + MAX_SKEW_US + MAX_RESOLUTION_US;
     for (guint r = 0; r < m->rsts->len; r++) {
         const log_rst_event *ev = &g_array_index(m->rsts, log_rst_event, r);
-        const GArray *refs = lines_of(m, &ev->sender);
+        const GArray *refs = g_array_index(m->rst_lines, rst_lines, r).all;
         guint voters = 0;
         for (guint i = refs ? lower_bound(refs, ev->time_us - reach) : 0; refs && i < refs->len
              && voters < MAX_VOTERS; i++) {
