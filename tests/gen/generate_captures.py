@@ -267,7 +267,7 @@ class Tracer:
     """tcp:tcp_send_reset in a private tracefs instance (falls back to the
     global buffer, restoring the previous enable value on exit)."""
 
-    def __init__(self):
+    def __init__(self, buffer_kb=1024):
         self.mounted = False
         if not os.path.isdir(os.path.join(TRACEFS, "events")):
             run(["mount", "-t", "tracefs", "nodev", TRACEFS])
@@ -282,7 +282,7 @@ class Tracer:
             self.instance = inst
             self.dir = inst
             try:
-                self._write("buffer_size_kb", "1024")
+                self._write("buffer_size_kb", str(buffer_kb))
             except OSError:
                 pass
         except OSError:

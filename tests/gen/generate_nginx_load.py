@@ -289,8 +289,7 @@ def main():
                                gn.UPSTREAM_IP, str(gn.UPSTREAM_PORT), str(args.seconds)],
                               stdout=subprocess.PIPE, text=True)
         gc.REG.add_proc(up)
-        tracer = gc.Tracer()
-        tracer._write("buffer_size_kb", "16384")   # every RST of the run: thousands
+        tracer = gc.Tracer(buffer_kb=16384)   # every RST of the run: thousands
         tracer.clear()
         time.sleep(0.5)
         lab.start_capture()
