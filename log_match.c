@@ -321,20 +321,9 @@ static gboolean request_agrees(const log_entry *e, const log_rst_event *ev)
     return strncmp(e->request, ev->request, n) == 0 && (e->request[n] == ' ' || e->request[n] == '\0');
 }
 
-/* A line about the client's connection quotes the request line the client
- * sent (nginx's $request, HAProxy's %r): another request on the RST's stream
- * is another connection. On the upstream leg the proxy may have rewritten it
- * (nginx's proxy_pass with a URI replaces the matched part), so there a
- * different request only loses the preference. */
-static gboolean request_conflicts(const log_entry *e, const log_rst_event *ev)
-{
-    return e->leg != LOG_LEG_UPSTREAM && e->request && ev->request && !request_agrees(e, ev);
-}
-
 static gboolean fits(const log_entry *e, const log_rst_event *ev)
 {
-    return tells_this_close(e, ev) && leg_fits(e, ev->role) && port_fits(e, &ev->sender) && errno_fits(e, ev)
-        && !request_conflicts(e, ev);
+    return tells_this_close(e, ev) && leg_fits(e, ev->role) && port_fits(e, &ev->sender) && errno_fits(e, ev);
 }
 
 gboolean log_request_read(const uint8_t *payload, size_t len, char *out)
@@ -385,18 +374,18 @@ static void new_generation(log_matcher *m)
     }
 }
 
-/* The lines a round considers: any, only those naming the peer's port, only
- * those quoting the request the RST's stream carried, or all but those
- * quoting another one. */
-typedef enum { ANY_LINE, LINE_NAMING_PORT, LINE_QUOTING_REQUEST, LINE_NOT_QUOTING_ANOTHER } line_filter;
+/* The lines a round considers: any; only those naming the peer's port; only
+ * those quoting the request the RST's stream carried; or, for a RST whose
+ * request some line of its sender quotes, only those quoting none (any line
+ * for the others). */
+typedef enum { ANY_LINE, LINE_NAMING_PORT, LINE_QUOTING_REQUEST, UNQUOTED_LINE_IF_QUOTED } line_filter;
 
 static gboolean passes(line_filter filter, const log_entry *e, const log_rst_event *ev)
 {
     switch (filter) {
-    case LINE_NAMING_PORT:         return e->port != 0;
-    case LINE_QUOTING_REQUEST:     return request_agrees(e, ev);
-    case LINE_NOT_QUOTING_ANOTHER: return !e->request || !ev->request || request_agrees(e, ev);
-    default:                       return TRUE;
+    case LINE_NAMING_PORT:     return e->port != 0;
+    case LINE_QUOTING_REQUEST: return request_agrees(e, ev);
+    default:                   return TRUE;   /* UNQUOTED_LINE_IF_QUOTED: by the lines searched */
     }
 }
 
@@ -450,7 +439,7 @@ static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *c
         const rst_lines *own = &g_array_index(m->rst_lines, rst_lines, r);
         const GArray *lines = filter == LINE_QUOTING_REQUEST ? own->quoting
                             : refs ? refs
-                            : filter == LINE_NOT_QUOTING_ANOTHER && ev->request ? own->unquoted
+                            : filter == UNQUOTED_LINE_IF_QUOTED && own->quoting ? own->unquoted
                             : own->all;
         gint64 entry = earliest_fit(m, lines, ev, clock, after, filter);
         if (entry < 0)
@@ -467,16 +456,16 @@ static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *c
 }
 
 /* How many RSTs take a line through their address, written promptly, under a
- * guess of the clock: the measure of the guess. When `strict`, a line quoting
- * a request goes only to a RST whose stream carried it (if the capture shows
- * the stream's), taken first. */
+ * guess of the clock: the measure of the guess. When `strict`, a RST whose
+ * request a line of its sender quotes counts only with such a line (taken
+ * first) or one quoting no request. */
 static guint explained(log_matcher *m, const clock_guess *clock, gboolean strict)
 {
     new_generation(m);
     if (!strict)
         return pair_round(m, NULL, clock, PROMPT_US, ANY_LINE, FALSE);
     guint quoted = pair_round(m, NULL, clock, PROMPT_US, LINE_QUOTING_REQUEST, FALSE);
-    return quoted + pair_round(m, NULL, clock, PROMPT_US, LINE_NOT_QUOTING_ANOTHER, FALSE);
+    return quoted + pair_round(m, NULL, clock, PROMPT_US, UNQUOTED_LINE_IF_QUOTED, FALSE);
 }
 
 /* ---- the clock ---------------------------------------------------------------- */
@@ -577,9 +566,9 @@ static void estimate_clock(log_matcher *m)
     /* In a dense log, lines of one peer are interchangeable by time: a clock
      * off by most of a second still pairs each RST with a neighbour's line,
      * and about as many. A line quoting a request is its RST's when the
-     * stream carried it: measured strictly, a guess pairs only those. Where
-     * no pair passes (a proxy that rewrites every request upstream), the
-     * lines are measured by time alone. */
+     * stream carried it: measured strictly, such a RST takes no other
+     * request's line. Where no pair passes, the lines are measured by time
+     * alone. */
     GArray *guesses = g_array_new(FALSE, FALSE, sizeof(scored_guess));
     scored_guess best = { { zones[0], skew_from == skew_to ? skew_from : 0 }, 0 };
     for (int strict = 1; strict >= 0 && best.count == 0; strict--) {

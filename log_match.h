@@ -16,11 +16,12 @@
  * leg: the server reset), what its error means agrees with the RST (111 is a
  * refused connection: a RST answering a SYN), and it was written within the
  * window after the RST. When the line quotes a request and the capture shows
- * the stream's, the two name the connection: a line quoting the request the
- * RST's stream carried is taken before any other, and a client-leg line
- * quoting another request does not fit (the log quotes the request line the
- * client sent). RSTs take lines in time order, each the earliest line that
- * fits, first among lines written promptly, then within the window.
+ * the stream's, the two name the connection: RSTs take lines in time order,
+ * each the earliest line that fits, first among lines quoting the request
+ * its stream carried, then among any written promptly, then within the
+ * window. A different request is only a weaker fit, not none: the proxy may
+ * rewrite the request upstream (nginx's proxy_pass with a URI), and a client
+ * pipelining requests has sent the next one before the line is written.
  *
  * Answers depend on every RST added so far: after the last one (tshark -2,
  * the GUI once the file is loaded) they are final; tshark's single pass asks

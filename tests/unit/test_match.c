@@ -319,8 +319,8 @@ static void test_request_read(void)
  * kept-alive one (proxy_next_upstream) and logs both attempts alike, within
  * the same second as other requests' lines: the request a line quotes and
  * the request its RST's stream carried tie them, whatever their order in the
- * second. A client-leg line quoting another request is another connection's;
- * an upstream-leg one only loses the preference (the proxy may rewrite). */
+ * second. A line quoting another request goes to a RST only when no RST of
+ * its request takes it (the proxy may rewrite the request upstream). */
 static void test_request_names_the_connection(void)
 {
     GString *log = g_string_new(NULL);
@@ -328,7 +328,8 @@ static void test_request_names_the_connection(void)
     add_request_line(log, base_utc, 0, 0, "upstream", "198.18.101.2:8080", "GET /a");    /* line 2 */
     add_request_line(log, base_utc, 0, 0, "upstream", "198.18.101.2:8080", "GET /a");    /* line 3 */
     add_request_line(log, base_utc, 0, 0, "client", "198.18.100.9", "GET /x");           /* line 4 */
-    add_request_line(log, base_utc + 5 * S, 0, 0, "upstream", "198.18.101.2:8080", "GET /old");  /* line 5 */
+    add_request_line(log, base_utc, 0, 0, "client", "198.18.100.9", "GET /y");           /* line 5 */
+    add_request_line(log, base_utc + 5 * S, 0, 0, "upstream", "198.18.101.2:8080", "GET /old");  /* line 6 */
     fixture f;
     fixture_load(&f, log);
     log_match_settings settings = { .zone_mode = LOG_ZONE_UTC };
@@ -337,19 +338,22 @@ static void test_request_names_the_connection(void)
     log_rst_event second_try = rst(2, base_utc + 200000, "198.18.101.2", 8080, LOG_SENDER_SERVER);
     log_rst_event other = rst(3, base_utc + 300000, "198.18.101.2", 8080, LOG_SENDER_SERVER);
     log_rst_event client = rst(4, base_utc + 50000, "198.18.100.9", 41000, LOG_SENDER_CLIENT);
+    log_rst_event later_client = rst(6, base_utc + 60000, "198.18.100.9", 41001, LOG_SENDER_CLIENT);
     log_rst_event rewritten = rst(5, base_utc + 5 * S - 10000, "198.18.101.2", 8080, LOG_SENDER_SERVER);
     first_try.request = second_try.request = "GET /a";
     other.request = "GET /b";
     client.request = "GET /y";
+    later_client.request = "GET /x";
     rewritten.request = "GET /new";
-    log_rst_event *events[] = { &first_try, &second_try, &other, &client, &rewritten };
+    log_rst_event *events[] = { &first_try, &second_try, &other, &client, &rewritten, &later_client };
     for (guint i = 0; i < G_N_ELEMENTS(events); i++)
         log_matcher_add(m, events[i]);
     g_assert_cmpuint(matched_line(&f, m, 0), ==, 2);
     g_assert_cmpuint(matched_line(&f, m, 1), ==, 3);
     g_assert_cmpuint(matched_line(&f, m, 2), ==, 1);
-    g_assert_cmpuint(matched_line(&f, m, 3), ==, 0);
-    g_assert_cmpuint(matched_line(&f, m, 4), ==, 5);
+    g_assert_cmpuint(matched_line(&f, m, 3), ==, 5);
+    g_assert_cmpuint(matched_line(&f, m, 4), ==, 6);
+    g_assert_cmpuint(matched_line(&f, m, 5), ==, 4);
     finish(m, &f);
     g_string_free(log, TRUE);
 }
