@@ -18,7 +18,6 @@ import datetime
 import gzip
 import os
 import re
-import shutil
 import sys
 import tempfile
 import unittest
@@ -83,21 +82,15 @@ def waiting(problem, expected):
 
 
 class NginxUnderLoad(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="rstdiag-nginx-load-")
-        os.chmod(cls.tmp, 0o755)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp)
-
     def check(self, setup):
         expected = load_expected(setup)
         self.assertGreater(sum(1 for r in expected if r["stream"] != "-"), 1000)
         pcap = os.path.join(HERE, "captures", setup, "proxy.pcapng.gz")
+        tmp = tempfile.TemporaryDirectory(prefix="rstdiag-nginx-load-")
+        self.addCleanup(tmp.cleanup)
+        os.chmod(tmp.name, 0o755)   # tshark may run as nobody (tools/tshark-with-plugin)
         for clock, shift in SHIFTS.items():
-            log = shifted_log(setup, self.tmp, shift)
+            log = shifted_log(setup, tmp.name, shift)
             for passes, args in PASSES.items():
                 with self.subTest(clock=clock, passes=passes):
                     found, _, _ = tshark_run.log_matches(BUILD, pcap, log, *args)
