@@ -624,85 +624,130 @@ static const line_parser parsers[LOG_FORMAT_COUNT] = {
 
 /* Cheap test that lets most lines of a large log be skipped unparsed: a
  * reset phrase, or the marks of the HAProxy and Envoy formats, whose resets
- * are flags. Each needle is anchored at a rare pair of its bytes; one pass
- * finds the anchors (16 bytes at a time where SSE2 exists) and only there is
- * the whole needle compared. */
+ * are flags. Each needle is anchored at two of its bytes that are rare
+ * together; one pass over the text compares a vector of positions with every
+ * anchor pair at once (GCC vector extensions: AVX2 where the CPU has it,
+ * SSE2 or the target's own vectors otherwise), and only at an anchor is the
+ * whole needle compared. '.' in a needle stands for any byte. */
 typedef struct {
-    const char *needle;
-    guint8 anchor;   /* offset of the anchor pair in the needle */
+    const char *text;
     guint8 len;
+    guint8 first, second;   /* offsets of the anchor bytes; second - first <= SCAN_REACH */
 } prefilter_needle;
 
-static const prefilter_needle prefilter[] = {
-    { "eset", 2, 4 },          /* "et": reset, Reset, ECONNRESET is below */
-    { "ESET", 2, 4 },          /* "ET" */
-    { "roken pipe", 1, 10 },   /* "ok" */
-    { "rematurely", 2, 10 },   /* "ma" */
-    { "refused", 2, 7 },       /* "fu" */
-    { "haproxy[", 6, 8 },      /* "y[" */
-    { "] \"", 0, 3 },          /* "] ", then the quote: Envoy's time and request */
-};
+#define SCAN_REACH 3
 
-static gboolean needle_at(const char *line, size_t len, size_t anchor_pos)
+static const prefilter_needle prefilter[] = {
+    { "eset", 4, 2, 3 },         /* reset, Reset; ECONNRESET below */
+    { "ESET", 4, 1, 2 },         /* "ES", not "ET": every "GET" has that */
+    { "roken pipe", 10, 1, 2 },
+    { "rematurely", 10, 2, 3 },
+    { "refused", 7, 2, 3 },
+    { "haproxy[", 8, 6, 7 },
+    { "] \"", 3, 0, 2 },         /* Envoy's time, then its request */
+    { "[../.../", 8, 0, 3 },     /* HAProxy without a syslog tag: "addr:port [dd/Mmm/yyyy:" */
+};
+#define HAPROXY_DATE_NEEDLE (G_N_ELEMENTS(prefilter) - 1)
+
+typedef unsigned char scan_vec __attribute__((vector_size(32)));
+
+#if defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__) && !defined(RSTDIAG_NO_CLONES)
+#define SCAN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SCAN_CLONES
+#endif
+
+/* unaligned loads; a macro, as a vector in a call would change the ABI between the clones */
+#define LOAD_VEC(v, p) memcpy(&(v), (p), sizeof(scan_vec))
+
+static gboolean any_lane(const scan_vec *v)
+{
+    uint64_t words[sizeof(scan_vec) / 8];
+    memcpy(words, v, sizeof *v);
+    uint64_t or = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(words); i++)
+        or |= words[i];
+    return or != 0;
+}
+
+/* The needle whose anchor is at `anchor`, whole within [begin, end); -1 if none. */
+static int needle_at(const char *begin, const char *end, const char *anchor)
 {
     for (guint k = 0; k < G_N_ELEMENTS(prefilter); k++) {
         const prefilter_needle *n = &prefilter[k];
-        if (line[anchor_pos] != n->needle[n->anchor] || line[anchor_pos + 1] != n->needle[n->anchor + 1]
-            || anchor_pos < n->anchor)
+        const char *start = anchor - n->first;
+        if ((size_t)(anchor - begin) < n->first || (size_t)(end - start) < n->len)
             continue;
-        size_t start = anchor_pos - n->anchor;
-        if (start + n->len <= len && memcmp(line + start, n->needle, n->len) == 0)
-            return TRUE;
+        guint i = 0;
+        while (i < n->len && (n->text[i] == '.' || n->text[i] == start[i]))
+            i++;
+        if (i == n->len)
+            return (int)k;
     }
-    return FALSE;
+    return -1;
 }
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-
-static size_t find_anchors_sse2(const char *line, size_t len, gboolean *found)
+/* The first needle in [p, end): where its anchor is, and which (*which); NULL if none. */
+SCAN_CLONES static const char *find_needle(const char *p, const char *end, int *which)
 {
-    static __m128i first[G_N_ELEMENTS(prefilter)], second[G_N_ELEMENTS(prefilter)];
-    static gboolean ready;
-    if (!ready) {
+    const char *begin = p;
+    while ((size_t)(end - p) >= sizeof(scan_vec) + SCAN_REACH) {
+        scan_vec at[SCAN_REACH + 1];
+#pragma GCC unroll 4
+        for (int d = 0; d <= SCAN_REACH; d++)
+            LOAD_VEC(at[d], p + d);
+        scan_vec hits = { 0 };
+#pragma GCC unroll 16   /* the table's bytes become constants */
         for (guint k = 0; k < G_N_ELEMENTS(prefilter); k++) {
-            first[k] = _mm_set1_epi8(prefilter[k].needle[prefilter[k].anchor]);
-            second[k] = _mm_set1_epi8(prefilter[k].needle[prefilter[k].anchor + 1]);
+            const prefilter_needle *n = &prefilter[k];
+            hits |= (scan_vec)((at[0] == (unsigned char)n->text[n->first])
+                               & (at[n->second - n->first] == (unsigned char)n->text[n->second]));
         }
-        ready = TRUE;
-    }
-    size_t i = 0;
-    for (; i + 17 <= len; i += 16) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(line + i));
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(line + i + 1));
-        __m128i hits = _mm_setzero_si128();
-        for (guint k = 0; k < G_N_ELEMENTS(prefilter); k++)
-            hits = _mm_or_si128(hits, _mm_and_si128(_mm_cmpeq_epi8(a, first[k]), _mm_cmpeq_epi8(b, second[k])));
-        for (unsigned mask = (unsigned)_mm_movemask_epi8(hits); mask; mask &= mask - 1) {
-            if (needle_at(line, len, i + (size_t)__builtin_ctz(mask))) {
-                *found = TRUE;
-                return len;
+        if (any_lane(&hits)) {
+            for (size_t lane = 0; lane < sizeof(scan_vec); lane++) {
+                if (hits[lane] && (*which = needle_at(begin, end, p + lane)) >= 0)
+                    return p + lane;
             }
         }
+        p += sizeof(scan_vec);
     }
-    return i;   /* the tail is left to the plain loop */
+    for (; p < end; p++) {   /* the tail */
+        if ((*which = needle_at(begin, end, p)) >= 0)
+            return p;
+    }
+    return NULL;
 }
-#endif
+
+/* Newlines in [p, end). */
+SCAN_CLONES static size_t count_newlines(const char *p, const char *end)
+{
+    size_t count = 0;
+    while ((size_t)(end - p) >= sizeof(scan_vec)) {
+        scan_vec sum = { 0 };   /* each lane counts up to 255 */
+        for (int i = 0; i < 255 && (size_t)(end - p) >= sizeof(scan_vec); i++, p += sizeof(scan_vec)) {
+            scan_vec v;
+            LOAD_VEC(v, p);
+            sum -= (scan_vec)(v == '\n');
+        }
+        for (size_t lane = 0; lane < sizeof(scan_vec); lane++)
+            count += sum[lane];
+    }
+    for (; p < end; p++)
+        count += *p == '\n';
+    return count;
+}
 
 static gboolean worth_parsing(const char *line, size_t len)
 {
-    gboolean found = FALSE;
-    size_t i = 0;
-#ifdef __SSE2__
-    i = find_anchors_sse2(line, len, &found);
-#endif
-    for (; !found && i + 1 < len; i++)
-        found = needle_at(line, len, i);
-    if (found)
-        return TRUE;
-    /* HAProxy without a syslog tag: "addr:port [dd/Mmm/yyyy:" */
-    const char *bracket = memchr(line, '[', len < 64 ? len : 64);
-    return bracket && line + len - bracket > 8 && bracket[3] == '/' && bracket[7] == '/';
+    const char *end = line + len;
+    int which;
+    for (const char *at = line; (at = find_needle(at, end, &which)) != NULL; at++) {
+        /* the HAProxy date counts in the line's first bracket, near its start */
+        if (which != (int)HAPROXY_DATE_NEEDLE
+            || (at - line < 64 && memchr(line, '[', (size_t)(at - line)) == NULL && end - at > 8))
+            return TRUE;
+    }
+    return FALSE;
 }
 
 static gboolean parse_candidate(const char *line, size_t len, log_format format, log_entry *out)
@@ -925,20 +970,37 @@ static void index_line(log_index *index, char *line, size_t len, log_format form
 {
     while (len > 0 && line[len - 1] == '\r')
         len--;
-    if (len > LOG_LINE_MAX)
-        index->lines_cut++;
     if (!worth_parsing(line, len))
         return;
     log_entry e;
     if (parse_candidate(line, len, format, &e)) {
         e.lineno = index->lines_read;
         e.text = safe_text(line, len);
+        index->lines_cut += len > LOG_LINE_MAX;
         index->lines_reporting_rst += e.reports_rst;
         g_array_append_val(index->entries, e);
     } else if (generic_reports_reset(line, len) || nginx_reports_reset(line, len)) {
         if (index->lines_unparsed++ == 0)
             index->first_unparsed = index->lines_read;
     }
+}
+
+/* The whole lines of [p, end) (end follows a newline): only those in which a
+ * needle is found are looked at one by one, the others are only counted. */
+static void index_block(log_index *index, char *p, char *end, log_format format)
+{
+    char *counted = p;   /* the lines before it are counted */
+    const char *hit;
+    int which;
+    while ((hit = find_needle(counted, end, &which)) != NULL) {
+        char *line = memrchr(counted, '\n', (size_t)(hit - counted));
+        line = line ? line + 1 : counted;
+        char *nl = memchr(hit, '\n', (size_t)(end - hit));
+        index->lines_read += count_newlines(counted, line) + 1;
+        index_line(index, line, (size_t)(nl - line), format);
+        counted = nl + 1;
+    }
+    index->lines_read += count_newlines(counted, end);
 }
 
 /* Splits the text into lines. A line is searched whole up to LOG_SCAN_MAX
@@ -952,15 +1014,15 @@ static gboolean index_lines(log_index *index, log_reader *r, log_format format)
     gboolean text = TRUE;
     char *buf = g_malloc(cap);
     for (;;) {
-        char *nl = memchr(buf + start, '\n', len - start);
-        if (nl) {
-            if (!skipping) {
-                index->lines_read++;
-                index_line(index, buf + start, (size_t)(nl - buf - start), format);
-            }
+        char *nl = skipping ? memchr(buf + start, '\n', len - start) : NULL;
+        if (nl) {   /* the end of the long line */
             skipping = FALSE;
             start = (size_t)(nl - buf) + 1;
-            continue;
+        }
+        char *block_end = skipping || len == start ? NULL : memrchr(buf + start, '\n', len - start);
+        if (block_end) {
+            index_block(index, buf + start, block_end + 1, format);
+            start = (size_t)(block_end - buf) + 1;
         }
         /* no newline in buf[start, len): make room, then read more */
         if (skipping)

@@ -52,7 +52,7 @@ typedef struct {
     uint32_t  lines_reporting_rst;   /* entries with reports_rst */
     uint32_t  lines_unparsed;  /* mention a reset but fit no format */
     uint32_t  first_unparsed;  /* line number of the first of them, 0 if none */
-    uint32_t  lines_cut;       /* longer than LOG_LINE_MAX: kept cut */
+    uint32_t  lines_cut;       /* reset lines longer than LOG_LINE_MAX: kept cut */
     uint32_t  lines_unscanned; /* longer than LOG_SCAN_MAX: the rest not searched */
     uint32_t  first_unscanned; /* line number of the first of them, 0 if none */
     char     *stop_reason;     /* NULL, or why reading stopped early (for the user) */
