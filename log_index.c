@@ -944,22 +944,21 @@ static size_t read_text(log_reader *r, char *out, size_t cap)
 
 /* Opens path for reading without blocking on a FIFO ("-": standard input);
  * -1 with *error set if it cannot be read at all. */
-static int open_log(const char *path, gboolean *stream, char **error)
+static int open_log(const char *path, gboolean *stream, struct stat *st, char **error)
 {
     int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
+    if (fd < 0 || fstat(fd, st) != 0) {
         *error = g_strdup_printf("cannot open log file %s: %s", path, g_strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
     }
-    if (S_ISDIR(st.st_mode)) {
+    if (S_ISDIR(st->st_mode)) {
         *error = g_strdup_printf("log file %s is a directory", path);
         close(fd);
         return -1;
     }
-    *stream = !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+    *stream = !S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode);
     if (*stream)
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);   /* a dup'ed standard input too */
     return fd;
@@ -978,7 +977,17 @@ static void index_line(log_index *index, char *line, size_t len, log_format form
         e.text = safe_text(line, len);
         index->lines_cut += len > LOG_LINE_MAX;
         index->lines_reporting_rst += e.reports_rst;
-        g_array_append_val(index->entries, e);
+        if (index->tail_entry && e.lineno == index->tail_lineno) {
+            /* the line read before without its end (log_index_follow): now whole */
+            log_entry *old = &g_array_index(index->entries, log_entry, index->tail_entry - 1);
+            index->lines_reporting_rst -= old->reports_rst;
+            g_free(old->text);
+            g_free(old->request);
+            *old = e;
+            index->revision++;
+        } else {
+            g_array_append_val(index->entries, e);
+        }
     } else if (generic_reports_reset(line, len) || nginx_reports_reset(line, len)) {
         if (index->lines_unparsed++ == 0)
             index->first_unparsed = index->lines_read;
@@ -1003,13 +1012,14 @@ static void index_block(log_index *index, char *p, char *end, log_format format)
     index->lines_read += count_newlines(counted, end);
 }
 
-/* Splits the text into lines. A line is searched whole up to LOG_SCAN_MAX
- * bytes; the rest of a longer one is skipped and counted. Returns FALSE when
- * the head of the text holds NUL bytes: not a text file. */
-static gboolean index_lines(log_index *index, log_reader *r, log_format format)
+/* Splits the text, which begins at text_offset in the file, into lines. A
+ * line is searched whole up to LOG_SCAN_MAX bytes; the rest of a longer one is
+ * skipped and counted. A last line without its newline is read as it is and
+ * remembered (the tail), to be read again whole if the file grows. Returns
+ * FALSE when the head of the file holds NUL bytes: not a text file. */
+static gboolean index_lines(log_index *index, log_reader *r, log_format format, uint64_t text_offset /* of buf[0] */)
 {
     size_t cap = 256 * 1024, len = 0, start = 0;
-    uint64_t text_offset = 0;       /* of buf[0] */
     gboolean skipping = FALSE;      /* in the unsearched rest of a long line */
     gboolean text = TRUE;
     char *buf = g_malloc(cap);
@@ -1061,10 +1071,17 @@ static gboolean index_lines(log_index *index, log_reader *r, log_format format)
         }
         len += n;
     }
+    index->read_to = text_offset + start;
+    guint tail_entry = 0;
     if (text && len > start && !skipping && !r->stop_reason) {   /* a last line without a newline */
+        guint before = index->entries->len;
         index->lines_read++;
         index_line(index, buf + start, len - start, format);
+        tail_entry = index->entries->len > before ? index->entries->len
+                   : index->tail_lineno == index->lines_read ? index->tail_entry : 0;
+        index->tail_lineno = index->lines_read;
     }
+    index->tail_entry = tail_entry;
     if (r->stop_reason) {
         index->stop_line = index->lines_read + 1;
         index->stop_reason = g_steal_pointer(&r->stop_reason);
@@ -1077,14 +1094,19 @@ log_index *log_index_load(const char *path, log_format format, char **error)
 {
     *error = NULL;
     log_reader r = { 0 };
-    r.fd = open_log(path, &r.stream, error);
+    struct stat st;
+    r.fd = open_log(path, &r.stream, &st, error);
     if (r.fd < 0)
         return NULL;
     log_index *index = g_new0(log_index, 1);
     index->path = g_strdup(path);
     index->entries = g_array_new(FALSE, FALSE, sizeof(log_entry));
     sniff(&r);
-    gboolean text = index_lines(index, &r, format);
+    gboolean text = index_lines(index, &r, format, 0);
+    index->followable = !r.stream && !r.gzip && strcmp(path, "-") != 0;
+    index->device = (uint64_t)st.st_dev;
+    index->inode = (uint64_t)st.st_ino;
+    index->size_read = r.raw_offset;
     if (r.gzip)
         inflateEnd(&r.z);
     close(r.fd);
@@ -1101,7 +1123,52 @@ log_index *log_index_load(const char *path, log_format format, char **error)
         return NULL;
     }
     g_array_sort(index->entries, compare_entries);
+    if (index->tail_entry) {   /* where the sorting put it */
+        for (guint i = 0; i < index->entries->len; i++) {
+            if (g_array_index(index->entries, log_entry, i).lineno == index->tail_lineno)
+                index->tail_entry = i + 1;
+        }
+    }
     return index;
+}
+
+gboolean log_index_follow(log_index *index, log_format format)
+{
+    struct stat st;
+    if (!index->followable || index->stop_reason || stat(index->path, &st) != 0 || !S_ISREG(st.st_mode))
+        return FALSE;
+    gboolean replaced = (uint64_t)st.st_dev != index->device || (uint64_t)st.st_ino != index->inode;
+    gboolean truncated = !replaced && (uint64_t)st.st_size < index->size_read;
+    if (!replaced && !truncated && (uint64_t)st.st_size == index->size_read)
+        return FALSE;
+    log_reader r = { .fd = open(index->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) };
+    if (r.fd < 0 || fstat(r.fd, &st) != 0) {   /* e.g. gone again between the two calls: next time */
+        if (r.fd >= 0)
+            close(r.fd);
+        return FALSE;
+    }
+    uint64_t from = index->read_to;
+    if (replaced || truncated) {   /* a new file: its lines are numbered from 1 */
+        from = 0;
+        index->lines_read = 0;
+        index->tail_entry = 0;
+        index->device = (uint64_t)st.st_dev;
+        index->inode = (uint64_t)st.st_ino;
+    } else if (index->read_to < index->size_read) {
+        index->lines_read--;   /* the tail is read again, whole if its newline has come */
+    }
+    guint before = index->entries->len, revision = index->revision;
+    gboolean text = lseek(r.fd, (off_t)from, SEEK_SET) == (off_t)from && index_lines(index, &r, format, from);
+    if (!text && !index->stop_reason) {
+        index->stop_reason = g_strdup("the file now holds NUL bytes, not text");
+        index->stop_line = index->lines_read + 1;
+    }
+    close(r.fd);
+    g_free(r.stop_reason);
+    index->size_read = from + r.raw_offset;
+    if (index->entries->len != before)
+        index->revision++;
+    return index->revision != revision;
 }
 
 void log_index_free(log_index *index)

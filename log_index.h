@@ -47,7 +47,9 @@ typedef struct {
 
 typedef struct {
     char     *path;
-    GArray   *entries;       /* log_entry, sorted by time_us */
+    GArray   *entries;       /* log_entry: those read when loaded sorted by time_us, then
+                              * those read by log_index_follow in the order written */
+    guint     revision;      /* changes when entries are added or rewritten */
     uint32_t  lines_read;
     uint32_t  lines_reporting_rst;   /* entries with reports_rst */
     uint32_t  lines_unparsed;  /* mention a reset but fit no format */
@@ -57,6 +59,13 @@ typedef struct {
     uint32_t  first_unscanned; /* line number of the first of them, 0 if none */
     char     *stop_reason;     /* NULL, or why reading stopped early (for the user) */
     uint32_t  stop_line;       /* the line it stopped in */
+    /* where reading ended, for log_index_follow */
+    gboolean  followable;      /* a plain regular file */
+    uint64_t  device, inode;   /* of the file read */
+    uint64_t  size_read;       /* bytes of it read */
+    uint64_t  read_to;         /* offset after its last newline read */
+    uint32_t  tail_lineno;     /* the last line read without its newline (the tail), */
+    guint     tail_entry;      /* and its entry + 1 (0: none): rewritten when read again whole */
 } log_index;
 
 /* Reads path: a file, pipe or FIFO ("-": standard input), plain or gzip.
@@ -64,6 +73,16 @@ typedef struct {
  * sentence for the user (free with g_free). An empty result is not a failure. */
 log_index *log_index_load(const char *path, log_format format, char **error);
 void log_index_free(log_index *index);
+
+/* Reads what was written to a plain log file since it was last read, for a
+ * live capture: the lines added (their entries appended), the last line read
+ * without its newline again (its entry rewritten in place), or -- when the
+ * file was truncated or another file took its name (rotation) -- the new file
+ * from its start, its lines numbered from 1; the entries read before stay.
+ * One stat() when nothing changed. Gzip files, pipes and a file whose reading
+ * stopped early are not followed. TRUE when entries were added or rewritten
+ * (the revision changed); a problem that stops it sets stop_reason. */
+gboolean log_index_follow(log_index *index, log_format format);
 
 /* Parses one line (no newline); TRUE when it reports a reset. Exposed for
  * tests; the caller owns out->request (g_free). */

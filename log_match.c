@@ -70,11 +70,15 @@ struct log_matcher {
     const log_index *index;
     log_match_settings settings;
     gboolean prepared;
+    int64_t year_near_us;        /* the first RST's time: syslog lines take the year nearest to it */
+    guint entry_count;           /* the index's entries the tables below hold */
+    guint index_revision;        /* the index's revision they were built from */
     gboolean all_zoned;          /* every line carries its zone */
     GHashTable *by_address;      /* address text -> GArray of entry_ref, by time */
     GArray *without_address;     /* entry_ref, by time */
     GArray *ref_of_entry;        /* entry -> its resolved time */
     GArray *rsts;                /* log_rst_event, as added */
+    GPtrArray *sender_lines;     /* rst -> its sender's entry_refs in by_address, or NULL */
     GArray *rst_slot;            /* rst -> its stream's slot (0, 1, ... in order of first RST) */
     GHashTable *slot_of_stream;  /* stream + 1 -> slot + 1 */
     guint solved_for;            /* rsts->len at the last assignment */
@@ -141,14 +145,25 @@ static void free_refs(gpointer value)
     g_array_free((GArray *)value, TRUE);
 }
 
-/* Builds the per-address time index, once the first RST tells the year. */
-static void prepare(log_matcher *m, int64_t first_rst_us)
+static const GArray *lines_of(const log_matcher *m, const log_endpoint *sender);
+
+/* (Re)builds the per-address time index from every entry of the log, once the
+ * first RST tells the year, and again when the log has grown. */
+static void build_line_tables(log_matcher *m)
 {
-    m->prepared = TRUE;
-    m->all_zoned = m->index->entries->len > 0;
-    for (guint i = 0; i < m->index->entries->len; i++) {
+    g_hash_table_remove_all(m->by_address);
+    g_array_set_size(m->without_address, 0);
+    g_array_set_size(m->ref_of_entry, 0);
+    m->entry_count = m->index->entries->len;
+    m->index_revision = m->index->revision;
+    m->entry_taken = g_renew(uint32_t, m->entry_taken, MAX(m->entry_count, 1));
+    m->entry_owner = g_renew(uint32_t, m->entry_owner, MAX(m->entry_count, 1));
+    memset(m->entry_taken, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
+    memset(m->entry_owner, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
+    m->all_zoned = m->entry_count > 0;
+    for (guint i = 0; i < m->entry_count; i++) {
         const log_entry *e = entry_at(m, i);
-        entry_ref ref = { e->has_year ? e->time_us : in_year_near(e->time_us, first_rst_us), i };
+        entry_ref ref = { e->has_year ? e->time_us : in_year_near(e->time_us, m->year_near_us), i };
         m->all_zoned &= e->has_zone;
         g_array_append_val(m->ref_of_entry, ref);
         if (e->family == 0) {
@@ -166,23 +181,33 @@ static void prepare(log_matcher *m, int64_t first_rst_us)
     }
     g_array_sort(m->without_address, compare_refs);
     g_hash_table_foreach(m->by_address, sort_refs, NULL);
+    for (guint r = 0; r < m->rsts->len; r++)
+        g_ptr_array_index(m->sender_lines, r) = (gpointer)lines_of(m, &g_array_index(m->rsts, log_rst_event, r).sender);
+}
+
+void log_matcher_update(log_matcher *m)
+{
+    if (!m->prepared || m->index_revision == m->index->revision)
+        return;
+    build_line_tables(m);
+    m->generation = 0;
+    m->estimated_for = 0;             /* the clock is estimated again, */
+    m->solved_for = m->rsts->len + 1; /* the lines assigned again */
 }
 
 log_matcher *log_matcher_new(const log_index *index, const log_match_settings *settings)
 {
     log_matcher *m = g_new0(log_matcher, 1);
-    guint entries = index->entries->len ? index->entries->len : 1;
     m->index = index;
     m->settings = *settings;
     m->by_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_refs);
     m->without_address = g_array_new(FALSE, FALSE, sizeof(entry_ref));
     m->ref_of_entry = g_array_new(FALSE, FALSE, sizeof(entry_ref));
     m->rsts = g_array_new(FALSE, FALSE, sizeof(log_rst_event));
+    m->sender_lines = g_ptr_array_new();
     m->rst_slot = g_array_new(FALSE, FALSE, sizeof(guint));
     m->slot_of_stream = g_hash_table_new(g_direct_hash, g_direct_equal);
     m->order = g_array_new(FALSE, FALSE, sizeof(guint));
-    m->entry_taken = g_new0(uint32_t, entries);
-    m->entry_owner = g_new0(uint32_t, entries);
     return m;
 }
 
@@ -194,6 +219,7 @@ void log_matcher_free(log_matcher *m)
     g_array_free(m->without_address, TRUE);
     g_array_free(m->ref_of_entry, TRUE);
     g_array_free(m->rsts, TRUE);
+    g_ptr_array_free(m->sender_lines, TRUE);
     g_array_free(m->rst_slot, TRUE);
     g_hash_table_destroy(m->slot_of_stream);
     g_array_free(m->order, TRUE);
@@ -206,8 +232,11 @@ void log_matcher_free(log_matcher *m)
 
 guint log_matcher_add(log_matcher *m, const log_rst_event *ev)
 {
-    if (!m->prepared)
-        prepare(m, ev->time_us);
+    if (!m->prepared) {
+        m->prepared = TRUE;
+        m->year_near_us = ev->time_us;
+        build_line_tables(m);
+    }
     gpointer key = GUINT_TO_POINTER(ev->stream + 1);
     guint slot = GPOINTER_TO_UINT(g_hash_table_lookup(m->slot_of_stream, key));
     if (slot == 0) {
@@ -217,6 +246,7 @@ guint log_matcher_add(log_matcher *m, const log_rst_event *ev)
     slot--;
     g_array_append_val(m->rsts, *ev);
     g_array_append_val(m->rst_slot, slot);
+    g_ptr_array_add(m->sender_lines, (gpointer)lines_of(m, &ev->sender));
     return m->rsts->len - 1;
 }
 
@@ -291,7 +321,7 @@ static guint lower_bound(const GArray *refs, int64_t t)
 static void new_generation(log_matcher *m)
 {
     if (++m->generation == 0) {   /* wrapped: forget every mark */
-        memset(m->entry_taken, 0, sizeof(uint32_t) * MAX(m->index->entries->len, 1));
+        memset(m->entry_taken, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
         memset(m->slot_taken, 0, sizeof(uint32_t) * m->slots_allocated);
         m->generation = 1;
     }
@@ -344,7 +374,8 @@ static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *c
         if (m->slot_taken[slot] == m->generation)
             continue;
         const log_rst_event *ev = &g_array_index(m->rsts, log_rst_event, r);
-        gint64 entry = earliest_fit(m, refs ? refs : lines_of(m, &ev->sender), ev, clock, after, port_named);
+        gint64 entry = earliest_fit(m, refs ? refs : g_ptr_array_index(m->sender_lines, r), ev, clock, after,
+                                    port_named);
         if (entry < 0)
             continue;
         m->entry_taken[entry] = m->generation;
@@ -390,7 +421,7 @@ static guint candidate_zones(log_matcher *m, int64_t zones[ZONE_CANDIDATES])
     int64_t reach = ZONE_LIMIT_QUARTERS * QUARTER_HOUR_US + MAX_SKEW_US + MAX_RESOLUTION_US;
     for (guint r = 0; r < m->rsts->len; r++) {
         const log_rst_event *ev = &g_array_index(m->rsts, log_rst_event, r);
-        const GArray *refs = lines_of(m, &ev->sender);
+        const GArray *refs = g_ptr_array_index(m->sender_lines, r);
         guint voters = 0;
         for (guint i = refs ? lower_bound(refs, ev->time_us - reach) : 0; refs && i < refs->len
              && voters < MAX_VOTERS; i++) {
@@ -523,12 +554,16 @@ static void solve(log_matcher *m)
         g_free(m->slot_taken);
         m->slot_taken = g_new0(uint32_t, m->slots_allocated);
         m->generation = 0;
-        memset(m->entry_taken, 0, sizeof(uint32_t) * MAX(m->index->entries->len, 1));
+        memset(m->entry_taken, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
     }
-    g_array_set_size(m->order, m->rsts->len);
-    for (guint r = 0; r < m->rsts->len; r++)
-        g_array_index(m->order, guint, r) = r;
-    g_array_sort_with_data(m->order, compare_rst_times, m->rsts);
+    /* the new RSTs into the time order: they come in capture order, nearly sorted */
+    for (guint r = m->order->len; r < m->rsts->len; r++) {
+        guint k = m->order->len;
+        g_array_set_size(m->order, k + 1);
+        for (; k > 0 && compare_rst_times(&g_array_index(m->order, guint, k - 1), &r, m->rsts) > 0; k--)
+            g_array_index(m->order, guint, k) = g_array_index(m->order, guint, k - 1);
+        g_array_index(m->order, guint, k) = r;
+    }
 
     gboolean weak = m->report.pairs < WEAK_SUPPORT && m->rsts->len <= FEW_RSTS;
     if (settled || weak || m->estimated_for == 0 || m->rsts->len >= REESTIMATE_GROWTH * m->estimated_for)
@@ -536,7 +571,7 @@ static void solve(log_matcher *m)
 
     for (guint s = 0; s < m->slots_allocated; s++)
         m->line_of_slot[s] = -1;
-    memset(m->entry_owner, 0, sizeof(uint32_t) * MAX(m->index->entries->len, 1));
+    memset(m->entry_owner, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
     new_generation(m);
     m->report.pairs = 0;
     int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
@@ -550,7 +585,7 @@ static void solve(log_matcher *m)
     }
     m->report.offset_us = m->clock.zone_us + m->clock.skew_us;
     m->claimed_count = 0;
-    for (guint e = 0; e < m->index->entries->len; e++)
+    for (guint e = 0; e < m->entry_count; e++)
         m->claimed_count += m->entry_owner[e] != 0;
     m->solved_for = m->rsts->len;
 }
@@ -589,7 +624,7 @@ gboolean log_matcher_entry_used(log_matcher *m, guint entry)
 {
     if (m->rsts->len)
         solve(m);
-    return entry < m->index->entries->len && m->entry_owner[entry] != 0;
+    return entry < m->entry_count && m->entry_owner[entry] != 0;
 }
 
 guint log_matcher_used_count(log_matcher *m)
@@ -650,7 +685,7 @@ void log_matcher_census(log_matcher *m, int64_t first_us, int64_t last_us, log_c
     int64_t zone = out->offset_known ? m->clock.zone_us : 0, skew = out->offset_known ? m->clock.skew_us : 0;
     int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
     GArray *inside = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    for (guint i = 0; i < m->index->entries->len; i++) {
+    for (guint i = 0; i < m->entry_count; i++) {
         const log_entry *e = entry_at(m, i);
         if (!e->reports_rst)
             continue;
