@@ -1107,9 +1107,11 @@ log_index *log_index_load(const char *path, log_format format, char **error)
     index->device = (uint64_t)st.st_dev;
     index->inode = (uint64_t)st.st_ino;
     index->size_read = r.raw_offset;
+    index->fd = index->followable && !index->stop_reason ? r.fd : -1;   /* held: read further when followed */
     if (r.gzip)
         inflateEnd(&r.z);
-    close(r.fd);
+    if (index->fd < 0)
+        close(r.fd);
     g_free(r.stop_reason);
 
     if (!text)
@@ -1132,40 +1134,62 @@ log_index *log_index_load(const char *path, log_format format, char **error)
     return index;
 }
 
-gboolean log_index_follow(log_index *index, log_format format)
+log_index *log_index_new_waiting(const char *path)
 {
-    struct stat st;
-    if (!index->followable || index->stop_reason || stat(index->path, &st) != 0 || !S_ISREG(st.st_mode))
-        return FALSE;
-    gboolean replaced = (uint64_t)st.st_dev != index->device || (uint64_t)st.st_ino != index->inode;
-    gboolean truncated = !replaced && (uint64_t)st.st_size < index->size_read;
-    if (!replaced && !truncated && (uint64_t)st.st_size == index->size_read)
-        return FALSE;
-    log_reader r = { .fd = open(index->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) };
-    if (r.fd < 0 || fstat(r.fd, &st) != 0) {   /* e.g. gone again between the two calls: next time */
-        if (r.fd >= 0)
-            close(r.fd);
-        return FALSE;
-    }
-    uint64_t from = index->read_to;
-    if (replaced || truncated) {   /* a new file: its lines are numbered from 1 */
-        from = 0;
+    log_index *index = g_new0(log_index, 1);
+    index->path = g_strdup(path);
+    index->entries = g_array_new(FALSE, FALSE, sizeof(log_entry));
+    index->followable = TRUE;   /* no file read: the first one found is new */
+    index->fd = -1;
+    return index;
+}
+
+/* Reads the held file from `from` (0: again from its start, as a new file) to its end. */
+static void read_further(log_index *index, log_format format, uint64_t from)
+{
+    if (from == 0) {   /* its lines are numbered from 1 */
         index->lines_read = 0;
         index->tail_entry = 0;
-        index->device = (uint64_t)st.st_dev;
-        index->inode = (uint64_t)st.st_ino;
     } else if (index->read_to < index->size_read) {
         index->lines_read--;   /* the tail is read again, whole if its newline has come */
     }
-    guint before = index->entries->len, revision = index->revision;
+    log_reader r = { .fd = index->fd };
     gboolean text = lseek(r.fd, (off_t)from, SEEK_SET) == (off_t)from && index_lines(index, &r, format, from);
     if (!text && !index->stop_reason) {
         index->stop_reason = g_strdup("the file now holds NUL bytes, not text");
         index->stop_line = index->lines_read + 1;
     }
-    close(r.fd);
     g_free(r.stop_reason);
     index->size_read = from + r.raw_offset;
+}
+
+/* The file held open is read to its end first: after a rotation it may still
+ * get lines (until the program reopens its log), and those written before the
+ * rotation was seen are read from it. Then a new file of that name is taken. */
+gboolean log_index_follow(log_index *index, log_format format)
+{
+    if (!index->followable)
+        return FALSE;
+    guint before = index->entries->len, revision = index->revision;
+    struct stat held, named;
+    if (index->fd >= 0 && !index->stop_reason && fstat(index->fd, &held) == 0
+        && (uint64_t)held.st_size != index->size_read)
+        read_further(index, format, (uint64_t)held.st_size < index->size_read ? 0 : index->read_to);   /* truncated */
+    if (!index->stop_reason && stat(index->path, &named) == 0 && S_ISREG(named.st_mode)
+        && ((uint64_t)named.st_dev != index->device || (uint64_t)named.st_ino != index->inode)) {
+        int fd = open(index->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0 && fstat(fd, &named) == 0) {
+            if (index->fd >= 0)
+                close(index->fd);
+            index->fd = fd;
+            index->device = (uint64_t)named.st_dev;
+            index->inode = (uint64_t)named.st_ino;
+            index->size_read = index->read_to = 0;
+            read_further(index, format, 0);
+        } else if (fd >= 0) {
+            close(fd);
+        }
+    }
     if (index->entries->len != before)
         index->revision++;
     return index->revision != revision;
@@ -1180,6 +1204,8 @@ void log_index_free(log_index *index)
         g_free(g_array_index(index->entries, log_entry, i).request);
     }
     g_array_free(index->entries, TRUE);
+    if (index->fd >= 0)
+        close(index->fd);
     g_free(index->stop_reason);
     g_free(index->path);
     g_free(index);

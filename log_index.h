@@ -61,6 +61,7 @@ typedef struct {
     uint32_t  stop_line;       /* the line it stopped in */
     /* where reading ended, for log_index_follow */
     gboolean  followable;      /* a plain regular file */
+    int       fd;              /* that file, held open; -1: none */
     uint64_t  device, inode;   /* of the file read */
     uint64_t  size_read;       /* bytes of it read */
     uint64_t  read_to;         /* offset after its last newline read */
@@ -77,12 +78,17 @@ void log_index_free(log_index *index);
 /* Reads what was written to a plain log file since it was last read, for a
  * live capture: the lines added (their entries appended), the last line read
  * without its newline again (its entry rewritten in place), or -- when the
- * file was truncated or another file took its name (rotation) -- the new file
- * from its start, its lines numbered from 1; the entries read before stay.
- * One stat() when nothing changed. Gzip files, pipes and a file whose reading
- * stopped early are not followed. TRUE when entries were added or rewritten
- * (the revision changed); a problem that stops it sets stop_reason. */
+ * file was truncated or another file took its name (rotation; the old one is
+ * read to its end first) -- the new file from its start, its lines numbered
+ * from 1; the entries read before stay. An fstat() and a stat() when nothing
+ * changed. Gzip files, pipes and a file whose reading stopped early are not
+ * followed. TRUE when entries were added or rewritten (the revision changed);
+ * a problem that stops it sets stop_reason. */
 gboolean log_index_follow(log_index *index, log_format format);
+
+/* An index with no lines for a log not written yet (missing or empty), to
+ * be followed from its first line. */
+log_index *log_index_new_waiting(const char *path);
 
 /* Parses one line (no newline); TRUE when it reports a reset. Exposed for
  * tests; the caller owns out->request (g_free). */

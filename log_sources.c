@@ -5,6 +5,9 @@
  * and what the stats tree and the end report say about the logs. */
 #include "log_sources.h"
 
+#include <errno.h>
+#include <sys/stat.h>
+
 #include <epan/uat.h>
 #include <wsutil/report_message.h>
 
@@ -30,6 +33,7 @@ typedef struct {
     log_match_settings settings;
     log_index *index;        /* NULL when the file could not be read */
     log_matcher *matcher;
+    gboolean not_written_yet;    /* not read: missing or empty; a live capture waits for its lines */
     gboolean follow_stop_told;   /* why following it stopped has been told */
 } log_source;
 
@@ -159,6 +163,19 @@ static void follow_logs(void)
     }
 }
 
+/* A live capture begins (before its first RST): a log missing or empty is
+ * followed from its first line, with a matcher like the others. */
+static void wait_for_unwritten_logs(void)
+{
+    for (guint i = 0; i < log_source_count; i++) {
+        log_source *source = &log_sources[i];
+        if (source->index || !source->not_written_yet)
+            continue;
+        source->index = log_index_new_waiting(source->path);
+        source->matcher = log_matcher_new(source->index, &source->settings);
+    }
+}
+
 /* Every FOLLOW_EVERY_FRAMES new frames: is the capture live, and is it time to read the logs further? */
 static void follow_if_live(int64_t frame_us)
 {
@@ -171,6 +188,8 @@ static void follow_if_live(int64_t frame_us)
     followed_at_us = now;
     if (llabs(g_get_real_time() - frame_us) > LIVE_LAG_US)
         return;
+    if (rsts_shown->len == 0)
+        wait_for_unwritten_logs();
     capture_is_live = followed_live = TRUE;
     follow_logs();
 }
@@ -341,10 +360,13 @@ void log_sources_file_cleanup(guint32 tracked_frame)
     rsts_shown = NULL;
 }
 
-static log_index *load_log_file(const char *path, gint format)
+static log_index *load_log_file(const char *path, gint format, gboolean *not_written_yet)
 {
     char *error = NULL;
     log_index *index = log_index_load(path, (log_format)format, &error);
+    struct stat st;
+    int stat_result = index ? 0 : stat(path, &st);
+    *not_written_yet = !index && (stat_result == 0 ? S_ISREG(st.st_mode) && st.st_size == 0 : errno == ENOENT);
     if (!index) {
         report_failure("RSTDIAG: %s; resets are diagnosed without its lines", error);
         g_free(error);
@@ -462,11 +484,12 @@ void log_sources_configure(GPtrArray *problems /* taken: found before, told with
         log_source *old = take_old_source(wanted[w].path, wanted[w].format);
         if (old) {
             wanted[w].index = old->index;
+            wanted[w].not_written_yet = old->not_written_yet;
             wanted[w].follow_stop_told = old->follow_stop_told;
             old->index = NULL;
             g_clear_pointer(&old->path, g_free);
         } else {
-            wanted[w].index = load_log_file(wanted[w].path, wanted[w].format);
+            wanted[w].index = load_log_file(wanted[w].path, wanted[w].format, &wanted[w].not_written_yet);
         }
     }
     for (guint i = 0; i < log_source_count; i++) {

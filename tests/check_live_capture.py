@@ -6,13 +6,15 @@ is written.
 Two network namespaces joined by a veth (198.18.201.0/30 only, nothing routed
 out): a client and a real nginx serving a large file, its error log at info
 level. tshark captures on nginx's side of the veth (`tshark -i`, with
-`-o rstdiag.log_file:` naming the error log, empty when tshark starts). Each
-client asks for the file, reads nothing and resets the connection; nginx writes
-"sendfile() failed (104: Connection reset by peer)" *after* the RST has come.
+`-o rstdiag.log_file:` naming the error log, which does not exist yet when
+tshark starts: nginx starts after it). Each client connection asks for the
+file, reads nothing and resets the connection; nginx writes "client prematurely
+closed connection (104: Connection reset by peer)" *after* the RST has come.
+After the first connection the log is rotated as logrotate does it (renamed,
+then nginx told to reopen it: SIGUSR1), so the later lines are in a new file.
 The test asserts that every client RST is tied to the line nginx wrote for its
 own request -- in tshark's output, or in the end report on stderr that lists the
-lines tied after a frame was shown -- and that no RST is tied to another
-connection's line.
+lines tied after a frame was shown -- and to no other line.
 
 tshark runs as the unprivileged user "nobody" (tools/tshark-with-plugin: tshark
 as root ignores the plugin folder), given CAP_NET_RAW and CAP_NET_ADMIN as
@@ -23,6 +25,7 @@ removed on exit, also after a failure."""
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -59,18 +62,16 @@ http {{
 }}
 """
 
-# The client: asks for the file (a request naming its connection), reads
-# nothing, then closes with SO_LINGER 0: a RST while nginx is still sending.
+# One client connection: asks for the file (a request naming the connection),
+# reads nothing, then closes with SO_LINGER 0: a RST while nginx is still sending.
 CLIENT_CODE = r"""
 import socket, struct, sys, time
-for n in range(int(sys.argv[2])):
-    s = socket.create_connection((sys.argv[1], 80), timeout=3)
-    s.sendall(b"GET /big.bin?conn=%d HTTP/1.1\r\nHost: live.test\r\n\r\n" % n)
-    time.sleep(0.5)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    print(n, s.getsockname()[1], flush=True)
-    s.close()
-    time.sleep(1.0)
+s = socket.create_connection((sys.argv[1], 80), timeout=3)
+s.sendall(b"GET /big.bin?conn=%s HTTP/1.1\r\nHost: live.test\r\n\r\n" % sys.argv[2].encode())
+time.sleep(0.5)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+print(s.getsockname()[1], flush=True)
+s.close()
 """
 
 
@@ -129,21 +130,11 @@ def main():
         with open(os.path.join(work, "html", "big.bin"), "wb") as f:
             f.write(b"\0" * (16 << 20))   # far more than the socket buffers hold
         os.chmod(os.path.join(work, "html", "big.bin"), 0o644)
-        errlog = os.path.join(work, "log", "error.log")
-        open(errlog, "w").close()
-        os.chmod(errlog, 0o644)
+        errlog = os.path.join(work, "log", "error.log")   # nginx creates it, mode 644
         conf = os.path.join(work, "nginx.conf")
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(d=work, server=SERVER))
         setup_network()
-
-        nginx = subprocess.Popen(in_ns(NS_SERVER, "nginx", "-c", conf, "-p", work), stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True)
-        procs.append(nginx)
-        wait_for(lambda: os.path.exists(os.path.join(work, "nginx.pid")) or nginx.poll() is not None,
-                 "nginx", 10)
-        if nginx.poll() is not None:
-            raise SystemExit("FAIL: nginx did not start: %s" % nginx.stderr.read())
 
         tshark_err = open(os.path.join(work, "tshark.err"), "w+")
         env = dict(os.environ, RSTDIAG_TSHARK_CAPTURE="1")
@@ -164,37 +155,54 @@ def main():
             tshark_err.seek(0)
             raise SystemExit("FAIL: tshark stopped: %s" % tshark_err.read())
 
-        client = run(in_ns(NS_CLIENT, "timeout", "30", sys.executable, "-c", CLIENT_CODE, SERVER, str(CONNECTIONS)),
-                     timeout=40)
-        ports = {int(port): int(n) for n, port in (line.split() for line in client.stdout.split("\n") if line)}
+        nginx = subprocess.Popen(in_ns(NS_SERVER, "nginx", "-c", conf, "-p", work), stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        procs.append(nginx)
+        wait_for(lambda: os.path.exists(os.path.join(work, "nginx.pid")) or nginx.poll() is not None,
+                 "nginx", 10)
+        if nginx.poll() is not None:
+            raise SystemExit("FAIL: nginx did not start: %s" % nginx.stderr.read())
+
+        ports = {}   # client port -> connection number
+        for conn in range(CONNECTIONS):
+            client = run(in_ns(NS_CLIENT, "timeout", "10", sys.executable, "-c", CLIENT_CODE, SERVER, str(conn)),
+                         timeout=20)
+            ports[int(client.stdout.strip())] = conn
+            time.sleep(1.0)
+            if conn == 0:   # logrotate: rename, then nginx reopens its log under the old name
+                os.rename(errlog, errlog + ".1")
+                with open(os.path.join(work, "nginx.pid")) as f:
+                    os.kill(int(f.read().strip()), signal.SIGUSR1)
+                wait_for(lambda: os.path.exists(errlog), "nginx to reopen its log", 10)
         out, _ = tshark.communicate(timeout=CAPTURE_S + 40)
         tshark_err.seek(0)
         err = tshark_err.read()
         print(out, end="")
         print(err, end="")
 
-        with open(errlog) as f:
-            log_lines = f.read().split("\n")
-        # nginx's line for each connection (1-based line number)
+        # nginx's line for each connection, as (line number in its file, text)
         line_of_conn = {}
-        for number, text in enumerate(log_lines, 1):
-            m = re.search(r"\(104: Connection reset by peer\).*GET /big\.bin\?conn=(\d+) ", text)
-            if m:
-                line_of_conn.setdefault(int(m.group(1)), number)
+        for path in (errlog + ".1", errlog):
+            with open(path) as f:
+                for number, text in enumerate(f.read().split("\n"), 1):
+                    m = re.search(r"\(104: Connection reset by peer\).*GET /big\.bin\?conn=(\d+) ", text)
+                    if m:
+                        line_of_conn.setdefault(int(m.group(1)), (number, text))
         if len(line_of_conn) != CONNECTIONS:
             raise SystemExit("FAIL: nginx logged a reset for %d of %d connections" % (len(line_of_conn), CONNECTIONS))
 
-        late = {}   # frame -> line number, from the end report
-        for m in re.finditer(r"^  frame (\d+) \(stream (\d+)\): line (\d+)", err, re.M):
-            late[int(m.group(1))] = int(m.group(3))
-        tied = {}   # client port -> line numbers its RSTs were tied to
+        late = {}   # frame -> (line number, text), from the end report
+        for m in re.finditer(r"^  frame (\d+) \(stream \d+\): line (\d+)(?: \(line \d+ was shown\))?: (.*)$",
+                             err, re.M):
+            late[int(m.group(1))] = (int(m.group(2)), m.group(3))
+        tied = {}   # client port -> the lines its RSTs were tied to
         for row in out.split("\n"):
             if not row:
                 continue
-            frame, _stream, src, sport, lineno = row.split("|")[:5]
+            frame, _stream, src, sport, lineno, text = row.split("|", 5)
             if src != CLIENT or int(sport) not in ports:
                 continue
-            line = int(lineno) if lineno else late.get(int(frame))
+            line = late.get(int(frame)) or ((int(lineno), text) if lineno else None)
             tied.setdefault(int(sport), set()).add(line)
         failures = []
         for port, conn in sorted(ports.items()):
@@ -202,9 +210,9 @@ def main():
             got = tied.get(port)
             if not got:
                 failures.append("connection %d (port %d): no RST from the client captured" % (conn, port))
-            elif got - {None} != {want}:
-                failures.append("connection %d (port %d): RST tied to line(s) %s, nginx wrote line %d"
-                                % (conn, port, sorted(got, key=str), want))
+            elif got != {want}:
+                failures.append("connection %d (port %d): RST tied to %s; nginx wrote line %d: %s"
+                                % (conn, port, sorted(got, key=str), want[0], want[1]))
         if failures:
             raise SystemExit("FAIL:\n  " + "\n  ".join(failures))
         print("PASS: %d client RSTs captured live, each tied to the line nginx wrote after it (%d of them "

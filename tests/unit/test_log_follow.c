@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log_index.h"
 #include "log_match.h"
@@ -143,7 +144,13 @@ static void test_truncate(void)
     followed f;
     char *first = reset_line(1, 7);
     start(&f, first);
-    g_assert_true(g_file_set_contents(f.path, "", 0, NULL));
+    struct stat before, after;
+    g_assert_cmpint(g_stat(f.path, &before), ==, 0);
+    FILE *out = fopen(f.path, "w");   /* O_TRUNC: the same file, emptied */
+    g_assert_nonnull(out);
+    fclose(out);
+    g_assert_cmpint(g_stat(f.path, &after), ==, 0);
+    g_assert_cmpuint(after.st_ino, ==, before.st_ino);
     g_assert_false(log_index_follow(f.index, LOG_FORMAT_AUTO));
     g_assert_cmpuint(f.index->lines_read, ==, 0);
     append_reset(&f, 6, 9);
@@ -165,6 +172,11 @@ static void test_rotate(void)
     char *rotated = g_strconcat(f.path, ".1", NULL);
     g_assert_cmpint(g_rename(f.path, rotated), ==, 0);
     g_assert_false(log_index_follow(f.index, LOG_FORMAT_AUTO));   /* no file of that name yet */
+    /* the program still writes to the renamed file until it reopens its log */
+    char *path = f.path;
+    f.path = rotated;
+    append_reset(&f, 2, 6);
+    f.path = path;
 
     char *second = reset_line(9, 8);
     /* as long as the old file: only its inode tells it is another */
@@ -172,10 +184,15 @@ static void test_rotate(void)
     g_assert_cmpuint(strlen(new_content), ==, strlen(content));
     g_assert_true(g_file_set_contents(f.path, new_content, -1, NULL));
     g_assert_true(log_index_follow(f.index, LOG_FORMAT_AUTO));
-    g_assert_cmpuint(f.index->entries->len, ==, 2);
-    g_assert_cmpuint(entry(&f, 1)->lineno, ==, 2);
-    g_assert_cmpuint(entry(&f, 1)->addr[3], ==, 8);
+    g_assert_cmpuint(f.index->entries->len, ==, 3);
+    g_assert_cmpuint(entry(&f, 1)->lineno, ==, 4);    /* the old file's last line, read to its end */
+    g_assert_cmpuint(entry(&f, 1)->addr[3], ==, 6);
+    g_assert_cmpuint(entry(&f, 2)->lineno, ==, 2);    /* then the new file's */
+    g_assert_cmpuint(entry(&f, 2)->addr[3], ==, 8);
     g_assert_cmpuint(f.index->lines_read, ==, 3);
+    append_reset(&f, 10, 5);   /* and the new file is followed */
+    g_assert_true(log_index_follow(f.index, LOG_FORMAT_AUTO));
+    g_assert_cmpuint(entry(&f, 3)->lineno, ==, 4);
     g_remove(rotated);
     stop(&f);
     g_free(first);
