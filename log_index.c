@@ -651,6 +651,13 @@ static const prefilter_needle prefilter[] = {
 
 typedef unsigned char scan_vec __attribute__((vector_size(32)));
 
+/* One copy per instruction set, chosen when the library is loaded (an ifunc);
+ * not under the sanitizers, whose run time starts after that choice. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSTDIAG_NO_CLONES
+#endif
+#endif
 #if defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__) && !defined(RSTDIAG_NO_CLONES)
 #define SCAN_CLONES __attribute__((target_clones("avx2", "default")))
 #else
