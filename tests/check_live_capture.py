@@ -32,6 +32,10 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "gen"))
+import generate_captures as gc  # noqa: E402  (namespaces, registered for cleanup)
+from generate_nginx_captures import nginx_conf  # noqa: E402
+
 WRAPPER = os.path.join(HERE, "..", "tools", "tshark-with-plugin")
 PREFIX = "rdlive%d" % os.getpid()       # unique to this run; swept on exit
 NS_CLIENT, NS_SERVER = PREFIX + "c", PREFIX + "s"
@@ -39,21 +43,9 @@ CLIENT, SERVER = "198.18.201.1", "198.18.201.2"
 CONNECTIONS = 3
 CAPTURE_S = 10                          # tshark stops by itself after this
 
-NGINX_CONF = """\
-daemon off;
-master_process on;
-worker_processes 1;
-pid {d}/nginx.pid;
-lock_file {d}/nginx.lock;
-error_log {d}/log/error.log info;
-events {{ worker_connections 64; }}
-http {{
+# the rest of the http block of tests/gen's nginx.conf: the large file, no access log
+NGINX_HTTP = """\
     access_log off;
-    client_body_temp_path {d}/tmp;
-    proxy_temp_path {d}/tmp;
-    fastcgi_temp_path {d}/tmp;
-    uwsgi_temp_path {d}/tmp;
-    scgi_temp_path {d}/tmp;
     types {{ application/octet-stream bin; }}
     server {{
         listen {server}:80;
@@ -61,6 +53,7 @@ http {{
     }}
 }}
 """
+
 
 # One client connection: asks for the file (a request naming the connection),
 # reads nothing, then closes with SO_LINGER 0: a RST while nginx is still sending.
@@ -86,12 +79,10 @@ def in_ns(ns, *cmd):
 
 def setup_network():
     for ns in (NS_CLIENT, NS_SERVER):
-        run(["ip", "netns", "add", ns])
-        run(in_ns(ns, "ip", "link", "set", "lo", "up"))
-    run(["ip", "link", "add", "vc", "netns", NS_CLIENT, "type", "veth", "peer", "name", "vs", "netns", NS_SERVER])
-    for ns, dev, addr in ((NS_CLIENT, "vc", CLIENT), (NS_SERVER, "vs", SERVER)):
-        run(in_ns(ns, "ip", "addr", "add", addr + "/30", "dev", dev))
-        run(in_ns(ns, "ip", "link", "set", dev, "up"))
+        gc.add_netns(ns)
+    gc.add_veth(NS_CLIENT, "vc", NS_SERVER, "vs")
+    gc.addr_up(NS_CLIENT, "vc", CLIENT, 30)
+    gc.addr_up(NS_SERVER, "vs", SERVER, 30)
 
 
 def cleanup(procs, work):
@@ -99,8 +90,7 @@ def cleanup(procs, work):
         if p.poll() is None:
             p.kill()
             p.wait(timeout=10)
-    for ns in (NS_CLIENT, NS_SERVER):
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL, timeout=20)
+    gc.REG.cleanup()   # the namespaces
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -124,16 +114,16 @@ def main():
     procs = []
     try:
         os.chmod(work, 0o755)   # nginx's worker and tshark run as nobody
-        for sub in ("html", "log", "tmp"):
+        for sub in ("html", "tmp"):
             os.makedirs(os.path.join(work, sub))
             os.chmod(os.path.join(work, sub), 0o755)
         with open(os.path.join(work, "html", "big.bin"), "wb") as f:
             f.write(b"\0" * (16 << 20))   # far more than the socket buffers hold
         os.chmod(os.path.join(work, "html", "big.bin"), 0o644)
-        errlog = os.path.join(work, "log", "error.log")   # nginx creates it, mode 644
+        errlog = os.path.join(work, "error.log")   # nginx creates it, mode 644
         conf = os.path.join(work, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(d=work, server=SERVER))
+            f.write(nginx_conf("tests/check_live_capture.py", work, 64, NGINX_HTTP.format(d=work, server=SERVER)))
         setup_network()
 
         tshark_err = open(os.path.join(work, "tshark.err"), "w+")
