@@ -191,8 +191,9 @@ void log_matcher_update(log_matcher *m)
         return;
     build_line_tables(m);
     m->generation = 0;
-    m->estimated_for = 0;             /* the clock is estimated again, */
-    m->solved_for = m->rsts->len + 1; /* the lines assigned again */
+    if (!m->report.known || m->report.undecided || m->report.pairs < FIRM_PAIRS)
+        m->estimated_for = 0;         /* a weakly backed clock is estimated again with the new lines */
+    m->solved_for = m->rsts->len + 1; /* the lines are assigned again */
 }
 
 log_matcher *log_matcher_new(const log_index *index, const log_match_settings *settings)

@@ -201,6 +201,9 @@ static void report_late_ties(void)
     for (guint i = 0; i < log_source_count; i++) {
         const log_source *source = &log_sources[i];
         guint late = 0;
+        log_clock clock;
+        for (int settle = 0; source->matcher && settle < 2; settle++)
+            log_matcher_clock(source->matcher, &clock);   /* the second question after the last RST is final */
         for (guint r = 0; source->matcher && r < rsts_shown->len; r++) {
             const rst_shown *shown = &g_array_index(rsts_shown, rst_shown, r);
             log_match_result match;
