@@ -624,85 +624,137 @@ static const line_parser parsers[LOG_FORMAT_COUNT] = {
 
 /* Cheap test that lets most lines of a large log be skipped unparsed: a
  * reset phrase, or the marks of the HAProxy and Envoy formats, whose resets
- * are flags. Each needle is anchored at a rare pair of its bytes; one pass
- * finds the anchors (16 bytes at a time where SSE2 exists) and only there is
- * the whole needle compared. */
+ * are flags. Each needle is anchored at two of its bytes that are rare
+ * together; one pass over the text compares a vector of positions with every
+ * anchor pair at once (GCC vector extensions: AVX2 where the CPU has it,
+ * SSE2 or the target's own vectors otherwise), and only at an anchor is the
+ * whole needle compared. '.' in a needle stands for any byte. */
 typedef struct {
-    const char *needle;
-    guint8 anchor;   /* offset of the anchor pair in the needle */
+    const char *text;
     guint8 len;
+    guint8 first, second;   /* offsets of the anchor bytes; second - first <= SCAN_REACH */
 } prefilter_needle;
 
-static const prefilter_needle prefilter[] = {
-    { "eset", 2, 4 },          /* "et": reset, Reset, ECONNRESET is below */
-    { "ESET", 2, 4 },          /* "ET" */
-    { "roken pipe", 1, 10 },   /* "ok" */
-    { "rematurely", 2, 10 },   /* "ma" */
-    { "refused", 2, 7 },       /* "fu" */
-    { "haproxy[", 6, 8 },      /* "y[" */
-    { "] \"", 0, 3 },          /* "] ", then the quote: Envoy's time and request */
-};
+#define SCAN_REACH 3
 
-static gboolean needle_at(const char *line, size_t len, size_t anchor_pos)
+static const prefilter_needle prefilter[] = {
+    { "eset", 4, 2, 3 },         /* reset, Reset; ECONNRESET below */
+    { "ESET", 4, 1, 2 },         /* "ES", not "ET": every "GET" has that */
+    { "roken pipe", 10, 1, 2 },
+    { "rematurely", 10, 2, 3 },
+    { "refused", 7, 2, 3 },
+    { "haproxy[", 8, 6, 7 },
+    { "] \"", 3, 0, 2 },         /* Envoy's time, then its request */
+    { "[../.../", 8, 0, 3 },     /* HAProxy without a syslog tag: "addr:port [dd/Mmm/yyyy:" */
+};
+#define HAPROXY_DATE_NEEDLE (G_N_ELEMENTS(prefilter) - 1)
+
+typedef unsigned char scan_vec __attribute__((vector_size(32)));
+
+/* One copy per instruction set, chosen when the library is loaded (an ifunc);
+ * not under the sanitizers, whose run time starts after that choice. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSTDIAG_NO_CLONES
+#endif
+#endif
+#if defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__) && !defined(RSTDIAG_NO_CLONES)
+#define SCAN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SCAN_CLONES
+#endif
+
+/* unaligned loads; a macro, as a vector in a call would change the ABI between the clones */
+#define LOAD_VEC(v, p) memcpy(&(v), (p), sizeof(scan_vec))
+
+static gboolean any_lane(const scan_vec *v)
+{
+    uint64_t words[sizeof(scan_vec) / 8];
+    memcpy(words, v, sizeof *v);
+    uint64_t or = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(words); i++)
+        or |= words[i];
+    return or != 0;
+}
+
+/* The needle whose anchor is at `anchor`, whole within [begin, end); -1 if none. */
+static int needle_at(const char *begin, const char *end, const char *anchor)
 {
     for (guint k = 0; k < G_N_ELEMENTS(prefilter); k++) {
         const prefilter_needle *n = &prefilter[k];
-        if (line[anchor_pos] != n->needle[n->anchor] || line[anchor_pos + 1] != n->needle[n->anchor + 1]
-            || anchor_pos < n->anchor)
+        const char *start = anchor - n->first;
+        if ((size_t)(anchor - begin) < n->first || (size_t)(end - start) < n->len)
             continue;
-        size_t start = anchor_pos - n->anchor;
-        if (start + n->len <= len && memcmp(line + start, n->needle, n->len) == 0)
-            return TRUE;
+        guint i = 0;
+        while (i < n->len && (n->text[i] == '.' || n->text[i] == start[i]))
+            i++;
+        if (i == n->len)
+            return (int)k;
     }
-    return FALSE;
+    return -1;
 }
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-
-static size_t find_anchors_sse2(const char *line, size_t len, gboolean *found)
+/* The first needle in [p, end): where its anchor is, and which (*which); NULL if none. */
+SCAN_CLONES static const char *find_needle(const char *p, const char *end, int *which)
 {
-    static __m128i first[G_N_ELEMENTS(prefilter)], second[G_N_ELEMENTS(prefilter)];
-    static gboolean ready;
-    if (!ready) {
+    const char *begin = p;
+    while ((size_t)(end - p) >= sizeof(scan_vec) + SCAN_REACH) {
+        scan_vec at[SCAN_REACH + 1];
+#pragma GCC unroll 4
+        for (int d = 0; d <= SCAN_REACH; d++)
+            LOAD_VEC(at[d], p + d);
+        scan_vec hits = { 0 };
+#pragma GCC unroll 16   /* the table's bytes become constants */
         for (guint k = 0; k < G_N_ELEMENTS(prefilter); k++) {
-            first[k] = _mm_set1_epi8(prefilter[k].needle[prefilter[k].anchor]);
-            second[k] = _mm_set1_epi8(prefilter[k].needle[prefilter[k].anchor + 1]);
+            const prefilter_needle *n = &prefilter[k];
+            hits |= (scan_vec)((at[0] == (unsigned char)n->text[n->first])
+                               & (at[n->second - n->first] == (unsigned char)n->text[n->second]));
         }
-        ready = TRUE;
-    }
-    size_t i = 0;
-    for (; i + 17 <= len; i += 16) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(line + i));
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(line + i + 1));
-        __m128i hits = _mm_setzero_si128();
-        for (guint k = 0; k < G_N_ELEMENTS(prefilter); k++)
-            hits = _mm_or_si128(hits, _mm_and_si128(_mm_cmpeq_epi8(a, first[k]), _mm_cmpeq_epi8(b, second[k])));
-        for (unsigned mask = (unsigned)_mm_movemask_epi8(hits); mask; mask &= mask - 1) {
-            if (needle_at(line, len, i + (size_t)__builtin_ctz(mask))) {
-                *found = TRUE;
-                return len;
+        if (any_lane(&hits)) {
+            for (size_t lane = 0; lane < sizeof(scan_vec); lane++) {
+                if (hits[lane] && (*which = needle_at(begin, end, p + lane)) >= 0)
+                    return p + lane;
             }
         }
+        p += sizeof(scan_vec);
     }
-    return i;   /* the tail is left to the plain loop */
+    for (; p < end; p++) {   /* the tail */
+        if ((*which = needle_at(begin, end, p)) >= 0)
+            return p;
+    }
+    return NULL;
 }
-#endif
+
+/* Newlines in [p, end). */
+SCAN_CLONES static size_t count_newlines(const char *p, const char *end)
+{
+    size_t count = 0;
+    while ((size_t)(end - p) >= sizeof(scan_vec)) {
+        scan_vec sum = { 0 };   /* each lane counts up to 255 */
+        for (int i = 0; i < 255 && (size_t)(end - p) >= sizeof(scan_vec); i++, p += sizeof(scan_vec)) {
+            scan_vec v;
+            LOAD_VEC(v, p);
+            sum -= (scan_vec)(v == '\n');
+        }
+        for (size_t lane = 0; lane < sizeof(scan_vec); lane++)
+            count += sum[lane];
+    }
+    for (; p < end; p++)
+        count += *p == '\n';
+    return count;
+}
 
 static gboolean worth_parsing(const char *line, size_t len)
 {
-    gboolean found = FALSE;
-    size_t i = 0;
-#ifdef __SSE2__
-    i = find_anchors_sse2(line, len, &found);
-#endif
-    for (; !found && i + 1 < len; i++)
-        found = needle_at(line, len, i);
-    if (found)
-        return TRUE;
-    /* HAProxy without a syslog tag: "addr:port [dd/Mmm/yyyy:" */
-    const char *bracket = memchr(line, '[', len < 64 ? len : 64);
-    return bracket && line + len - bracket > 8 && bracket[3] == '/' && bracket[7] == '/';
+    const char *end = line + len;
+    int which;
+    for (const char *at = line; (at = find_needle(at, end, &which)) != NULL; at++) {
+        /* the HAProxy date counts in the line's first bracket, near its start */
+        if (which != (int)HAPROXY_DATE_NEEDLE
+            || (at - line < 64 && memchr(line, '[', (size_t)(at - line)) == NULL && end - at > 8))
+            return TRUE;
+    }
+    return FALSE;
 }
 
 static gboolean parse_candidate(const char *line, size_t len, log_format format, log_entry *out)
@@ -899,22 +951,21 @@ static size_t read_text(log_reader *r, char *out, size_t cap)
 
 /* Opens path for reading without blocking on a FIFO ("-": standard input);
  * -1 with *error set if it cannot be read at all. */
-static int open_log(const char *path, gboolean *stream, char **error)
+static int open_log(const char *path, gboolean *stream, struct stat *st, char **error)
 {
     int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
+    if (fd < 0 || fstat(fd, st) != 0) {
         *error = g_strdup_printf("cannot open log file %s: %s", path, g_strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
     }
-    if (S_ISDIR(st.st_mode)) {
+    if (S_ISDIR(st->st_mode)) {
         *error = g_strdup_printf("log file %s is a directory", path);
         close(fd);
         return -1;
     }
-    *stream = !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+    *stream = !S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode);
     if (*stream)
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);   /* a dup'ed standard input too */
     return fd;
@@ -925,42 +976,70 @@ static void index_line(log_index *index, char *line, size_t len, log_format form
 {
     while (len > 0 && line[len - 1] == '\r')
         len--;
-    if (len > LOG_LINE_MAX)
-        index->lines_cut++;
     if (!worth_parsing(line, len))
         return;
     log_entry e;
     if (parse_candidate(line, len, format, &e)) {
         e.lineno = index->lines_read;
         e.text = safe_text(line, len);
+        index->lines_cut += len > LOG_LINE_MAX;
         index->lines_reporting_rst += e.reports_rst;
-        g_array_append_val(index->entries, e);
+        if (index->tail_entry && e.lineno == index->tail_lineno) {
+            /* the line read before without its end (log_index_follow): now whole */
+            log_entry *old = &g_array_index(index->entries, log_entry, index->tail_entry - 1);
+            index->lines_reporting_rst -= old->reports_rst;
+            g_free(old->text);
+            g_free(old->request);
+            *old = e;
+            index->revision++;
+        } else {
+            g_array_append_val(index->entries, e);
+        }
     } else if (generic_reports_reset(line, len) || nginx_reports_reset(line, len)) {
         if (index->lines_unparsed++ == 0)
             index->first_unparsed = index->lines_read;
     }
 }
 
-/* Splits the text into lines. A line is searched whole up to LOG_SCAN_MAX
- * bytes; the rest of a longer one is skipped and counted. Returns FALSE when
- * the head of the text holds NUL bytes: not a text file. */
-static gboolean index_lines(log_index *index, log_reader *r, log_format format)
+/* The whole lines of [p, end) (end follows a newline): only those in which a
+ * needle is found are looked at one by one, the others are only counted. */
+static void index_block(log_index *index, char *p, char *end, log_format format)
+{
+    char *counted = p;   /* the lines before it are counted */
+    const char *hit;
+    int which;
+    while ((hit = find_needle(counted, end, &which)) != NULL) {
+        char *line = memrchr(counted, '\n', (size_t)(hit - counted));
+        line = line ? line + 1 : counted;
+        char *nl = memchr(hit, '\n', (size_t)(end - hit));
+        index->lines_read += count_newlines(counted, line) + 1;
+        index_line(index, line, (size_t)(nl - line), format);
+        counted = nl + 1;
+    }
+    index->lines_read += count_newlines(counted, end);
+}
+
+/* Splits the text, which begins at text_offset in the file, into lines. A
+ * line is searched whole up to LOG_SCAN_MAX bytes; the rest of a longer one is
+ * skipped and counted. A last line without its newline is read as it is and
+ * remembered (the tail), to be read again whole if the file grows. Returns
+ * FALSE when the head of the file holds NUL bytes: not a text file. */
+static gboolean index_lines(log_index *index, log_reader *r, log_format format, uint64_t text_offset /* of buf[0] */)
 {
     size_t cap = 256 * 1024, len = 0, start = 0;
-    uint64_t text_offset = 0;       /* of buf[0] */
     gboolean skipping = FALSE;      /* in the unsearched rest of a long line */
     gboolean text = TRUE;
     char *buf = g_malloc(cap);
     for (;;) {
-        char *nl = memchr(buf + start, '\n', len - start);
-        if (nl) {
-            if (!skipping) {
-                index->lines_read++;
-                index_line(index, buf + start, (size_t)(nl - buf - start), format);
-            }
+        char *nl = skipping ? memchr(buf + start, '\n', len - start) : NULL;
+        if (nl) {   /* the end of the long line */
             skipping = FALSE;
             start = (size_t)(nl - buf) + 1;
-            continue;
+        }
+        char *block_end = skipping || len == start ? NULL : memrchr(buf + start, '\n', len - start);
+        if (block_end) {
+            index_block(index, buf + start, block_end + 1, format);
+            start = (size_t)(block_end - buf) + 1;
         }
         /* no newline in buf[start, len): make room, then read more */
         if (skipping)
@@ -999,10 +1078,17 @@ static gboolean index_lines(log_index *index, log_reader *r, log_format format)
         }
         len += n;
     }
+    index->read_to = text_offset + start;
+    guint tail_entry = 0;
     if (text && len > start && !skipping && !r->stop_reason) {   /* a last line without a newline */
+        guint before = index->entries->len;
         index->lines_read++;
         index_line(index, buf + start, len - start, format);
+        tail_entry = index->entries->len > before ? index->entries->len
+                   : index->tail_lineno == index->lines_read ? index->tail_entry : 0;
+        index->tail_lineno = index->lines_read;
     }
+    index->tail_entry = tail_entry;
     if (r->stop_reason) {
         index->stop_line = index->lines_read + 1;
         index->stop_reason = g_steal_pointer(&r->stop_reason);
@@ -1015,17 +1101,24 @@ log_index *log_index_load(const char *path, log_format format, char **error)
 {
     *error = NULL;
     log_reader r = { 0 };
-    r.fd = open_log(path, &r.stream, error);
+    struct stat st;
+    r.fd = open_log(path, &r.stream, &st, error);
     if (r.fd < 0)
         return NULL;
     log_index *index = g_new0(log_index, 1);
     index->path = g_strdup(path);
     index->entries = g_array_new(FALSE, FALSE, sizeof(log_entry));
     sniff(&r);
-    gboolean text = index_lines(index, &r, format);
+    gboolean text = index_lines(index, &r, format, 0);
+    index->followable = !r.stream && !r.gzip && strcmp(path, "-") != 0;
+    index->device = (uint64_t)st.st_dev;
+    index->inode = (uint64_t)st.st_ino;
+    index->size_read = r.raw_offset;
+    index->fd = index->followable && !index->stop_reason ? r.fd : -1;   /* held: read further when followed */
     if (r.gzip)
         inflateEnd(&r.z);
-    close(r.fd);
+    if (index->fd < 0)
+        close(r.fd);
     g_free(r.stop_reason);
 
     if (!text)
@@ -1039,7 +1132,74 @@ log_index *log_index_load(const char *path, log_format format, char **error)
         return NULL;
     }
     g_array_sort(index->entries, compare_entries);
+    if (index->tail_entry) {   /* where the sorting put it */
+        for (guint i = 0; i < index->entries->len; i++) {
+            if (g_array_index(index->entries, log_entry, i).lineno == index->tail_lineno)
+                index->tail_entry = i + 1;
+        }
+    }
     return index;
+}
+
+log_index *log_index_new_waiting(const char *path)
+{
+    log_index *index = g_new0(log_index, 1);
+    index->path = g_strdup(path);
+    index->entries = g_array_new(FALSE, FALSE, sizeof(log_entry));
+    index->followable = TRUE;   /* no file read: the first one found is new */
+    index->fd = -1;
+    return index;
+}
+
+/* Reads the held file from `from` (0: again from its start, as a new file) to its end. */
+static void read_further(log_index *index, log_format format, uint64_t from)
+{
+    if (from == 0) {   /* its lines are numbered from 1 */
+        index->lines_read = 0;
+        index->tail_entry = 0;
+    } else if (index->read_to < index->size_read) {
+        index->lines_read--;   /* the tail is read again, whole if its newline has come */
+    }
+    log_reader r = { .fd = index->fd };
+    gboolean text = lseek(r.fd, (off_t)from, SEEK_SET) == (off_t)from && index_lines(index, &r, format, from);
+    if (!text && !index->stop_reason) {
+        index->stop_reason = g_strdup("the file now holds NUL bytes, not text");
+        index->stop_line = index->lines_read + 1;
+    }
+    g_free(r.stop_reason);
+    index->size_read = from + r.raw_offset;
+}
+
+/* The file held open is read to its end first: after a rotation it may still
+ * get lines (until the program reopens its log), and those written before the
+ * rotation was seen are read from it. Then a new file of that name is taken. */
+gboolean log_index_follow(log_index *index, log_format format)
+{
+    if (!index->followable)
+        return FALSE;
+    guint before = index->entries->len, revision = index->revision;
+    struct stat held, named;
+    if (index->fd >= 0 && !index->stop_reason && fstat(index->fd, &held) == 0
+        && (uint64_t)held.st_size != index->size_read)
+        read_further(index, format, (uint64_t)held.st_size < index->size_read ? 0 : index->read_to);   /* truncated */
+    if (!index->stop_reason && stat(index->path, &named) == 0 && S_ISREG(named.st_mode)
+        && ((uint64_t)named.st_dev != index->device || (uint64_t)named.st_ino != index->inode)) {
+        int fd = open(index->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0 && fstat(fd, &named) == 0) {
+            if (index->fd >= 0)
+                close(index->fd);
+            index->fd = fd;
+            index->device = (uint64_t)named.st_dev;
+            index->inode = (uint64_t)named.st_ino;
+            index->size_read = index->read_to = 0;
+            read_further(index, format, 0);
+        } else if (fd >= 0) {
+            close(fd);
+        }
+    }
+    if (index->entries->len != before)
+        index->revision++;
+    return index->revision != revision;
 }
 
 void log_index_free(log_index *index)
@@ -1051,6 +1211,8 @@ void log_index_free(log_index *index)
         g_free(g_array_index(index->entries, log_entry, i).request);
     }
     g_array_free(index->entries, TRUE);
+    if (index->fd >= 0)
+        close(index->fd);
     g_free(index->stop_reason);
     g_free(index->path);
     g_free(index);

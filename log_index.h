@@ -47,16 +47,26 @@ typedef struct {
 
 typedef struct {
     char     *path;
-    GArray   *entries;       /* log_entry, sorted by time_us */
+    GArray   *entries;       /* log_entry: those read when loaded sorted by time_us, then
+                              * those read by log_index_follow in the order written */
+    guint     revision;      /* changes when entries are added or rewritten */
     uint32_t  lines_read;
     uint32_t  lines_reporting_rst;   /* entries with reports_rst */
     uint32_t  lines_unparsed;  /* mention a reset but fit no format */
     uint32_t  first_unparsed;  /* line number of the first of them, 0 if none */
-    uint32_t  lines_cut;       /* longer than LOG_LINE_MAX: kept cut */
+    uint32_t  lines_cut;       /* reset lines longer than LOG_LINE_MAX: kept cut */
     uint32_t  lines_unscanned; /* longer than LOG_SCAN_MAX: the rest not searched */
     uint32_t  first_unscanned; /* line number of the first of them, 0 if none */
     char     *stop_reason;     /* NULL, or why reading stopped early (for the user) */
     uint32_t  stop_line;       /* the line it stopped in */
+    /* where reading ended, for log_index_follow */
+    gboolean  followable;      /* a plain regular file */
+    int       fd;              /* that file, held open; -1: none */
+    uint64_t  device, inode;   /* of the file read */
+    uint64_t  size_read;       /* bytes of it read */
+    uint64_t  read_to;         /* offset after its last newline read */
+    uint32_t  tail_lineno;     /* the last line read without its newline (the tail), */
+    guint     tail_entry;      /* and its entry + 1 (0: none): rewritten when read again whole */
 } log_index;
 
 /* Reads path: a file, pipe or FIFO ("-": standard input), plain or gzip.
@@ -64,6 +74,21 @@ typedef struct {
  * sentence for the user (free with g_free). An empty result is not a failure. */
 log_index *log_index_load(const char *path, log_format format, char **error);
 void log_index_free(log_index *index);
+
+/* Reads what was written to a plain log file since it was last read, for a
+ * live capture: the lines added (their entries appended), the last line read
+ * without its newline again (its entry rewritten in place), or -- when the
+ * file was truncated or another file took its name (rotation; the old one is
+ * read to its end first) -- the new file from its start, its lines numbered
+ * from 1; the entries read before stay. An fstat() and a stat() when nothing
+ * changed. Gzip files, pipes and a file whose reading stopped early are not
+ * followed. TRUE when entries were added or rewritten (the revision changed);
+ * a problem that stops it sets stop_reason. */
+gboolean log_index_follow(log_index *index, log_format format);
+
+/* An index with no lines for a log not written yet (missing or empty), to
+ * be followed from its first line. */
+log_index *log_index_new_waiting(const char *path);
 
 /* Parses one line (no newline); TRUE when it reports a reset. Exposed for
  * tests; the caller owns out->request (g_free). */

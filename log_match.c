@@ -76,6 +76,9 @@ struct log_matcher {
     const log_index *index;
     log_match_settings settings;
     gboolean prepared;
+    int64_t year_near_us;        /* the first RST's time: syslog lines take the year nearest to it */
+    guint entry_count;           /* the index's entries the tables below hold */
+    guint index_revision;        /* the index's revision they were built from */
     gboolean all_zoned;          /* every line carries its zone */
     GHashTable *by_address;      /* address text -> GArray of entry_ref, by time */
     GHashTable *by_request;      /* address text, space, "METHOD target" -> GArray of entry_ref, by time */
@@ -163,15 +166,28 @@ static void append_ref(GHashTable *table, char *key, const entry_ref *ref)
     g_array_append_val(refs, *ref);
 }
 
-/* Builds the time indexes (per address, per request, per address of the
- * lines quoting none), once the first RST tells the year. */
-static void prepare(log_matcher *m, int64_t first_rst_us)
+static rst_lines lines_for(const log_matcher *m, const log_rst_event *ev);
+
+/* (Re)builds the time indexes (per address, per request, per address of the
+ * lines quoting none) from every entry of the log, once the first RST tells
+ * the year, and again when the log has grown. */
+static void build_line_tables(log_matcher *m)
 {
-    m->prepared = TRUE;
-    m->all_zoned = m->index->entries->len > 0;
-    for (guint i = 0; i < m->index->entries->len; i++) {
+    g_hash_table_remove_all(m->by_address);
+    g_hash_table_remove_all(m->by_request);
+    g_hash_table_remove_all(m->unquoted_by_address);
+    g_array_set_size(m->without_address, 0);
+    g_array_set_size(m->ref_of_entry, 0);
+    m->entry_count = m->index->entries->len;
+    m->index_revision = m->index->revision;
+    m->entry_taken = g_renew(uint32_t, m->entry_taken, MAX(m->entry_count, 1));
+    m->entry_owner = g_renew(uint32_t, m->entry_owner, MAX(m->entry_count, 1));
+    memset(m->entry_taken, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
+    memset(m->entry_owner, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
+    m->all_zoned = m->entry_count > 0;
+    for (guint i = 0; i < m->entry_count; i++) {
         const log_entry *e = entry_at(m, i);
-        entry_ref ref = { e->has_year ? e->time_us : in_year_near(e->time_us, first_rst_us), i };
+        entry_ref ref = { e->has_year ? e->time_us : in_year_near(e->time_us, m->year_near_us), i };
         m->all_zoned &= e->has_zone;
         g_array_append_val(m->ref_of_entry, ref);
         if (e->family == 0) {
@@ -192,12 +208,24 @@ static void prepare(log_matcher *m, int64_t first_rst_us)
     g_hash_table_foreach(m->by_address, sort_refs, NULL);
     g_hash_table_foreach(m->by_request, sort_refs, NULL);
     g_hash_table_foreach(m->unquoted_by_address, sort_refs, NULL);
+    for (guint r = 0; r < m->rsts->len; r++)
+        g_array_index(m->rst_lines, rst_lines, r) = lines_for(m, &g_array_index(m->rsts, log_rst_event, r));
+}
+
+void log_matcher_update(log_matcher *m)
+{
+    if (!m->prepared || m->index_revision == m->index->revision)
+        return;
+    build_line_tables(m);
+    m->generation = 0;
+    if (!m->report.known || m->report.undecided || m->report.pairs < FIRM_PAIRS)
+        m->estimated_for = 0;         /* a weakly backed clock is estimated again with the new lines */
+    m->solved_for = m->rsts->len + 1; /* the lines are assigned again */
 }
 
 log_matcher *log_matcher_new(const log_index *index, const log_match_settings *settings)
 {
     log_matcher *m = g_new0(log_matcher, 1);
-    guint entries = index->entries->len ? index->entries->len : 1;
     m->index = index;
     m->settings = *settings;
     m->by_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_refs);
@@ -210,8 +238,6 @@ log_matcher *log_matcher_new(const log_index *index, const log_match_settings *s
     m->rst_lines = g_array_new(FALSE, FALSE, sizeof(rst_lines));
     m->slot_of_stream = g_hash_table_new(g_direct_hash, g_direct_equal);
     m->order = g_array_new(FALSE, FALSE, sizeof(guint));
-    m->entry_taken = g_new0(uint32_t, entries);
-    m->entry_owner = g_new0(uint32_t, entries);
     return m;
 }
 
@@ -256,10 +282,21 @@ static const GArray *lines_quoting(const log_matcher *m, const log_rst_event *ev
     return refs;
 }
 
+/* The lines a RST may take, looked up once per build of the tables. */
+static rst_lines lines_for(const log_matcher *m, const log_rst_event *ev)
+{
+    rst_lines lines = { lines_in(m->by_address, &ev->sender), lines_quoting(m, ev),
+                        lines_in(m->unquoted_by_address, &ev->sender) };
+    return lines;
+}
+
 guint log_matcher_add(log_matcher *m, const log_rst_event *ev)
 {
-    if (!m->prepared)
-        prepare(m, ev->time_us);
+    if (!m->prepared) {
+        m->prepared = TRUE;
+        m->year_near_us = ev->time_us;
+        build_line_tables(m);
+    }
     gpointer key = GUINT_TO_POINTER(ev->stream + 1);
     guint slot = GPOINTER_TO_UINT(g_hash_table_lookup(m->slot_of_stream, key));
     if (slot == 0) {
@@ -269,8 +306,7 @@ guint log_matcher_add(log_matcher *m, const log_rst_event *ev)
     slot--;
     g_array_append_val(m->rsts, *ev);
     g_array_append_val(m->rst_slot, slot);
-    rst_lines lines = { lines_in(m->by_address, &ev->sender), lines_quoting(m, ev),
-                        lines_in(m->unquoted_by_address, &ev->sender) };
+    rst_lines lines = lines_for(m, ev);
     g_array_append_val(m->rst_lines, lines);
     return m->rsts->len - 1;
 }
@@ -368,7 +404,7 @@ static guint lower_bound(const GArray *refs, int64_t t)
 static void new_generation(log_matcher *m)
 {
     if (++m->generation == 0) {   /* wrapped: forget every mark */
-        memset(m->entry_taken, 0, sizeof(uint32_t) * MAX(m->index->entries->len, 1));
+        memset(m->entry_taken, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
         memset(m->slot_taken, 0, sizeof(uint32_t) * m->slots_allocated);
         m->generation = 1;
     }
@@ -633,12 +669,16 @@ static void solve(log_matcher *m)
         g_free(m->slot_taken);
         m->slot_taken = g_new0(uint32_t, m->slots_allocated);
         m->generation = 0;
-        memset(m->entry_taken, 0, sizeof(uint32_t) * MAX(m->index->entries->len, 1));
+        memset(m->entry_taken, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
     }
-    g_array_set_size(m->order, m->rsts->len);
-    for (guint r = 0; r < m->rsts->len; r++)
-        g_array_index(m->order, guint, r) = r;
-    g_array_sort_with_data(m->order, compare_rst_times, m->rsts);
+    /* the new RSTs into the time order: they come in capture order, nearly sorted */
+    for (guint r = m->order->len; r < m->rsts->len; r++) {
+        guint k = m->order->len;
+        g_array_set_size(m->order, k + 1);
+        for (; k > 0 && compare_rst_times(&g_array_index(m->order, guint, k - 1), &r, m->rsts) > 0; k--)
+            g_array_index(m->order, guint, k) = g_array_index(m->order, guint, k - 1);
+        g_array_index(m->order, guint, k) = r;
+    }
 
     gboolean weak = m->report.pairs < WEAK_SUPPORT && m->rsts->len <= FEW_RSTS;
     if (settled || weak || m->estimated_for == 0 || m->rsts->len >= REESTIMATE_GROWTH * m->estimated_for)
@@ -646,7 +686,7 @@ static void solve(log_matcher *m)
 
     for (guint s = 0; s < m->slots_allocated; s++)
         m->line_of_slot[s] = -1;
-    memset(m->entry_owner, 0, sizeof(uint32_t) * MAX(m->index->entries->len, 1));
+    memset(m->entry_owner, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
     new_generation(m);
     m->report.pairs = 0;
     int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
@@ -662,7 +702,7 @@ static void solve(log_matcher *m)
     }
     m->report.offset_us = m->clock.zone_us + m->clock.skew_us;
     m->claimed_count = 0;
-    for (guint e = 0; e < m->index->entries->len; e++)
+    for (guint e = 0; e < m->entry_count; e++)
         m->claimed_count += m->entry_owner[e] != 0;
     m->solved_for = m->rsts->len;
 }
@@ -701,7 +741,7 @@ gboolean log_matcher_entry_used(log_matcher *m, guint entry)
 {
     if (m->rsts->len)
         solve(m);
-    return entry < m->index->entries->len && m->entry_owner[entry] != 0;
+    return entry < m->entry_count && m->entry_owner[entry] != 0;
 }
 
 guint log_matcher_used_count(log_matcher *m)
@@ -762,7 +802,7 @@ void log_matcher_census(log_matcher *m, int64_t first_us, int64_t last_us, log_c
     int64_t zone = out->offset_known ? m->clock.zone_us : 0, skew = out->offset_known ? m->clock.skew_us : 0;
     int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
     GArray *inside = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    for (guint i = 0; i < m->index->entries->len; i++) {
+    for (guint i = 0; i < m->entry_count; i++) {
         const log_entry *e = entry_at(m, i);
         if (!e->reports_rst)
             continue;

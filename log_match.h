@@ -82,6 +82,12 @@ typedef struct log_matcher log_matcher;
 log_matcher *log_matcher_new(const log_index *index, const log_match_settings *settings);
 void log_matcher_free(log_matcher *m);
 
+/* The log has been read further (log_index_follow): its new and rewritten
+ * lines are taken in and the lines assigned again with them; the clock is
+ * estimated again now while fewer than a firm number of pairs back it, else
+ * on its usual schedule (the RSTs doubled, the end). */
+void log_matcher_update(log_matcher *m);
+
 /* Call for every RST in capture order; returns the RST's number for
  * log_matcher_result (0, 1, 2, ...). */
 guint log_matcher_add(log_matcher *m, const log_rst_event *ev);

@@ -5,6 +5,9 @@
  * and what the stats tree and the end report say about the logs. */
 #include "log_sources.h"
 
+#include <errno.h>
+#include <sys/stat.h>
+
 #include <epan/uat.h>
 #include <wsutil/report_message.h>
 
@@ -30,6 +33,8 @@ typedef struct {
     log_match_settings settings;
     log_index *index;        /* NULL when the file could not be read */
     log_matcher *matcher;
+    gboolean not_written_yet;    /* not read: missing or empty; a live capture waits for its lines */
+    gboolean follow_stop_told;   /* why following it stopped has been told */
 } log_source;
 
 static log_source log_sources[MAX_LOG_SOURCES];
@@ -52,6 +57,37 @@ UAT_CSTRING_CB_DEF(log_source_rows, skew, log_source_row)
 
 /* the stats tree listens in the only pass: the log lines are placed at the end */
 static gboolean unmatched_report_wanted;
+
+/* ---- following the logs during a live capture ---------------------------------
+ * A frame stamped within LIVE_LAG_US of the wall clock is being captured now:
+ * its RST's line may not be written yet. Then, every FOLLOW_EVERY_FRAMES new
+ * frames, at most every FOLLOW_INTERVAL_US, the logs are read further (one
+ * stat() each when nothing changed) and the matchers take the new lines in;
+ * frames dissected again show them (the GUI), and the lines tied after a RST's
+ * frame was shown are listed when the capture ends (tshark). A capture file
+ * read from disk is not followed: its logs are what was read at its opening --
+ * after a live capture, the logs are read further once at each opening. */
+#define LIVE_LAG_US (30 * G_USEC_PER_SEC)
+#define FOLLOW_EVERY_FRAMES 16
+#define FOLLOW_INTERVAL_US (G_USEC_PER_SEC / 4)
+#define LATE_LISTED_MAX 50
+
+static gboolean capture_is_live;      /* this capture file: a frame was live */
+static gboolean followed_live;        /* some capture was, since the plugin loaded */
+static guint frames_until_follow;
+static gint64 followed_at_us;         /* monotonic */
+static guint32 current_frame;         /* the frame being tracked (log_sources_note_frame) */
+
+/* Each RST given to the matchers: its frame and stream, and the line of each
+ * source shown at its first dissection (entry + 1, 0: none). */
+typedef struct {
+    guint32 frame;
+    guint32 stream;
+    gboolean shown_known;
+    guint32 shown[MAX_LOG_SOURCES];
+} rst_shown;
+
+static GArray *rsts_shown;
 
 static void read_endpoint(const address *addr, guint16 port, log_endpoint *out)
 {
@@ -88,8 +124,11 @@ void log_sources_add_rst(rstdiag_record *record, const address *src, guint16 por
         if (log_sources[i].matcher)   /* every matcher numbers the RSTs alike */
             record->log_rst = log_matcher_add(log_sources[i].matcher, &ev) + 1;
     }
-    if (record->log_rst)
+    if (record->log_rst) {
         record->hits = wmem_alloc_array(wmem_file_scope(), rstdiag_log_hit, MAX_LOG_SOURCES);
+        rst_shown shown = { .frame = current_frame, .stream = stream };
+        g_array_append_val(rsts_shown, shown);
+    }
 }
 
 void log_sources_refresh_hits(rstdiag_record *record)
@@ -101,6 +140,91 @@ void log_sources_refresh_hits(rstdiag_record *record)
             record->hits[count++].source = (guint8)i;
     }
     record->hit_count = (guint8)count;
+    rst_shown *shown = record->log_rst ? &g_array_index(rsts_shown, rst_shown, record->log_rst - 1) : NULL;
+    if (shown && !shown->shown_known) {
+        shown->shown_known = TRUE;
+        for (guint h = 0; h < count; h++)
+            shown->shown[record->hits[h].source] = record->hits[h].match.entry + 1;
+    }
+}
+
+static void follow_logs(void)
+{
+    for (guint i = 0; i < log_source_count; i++) {
+        log_source *source = &log_sources[i];
+        if (!source->index || !source->matcher)
+            continue;
+        if (log_index_follow(source->index, (log_format)source->format))
+            log_matcher_update(source->matcher);
+        if (source->index->stop_reason && !source->follow_stop_told) {
+            report_warning("RSTDIAG: log file %s: following it stopped at line %u (%s); the lines read before "
+                           "are used", source->path, source->index->stop_line, source->index->stop_reason);
+            source->follow_stop_told = TRUE;
+        }
+    }
+}
+
+/* A live capture begins (before its first RST): a log missing or empty is
+ * followed from its first line, with a matcher like the others. */
+static void wait_for_unwritten_logs(void)
+{
+    for (guint i = 0; i < log_source_count; i++) {
+        log_source *source = &log_sources[i];
+        if (source->index || !source->not_written_yet)
+            continue;
+        source->index = log_index_new_waiting(source->path);
+        source->matcher = log_matcher_new(source->index, &source->settings);
+    }
+}
+
+/* Every FOLLOW_EVERY_FRAMES new frames: is the capture live, and is it time to read the logs further? */
+static void follow_if_live(int64_t frame_us)
+{
+    if (--frames_until_follow > 0)
+        return;
+    frames_until_follow = FOLLOW_EVERY_FRAMES;
+    gint64 now = g_get_monotonic_time();
+    if (now - followed_at_us < FOLLOW_INTERVAL_US)
+        return;
+    followed_at_us = now;
+    if (llabs(g_get_real_time() - frame_us) > LIVE_LAG_US)
+        return;
+    if (rsts_shown->len == 0)
+        wait_for_unwritten_logs();
+    capture_is_live = followed_live = TRUE;
+    follow_logs();
+}
+
+/* At the end of a live capture: the RSTs tied to lines after their frames
+ * were shown (tshark prints a frame once, when it is captured). */
+static void report_late_ties(void)
+{
+    for (guint i = 0; i < log_source_count; i++) {
+        const log_source *source = &log_sources[i];
+        guint late = 0;
+        log_clock clock;
+        for (int settle = 0; source->matcher && settle < 2; settle++)
+            log_matcher_clock(source->matcher, &clock);   /* the second question after the last RST is final */
+        for (guint r = 0; source->matcher && r < rsts_shown->len; r++) {
+            const rst_shown *shown = &g_array_index(rsts_shown, rst_shown, r);
+            log_match_result match;
+            if (!log_matcher_result(source->matcher, r, &match) || match.entry + 1 == shown->shown[i])
+                continue;
+            if (late++ == 0)
+                fprintf(stderr, "RSTDIAG: log file %s: lines written or tied after their RST's frame was shown "
+                        "(live capture):\n", source->path);
+            if (late > LATE_LISTED_MAX)
+                continue;
+            const log_entry *line = &g_array_index(source->index->entries, log_entry, match.entry);
+            fprintf(stderr, "  frame %u (stream %u): line %u", shown->frame, shown->stream, line->lineno);
+            if (shown->shown[i])
+                fprintf(stderr, " (line %u was shown)", g_array_index(source->index->entries, log_entry,
+                                                                      shown->shown[i] - 1).lineno);
+            fprintf(stderr, ": %s\n", line->text);
+        }
+        if (late > LATE_LISTED_MAX)
+            fprintf(stderr, "  and %u more\n", late - LATE_LISTED_MAX);
+    }
 }
 
 const log_entry *log_sources_hit_line(const rstdiag_log_hit *hit, const char **path)
@@ -123,6 +247,9 @@ static gboolean capture_seen;
 void log_sources_note_frame(const packet_info *pinfo)
 {
     int64_t t = (int64_t)pinfo->abs_ts.secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
+    current_frame = pinfo->num;
+    if (log_source_count)
+        follow_if_live(t);
     if (!capture_seen || t < capture_first_us)
         capture_first_us = t;
     if (!capture_seen || t > capture_last_us)
@@ -206,14 +333,24 @@ void log_sources_file_init(void)
     capture_seen = FALSE;
     log_summaries_placed_at = 0;
     log_summary_count = 0;
+    capture_is_live = FALSE;
+    frames_until_follow = 1;   /* the first frame tells whether the capture is live */
+    followed_at_us = 0;
+    rsts_shown = g_array_new(FALSE, FALSE, sizeof(rst_shown));
     for (guint i = 0; i < log_source_count; i++) {
         if (log_sources[i].index)
             log_sources[i].matcher = log_matcher_new(log_sources[i].index, &log_sources[i].settings);
     }
+    if (followed_live)
+        follow_logs();   /* what was written since, e.g. a redissection after a live capture */
 }
 
 void log_sources_file_cleanup(guint32 tracked_frame)
 {
+    if (capture_is_live) {
+        follow_logs();   /* the lines written until the capture stopped */
+        report_late_ties();
+    }
     print_log_clocks();
     if (unmatched_report_wanted) {
         report_unmatched_lines(tracked_frame);
@@ -223,12 +360,17 @@ void log_sources_file_cleanup(guint32 tracked_frame)
         log_matcher_free(log_sources[i].matcher);
         log_sources[i].matcher = NULL;
     }
+    g_array_free(rsts_shown, TRUE);
+    rsts_shown = NULL;
 }
 
-static log_index *load_log_file(const char *path, gint format)
+static log_index *load_log_file(const char *path, gint format, gboolean *not_written_yet)
 {
     char *error = NULL;
     log_index *index = log_index_load(path, (log_format)format, &error);
+    struct stat st;
+    int stat_result = index ? 0 : stat(path, &st);
+    *not_written_yet = !index && (stat_result == 0 ? S_ISREG(st.st_mode) && st.st_size == 0 : errno == ENOENT);
     if (!index) {
         report_failure("RSTDIAG: %s; resets are diagnosed without its lines", error);
         g_free(error);
@@ -346,10 +488,12 @@ void log_sources_configure(GPtrArray *problems /* taken: found before, told with
         log_source *old = take_old_source(wanted[w].path, wanted[w].format);
         if (old) {
             wanted[w].index = old->index;
+            wanted[w].not_written_yet = old->not_written_yet;
+            wanted[w].follow_stop_told = old->follow_stop_told;
             old->index = NULL;
             g_clear_pointer(&old->path, g_free);
         } else {
-            wanted[w].index = load_log_file(wanted[w].path, wanted[w].format);
+            wanted[w].index = load_log_file(wanted[w].path, wanted[w].format, &wanted[w].not_written_yet);
         }
     }
     for (guint i = 0; i < log_source_count; i++) {

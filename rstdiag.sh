@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 build_dir=${RSTDIAG_BUILD:-build}
-packages=(cmake make gcc pkg-config libglib2.0-dev zlib1g-dev wireshark-dev libwireshark-dev tshark python3)
+packages=(cmake make gcc pkg-config libglib2.0-dev zlib1g-dev wireshark-dev libwireshark-dev tshark python3 nginx)
 # for the valgrind and fuzz.short tests only, which are skipped without them
 optional_packages=(valgrind clang libclang-rt-14-dev)
 
