@@ -2,26 +2,21 @@
 /* segment.c - a frame's TCP/IP facts, read in one place, and the hosts
  * across streams (see segment.h).
  *
- * Cost: the values come from the "tcp", "ip" and "ipv6" taps
- * (fetch_tapped_data) instead of fields, so Wireshark does not have to build
- * a protocol tree for every packet; where no taps run (tshark's first pass
- * with -2) they come from the frame's bytes.
+ * Cost: no fields are asked for (they would make Wireshark build a
+ * protocol tree for every packet). TCP's values come from its tap
+ * (fetch_tapped_data), where taps run; the IP facts and the TCP header's
+ * place from the frame's bytes, found at once through the addresses the
+ * innermost IP dissector left in pinfo. Where no taps run (tshark's first
+ * pass with -2) everything comes from the bytes and TCP's conversation.
  */
 #include "segment.h"
 
 #include <epan/conversation.h>
 #include <epan/ipproto.h>
 #include <epan/tap.h>
-#include <epan/dissectors/packet-ip.h>
 #include <epan/dissectors/packet-tcp.h>
 #include <wsutil/report_message.h>
 
-static int tcp_tap_id = -1;
-static int ip_tap_id = -1;
-static int ipv6_tap_id = -1;
-/* Identifies our helper tap listener (any unique address will do). */
-static int tap_helper_token;
-static gboolean tap_helper_registered;
 /* host address -> host_facts: TTLs and round trips seen across streams */
 static wmem_map_t *hosts;
 /* receiver address -> latest_reset: for RSTs passed on from one stream to another */
@@ -35,70 +30,28 @@ typedef struct {
 
 /* ---- reading the segment ------------------------------------------------ */
 
-static const tcp_info_t *innermost_tcp_header(void)
+static int tcp_tap_id = -1;
+/* Identifies our helper tap listener (any unique address will do). */
+static int tap_helper_token;
+static gboolean tap_helper_registered;
+/* Protocol ids of the layers the reader looks for (the frame's layer list
+ * holds ids: comparing them costs nothing next to comparing names). */
+static int proto_tcp_id = -1;
+static int proto_icmp_id = -1;
+static int proto_icmpv6_id = -1;
+
+/* Whether the frame has a TCP layer, and one that is no header quoted in
+ * an ICMP error (one pass over its layers). */
+static gboolean frame_has_tcp(const packet_info *pinfo, gboolean *quoted)
 {
-    const tcp_info_t *found = NULL;
-    const tcp_info_t *tcph;
-    /* several entries when TCP is tunnelled; the last is the innermost */
-    for (int idx = 0; (tcph = (const tcp_info_t *)fetch_tapped_data(tcp_tap_id, idx)) != NULL; idx++) {
-        if (tcph->th_have_seglen)   /* not a header quoted in an ICMP error */
-            found = tcph;
+    gboolean tcp = FALSE;
+    *quoted = pinfo->flags.in_error_pkt;
+    for (wmem_list_frame_t *layer = wmem_list_head(pinfo->layers); layer; layer = wmem_list_frame_next(layer)) {
+        int proto = GPOINTER_TO_INT(wmem_list_frame_data(layer));
+        tcp = tcp || proto == proto_tcp_id;
+        *quoted = *quoted || proto == proto_icmp_id || proto == proto_icmpv6_id;
     }
-    return found;
-}
-
-/* TTL or hop limit, and IPv4 ID, of the IP header that carried this TCP
- * header: the first of its family with its addresses (one pass over the tap
- * queue per packet; a tunnel's outer header has other addresses). */
-static void read_carrier(const tcp_info_t *tcph, tcp_segment *seg)
-{
-    seg->ttl = 0;
-    seg->ip_id = -1;
-    if (tcph->ip_src.type == AT_IPv4) {
-        const ws_ip4 *ip4;
-        for (int idx = 0; (ip4 = (const ws_ip4 *)fetch_tapped_data(ip_tap_id, idx)) != NULL; idx++) {
-            if (addresses_equal(&ip4->ip_src, &tcph->ip_src) && addresses_equal(&ip4->ip_dst, &tcph->ip_dst)) {
-                seg->ttl = ip4->ip_ttl;
-                seg->ip_id = ip4->ip_id;
-                return;
-            }
-        }
-    } else if (tcph->ip_src.type == AT_IPv6) {
-        const ws_ip6 *ip6;
-        for (int idx = 0; (ip6 = (const ws_ip6 *)fetch_tapped_data(ipv6_tap_id, idx)) != NULL; idx++) {
-            if (addresses_equal(&ip6->ip6_src, &tcph->ip_src) && addresses_equal(&ip6->ip6_dst, &tcph->ip_dst)) {
-                seg->ttl = ip6->ip6_hop;
-                return;
-            }
-        }
-    }
-}
-
-static guint32 endpoint_key(const address *addr, guint16 port)
-{
-    guint hash = add_address_to_hash(0, addr);
-    return (guint32)(hash * 65599u + port);
-}
-
-static void read_segment(const tcp_info_t *tcph, const packet_info *pinfo, frame_segment *fs)
-{
-    tcp_segment *seg = &fs->seg;
-    copy_address_shallow(&fs->src, &tcph->ip_src);
-    copy_address_shallow(&fs->dst, &tcph->ip_dst);
-    fs->stream = tcph->th_stream;
-    seg->frame = pinfo->num;
-    /* any time a pcapng can hold, kept within what microseconds can count */
-    int64_t secs = CLAMP((int64_t)pinfo->abs_ts.secs, -G_GINT64_CONSTANT(9000000000000),
-                         G_GINT64_CONSTANT(9000000000000));
-    seg->time_us = secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
-    seg->src_key = endpoint_key(&tcph->ip_src, tcph->th_sport);
-    seg->src_port = tcph->th_sport;
-    seg->dst_port = tcph->th_dport;
-    seg->seq = tcph->th_rawseq;
-    seg->ack = tcph->th_rawack;
-    seg->payload_len = tcph->th_seglen;
-    seg->window = tcph->th_win;
-    seg->flags = tcph->th_flags;
+    return tcp;
 }
 
 /* Big-endian header fields in the frame's bytes (wsutil/pint.h renamed its
@@ -113,108 +66,93 @@ static guint32 get_be32(const guint8 *p)
     return (guint32)p[0] << 24 | (guint32)p[1] << 16 | (guint32)p[2] << 8 | p[3];
 }
 
-static void put_be16(guint8 *p, guint32 value)
-{
-    p[0] = (guint8)(value >> 8);
-    p[1] = (guint8)value;
-}
-
-static void put_be32(guint8 *p, guint32 value)
-{
-    put_be16(p, value >> 16);
-    put_be16(p + 2, value);
-}
-
 /* IPv6 extension headers TCP may sit behind (hop-by-hop, routing, destination options). */
 static gboolean ipv6_extension(guint8 next_header)
 {
     return next_header == 0 || next_header == 43 || next_header == 60;
 }
 
-/* The TCP header after the IP header at ip, and the bytes the IP length
- * field gives it (header included); -1 when no TCP header follows. */
-static gint tcp_after_ip(const guint8 *data, gint len, gint ip, gboolean v6, guint32 *tcp_bytes)
+/* Where a frame's TCP segment sits in its bytes. */
+typedef struct {
+    const address *src;   /* the segment's addresses and ports */
+    const address *dst;
+    guint32 src_port;
+    guint32 dst_port;
+    tvbuff_t *tvb;
+    const guint8 *data;
+    gint len;             /* captured bytes */
+    gboolean v6;
+    gint ip;              /* the IP header that carried it */
+    gint tcp;             /* its TCP header */
+    guint32 tcp_bytes;    /* TCP header and payload, as the IP header counts them */
+} frame_bytes;
+
+/* Is there, at fb->ip, an IP header with the segment's addresses and a TCP
+ * header behind it with its ports? Fills fb->tcp and fb->tcp_bytes. */
+static gboolean carries_segment(frame_bytes *fb)
 {
-    if (!v6) {
+    const guint8 *data = fb->data;
+    gint ip = fb->ip, addr_len = fb->v6 ? 16 : 4, addr_at = fb->v6 ? 8 : 12;
+    const guint8 *src = data + ip + addr_at, *dst = src + addr_len;
+    /* the addresses are compared only when they were not read from here */
+    if (ip < 0 || ip > fb->len - (fb->v6 ? 40 : 20) || (data[ip] >> 4) != (fb->v6 ? 6 : 4)
+        || (src != fb->src->data && memcmp(src, fb->src->data, addr_len) != 0)
+        || (dst != fb->dst->data && memcmp(dst, fb->dst->data, addr_len) != 0))
+        return FALSE;
+    if (!fb->v6) {
         gint ihl = (data[ip] & 0x0f) * 4;
-        guint16 total = get_be16(data + ip + 2);
+        gint total = (gint)get_be16(data + ip + 2);
+        if (total == 0)   /* segmentation offload: the length is the frame's, as Wireshark presumes */
+            total = (gint)tvb_reported_length(fb->tvb) - ip;
         if (ihl < 20 || data[ip + 9] != IP_PROTO_TCP || total < ihl)
-            return -1;
-        *tcp_bytes = (guint32)(total - ihl);
-        return ip + ihl;
+            return FALSE;
+        fb->tcp = ip + ihl;
+        fb->tcp_bytes = (guint32)(total - ihl);
+    } else {
+        guint8 next = data[ip + 6];
+        gint at = ip + 40;
+        gint64 left = get_be16(data + ip + 4);
+        for (int hops = 0; hops < 8 && ipv6_extension(next); hops++) {
+            if (at + 2 > fb->len)
+                return FALSE;
+            gint size = (data[at + 1] + 1) * 8;
+            next = data[at];
+            at += size;
+            left -= size;
+        }
+        if (next != IP_PROTO_TCP || left < 0)
+            return FALSE;
+        fb->tcp = at;
+        fb->tcp_bytes = (guint32)left;
     }
-    guint8 next = data[ip + 6];
-    gint at = ip + 40;
-    gint64 left = get_be16(data + ip + 4);
-    for (int hops = 0; hops < 8 && ipv6_extension(next); hops++) {
-        if (at + 2 > len)
-            return -1;
-        gint size = (data[at + 1] + 1) * 8;
-        next = data[at];
-        at += size;
-        left -= size;
-    }
-    if (next != IP_PROTO_TCP || left < 0)
-        return -1;
-    *tcp_bytes = (guint32)left;
-    return at;
+    gint tcp = fb->tcp;
+    return tcp + 4 > fb->len || (get_be16(data + tcp) == fb->src_port && get_be16(data + tcp + 2) == fb->dst_port);
 }
 
-/* tshark's first pass with -2 runs no taps: there the same facts come from
- * the frame's bytes, found through what Wireshark left in pinfo (the
- * innermost addresses and ports): the last IP header with those addresses
- * and the TCP header behind it. The stream index is TCP's own. */
-typedef enum { BYTES_NO_TCP, BYTES_READ, BYTES_UNREADABLE } frame_bytes_result;
-
-static frame_bytes_result read_frame_bytes(tvbuff_t *tvb, packet_info *pinfo, tcp_info_t *tcph, tcp_segment *seg)
+/* The innermost IP header with the segment's addresses and ports. The
+ * innermost IP dissector left the addresses pointing into the frame's bytes
+ * (unless the packet was reassembled or decrypted): that header is tried
+ * first, then the bytes from the end. */
+static gboolean find_segment(tvbuff_t *tvb, frame_bytes *fb)
 {
-    if (pinfo->ptype != PT_TCP || pinfo->flags.in_error_pkt || pinfo->net_src.type != pinfo->net_dst.type
-        || (pinfo->net_src.type != AT_IPv4 && pinfo->net_src.type != AT_IPv6))
-        return BYTES_NO_TCP;
-    /* a TCP header quoted in an ICMP error is not a segment (the tap marks it; here we must) */
-    if (proto_is_frame_protocol(pinfo->layers, "icmp") || proto_is_frame_protocol(pinfo->layers, "icmpv6"))
-        return BYTES_NO_TCP;
-    conversation_t *conv = find_conversation_pinfo(pinfo, 0);
-    struct tcp_analysis *tcpd = conv ? get_tcp_conversation_data(conv, pinfo) : NULL;
-    if (tcpd == NULL)
-        return BYTES_NO_TCP;
-
-    gboolean v6 = pinfo->net_src.type == AT_IPv6;
-    gint addr_len = v6 ? 16 : 4, addr_at = v6 ? 8 : 12;
-    gint len = (gint)tvb_captured_length(tvb);
-    const guint8 *data = tvb_get_ptr(tvb, 0, len);
-    for (gint ip = len - (v6 ? 40 : 20); ip >= 0; ip--) {   /* innermost first */
-        if ((data[ip] >> 4) != (v6 ? 6 : 4) || memcmp(data + ip + addr_at, pinfo->net_src.data, addr_len) != 0
-            || memcmp(data + ip + addr_at + addr_len, pinfo->net_dst.data, addr_len) != 0)
-            continue;
-        guint32 tcp_bytes;
-        gint tcp = tcp_after_ip(data, len, ip, v6, &tcp_bytes);
-        if (tcp < 0)
-            continue;
-        if (tcp + 4 <= len && (get_be16(data + tcp) != pinfo->srcport || get_be16(data + tcp + 2) != pinfo->destport))
-            continue;
-        guint32 header = tcp + 20 <= len ? (data[tcp + 12] >> 4) * 4u : 0;
-        if (header < 20)
-            return BYTES_UNREADABLE;   /* cut short, or malformed as Wireshark finds it */
-        memset(tcph, 0, sizeof *tcph);
-        copy_address_shallow(&tcph->ip_src, &pinfo->net_src);
-        copy_address_shallow(&tcph->ip_dst, &pinfo->net_dst);
-        tcph->th_sport = pinfo->srcport;
-        tcph->th_dport = pinfo->destport;
-        tcph->th_rawseq = get_be32(data + tcp + 4);
-        tcph->th_rawack = get_be32(data + tcp + 8);
-        tcph->th_flags = get_be16(data + tcp + 12) & 0x0fff;
-        tcph->th_win = get_be16(data + tcp + 14);
-        if (!(tcph->th_flags & TH_SYN) && tcpd->fwd->win_scale >= 0)
-            tcph->th_win <<= tcpd->fwd->win_scale;
-        tcph->th_seglen = tcp_bytes > header ? tcp_bytes - header : 0;
-        tcph->th_have_seglen = TRUE;
-        tcph->th_stream = tcpd->stream;
-        seg->ttl = data[ip + (v6 ? 7 : 8)];
-        seg->ip_id = v6 ? -1 : (int32_t)get_be16(data + ip + 4);
-        return BYTES_READ;
+    if (fb->src->type != fb->dst->type || (fb->src->type != AT_IPv4 && fb->src->type != AT_IPv6))
+        return FALSE;
+    fb->tvb = tvb;
+    fb->len = (gint)tvb_captured_length(tvb);
+    fb->v6 = fb->src->type == AT_IPv6;
+    fb->data = tvb_get_ptr(tvb, 0, fb->len);
+    uintptr_t start = (uintptr_t)fb->data, at = (uintptr_t)fb->src->data;
+    uintptr_t addr_at = fb->v6 ? 8 : 12;
+    if (at >= start + addr_at && at < start + (uintptr_t)fb->len) {
+        fb->ip = (gint)(at - start - addr_at);
+        if (carries_segment(fb))
+            return TRUE;
     }
-    return BYTES_NO_TCP;
+    for (fb->ip = fb->len - (fb->v6 ? 40 : 20); fb->ip >= 0; fb->ip--) {
+        if (carries_segment(fb))
+            return TRUE;
+    }
+    return FALSE;
 }
 
 /* A TCP segment whose header could not be read (cut short by the snapshot
@@ -229,33 +167,100 @@ static void tell_unreadable_tcp(const packet_info *pinfo)
                    "snapshot length, or malformed); segments like it are left out of the diagnosis", pinfo->num);
 }
 
-/* With taps: the IP layer queued its data, TCP did not (and it is no header
- * quoted in an ICMP error, which is often cut). */
-static gboolean tcp_header_lost(const packet_info *pinfo)
+/* What every segment carries besides its TCP header fields. */
+static void read_frame(const packet_info *pinfo, const address *src, const address *dst, guint32 src_port,
+                       guint32 dst_port, frame_segment *fs)
 {
-    return fetch_tapped_data(tcp_tap_id, 0) == NULL
-        && (fetch_tapped_data(ip_tap_id, 0) != NULL || fetch_tapped_data(ipv6_tap_id, 0) != NULL)
-        && proto_is_frame_protocol(pinfo->layers, "tcp")
-        && !proto_is_frame_protocol(pinfo->layers, "icmp") && !proto_is_frame_protocol(pinfo->layers, "icmpv6");
+    tcp_segment *seg = &fs->seg;
+    copy_address_shallow(&fs->src, src);
+    copy_address_shallow(&fs->dst, dst);
+    seg->frame = pinfo->num;
+    /* any time a pcapng can hold, kept within what microseconds can count */
+    int64_t secs = CLAMP((int64_t)pinfo->abs_ts.secs, -G_GINT64_CONSTANT(9000000000000),
+                         G_GINT64_CONSTANT(9000000000000));
+    seg->time_us = secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
+    seg->src_key = (guint32)(add_address_to_hash(0, src) * 65599u + src_port);   /* address + port */
+    seg->src_port = (uint16_t)src_port;
+    seg->dst_port = (uint16_t)dst_port;
+}
+
+/* The IP facts (TTL or hop limit, IPv4 ID) and the TCP header's place, from the bytes. */
+static void read_carrier(const frame_bytes *fb, frame_segment *fs)
+{
+    fs->seg.ttl = fb->data[fb->ip + (fb->v6 ? 7 : 8)];
+    fs->seg.ip_id = fb->v6 ? -1 : (int32_t)get_be16(fb->data + fb->ip + 4);
+    fs->tcp_header = fb->tcp;
+}
+
+/* With taps (tshark's single pass, its second with -2, the GUI): TCP's own
+ * values from its tap, the innermost header that is no quote in an ICMP
+ * error; the IP facts from the bytes. */
+static gboolean read_tapped(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs)
+{
+    const tcp_info_t *tcph = NULL, *entry;
+    for (int idx = 0; (entry = (const tcp_info_t *)fetch_tapped_data(tcp_tap_id, idx)) != NULL; idx++) {
+        if (entry->th_have_seglen)
+            tcph = entry;
+    }
+    if (tcph == NULL)
+        return FALSE;
+    read_frame(pinfo, &tcph->ip_src, &tcph->ip_dst, tcph->th_sport, tcph->th_dport, fs);
+    fs->stream = tcph->th_stream;
+    tcp_segment *seg = &fs->seg;
+    seg->seq = tcph->th_rawseq;
+    seg->ack = tcph->th_rawack;
+    seg->flags = (uint16_t)tcph->th_flags;
+    seg->window = tcph->th_win;
+    seg->payload_len = tcph->th_seglen;
+    frame_bytes fb = { .src = &tcph->ip_src, .dst = &tcph->ip_dst, .src_port = tcph->th_sport,
+                       .dst_port = tcph->th_dport };
+    if (find_segment(tvb, &fb))
+        read_carrier(&fb, fs);
+    else {   /* reassembled or decrypted: TCP's values hold, the IP facts are unknown */
+        seg->ttl = 0;
+        seg->ip_id = -1;
+        fs->tcp_header = -1;
+    }
+    return TRUE;
+}
+
+/* Without taps (tshark's first pass with -2): everything from the bytes,
+ * found through what Wireshark left in pinfo (the innermost addresses and
+ * ports), the stream number and window scale from TCP's conversation data. */
+static gboolean read_untapped(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs)
+{
+    gboolean quoted;
+    if (!frame_has_tcp(pinfo, &quoted) || quoted)
+        return FALSE;
+    conversation_t *conv = pinfo->ptype == PT_TCP ? find_conversation_pinfo(pinfo, 0) : NULL;
+    struct tcp_analysis *tcpd = conv ? get_tcp_conversation_data(conv, pinfo) : NULL;
+    frame_bytes fb = { .src = &pinfo->net_src, .dst = &pinfo->net_dst, .src_port = pinfo->srcport,
+                       .dst_port = pinfo->destport };
+    guint32 header = 0;
+    if (tcpd && find_segment(tvb, &fb) && fb.tcp + 20 <= fb.len)
+        header = (fb.data[fb.tcp + 12] >> 4) * 4u;
+    if (header < 20) {   /* TCP was called, but its header is cut short or malformed */
+        tell_unreadable_tcp(pinfo);
+        return FALSE;
+    }
+    const guint8 *tcp = fb.data + fb.tcp;
+    read_frame(pinfo, &pinfo->net_src, &pinfo->net_dst, pinfo->srcport, pinfo->destport, fs);
+    fs->stream = tcpd->stream;
+    tcp_segment *seg = &fs->seg;
+    seg->seq = get_be32(tcp + 4);
+    seg->ack = get_be32(tcp + 8);
+    seg->flags = (uint16_t)(get_be16(tcp + 12) & 0x0fff);
+    seg->window = get_be16(tcp + 14);
+    if (!(seg->flags & TCP_FLAG_SYN) && tcpd->fwd->win_scale >= 0)   /* scaled as TCP's tap has it */
+        seg->window <<= tcpd->fwd->win_scale;
+    seg->payload_len = fb.tcp_bytes > header ? fb.tcp_bytes - header : 0;
+    read_carrier(&fb, fs);
+    return TRUE;
 }
 
 gboolean segment_read(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs)
 {
-    tcp_info_t from_bytes;
-    const tcp_info_t *tcph = innermost_tcp_header();
-    if (tcph)
-        read_carrier(tcph, &fs->seg);
-    else {
-        frame_bytes_result bytes = read_frame_bytes(tvb, pinfo, &from_bytes, &fs->seg);
-        if (bytes != BYTES_READ) {
-            if (bytes == BYTES_UNREADABLE || tcp_header_lost(pinfo))
-                tell_unreadable_tcp(pinfo);
-            return FALSE;
-        }
-        tcph = &from_bytes;
-    }
-    read_segment(tcph, pinfo, fs);
-    return TRUE;
+    return read_tapped(tvb, pinfo, fs) || read_untapped(tvb, pinfo, fs);
 }
 
 /* ---- facts across streams ------------------------------------------------- */
@@ -291,30 +296,14 @@ static host_facts *host_entry(const address *addr, gboolean create)
     return facts;
 }
 
-/* The TCP header of seg in the frame's bytes: the last place where its ports,
- * sequence and acknowledgement numbers appear (the innermost, if tunnelled). */
-static gint find_tcp_header(const guint8 *data, gint len, const tcp_segment *seg)
-{
-    guint8 pattern[12];
-    put_be16(pattern, seg->src_port);
-    put_be16(pattern + 2, seg->dst_port);
-    put_be32(pattern + 4, seg->seq);
-    put_be32(pattern + 8, seg->ack);
-    for (gint offset = len - 20; offset >= 0; offset--) {
-        if (memcmp(data + offset, pattern, sizeof pattern) == 0)
-            return offset;
-    }
-    return -1;
-}
-
 /* What a RST says about itself: an MPTCP reason among its options, a vendor
  * code in its window, or its payload. */
 rst_vendor_info *segment_vendor(tvbuff_t *tvb, const frame_segment *fs)
 {
     gint len = (gint)tvb_captured_length(tvb);
     const guint8 *data = tvb_get_ptr(tvb, 0, len);
-    gint header = find_tcp_header(data, len, &fs->seg);
-    if (header < 0)
+    gint header = fs->tcp_header;
+    if (header < 0 || header + 20 > len)
         return NULL;
     guint16 raw_window = get_be16(data + header + 14);
     gint payload = header + (data[header + 12] >> 4) * 4;
@@ -331,11 +320,11 @@ rst_vendor_info *segment_vendor(tvbuff_t *tvb, const frame_segment *fs)
 }
 
 /* The option layout of a SYN or SYN-ACK: its option kinds in order, up to the first EOL. */
-static syn_layout read_syn_layout(tvbuff_t *tvb, const tcp_segment *seg)
+static syn_layout read_syn_layout(tvbuff_t *tvb, const frame_segment *fs)
 {
     gint len = (gint)tvb_captured_length(tvb);
     const guint8 *data = tvb_get_ptr(tvb, 0, len);
-    gint header = find_tcp_header(data, len, seg);
+    gint header = fs->tcp_header;
     if (header < 0 || header + 20 > len)
         return LAYOUT_UNSEEN;
     gint end = MIN(header + (data[header + 12] >> 4) * 4, len);
@@ -367,7 +356,7 @@ void hosts_learn(tvbuff_t *tvb, const frame_segment *fs, const conn_stream *st)
         return;
     host_facts *facts = host_entry(&fs->src, TRUE);
     if (syn)
-        host_learn_layout(facts, read_syn_layout(tvb, seg));
+        host_learn_layout(facts, read_syn_layout(tvb, fs));
     if (!host_learns_from(seg))
         return;
     unsigned dir = conn_side_of(st, seg);
@@ -423,8 +412,9 @@ void hosts_remember_reset(const frame_segment *fs)
 void segment_register(void)
 {
     tcp_tap_id = find_tap_id("tcp");
-    ip_tap_id = find_tap_id("ip");
-    ipv6_tap_id = find_tap_id("ipv6");
+    proto_tcp_id = proto_get_id_by_filter_name("tcp");
+    proto_icmp_id = proto_get_id_by_filter_name("icmp");
+    proto_icmpv6_id = proto_get_id_by_filter_name("icmpv6");
     hosts = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), address_hash, address_equal);
     latest_reset_by_receiver = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), address_hash,
                                                       address_equal);
@@ -434,8 +424,8 @@ void segment_file_init(gboolean enabled)
 {
     if (!enabled || tap_helper_registered)
         return;
-    /* A listener without callbacks: it only makes the tcp/ip taps queue their
-     * data so fetch_tapped_data() works; it does not ask for a tree. */
+    /* A listener without callbacks: it only makes the taps queue their data
+     * so that fetch_tapped_data() finds TCP's; it does not ask for a tree. */
     GString *error = register_tap_listener("tcp", &tap_helper_token, NULL, TL_IS_DISSECTOR_HELPER,
                                            NULL, NULL, NULL, NULL);
     if (error) {

@@ -21,12 +21,14 @@ typedef struct {
     address src;          /* shallow: valid while the frame is dissected */
     address dst;
     guint32 stream;       /* tcp.stream */
+    gint tcp_header;      /* offset of its TCP header in the frame's bytes; -1: not found */
 } frame_segment;
 
-/* Handoff: find the taps the reader uses. */
+/* Handoff: the tap and protocols the reader looks for, and the maps across
+ * streams (emptied with each file). */
 void segment_register(void);
-/* Per file: the maps across streams, and (when rstdiag is enabled) the helper
- * tap listener that makes the tcp/ip taps queue their data. */
+/* Per file, when rstdiag is enabled: the helper tap listener that makes the
+ * taps queue their data. */
 void segment_file_init(gboolean enabled);
 void segment_file_cleanup(void);
 
