@@ -157,7 +157,7 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const f
     p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_RECORD, record);
 
     const host_facts *receiver = hosts_find(&fs->dst);
-    rst_followup_start(&history->followup, st, seg, receiver ? receiver->rtt_us : -1);
+    rst_followup_start(&history->followup, st, seg, record->diag.sender_side, receiver ? receiver->rtt_us : -1);
     history->latest = record;
     history->latest_seq = seg->seq;
     hosts_remember_reset(fs);
