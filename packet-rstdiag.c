@@ -647,7 +647,6 @@ void proto_register_rstdiag(void)
     proto_rstdiag_post = proto_register_protocol_in_name_only(RSTDIAG_NAME " post-dissector",
         "rstdiag (TCP RST diagnosis) post-dissector", "rstdiag.postdissector", proto_rstdiag, FT_PROTOCOL);
     rstdiag_tap = register_tap("rstdiag");
-    register_rstdiag_stats();
     proto_register_field_array(proto_rstdiag, hf, array_length(hf));
     proto_register_subtree_array(ett, array_length(ett));
     register_expert_fields();
