@@ -104,13 +104,32 @@ static void read_endpoint(const address *addr, guint16 port, log_endpoint *out)
 
 /* Hands the RST to every log's matcher; its lines are asked for at each
  * dissection (log_sources_refresh_hits), as they depend on the RSTs that follow. */
+/* stream index + 1 -> "METHOD target" of its latest HTTP request (file
+ * scope): a log line quoting it names the stream. Kept only while a log is loaded. */
+static wmem_map_t *request_of_stream;
+
+/* The payload ends the frame (a request line is longer than any Ethernet
+ * padding); a request line cut by the snapshot length is not read. */
+void log_sources_note_payload(tvbuff_t *tvb, guint payload_len, guint32 stream)
+{
+    if (log_source_count == 0 || payload_len == 0)
+        return;
+    guint reported = tvb_reported_length(tvb), captured = tvb_captured_length(tvb);
+    if (payload_len > reported || reported - payload_len >= captured)
+        return;
+    guint at = reported - payload_len;
+    char request[LOG_REQUEST_MAX + 1];
+    if (log_request_read(tvb_get_ptr(tvb, at, captured - at), captured - at, request))
+        wmem_map_insert(request_of_stream, GUINT_TO_POINTER(stream + 1), wmem_strdup(wmem_file_scope(), request));
+}
+
 void log_sources_add_rst(rstdiag_record *record, const address *src, guint16 port, guint32 stream,
-                         int64_t time_us, const char *request)
+                         int64_t time_us)
 {
     log_rst_event ev = {
         .stream = stream,
         .time_us = time_us,
-        .request = request,
+        .request = (const char *)wmem_map_lookup(request_of_stream, GUINT_TO_POINTER(stream + 1)),
         .role = record->diag.sender == SENDER_CLIENT ? LOG_SENDER_CLIENT
               : record->diag.sender == SENDER_SERVER ? LOG_SENDER_SERVER : LOG_SENDER_UNKNOWN,
         .answers_syn = record->diag.phase == PHASE_SYN,
@@ -337,6 +356,7 @@ void log_sources_file_init(void)
     frames_until_follow = 1;   /* the first frame tells whether the capture is live */
     followed_at_us = 0;
     rsts_shown = g_array_new(FALSE, FALSE, sizeof(rst_shown));
+    request_of_stream = wmem_map_new(wmem_file_scope(), g_direct_hash, g_direct_equal);
     for (guint i = 0; i < log_source_count; i++) {
         if (log_sources[i].index)
             log_sources[i].matcher = log_matcher_new(log_sources[i].index, &log_sources[i].settings);

@@ -25,10 +25,13 @@ void log_sources_configure(GPtrArray *problems /* taken */);
 void log_sources_file_init(void);
 /* Every frame seen for the first time: the capture's time span. */
 void log_sources_note_frame(const packet_info *pinfo);
+/* A TCP segment's payload (the frame's last payload_len bytes): a request
+ * line opening it is kept for the stream's RSTs, while a log is loaded. */
+void log_sources_note_payload(tvbuff_t *tvb, guint payload_len, guint32 stream);
 /* Hands a diagnosed RST sent from src:port to every log's matcher, with the
- * stream's latest HTTP request ("METHOD target", file scope) or NULL. */
+ * stream's latest HTTP request. */
 void log_sources_add_rst(rstdiag_record *record, const address *src, guint16 port, guint32 stream,
-                         int64_t time_us, const char *request);
+                         int64_t time_us);
 /* The record's lines as of now (they depend on the RSTs that follow). */
 void log_sources_refresh_hits(rstdiag_record *record);
 /* The line a hit points at and its file, or NULL (the logs may have been reloaded since). */

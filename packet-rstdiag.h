@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* packet-rstdiag.h - shared by plugin.c and packet-rstdiag.c: Wireshark
- * headers and the few API differences between 4.0 and later releases. */
+/* packet-rstdiag.h - shared by the glue files (plugin.c, packet-rstdiag.c,
+ * segment.c, log_sources.c, stats-rstdiag.c): Wireshark headers, the few API
+ * differences between 4.0 and later releases, and the record the "rstdiag"
+ * tap carries. Types and declarations only. */
 #ifndef PACKET_RSTDIAG_H
 #define PACKET_RSTDIAG_H
 

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* plugin.c - the symbols Wireshark's plugin loader looks for. */
+/* plugin.c - the symbols Wireshark's plugin loader looks for: the dissector
+ * (packet-rstdiag.c) and, apart from it, the statistics tree that listens to
+ * its tap (stats-rstdiag.c), so that neither calls the other. */
 #include "packet-rstdiag.h"
+
+#include <epan/tap.h>
 
 #if RSTDIAG_WS_AT_LEAST(4, 3)
 #include <wsutil/plugins.h>
@@ -18,6 +22,9 @@ void plugin_register(void)
     plugin.register_protoinfo = proto_register_rstdiag;
     plugin.register_handoff = proto_reg_handoff_rstdiag;
     proto_register_plugin(&plugin);
+    static tap_plugin stats;
+    stats.register_tap_listener = register_rstdiag_stats;
+    tap_register_plugin(&stats);
 }
 
 #if RSTDIAG_WS_AT_LEAST(4, 3)

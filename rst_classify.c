@@ -13,10 +13,17 @@
 #include "rst_classify.h"
 #include "rst_keepalive.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char *const sender_tokens[SENDER_COUNT] = { "unknown", "client", "server" };
+/* How evidence text names the sender and its peer, by the sender's role. */
+static const char *const role_names[SENDER_COUNT][2] = {
+    [SENDER_UNKNOWN] = { "sender", "peer" },
+    [SENDER_CLIENT] = { "client", "server" },
+    [SENDER_SERVER] = { "server", "client" },
+};
 static const char *const phase_tokens[PHASE_COUNT] = {
     "unknown", "syn", "synack", "established", "data", "closing", "closed"
 };
@@ -107,6 +114,8 @@ static const char *const ignored_tokens[IGNORED_COUNT] = {
 #define TOKEN(table, v) ((unsigned)(v) < G_N_ELEMENTS(table) ? (table)[v] : "unknown")
 
 const char *rst_sender_token(rst_sender v) { return TOKEN(sender_tokens, v); }
+const char *rst_role_name(rst_sender v) { return role_names[(unsigned)v < SENDER_COUNT ? v : SENDER_UNKNOWN][0]; }
+const char *rst_peer_role_name(rst_sender v) { return role_names[(unsigned)v < SENDER_COUNT ? v : SENDER_UNKNOWN][1]; }
 const char *rst_phase_token(rst_phase v) { return TOKEN(phase_tokens, v); }
 const char *rst_shape_token(rst_shape v) { return TOKEN(shape_tokens, v); }
 const char *rst_acceptability_token(rst_acceptability v) { return TOKEN(acceptability_tokens, v); }
@@ -167,6 +176,19 @@ void rst_format_duration(char *buf, size_t size, int64_t us)
         snprintf(buf, size, "%.2f s", us / 1e6);
     else
         snprintf(buf, size, "%.0f s", us / 1e6);
+}
+
+void rst_text_append(char *text, size_t size, const char *separator, const char *fmt, ...)
+{
+    size_t len = strlen(text);
+    if (len && len + 1 < size)
+        len += g_strlcpy(text + len, separator, size - len);
+    if (len + 1 >= size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text + len, size - len, fmt, ap);
+    va_end(ap);
 }
 
 void rst_set_cause(rst_diagnosis *d, rst_cause cause, rst_kernel_reason reason, rst_confidence confidence,
@@ -264,7 +286,7 @@ static void format_answer_time(const rst_context *c, char *buf, size_t size)
 /* ---- roles, phase, shape, acceptability -------------------------------- */
 
 /* Index of the client side, or -1 when it cannot be told. */
-static int find_client(const conn_stream *st, const tcp_segment *rst, gboolean *guessed)
+static int find_client(const conn_stream *st, const tcp_segment *rst, unsigned sender, gboolean *guessed)
 {
     *guessed = FALSE;
     for (int i = 0; i < 2; i++) {
@@ -280,7 +302,6 @@ static int find_client(const conn_stream *st, const tcp_segment *rst, gboolean *
     *guessed = TRUE;
     if (rst->src_port == rst->dst_port)
         return -1;
-    unsigned sender = conn_side_of(st, rst);
     return rst->src_port > rst->dst_port ? (int)sender : (int)!sender;
 }
 
@@ -676,11 +697,9 @@ static void classify_closed_phase(rst_context *c)
         return;
     }
     classify_open_connection(c);
-    if (c->me->flags & SIDE_SENT_RST) {   /* e.g. a duplicate in the capture */
-        size_t len = strlen(c->out->evidence);
-        g_snprintf(c->out->evidence + len, sizeof c->out->evidence - len,
-                   "; a repeat: the %s's earlier RST had already ended the connection", c->me_name);
-    }
+    if (c->me->flags & SIDE_SENT_RST)   /* e.g. a duplicate in the capture */
+        rst_text_append(c->out->evidence, sizeof c->out->evidence, "; ",
+                        "a repeat: the %s's earlier RST had already ended the connection", c->me_name);
 }
 
 /* A RST|ACK answering a FIN, NULL or XMAS probe (no ACK flag, no connection):
@@ -711,18 +730,18 @@ void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_setti
     rst_context c = { .st = st, .rst = rst, .settings = settings, .host = host, .out = out };
     unsigned me_idx = conn_side_of(st, rst);
     gboolean guessed;
-    int client = find_client(st, rst, &guessed);
+    int client = find_client(st, rst, me_idx, &guessed);
 
     memset(out, 0, sizeof *out);
+    out->sender_side = me_idx;
     c.me = &st->side[me_idx];
     c.peer = &st->side[!me_idx];
     c.now = conn_tick(rst->time_us);
     c.me_client = client >= 0 && (unsigned)client == me_idx;
     c.me_server = client >= 0 && (unsigned)client != me_idx;
-    c.me_name = c.me_client ? "client" : c.me_server ? "server" : "sender";
-    c.peer_name = c.me_client ? "server" : c.me_server ? "client" : "peer";
-
     out->sender = c.me_client ? SENDER_CLIENT : c.me_server ? SENDER_SERVER : SENDER_UNKNOWN;
+    c.me_name = rst_role_name(out->sender);
+    c.peer_name = rst_peer_role_name(out->sender);
     out->roles_guessed = guessed;
     out->phase = find_phase(st, client);
     c.answers = conn_find_trigger(st, me_idx, rst, &out->trigger_frame, &c.trigger_tick);
@@ -763,8 +782,6 @@ void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_setti
     }
     rst_keepalive_race(st, rst, settings, out);
     settle_confidence(out);
-    if (guessed && out->sender != SENDER_UNKNOWN) {
-        size_t len = strlen(out->evidence);
-        g_strlcpy(out->evidence + len, " (roles guessed from ports)", sizeof out->evidence - len);
-    }
+    if (guessed && out->sender != SENDER_UNKNOWN)
+        rst_text_append(out->evidence, sizeof out->evidence, " ", "(roles guessed from ports)");
 }

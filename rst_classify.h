@@ -138,6 +138,7 @@ typedef struct {
     uint32_t          cause_alt;
     uint32_t          kernel_reason_alt;
     gboolean          roles_guessed;   /* no SYN/SYN-ACK: roles from ports */
+    unsigned          sender_side;     /* the sender's conn_stream side, found once here and passed on */
     uint32_t          trigger_frame;   /* frame this RST answers; 0 = none */
     int64_t           response_us;     /* since the segment it answers; -1 = none */
     int64_t           idle_us;         /* since the stream's previous segment; -1 = none */
@@ -167,6 +168,10 @@ void rst_kernel_reason_alt_tokens(const rst_diagnosis *d, char *buf, size_t size
 
 /* Tokens: the public values of the rstdiag.* string fields. */
 const char *rst_sender_token(rst_sender v);
+/* How evidence text names the sender and its peer: client and server, or
+ * sender and peer when the roles are unknown (the one place for role names). */
+const char *rst_role_name(rst_sender v);
+const char *rst_peer_role_name(rst_sender v);
 const char *rst_phase_token(rst_phase v);
 const char *rst_shape_token(rst_shape v);
 const char *rst_acceptability_token(rst_acceptability v);
@@ -183,6 +188,9 @@ void rst_set_cause(rst_diagnosis *d, rst_cause cause, rst_kernel_reason reason, 
 
 /* Microseconds as "0.250 ms", "12 ms", "3.20 s", "412 s"; "?" when negative. */
 void rst_format_duration(char *buf, size_t size, int64_t us);
+/* The one way evidence text grows: separator (when text is not empty) and
+ * the formatted note appended, cut at size. */
+void rst_text_append(char *text, size_t size, const char *separator, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 
 /* One-line meaning of a cause, for documentation and expert info. */
 const char *rst_cause_summary(rst_cause v);

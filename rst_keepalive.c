@@ -28,8 +28,7 @@
 void rst_keepalive_race(const conn_stream *st, const tcp_segment *rst, const rst_settings *settings,
                         rst_diagnosis *out)
 {
-    unsigned me_idx = conn_side_of(st, rst);
-    const conn_side *closer = &st->side[me_idx], *reuser = &st->side[!me_idx];
+    const conn_side *closer = &st->side[out->sender_side], *reuser = &st->side[!out->sender_side];
     if (rst->payload_len || ((closer->flags | reuser->flags) & SIDE_SENT_RST) || (reuser->flags & SIDE_FIN_FIRST))
         return;
     /* RFC 9112 §9.6: the race is a client's request on a persistent connection
@@ -54,7 +53,7 @@ void rst_keepalive_race(const conn_stream *st, const tcp_segment *rst, const rst
     if (!crossed && !after_close && !((dropped || unread) && timer))
         return;
 
-    const char *me = "server", *peer = "client";
+    const char *me = rst_role_name(out->sender), *peer = rst_peer_role_name(out->sender);
     char what[112], gap[32], matches[64];
     rst_kernel_reason reason;
     rst_confidence confidence;

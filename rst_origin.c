@@ -28,11 +28,6 @@ typedef struct {
     gboolean window_code_counts;   /* a NetScaler window code with corroboration */
 } attribution;
 
-static const char *sender_name(const rst_diagnosis *d)
-{
-    return d->sender == SENDER_CLIENT ? "client" : d->sender == SENDER_SERVER ? "server" : "sender";
-}
-
 static gboolean small_id_step(uint16_t from, uint16_t to, unsigned max)
 {
     uint16_t step = (uint16_t)(to - from);
@@ -99,7 +94,7 @@ static gboolean ttl_unlike_host(const attribution *a, char *note, size_t size)
     char usual[16];
     format_ttl_range(usual, sizeof usual, host);
     snprintf(note, size, "TTL %u, but the %s's own packets arrive with %s: sent %d hop%s %s", a->rst->ttl,
-             sender_name(a->diag), usual, abs(delta), abs(delta) == 1 ? "" : "s",
+             rst_role_name(a->diag->sender), usual, abs(delta), abs(delta) == 1 ? "" : "s",
              delta > 0 ? "closer to the capture point" : "further away");
     return TRUE;
 }
@@ -107,21 +102,21 @@ static gboolean ttl_unlike_host(const attribution *a, char *note, size_t size)
 static gboolean ttl_as_host(const attribution *a, char *note, size_t size)
 {
     if (ttl_as_own_syn(a)) {
-        snprintf(note, size, "TTL %u, as the %s's own SYN here", a->rst->ttl, sender_name(a->diag));
+        snprintf(note, size, "TTL %u, as the %s's own SYN here", a->rst->ttl, rst_role_name(a->diag->sender));
         return TRUE;
     }
     if (!ttl_known(a) || ttl_delta(a) != 0)
         return FALSE;
-    snprintf(note, size, "TTL %u, as the %s's own packets", a->rst->ttl, sender_name(a->diag));
+    snprintf(note, size, "TTL %u, as the %s's own packets", a->rst->ttl, rst_role_name(a->diag->sender));
     return TRUE;
 }
 
 /* A bare RST whose seq is the ack of the peer's latest segment answers that one
  * (tcp_v4_send_reset): a stack answers each segment in flight, so a second RST
  * of that kind is no burst (a keep-alive race: the request, then the FIN's ACK). */
-static gboolean answers_peers_latest_ack(const conn_stream *st, const tcp_segment *rst)
+static gboolean answers_peers_latest_ack(const conn_stream *st, unsigned sender, const tcp_segment *rst)
 {
-    const conn_side *peer = &st->side[!conn_side_of(st, rst)];
+    const conn_side *peer = &st->side[!sender];
     return !(rst->flags & TCP_FLAG_ACK) && (peer->flags & SIDE_ACKED) && rst->seq == peer->last_ack;
 }
 
@@ -130,7 +125,7 @@ static gboolean injector_burst(const attribution *a, char *note, size_t size)
     const path_facts *f = a->facts;
     if (!(f->has_prev_rst && f->prev_rst_side == a->me_idx && (a->me->flags & SIDE_SENT_LAST)
           && f->prev_rst_seq != a->rst->seq && f->prev_rst_gap_us >= 0 && f->prev_rst_gap_us <= BURST_WINDOW_US)
-        || answers_peers_latest_ack(a->st, a->rst))
+        || answers_peers_latest_ack(a->st, a->me_idx, a->rst))
         return FALSE;
     snprintf(note, size, "a second RST with its sequence number moved by %d and nothing from the %s in between",
              (int32_t)(a->rst->seq - f->prev_rst_seq), a->diag->sender == SENDER_CLIENT ? "server" : "peer");
@@ -155,7 +150,7 @@ static gboolean ipid_continues_host(const attribution *a, char *note, size_t siz
         return FALSE;
     ipid_pattern ids = host_ipid_pattern(&a->facts->sender);
     snprintf(note, size, "IP ID 0x%04x continues the %s's own counter%s%s%s", (unsigned)a->rst->ip_id,
-             sender_name(a->diag), ids == IPID_UNKNOWN ? "" : " (", ids == IPID_UNKNOWN ? "" : host_ipid_pattern_text(ids),
+             rst_role_name(a->diag->sender), ids == IPID_UNKNOWN ? "" : " (", ids == IPID_UNKNOWN ? "" : host_ipid_pattern_text(ids),
              ids == IPID_UNKNOWN ? "" : ")");
     return TRUE;
 }
@@ -169,7 +164,7 @@ static gboolean ipid_copied(const attribution *a, char *note, size_t size)
     if (host->id_packets == 0 || (host->id_as_first == host->id_packets && host->id_first == a->peer->ip_id))
         return FALSE;
     snprintf(note, size, "IP ID 0x%04x copied from the segment it answers (the %s's own IDs are %s)",
-             (unsigned)a->rst->ip_id, sender_name(a->diag), host_ipid_pattern_text(host_ipid_pattern(host)));
+             (unsigned)a->rst->ip_id, rst_role_name(a->diag->sender), host_ipid_pattern_text(host_ipid_pattern(host)));
     return TRUE;
 }
 
@@ -184,7 +179,7 @@ static gboolean ipid_off_counter(const attribution *a, char *note, size_t size)
     uint16_t step = (uint16_t)(id - a->me->ip_id);
     if (step <= 16 * CONN_IPID_STEP_MAX || step >= 65536 - 16 * CONN_IPID_STEP_MAX)
         return FALSE;
-    snprintf(note, size, "IP ID 0x%04x, off the %s's connection counter (0x%04x)", id, sender_name(a->diag),
+    snprintf(note, size, "IP ID 0x%04x, off the %s's connection counter (0x%04x)", id, rst_role_name(a->diag->sender),
              a->me->ip_id);
     return TRUE;
 }
@@ -221,7 +216,7 @@ static gboolean faster_than_round_trip(const attribution *a, char *note, size_t 
     rst_format_duration(answer, sizeof answer, answer_us);
     rst_format_duration(round_trip, sizeof round_trip, host->rtt_us);
     snprintf(note, size, "answered %s after the segment it resets, but the %s is %s away (round trip, %u "
-             "handshakes)", answer, sender_name(a->diag), round_trip, host->rtt_samples);
+             "handshakes)", answer, rst_role_name(a->diag->sender), round_trip, host->rtt_samples);
     return TRUE;
 }
 
@@ -310,9 +305,7 @@ gboolean rst_origin_sign_describe(unsigned i, const char **name, const char **we
 /* Notes are joined with "; " and cut at the field's size. */
 static void append_note(char *text, size_t size, const char *note)
 {
-    if (text[0])
-        g_strlcat(text, "; ", size);
-    g_strlcat(text, note, size);
+    rst_text_append(text, size, "; ", "%s", note);
 }
 
 /* The verdict from the signs present, read top to bottom. */
@@ -376,7 +369,7 @@ static void weigh_window_code(attribution *a)
     a->window_code_counts = !own_window && a->diag->origin == ORIGIN_MIDDLEBOX;
     if (own_window)
         snprintf(note, sizeof note, "window %u is the %s's own advertised window, not a NetScaler code", v->code,
-                 sender_name(a->diag));
+                 rst_role_name(a->diag->sender));
     else if (a->window_code_counts)
         snprintf(note, sizeof note, "%s, corroborated by the signs above", v->text);
     else
@@ -436,7 +429,7 @@ static void refine_device_cause(attribution *a)
     if (d->phase == PHASE_SYN || d->phase == PHASE_SYNACK) {
         snprintf(evidence, sizeof evidence, "a device in the path answered the %s's handshake in the %s's "
                  "name: a firewall or policy rejects this connection", d->sender == SENDER_SERVER ? "client" : "peer",
-                 sender_name(d));
+                 rst_role_name(d->sender));
         rst_set_cause(d, CAUSE_BLOCKED, KR_NONE, CONFIDENCE_HIGH, evidence);
     } else if (timer) {
         snprintf(evidence, sizeof evidence, "a device in the path reset the connection after %s of silence%s; "
@@ -446,12 +439,12 @@ static void refine_device_cause(attribution *a)
     } else if (answers && a->peer->payload_bytes > 0 && a->me->payload_bytes == 0 && a->peer->writes <= 1) {
         snprintf(evidence, sizeof evidence, "a device in the path answered the first data (%u bytes) in the %s's "
                  "name before it said anything: a filter rejected the request", a->peer->payload_bytes,
-                 sender_name(d));
+                 rst_role_name(d->sender));
         rst_set_cause(d, CAUSE_BLOCKED, KR_NONE, CONFIDENCE_HIGH, evidence);
     } else {
         snprintf(evidence, sizeof evidence, "a device in the path reset the established connection in the %s's "
                  "name (%s after %s of silence; no known idle timer fits, see the idle_timers preference)",
-                 sender_name(d), answers ? "answering a segment" : "unprompted", quiet_text);
+                 rst_role_name(d->sender), answers ? "answering a segment" : "unprompted", quiet_text);
         rst_set_cause(d, CAUSE_INJECTED, KR_NONE, quiet >= 30 * G_GINT64_CONSTANT(1000000) ? CONFIDENCE_MEDIUM
                                                                                         : CONFIDENCE_HIGH, evidence);
     }
@@ -497,7 +490,7 @@ static void refine_cause(attribution *a)
         char evidence[RST_EVIDENCE_MAX], gap[32];
         rst_format_duration(gap, sizeof gap, facts->relay_gap_us);
         snprintf(evidence, sizeof evidence, "%s reset this connection %s after it received a RST on its other "
-                 "connection (frame %u, stream %u): a proxy passing the reset on", sender_name(diag), gap,
+                 "connection (frame %u, stream %u): a proxy passing the reset on", rst_role_name(diag->sender), gap,
                  facts->relay_frame, facts->relay_stream);
         /* a proxy passes a reset on by aborting on purpose (SO_LINGER{1,0}), having read
          * what it forwarded */
@@ -545,7 +538,7 @@ static void name_stack(attribution *a)
 void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_facts *facts, rst_diagnosis *diag)
 {
     attribution a = { .st = st, .rst = rst, .facts = facts, .diag = diag };
-    a.me_idx = conn_side_of(st, rst);
+    a.me_idx = diag->sender_side;
     a.me = &st->side[a.me_idx];
     a.peer = &st->side[!a.me_idx];
     weigh_origin(&a);
@@ -556,9 +549,9 @@ void rst_attribute(const conn_stream *st, const tcp_segment *rst, const path_fac
 
 /* ---- after the RST ------------------------------------------------------------- */
 
-void rst_followup_start(rst_followup *f, const conn_stream *st, const tcp_segment *rst, int64_t receiver_rtt_us)
+void rst_followup_start(rst_followup *f, const conn_stream *st, const tcp_segment *rst, unsigned sender,
+                        int64_t receiver_rtt_us)
 {
-    unsigned sender = conn_side_of(st, rst);
     const conn_side *receiver = &st->side[!sender];
     memset(f, 0, sizeof *f);
     f->sender_side = sender;
@@ -580,16 +573,11 @@ void rst_followup_start(rst_followup *f, const conn_stream *st, const tcp_segmen
  * sequence space is not that connection's. */
 #define SAME_CONNECTION_SEQ_SPAN (1u << 30)
 
-static void append_origin_note(rst_diagnosis *d, const char *text)
-{
-    size_t len = strlen(d->origin_evidence);
-    snprintf(d->origin_evidence + len, sizeof d->origin_evidence - len, "%s%s", len ? "; " : "", text);
-}
 
 /* Later frames proved the RST was not the claimed sender's: a decisive sign. */
 static void mark_forged(rst_diagnosis *diag, const char *note, uint32_t frame)
 {
-    append_origin_note(diag, note);
+    append_note(diag->origin_evidence, sizeof diag->origin_evidence, note);
     diag->origin = ORIGIN_MIDDLEBOX;
     diag->stack = STACK_UNKNOWN;
     g_strlcpy(diag->stack_evidence, "a device in the path sent it, not a host's stack", sizeof diag->stack_evidence);
@@ -598,7 +586,7 @@ static void mark_forged(rst_diagnosis *diag, const char *note, uint32_t frame)
     if (diag->cause != CAUSE_BLOCKED && diag->cause != CAUSE_IDLE_TIMEOUT && diag->cause != CAUSE_INJECTED) {
         char evidence[RST_EVIDENCE_MAX];
         snprintf(evidence, sizeof evidence, "forged in the %s's name (frame %u shows it): an on-path device "
-                 "injected this RST", sender_name(diag), frame);
+                 "injected this RST", rst_role_name(diag->sender), frame);
         rst_set_cause(diag, CAUSE_INJECTED, KR_NONE, CONFIDENCE_HIGH, evidence);
     }
 }
@@ -610,11 +598,11 @@ static gboolean sender_follows(rst_followup *f, const conn_stream *st, const tcp
         /* a stack answers each segment once: another RST at once, at another
          * sequence number, with nothing from the peer in between, is a spray */
         if (f->receiver_spoke || f->sender_spoke || seg->seq == f->rst_seq
-            || seg->time_us - f->rst_time_us > BURST_WINDOW_US || answers_peers_latest_ack(st, seg))
+            || seg->time_us - f->rst_time_us > BURST_WINDOW_US || answers_peers_latest_ack(st, f->sender_side, seg))
             return FALSE;
         f->sender_spoke = TRUE;
         snprintf(text, sizeof text, "another RST in the %s's name after this RST (frame %u, sequence moved by %d) "
-                 "with nothing from the peer in between: an injector's burst", sender_name(diag), seg->frame,
+                 "with nothing from the peer in between: an injector's burst", rst_role_name(diag->sender), seg->frame,
                  (int32_t)(seg->seq - f->rst_seq));
         mark_forged(diag, text, seg->frame);
         return TRUE;
@@ -628,7 +616,7 @@ static gboolean sender_follows(rst_followup *f, const conn_stream *st, const tcp
     }
     f->sender_spoke = TRUE;
     snprintf(text, sizeof text, "the %s kept sending after this RST (frame %u): it did not send it",
-             sender_name(diag), seg->frame);
+             rst_role_name(diag->sender), seg->frame);
     mark_forged(diag, text, seg->frame);
     return TRUE;
 }

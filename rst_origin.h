@@ -63,7 +63,9 @@ typedef struct {
     gboolean new_connection;          /* a SYN came: later frames are another connection's */
 } rst_followup;
 
-void rst_followup_start(rst_followup *f, const conn_stream *st, const tcp_segment *rst, int64_t receiver_rtt_us);
+/* sender: the RST's sender side (rst_diagnosis.sender_side). */
+void rst_followup_start(rst_followup *f, const conn_stream *st, const tcp_segment *rst, unsigned sender,
+                        int64_t receiver_rtt_us);
 
 /* One later segment of the stream (st before it), RSTs included. Returns
  * TRUE when it changed diag: the claimed sender kept sending or sent another

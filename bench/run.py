@@ -207,6 +207,15 @@ def measure_index(build_dir, log, runs):
                 lines=rows[0][2], kept=rows[0][3], all=[r[0] for r in rows])
 
 
+def conn_stream_size():
+    """sizeof(conn_stream), from the static assertion in conn_track.h"""
+    with open(os.path.join(ROOT, "conn_track.h")) as f:
+        for line in f:
+            if line.startswith("G_STATIC_ASSERT(sizeof(conn_stream) =="):
+                return int(line.split("==")[1].strip(" );\n"))
+    raise SystemExit("conn_track.h: no static assertion of sizeof(conn_stream)")
+
+
 def callgrind_pair(build_dir, targs):
     """instructions (callgrind) of stock and plugin tshark, run side by side:
     the whole process and the per-packet part (epan_dissect_run_with_taps)"""
@@ -387,10 +396,11 @@ def report(args, prep, res, cg, index, info):
     if "rst" in res and "quarter" in res and sz["full"][1] > sz["quarter"][1]:
         extra = [(res[k]["plugin"]["rss"] - res[k]["stock"]["rss"]) * 1024 for k in ("quarter", "rst")]
         per = (extra[1] - extra[0]) / (sz["full"][1] - sz["quarter"][1])
-        w("- Per-stream state ≤ 64 bytes: `conn_stream` is 64 bytes (static assertion in conn_track.h), kept "
+        size = conn_stream_size()
+        w("- Per-stream state ≤ 64 bytes: %s: `conn_stream` is %d bytes (static assertion in conn_track.h), kept "
           "in a table indexed by tcp.stream with nothing beside it; measured: the plugin's extra peak RSS "
           "grows by %.0f bytes per added stream from 1/4 to all of the capture (its RST verdicts "
-          "included)" % per)
+          "included)" % (ok(size <= 64), size, per))
     if len(growth) == 3:
         per = [(res[k]["plugin"]["wall"] - res[k]["stock"]["wall"]) * 1e6 / sz[cut][0] for k, cut in growth]
         w("- Linear growth: the plugin's extra wall time per packet at 1/4, 1/2, 1/1 of the capture: "

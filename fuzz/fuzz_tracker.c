@@ -351,8 +351,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             slot->diag = diag;
             slot->reset = TRUE;
             slot->rst_seq = seg.seq;
-            slot->rst_side = conn_side_of(&slot->st, &seg);
-            rst_followup_start(&slot->followup, &slot->st, &seg, sender.rtt_us);
+            slot->rst_side = diag.sender_side;
+            rst_followup_start(&slot->followup, &slot->st, &seg, diag.sender_side, sender.rtt_us);
         }
         conn_listeners_learn(listeners, &seg.src_key, sizeof seg.src_key, &slot->st, &seg);
         if (conn_starts_over(&slot->st, &seg))

@@ -31,7 +31,7 @@ static const rst_diagnosis *attributed(scene *s, tcp_segment seg)
     s->facts.sender = s->c.host[from];
     rst_classify(&s->c.st, &seg, &s->c.settings, NULL, &s->c.diag);
     rst_attribute(&s->c.st, &seg, &s->facts, &s->c.diag);
-    rst_followup_start(&s->followup, &s->c.st, &seg, -1);
+    rst_followup_start(&s->followup, &s->c.st, &seg, s->c.diag.sender_side, -1);
     track(&s->c, from, &seg);
     return &s->c.diag;
 }
