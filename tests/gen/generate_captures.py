@@ -29,6 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 PEER = os.path.join(HERE, "peer.py")
+DELAY_LINE = os.path.join(HERE, "keepalive_peers.py")   # its `delay` role
 INJECTOR = os.path.join(HERE, "injector.py")
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 TRACEFS = "/sys/kernel/tracing"
@@ -42,7 +43,10 @@ LABEL_COLUMNS = ["capture", "frame", "stream", "src", "sport", "dst", "dport",
                  "sender", "phase", "kernel_reason", "kernel_state", "intent", "origin", "cause"]
 
 VERBOSE = False
-SEED = None   # --seed: peers vary sizes and pauses, family and background connections vary
+SEED = None   # --seed: peers vary sizes and pauses, family, background connections and path delay vary
+# one-way delays a seeded pair scenario draws for each direction (seconds); the kernel here
+# has no netem, so a user-space delay line between the two hosts adds them
+PATH_DELAYS = (0.0, 0.005, 0.030)
 
 try:
     import ctypes
@@ -457,9 +461,16 @@ class Ctx:
             self.family = random.Random("%s-%s-family" % (SEED, sd["name"])).choice((4, 6))
         self.background = []         # ports of background connections (seeded runs)
         self.background_sent = False
+        # one-way delay client->server, server->client (seeded pair runs; 0: a bare veth)
+        self.delay = (0.0, 0.0)
+        if SEED is not None and self.topology == "pair" and not sd.get("no_delay"):
+            rng = random.Random("%s-%s-delay" % (SEED, sd["name"]))
+            self.delay = (rng.choice(PATH_DELAYS), rng.choice(PATH_DELAYS))
         pfx = "rstgen-%d-" % os.getpid()
         sides = {"pair": ("client", "server"), "routed": ("client", "router", "server"),
                  "relay": ("client", "relay", "server")}[self.topology]
+        if any(self.delay):
+            sides += ("delay",)
         self.ns = {side: pfx + "%02d%s" % (self.idx, side[0]) for side in sides}
         self.dev = {"client": "rstgen-c", "server": "rstgen-s"}
         if self.family == 6:
@@ -492,8 +503,11 @@ class Ctx:
 
     # -- namespaces
     def setup(self):
-        for ns in self.ns.values():
-            add_netns(ns, self.family)
+        for side, ns in self.ns.items():
+            add_netns(ns, 4 if side == "delay" else self.family)   # the delay line has no address
+        if self.topology == "pair" and any(self.delay):
+            self.setup_delay_line()
+            return
         if self.topology == "pair":
             add_veth(self.ns["client"], self.dev["client"], self.ns["server"], self.dev["server"])
             for side in ("client", "server"):
@@ -515,6 +529,25 @@ class Ctx:
             self.ns_run("relay", ["ip", "addr", "add", self.raddr + "/32", "dev", "lo"])
             self.ns_run("client", ["ip", "route", "add", self.raddr + "/32", "via", near])
             self.ns_run("server", ["ip", "route", "add", self.raddr + "/32", "via", far])
+
+    def setup_delay_line(self):
+        """client - delay - server: one link layer, bridged by keepalive_peers.py's delay
+        line (AF_PACKET) that holds each frame self.delay[direction] seconds. The hosts send
+        one segment per frame (gso_max_segs 1): the line forwards frames as they are, and a
+        GSO super-frame is larger than the MTU of the veth it leaves on."""
+        add_veth(self.ns["client"], self.dev["client"], self.ns["delay"], "rstgen-dc")
+        add_veth(self.ns["delay"], "rstgen-ds", self.ns["server"], self.dev["server"])
+        for side in ("client", "server"):
+            run(["ip", "-n", self.ns[side], "link", "set", self.dev[side], "gso_max_segs", "1"])
+            addr_up(self.ns[side], self.dev[side], self.addr[side], self.plen, self.family)
+        for dev in ("rstgen-dc", "rstgen-ds"):
+            run(["ip", "-n", self.ns["delay"], "link", "set", dev, "up"])
+        line = Peer(self, "delay", "delay", {"devs": ["rstgen-dc", "rstgen-ds"], "delay": list(self.delay),
+                                             "hard": 120}, script=DELAY_LINE)
+        self.peers.append(line)
+        line.expect("READY", 5)
+        self.notes.append("path delay %s: %d ms client to server, %d ms server to client" % (
+            os.path.basename(self.pcap), self.delay[0] * 1000, self.delay[1] * 1000))
 
     def teardown(self):
         stop_peers(self.peers)
