@@ -146,6 +146,7 @@ def score_run(build, outdir, rows, allowed, totals):
             totals["reason:" + truth].add(**checks)
             totals["confidence:" + (got["rstdiag.confidence"] or "none")].add(**checks)
             totals["delay:" + delays.get(capture, "0/0")].add(**checks)
+            totals["group:" + ("load" if capture == "load.pcap" else "scenarios")].add(**checks)
             if not checks["reason"]:
                 totals["misses"][(truth, got["rstdiag.kernel_reason"], got["rstdiag.cause"],
                                   label["intent"])] += 1
@@ -199,6 +200,21 @@ def report(totals, args, names, seeds_done, skipped, elapsed):
         s = totals["confidence:" + conf]
         w("| %s | %d | %.1f %% | %s | %s | %s |" % (conf, s.n, 100.0 * s.n / all_.n if all_.n else 0,
                                                   s.pct("reason"), s.pct("cause"), s.pct("named")))
+    w("")
+    w("## The load scenario and the rest")
+    w("")
+    w("`load`: hundreds of connections at once to one server port (40, 80 or 160 per behaviour, drawn per "
+      "seed), unread requests, linger-0 closes on either side, data after the server's close, refused "
+      "connections and ordinary ones side by side, every client port used twice (tests/gen/"
+      "generate_captures.py sc_load). Its RSTs would dominate the totals above, so here apart.")
+    w("")
+    w("| scenarios | RSTs | sender | kernel reason right | cause consistent | best or alternative right | origin |")
+    w("|---|---|---|---|---|---|---|")
+    for key in ("group:scenarios", "group:load"):
+        s = totals[key]
+        w("| %s | %d | %s | %s | %s | %s | %s |" % ("load" if key.endswith("load") else "all others", s.n,
+                                                   s.pct("sender"), s.pct("reason"), s.pct("cause"),
+                                                   s.pct("named"), s.pct("origin")))
     w("")
     w("## Per path delay")
     w("")
