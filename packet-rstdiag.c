@@ -132,6 +132,7 @@ typedef struct {
     int64_t time_us;
     guint32 frame;
     guint32 stream;
+    rst_sender receiver_role;  /* the receiver's role on that stream */
 } latest_reset;
 /* Highest frame already fed to the tracker in this file. */
 static guint32 last_tracked_frame;
@@ -446,11 +447,16 @@ static void learn_host(tvbuff_t *tvb, const tcp_info_t *tcph, const conn_stream 
         host_facts_add_rtt(facts, conn_ticks_us(now, st->last_tick));
 }
 
-/* A RST this sender received on another stream just before its own. */
-static void find_relay(const tcp_info_t *tcph, int64_t time_us, path_facts *facts)
+/* A RST this sender received on another stream just before its own, on the other leg
+ * of a proxy: a proxy passes a reset from the connection it opened to the one it
+ * accepted, or the other way round, so its role differs on the two streams. A busy
+ * server reset by one client and resetting another holds the same role on both. */
+static void find_relay(const tcp_info_t *tcph, int64_t time_us, rst_sender role, path_facts *facts)
 {
     const latest_reset *received = (const latest_reset *)wmem_map_lookup(latest_reset_by_receiver, &tcph->ip_src);
-    if (received && received->stream != tcph->th_stream && time_us >= received->time_us
+    if (received && received->stream != tcph->th_stream && role != SENDER_UNKNOWN
+        && received->receiver_role != SENDER_UNKNOWN && received->receiver_role != role
+        && time_us >= received->time_us
         && time_us - received->time_us <= RELAY_WINDOW_US) {
         facts->relay_frame = received->frame;
         facts->relay_stream = received->stream;
@@ -458,14 +464,16 @@ static void find_relay(const tcp_info_t *tcph, int64_t time_us, path_facts *fact
     }
 }
 
-static void remember_received_reset(const tcp_info_t *tcph, int64_t time_us, guint32 frame)
+static void remember_received_reset(const tcp_info_t *tcph, int64_t time_us, guint32 frame, rst_sender sender)
 {
     latest_reset *entry = (latest_reset *)wmem_map_lookup(latest_reset_by_receiver, &tcph->ip_dst);
     if (entry == NULL) {
         entry = wmem_new(wmem_file_scope(), latest_reset);
         wmem_map_insert(latest_reset_by_receiver, address_key(&tcph->ip_dst), entry);
     }
-    *entry = (latest_reset){ time_us, frame, tcph->th_stream };
+    rst_sender receiver_role = sender == SENDER_CLIENT ? SENDER_SERVER
+                             : sender == SENDER_SERVER ? SENDER_CLIENT : SENDER_UNKNOWN;
+    *entry = (latest_reset){ time_us, frame, tcph->th_stream, receiver_role };
 }
 
 static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const tcp_info_t *tcph,
@@ -503,7 +511,7 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
         facts.prev_rst_seq = history->latest_seq;
         facts.prev_rst_gap_us = seg->time_us - history->followup.rst_time_us;
     }
-    find_relay(tcph, seg->time_us, &facts);
+    find_relay(tcph, seg->time_us, record->diag.sender, &facts);
     rst_attribute(st, seg, &facts, &record->diag);
     log_sources_add_rst(record, &tcph->ip_src, tcph->th_sport, tcph->th_stream, seg->time_us);
     p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_RECORD, record);
@@ -512,7 +520,7 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const t
     rst_followup_start(&history->followup, st, seg, receiver ? receiver->rtt_us : -1);
     history->latest = record;
     history->latest_seq = seg->seq;
-    remember_received_reset(tcph, seg->time_us, pinfo->num);
+    remember_received_reset(tcph, seg->time_us, pinfo->num, record->diag.sender);
     return record;
 }
 
