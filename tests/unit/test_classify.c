@@ -220,6 +220,9 @@ static void test_data_after_close_timewait(void)
     const rst_diagnosis *d = passive_reset(&c, SERVER, 30);
     assert_diag(d, "server", "closing", "passive", "data-after-close", "TCP_TIMEWAIT_SOCKET");
     g_assert_cmpuint(d->trigger_frame, ==, c.frame - 1);
+    /* 80 ms after its FIN: a lost ACK would not have shown as a resent FIN yet */
+    assert_alternatives(d, "", "TCP_ABORT_ON_DATA");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
 }
 
 static void test_data_after_close_fin_not_acked(void)
@@ -509,6 +512,19 @@ static void test_disconnect_with_fin_behind_unsent_data(void)
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
 }
 
+/* The same with a window of a few bytes: less than an MSS, so nothing more was sent. */
+static void test_disconnect_with_fin_behind_unsent_data_small_window(void)
+{
+    conversation c;
+    open_connection(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1448, 200);
+    send_window(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 24, 30);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 300);
+    assert_diag(d, "server", "closing", "active", "abortive-close", "TCP_DISCONNECT_WITH_DATA");
+    assert_alternatives(d, "", "TCP_STATE");
+}
+
 /* shutdown(), the FIN is acked, then a hard close: SO_LINGER{1,0} or TCP_LINGER2 < 0. */
 static void test_hard_close_after_shutdown(void)
 {
@@ -673,6 +689,8 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/listener-resets-stale", test_listener_resets_stale_segment);
     g_test_add_func("/classify/abort-on-data-while-sending", test_data_reaching_socket_closed_while_sending);
     g_test_add_func("/classify/disconnect-with-data", test_disconnect_with_fin_behind_unsent_data);
+    g_test_add_func("/classify/disconnect-with-data-small-window",
+                    test_disconnect_with_fin_behind_unsent_data_small_window);
     g_test_add_func("/classify/hard-close-after-shutdown", test_hard_close_after_shutdown);
     g_test_add_func("/classify/syn-retransmission-refused", test_syn_retransmission_refused_again);
     g_test_add_func("/classify/fin-probe", test_fin_probe_without_connection);
