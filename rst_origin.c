@@ -116,20 +116,13 @@ static gboolean ttl_as_host(const attribution *a, char *note, size_t size)
     return TRUE;
 }
 
-/* A bare RST at a sequence number the peer has acknowledged (at or behind its
- * latest ack, within what the sender sent) answers one of the peer's segments:
- * tcp_v4_send_reset copies the ack of the segment it answers, and a stack
- * answers each segment that crosses its reset (RFC 9293 3.10.7.1) -- a
- * keep-alive race's request, then the FIN's ACK; or, with latency on the path,
- * every ACK still in flight when the reset left, each at the sequence number it
- * acked. An injector aims its RSTs into the receiver's window instead. */
+/* A bare RST at a sequence number the peer has acknowledged answers one of its
+ * segments (conn_seq_acked): a stack answers each segment that crosses its reset
+ * (RFC 9293 3.10.7.1) -- a keep-alive race's request, then the FIN's ACK; with
+ * latency, every ACK still in flight. An injector aims into the window instead. */
 static gboolean answers_peer_segment(const conn_stream *st, const tcp_segment *rst)
 {
-    unsigned me_idx = conn_side_of(st, rst);
-    const conn_side *me = &st->side[me_idx], *peer = &st->side[!me_idx];
-    /* +2: the sequence numbers of a SYN and a FIN */
-    return !(rst->flags & TCP_FLAG_ACK) && (peer->flags & SIDE_ACKED)
-        && peer->last_ack - rst->seq <= me->payload_bytes + 2u;
+    return !(rst->flags & TCP_FLAG_ACK) && conn_seq_acked(st, conn_side_of(st, rst), rst->seq);
 }
 
 static gboolean injector_burst(const attribution *a, char *note, size_t size)

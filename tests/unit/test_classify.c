@@ -512,6 +512,26 @@ static void test_disconnect_with_fin_behind_unsent_data(void)
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
 }
 
+/* With latency, the client's ACKs of two data segments are in flight when the
+ * server aborts; the answer to the older one is a bare RST at the sequence number
+ * it acked, behind the abort's. */
+static void test_answer_to_older_ack_in_flight(void)
+{
+    conversation c;
+    open_connection(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK, 1428, 200);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    uint32_t first_ack = c.next_seq[SERVER];
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1428, 10);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1428, 10);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    active_reset(&c, SERVER, 10);
+    const rst_diagnosis *d = reset(&c, SERVER, 0, first_ack, 0, 0, 5000);
+    assert_diag(d, "server", "closed", "passive", "late-after-close", "NO_SOCKET");
+}
+
 /* The same with a window of a few bytes: less than an MSS, so nothing more was sent. */
 static void test_disconnect_with_fin_behind_unsent_data_small_window(void)
 {
@@ -689,6 +709,7 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/listener-resets-stale", test_listener_resets_stale_segment);
     g_test_add_func("/classify/abort-on-data-while-sending", test_data_reaching_socket_closed_while_sending);
     g_test_add_func("/classify/disconnect-with-data", test_disconnect_with_fin_behind_unsent_data);
+    g_test_add_func("/classify/answer-to-older-ack-in-flight", test_answer_to_older_ack_in_flight);
     g_test_add_func("/classify/disconnect-with-data-small-window",
                     test_disconnect_with_fin_behind_unsent_data_small_window);
     g_test_add_func("/classify/hard-close-after-shutdown", test_hard_close_after_shutdown);
