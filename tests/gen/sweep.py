@@ -192,6 +192,15 @@ def report(totals, args, names, seeds_done, skipped, elapsed):
       "reading common here, so the best-guess figure for TCP_ABORT_ON_CLOSE says more about the sweep's "
       "mix than about traffic elsewhere; the named-alternative figure does not depend on it.")
     w("")
+    w("Known limits the wire leaves (see the misses below): the first RST of a listener closing with "
+      "connections in its accept queue looks like close() with one unread request, and is diagnosed so "
+      "(medium, TCP_STATE named); only the next RSTs of the burst, from the same port within a "
+      "millisecond, show the listener. Results are stored once per packet and must be the same in one "
+      "and two passes, so a burst recognised later cannot change the first RST. Data reaching a socket "
+      "closed while its sending was held back by a shut window (scenario abort_on_data_sending) is "
+      "called a lost connection (TCP_FLAGS/NO_SOCKET) when the peer's window update follows its data: "
+      "nothing in flight shows the sender still had data to send.")
+    w("")
     w("## Per confidence level")
     w("")
     w("| confidence | RSTs | share | kernel reason right | cause consistent | best or alternative right |")

@@ -353,6 +353,16 @@ static void test_scanners_crafted_reset(void)
     assert_noted(d->origin_evidence, "own SYN here");
 }
 
+/* What the glue tells about the server's RST before the next one: gap_us ago, at the
+ * server's next sequence number. */
+static void after_server_rst(scene *s, int64_t gap_us)
+{
+    s->facts.has_prev_rst = TRUE;
+    s->facts.prev_rst_side = SERVER;
+    s->facts.prev_rst_seq = s->c.next_seq[SERVER];
+    s->facts.prev_rst_gap_us = gap_us;
+}
+
 static void test_burst_with_moving_sequence(void)
 {
     scene s;
@@ -367,10 +377,7 @@ static void test_burst_with_moving_sequence(void)
     g_assert_true(rst_follow_segment(&s.followup, &s.c.st, &second, &first_copy));
     assert_origin(&first_copy, "middlebox");
     assert_noted(first_copy.origin_evidence, "injector's burst");
-    s.facts.has_prev_rst = TRUE;
-    s.facts.prev_rst_side = SERVER;
-    s.facts.prev_rst_seq = s.c.next_seq[SERVER];
-    s.facts.prev_rst_gap_us = 50;
+    after_server_rst(&s, 50);
     const rst_diagnosis *d = attributed(&s, second);
     assert_origin(d, "middlebox");
     assert_noted(d->origin_evidence, "second RST");
@@ -396,10 +403,7 @@ static void test_answers_to_acks_in_flight_are_no_burst(void)
     tcp_segment answer = make_segment(&s.c, SERVER, TCP_FLAG_RST, first_ack, 0, 0, 5000);
     g_assert_false(rst_follow_segment(&s.followup, &s.c.st, &answer, &first_copy));
     assert_origin(&first_copy, "endpoint");
-    s.facts.has_prev_rst = TRUE;
-    s.facts.prev_rst_side = SERVER;
-    s.facts.prev_rst_seq = s.c.next_seq[SERVER];
-    s.facts.prev_rst_gap_us = 5000;
+    after_server_rst(&s, 5000);
     const rst_diagnosis *d = attributed(&s, answer);
     assert_origin(d, "endpoint");
 }
