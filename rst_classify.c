@@ -632,8 +632,29 @@ static void classify_open_connection(rst_context *c)
 }
 
 /* The sender had sent a FIN (alone, or both sides had). */
+/* The peer's data crossed the sender's FIN: sent before the peer saw the FIN, it is
+ * beyond what the sender's FIN and later segments acked (their ack is rcv_nxt when sent),
+ * so it reached the socket after close(); had it come before, unread, close() would have
+ * reset (TCP_ABORT_ON_CLOSE) instead of sending the FIN. */
+static gboolean data_crossed_own_fin(const rst_context *c)
+{
+    const conn_side *me = c->me, *peer = c->peer;
+    uint32_t peer_data_end = peer->next_seq - ((peer->flags & SIDE_SENT_FIN) ? 1 : 0);
+    return (me->flags & SIDE_SENT_FIN) && !(peer->flags & SIDE_DATA_AFTER_FIN) && peer->payload_bytes
+        && (me->flags & SIDE_ACKED) && seq_after(peer_data_end, me->last_ack);
+}
+
 static void classify_after_own_fin(rst_context *c)
 {
+    if (c->out->shape == SHAPE_PASSIVE && data_crossed_own_fin(c)) {
+        /* it came before the peer could ACK the FIN (the peer had not seen it): the
+         * closed socket was still in FIN_WAIT1 (tcp_rcv_state_process, RCV_SHUTDOWN) */
+        set_verdict(c, CAUSE_DATA_AFTER_CLOSE, KR_TCP_ABORT_ON_DATA, CONFIDENCE_HIGH);
+        say(c, "%s data sent before its FIN reached the %s arrived after the %s had closed (%u bytes "
+            "it never acked): the closed socket reset it", c->peer_name, c->peer_name, c->me_name,
+            c->peer->next_seq - ((c->peer->flags & SIDE_SENT_FIN) ? 1 : 0) - c->me->last_ack);
+        return;
+    }
     if (c->out->shape == SHAPE_PASSIVE && (c->peer->flags & SIDE_DATA_AFTER_FIN)) {
         gboolean fin_acked = (c->me->flags & SIDE_FIN_ACKED) != 0;
         /* An ACK on the wire may still be lost after the capture point (or dropped by the
@@ -682,7 +703,8 @@ static void classify_closed_phase(rst_context *c)
 {
     gboolean earlier_rst = ((c->me->flags | c->peer->flags) & SIDE_SENT_RST) != 0;
     if (!earlier_rst) {
-        if (c->out->shape == SHAPE_PASSIVE && !(c->peer->flags & SIDE_DATA_AFTER_FIN)) {
+        if (c->out->shape == SHAPE_PASSIVE && !(c->peer->flags & SIDE_DATA_AFTER_FIN)
+            && !data_crossed_own_fin(c)) {
             set_no_socket_verdict(c, CAUSE_LATE_AFTER_CLOSE, CONFIDENCE_HIGH);
             say(c, "after both FINs, %s answered a straggling %s segment with a bare RST: "
                 "harmless, its socket was already gone", c->me_name, c->peer_name);

@@ -250,6 +250,25 @@ static void test_data_after_close_fin_ack_lost(void)
     assert_diag(d, "server", "closing", "passive", "data-after-close", "TCP_ABORT_ON_DATA");
 }
 
+/* A pipelined request crosses the server's response and FIN (latency on the path):
+ * it reaches the socket after close() -- the FIN acked only the first request -- and
+ * the closed socket resets it, answering with the ack that request carried. */
+static void test_data_crossing_own_fin(void)
+{
+    conversation c;
+    open_connection(&c);
+    uint32_t server_start = c.next_seq[SERVER];
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    uint32_t first_request_end = c.next_seq[CLIENT];
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 800, 100);
+    send_raw(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, server_start, first_request_end, 1600, 30000);
+    send_raw(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, server_start + 1600, first_request_end, 0, 10);
+    c.next_seq[SERVER] = server_start + 1601;
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    const rst_diagnosis *d = reset(&c, SERVER, 0, server_start, 0, 0, 30000);
+    assert_diag(d, "server", "closed", "passive", "data-after-close", "TCP_ABORT_ON_DATA");
+}
+
 static void test_data_with_fin_after_close(void)
 {
     conversation c;
@@ -695,6 +714,7 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/connect-abandoned", test_connect_abandoned);
     g_test_add_func("/classify/bad-handshake", test_bad_handshake_challenge_ack);
     g_test_add_func("/classify/data-after-close-timewait", test_data_after_close_timewait);
+    g_test_add_func("/classify/data-crossing-own-fin", test_data_crossing_own_fin);
     g_test_add_func("/classify/data-after-close-finwait1", test_data_after_close_fin_not_acked);
     g_test_add_func("/classify/data-after-close-fin-ack-lost", test_data_after_close_fin_ack_lost);
     g_test_add_func("/classify/data-with-fin-after-close", test_data_with_fin_after_close);
