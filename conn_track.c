@@ -237,6 +237,13 @@ gboolean conn_find_trigger(const conn_stream *st, unsigned sender, const tcp_seg
     return TRUE;
 }
 
+gboolean conn_seq_acked(const conn_stream *st, unsigned sender, uint32_t seq)
+{
+    const conn_side *me = &st->side[sender], *peer = &st->side[!sender];
+    /* +2: the sequence numbers of a SYN and a FIN */
+    return (peer->flags & SIDE_ACKED) && peer->last_ack - seq <= me->payload_bytes + 2u;
+}
+
 gboolean conn_starts_over(const conn_stream *st, const tcp_segment *seg)
 {
     if ((seg->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) != TCP_FLAG_SYN || conn_is_new(st))

@@ -119,6 +119,12 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg);
 gboolean conn_find_trigger(const conn_stream *st, unsigned sender, const tcp_segment *rst,
                            uint32_t *frame, uint32_t *tick);
 
+/* TRUE when seq is a sequence number the peer of `sender` has acknowledged: at or
+ * behind its latest ack, within what `sender` sent. A bare RST there answers one of
+ * the peer's segments (tcp_v4_send_reset copies the ack of the segment it answers);
+ * with latency on the path, each of the peer's ACKs still in flight draws one. */
+gboolean conn_seq_acked(const conn_stream *st, unsigned sender, uint32_t seq);
+
 /* Listening endpoints seen anywhere in the capture: knowledge across streams,
  * keyed by the address's raw bytes (4 or 16) and the port. A SYN-ACK from an
  * address and port proves a listener there; an active RST from a server that

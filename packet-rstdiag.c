@@ -145,7 +145,7 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const f
     seen_rst = TRUE;
 
     path_facts facts = { .vendor = record->vendor, .timers = &idle_timers };
-    hosts_path_facts(fs, &facts);
+    hosts_path_facts(fs, record->diag.sender, &facts);
     if (!first_in_connection) {
         facts.has_prev_rst = TRUE;
         facts.prev_rst_side = history->followup.sender_side;
@@ -160,7 +160,7 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const f
     rst_followup_start(&history->followup, st, seg, record->diag.sender_side, receiver ? receiver->rtt_us : -1);
     history->latest = record;
     history->latest_seq = seg->seq;
-    hosts_remember_reset(fs);
+    hosts_remember_reset(fs, record->diag.sender);
     return record;
 }
 

@@ -111,6 +111,13 @@ static const char *const ignored_tokens[IGNORED_COUNT] = {
     "no", "out-of-window", "challenge-ack", "traffic-continued"
 };
 
+/* Time within which a lost ACK of a FIN need not yet show as a resent FIN: the
+ * retransmission timeout before any RTT sample (RFC 6298 2.1, Linux TCP_TIMEOUT_INIT),
+ * above srtt + TCP_RTO_MIN (200 ms) on any path with a round trip below 800 ms. */
+#define FIN_RESEND_BOUND_US 1000000
+/* RFC 1122 4.2.2.6: the MSS a host assumes without the option, the smallest in common use */
+#define DEFAULT_MSS 536
+
 #define TOKEN(table, v) ((unsigned)(v) < G_N_ELEMENTS(table) ? (table)[v] : "unknown")
 
 const char *rst_sender_token(rst_sender v) { return TOKEN(sender_tokens, v); }
@@ -339,8 +346,10 @@ static rst_shape find_shape(const rst_context *c)
     if (rst->payload_len > 0)
         return SHAPE_NONSTANDARD;
     if (!(rst->flags & TCP_FLAG_ACK)) {
-        /* seq copied from the ack of the segment it answers */
-        if (!(peer->flags & SIDE_ACKED) || c->answers)
+        /* seq copied from the ack of the segment it answers: the latest ones are
+         * remembered (c->answers), older ones still in flight are behind them */
+        if (!(peer->flags & SIDE_ACKED) || c->answers
+            || conn_seq_acked(c->st, (unsigned)(me - c->st->side), rst->seq))
             return SHAPE_PASSIVE;
         return SHAPE_NONSTANDARD;
     }
@@ -612,8 +621,12 @@ static void classify_open_connection(rst_context *c)
     const conn_side *me = c->me, *peer = c->peer;
     gboolean me_spoke_last = me->payload_bytes > 0
         && (peer->payload_bytes == 0 || conn_ticks_us(me->last_data_tick, peer->last_data_tick) >= 0);
+    /* Linux sends a segment only when a full MSS of it fits the window (tcp_snd_wnd_test), so
+     * a window below the smallest usual MSS (536 bytes, RFC 1122 4.2.2.6) holds the data back as
+     * surely as a zero one */
+    gboolean peer_window_shut = conn_window_bytes(peer->window_code) < DEFAULT_MSS;
     if (c->out->shape == SHAPE_ACTIVE && (peer->flags & SIDE_SENT_FIN) && !(me->flags & SIDE_SENT_FIN)
-        && me_spoke_last && peer->window_code == 0 && me->probes == 0) {
+        && me_spoke_last && peer_window_shut && me->probes == 0) {
         /* The peer closed and its window is shut: our FIN waits behind unsent data. A
          * linger-0 close() after shutdown() (LAST_ACK) resets with
          * TCP_DISCONNECT_WITH_DATA (tcp_disconnect); without the shutdown() (CLOSE_WAIT)
@@ -640,14 +653,46 @@ static void classify_open_connection(rst_context *c)
 }
 
 /* The sender had sent a FIN (alone, or both sides had). */
+/* The peer's data crossed the sender's FIN: sent before the peer saw the FIN, it is
+ * beyond what the sender's FIN and later segments acked (their ack is rcv_nxt when sent),
+ * so it reached the socket after close(); had it come before, unread, close() would have
+ * reset (TCP_ABORT_ON_CLOSE) instead of sending the FIN. */
+static gboolean data_crossed_own_fin(const rst_context *c)
+{
+    const conn_side *me = c->me, *peer = c->peer;
+    uint32_t peer_data_end = peer->next_seq - ((peer->flags & SIDE_SENT_FIN) ? 1 : 0);
+    return (me->flags & SIDE_SENT_FIN) && !(peer->flags & SIDE_DATA_AFTER_FIN) && peer->payload_bytes
+        && (me->flags & SIDE_ACKED) && seq_after(peer_data_end, me->last_ack);
+}
+
 static void classify_after_own_fin(rst_context *c)
 {
+    if (c->out->shape == SHAPE_PASSIVE && data_crossed_own_fin(c)) {
+        /* it came before the peer could ACK the FIN (the peer had not seen it): the
+         * closed socket was still in FIN_WAIT1 (tcp_rcv_state_process, RCV_SHUTDOWN) */
+        set_verdict(c, CAUSE_DATA_AFTER_CLOSE, KR_TCP_ABORT_ON_DATA, CONFIDENCE_HIGH);
+        say(c, "%s data sent before its FIN reached the %s arrived after the %s had closed (%u bytes "
+            "it never acked): the closed socket reset it", c->peer_name, c->peer_name, c->me_name,
+            c->peer->next_seq - ((c->peer->flags & SIDE_SENT_FIN) ? 1 : 0) - c->me->last_ack);
+        return;
+    }
     if (c->out->shape == SHAPE_PASSIVE && (c->peer->flags & SIDE_DATA_AFTER_FIN)) {
         gboolean fin_acked = (c->me->flags & SIDE_FIN_ACKED) != 0;
+        /* An ACK on the wire may still be lost after the capture point (or dropped by the
+         * receiver's filter): the socket then stays in FIN_WAIT1 and resets the data with
+         * TCP_ABORT_ON_DATA. The loss shows only as a resent FIN, one retransmission timeout
+         * after the sender's FIN (RTO >= srtt + 200 ms; 1 s before any RTT sample, RFC 6298
+         * 2.1, TCP_TIMEOUT_INIT): a RST sooner than that after its latest segment leaves it open. */
+        gboolean ack_may_be_lost = fin_acked && since_us(c, c->me->seg_tick) < FIN_RESEND_BOUND_US;
         set_verdict(c, CAUSE_DATA_AFTER_CLOSE, fin_acked ? KR_TCP_TIMEWAIT_SOCKET : KR_TCP_ABORT_ON_DATA,
                     CONFIDENCE_HIGH);
+        if (ack_may_be_lost)
+            add_alternative(c, CAUSE_COUNT, KR_TCP_ABORT_ON_DATA);
         say(c, "%s had closed (FIN) when %s data arrived; %s", c->me_name, c->peer_name,
-            fin_acked ? "its FIN was already ACKed, so a FIN_WAIT2 timewait socket reset it"
+            ack_may_be_lost ? "its FIN was ACKed on the wire, so a FIN_WAIT2 timewait socket reset it (had "
+                              "that ACK been lost before it, too soon for a resent FIN to show, the closed "
+                              "socket in FIN_WAIT1)"
+            : fin_acked ? "its FIN was already ACKed, so a FIN_WAIT2 timewait socket reset it"
             : (c->me->flags & SIDE_FIN_ACK_LOST)
                 ? "it had resent its FIN, so the ACK never reached it and the closed socket reset it"
                 : "its FIN was not yet ACKed, so the closed socket reset it");
@@ -679,7 +724,8 @@ static void classify_closed_phase(rst_context *c)
 {
     gboolean earlier_rst = ((c->me->flags | c->peer->flags) & SIDE_SENT_RST) != 0;
     if (!earlier_rst) {
-        if (c->out->shape == SHAPE_PASSIVE && !(c->peer->flags & SIDE_DATA_AFTER_FIN)) {
+        if (c->out->shape == SHAPE_PASSIVE && !(c->peer->flags & SIDE_DATA_AFTER_FIN)
+            && !data_crossed_own_fin(c)) {
             set_no_socket_verdict(c, CAUSE_LATE_AFTER_CLOSE, CONFIDENCE_HIGH);
             say(c, "after both FINs, %s answered a straggling %s segment with a bare RST: "
                 "harmless, its socket was already gone", c->me_name, c->peer_name);

@@ -111,13 +111,13 @@ static gboolean ttl_as_host(const attribution *a, char *note, size_t size)
     return TRUE;
 }
 
-/* A bare RST whose seq is the ack of the peer's latest segment answers that one
- * (tcp_v4_send_reset): a stack answers each segment in flight, so a second RST
- * of that kind is no burst (a keep-alive race: the request, then the FIN's ACK). */
-static gboolean answers_peers_latest_ack(const conn_stream *st, unsigned sender, const tcp_segment *rst)
+/* A bare RST at a sequence number the peer has acknowledged answers one of its
+ * segments (conn_seq_acked): a stack answers each segment that crosses its reset
+ * (RFC 9293 3.10.7.1) -- a keep-alive race's request, then the FIN's ACK; with
+ * latency, every ACK still in flight. An injector aims into the window instead. */
+static gboolean answers_peer_segment(const conn_stream *st, unsigned sender, const tcp_segment *rst)
 {
-    const conn_side *peer = &st->side[!sender];
-    return !(rst->flags & TCP_FLAG_ACK) && (peer->flags & SIDE_ACKED) && rst->seq == peer->last_ack;
+    return !(rst->flags & TCP_FLAG_ACK) && conn_seq_acked(st, sender, rst->seq);
 }
 
 static gboolean injector_burst(const attribution *a, char *note, size_t size)
@@ -125,7 +125,7 @@ static gboolean injector_burst(const attribution *a, char *note, size_t size)
     const path_facts *f = a->facts;
     if (!(f->has_prev_rst && f->prev_rst_side == a->me_idx && (a->me->flags & SIDE_SENT_LAST)
           && f->prev_rst_seq != a->rst->seq && f->prev_rst_gap_us >= 0 && f->prev_rst_gap_us <= BURST_WINDOW_US)
-        || answers_peers_latest_ack(a->st, a->me_idx, a->rst))
+        || answers_peer_segment(a->st, a->me_idx, a->rst))
         return FALSE;
     snprintf(note, size, "a second RST with its sequence number moved by %d and nothing from the %s in between",
              (int32_t)(a->rst->seq - f->prev_rst_seq), a->diag->sender == SENDER_CLIENT ? "server" : "peer");
@@ -598,7 +598,7 @@ static gboolean sender_follows(rst_followup *f, const conn_stream *st, const tcp
         /* a stack answers each segment once: another RST at once, at another
          * sequence number, with nothing from the peer in between, is a spray */
         if (f->receiver_spoke || f->sender_spoke || seg->seq == f->rst_seq
-            || seg->time_us - f->rst_time_us > BURST_WINDOW_US || answers_peers_latest_ack(st, f->sender_side, seg))
+            || seg->time_us - f->rst_time_us > BURST_WINDOW_US || answers_peer_segment(st, f->sender_side, seg))
             return FALSE;
         f->sender_spoke = TRUE;
         snprintf(text, sizeof text, "another RST in the %s's name after this RST (frame %u, sequence moved by %d) "

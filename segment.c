@@ -26,6 +26,7 @@ typedef struct {
     int64_t time_us;
     guint32 frame;
     guint32 stream;
+    rst_sender receiver_role;  /* the receiver's role on that stream */
 } latest_reset;
 
 /* ---- reading the segment ------------------------------------------------ */
@@ -379,32 +380,38 @@ const host_facts *hosts_find(const address *addr)
     return host_entry(addr, FALSE);
 }
 
-void hosts_path_facts(const frame_segment *fs, path_facts *facts)
+void hosts_path_facts(const frame_segment *fs, rst_sender role, path_facts *facts)
 {
     const host_facts *sender = host_entry(&fs->src, FALSE);
     if (sender)
         facts->sender = *sender;
     else
         host_facts_init(&facts->sender);
-    /* a RST this sender received on another stream just before its own */
+    /* a RST this sender received on another stream just before its own, on the
+     * other leg of a proxy: a proxy passes a reset from the connection it opened
+     * to the one it accepted, or back, so its role differs on the two streams; a
+     * busy server reset by one client and resetting another has one role on both */
     int64_t time_us = fs->seg.time_us;
     const latest_reset *received = (const latest_reset *)wmem_map_lookup(latest_reset_by_receiver, &fs->src);
-    if (received && received->stream != fs->stream && time_us >= received->time_us
-        && time_us - received->time_us <= RELAY_WINDOW_US) {
+    if (received && received->stream != fs->stream && role != SENDER_UNKNOWN
+        && received->receiver_role != SENDER_UNKNOWN && received->receiver_role != role
+        && time_us >= received->time_us && time_us - received->time_us <= RELAY_WINDOW_US) {
         facts->relay_frame = received->frame;
         facts->relay_stream = received->stream;
         facts->relay_gap_us = time_us - received->time_us;
     }
 }
 
-void hosts_remember_reset(const frame_segment *fs)
+void hosts_remember_reset(const frame_segment *fs, rst_sender sender)
 {
     latest_reset *entry = (latest_reset *)wmem_map_lookup(latest_reset_by_receiver, &fs->dst);
     if (entry == NULL) {
         entry = wmem_new(wmem_file_scope(), latest_reset);
         wmem_map_insert(latest_reset_by_receiver, address_key(&fs->dst), entry);
     }
-    *entry = (latest_reset){ fs->seg.time_us, fs->seg.frame, fs->stream };
+    rst_sender receiver_role = sender == SENDER_CLIENT ? SENDER_SERVER
+                             : sender == SENDER_SERVER ? SENDER_CLIENT : SENDER_UNKNOWN;
+    *entry = (latest_reset){ fs->seg.time_us, fs->seg.frame, fs->stream, receiver_role };
 }
 
 /* ---- life cycle ----------------------------------------------------------- */

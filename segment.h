@@ -47,10 +47,10 @@ rst_vendor_info *segment_vendor(tvbuff_t *tvb, const frame_segment *fs);
 void hosts_learn(tvbuff_t *tvb, const frame_segment *fs, const conn_stream *st);
 /* What the capture says about a host; NULL when nothing yet. */
 const host_facts *hosts_find(const address *addr);
-/* The sender's facts and a RST it received on another stream just before
- * this one (rst_origin's relay sign), into facts. */
-void hosts_path_facts(const frame_segment *fs, path_facts *facts);
-/* Remember the RST fs as the latest its receiver got. */
-void hosts_remember_reset(const frame_segment *fs);
+/* The sender's facts and a RST it received on another stream, in another
+ * role, just before this one (rst_origin's relay sign), into facts. */
+void hosts_path_facts(const frame_segment *fs, rst_sender role, path_facts *facts);
+/* Remember the RST fs, sent by sender, as the latest its receiver got. */
+void hosts_remember_reset(const frame_segment *fs, rst_sender sender);
 
 #endif /* SEGMENT_H */

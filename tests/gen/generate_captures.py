@@ -29,6 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 PEER = os.path.join(HERE, "peer.py")
+DELAY_LINE = os.path.join(HERE, "keepalive_peers.py")   # its `delay` role
 INJECTOR = os.path.join(HERE, "injector.py")
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 TRACEFS = "/sys/kernel/tracing"
@@ -42,7 +43,10 @@ LABEL_COLUMNS = ["capture", "frame", "stream", "src", "sport", "dst", "dport",
                  "sender", "phase", "kernel_reason", "kernel_state", "intent", "origin", "cause"]
 
 VERBOSE = False
-SEED = None   # --seed: peers vary sizes and pauses, family and background connections vary
+SEED = None   # --seed: peers vary sizes and pauses, family, background connections and path delay vary
+# one-way delays a seeded pair scenario draws for each direction (seconds); the kernel here
+# has no netem, so a user-space delay line between the two hosts adds them
+PATH_DELAYS = (0.0, 0.005, 0.030)
 
 try:
     import ctypes
@@ -250,7 +254,7 @@ class Capture:
 
 # ------------------------------------------------------------------ tracing
 
-TRACE_RE = re.compile(r"tcp_send_reset: skbaddr=(\S+) skaddr=(\S+) src=(\S+) dest=(\S+) "
+TRACE_RE = re.compile(r"(?:(\d+\.\d+): )?tcp_send_reset: skbaddr=(\S+) skaddr=(\S+) src=(\S+) dest=(\S+) "
                       r"state=(\S+) reason=(\S+)")
 
 
@@ -267,7 +271,7 @@ class Tracer:
     """tcp:tcp_send_reset in a private tracefs instance (falls back to the
     global buffer, restoring the previous enable value on exit)."""
 
-    def __init__(self, buffer_kb=1024):
+    def __init__(self, buffer_kb=4096):
         self.mounted = False
         if not os.path.isdir(os.path.join(TRACEFS, "events")):
             run(["mount", "-t", "tracefs", "nodev", TRACEFS])
@@ -276,6 +280,7 @@ class Tracer:
             raise GenError("kernel has no tcp:tcp_send_reset tracepoint")
         self.instance = None
         self.prev_enable = None
+        self.mono = False
         inst = os.path.join(TRACEFS, "instances", "rstgen-%d" % os.getpid())
         try:
             os.mkdir(inst)
@@ -283,6 +288,12 @@ class Tracer:
             self.dir = inst
             try:
                 self._write("buffer_size_kb", str(buffer_kb))
+            except OSError:
+                pass
+            try:
+                # CLOCK_MONOTONIC time stamps, which read() maps to the capture's wall clock
+                self._write("trace_clock", "mono")
+                self.mono = True
             except OSError:
                 pass
         except OSError:
@@ -312,19 +323,21 @@ class Tracer:
         evs = []
         with open(self._p("trace")) as f:
             text = f.read()
+        to_wall = time.time() - time.clock_gettime(time.CLOCK_MONOTONIC)
         for line in text.splitlines():
             m = TRACE_RE.search(line)
             if not m:
                 continue
-            sip, sport = split_ep(m.group(3))
-            dip, dport = split_ep(m.group(4))
+            t = float(m.group(1)) + to_wall if self.mono and m.group(1) else None
+            sip, sport = split_ep(m.group(4))
+            dip, dport = split_ep(m.group(5))
             if not ours(sip):
                 continue
             if addrs is not None and sip not in addrs:
                 continue
             evs.append(dict(src=sip, sport=sport, dst=dip, dport=dport,
-                            state=m.group(5), reason=m.group(6),
-                            active=m.group(1).strip("0") == "", line=line.strip()))
+                            state=m.group(6), reason=m.group(7), t=t,
+                            active=m.group(2).strip("0") == "", line=line.strip()))
         return evs
 
     def close(self):
@@ -407,7 +420,9 @@ class Peer:
         except (BrokenPipeError, ValueError, OSError):
             pass
 
-    def wait_done(self, timeout):
+    def wait_done(self, timeout, errors_ok=False):
+        """Wait for a clean exit. errors_ok: a connection's own error (a timeout under
+        load) is no failure of the run -- the kernel labels the RSTs either way."""
         try:
             self.p.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -417,7 +432,7 @@ class Peer:
                                                  " | ".join(self.err[-5:])))
         time.sleep(0.05)  # let the reader thread drain stdout
         bad = [l for l in self.seen if " EXC " in l or l.startswith("LOG conn") and "EXC" in l]
-        if bad:
+        if bad and not errors_ok:
             raise GenError("%s reported errors: %s" % (self.name, bad))
 
     def logs(self):
@@ -457,9 +472,16 @@ class Ctx:
             self.family = random.Random("%s-%s-family" % (SEED, sd["name"])).choice((4, 6))
         self.background = []         # ports of background connections (seeded runs)
         self.background_sent = False
+        # one-way delay client->server, server->client (seeded pair runs; 0: a bare veth)
+        self.delay = (0.0, 0.0)
+        if SEED is not None and self.topology == "pair" and not sd.get("no_delay"):
+            rng = random.Random("%s-%s-delay" % (SEED, sd["name"]))
+            self.delay = (rng.choice(PATH_DELAYS), rng.choice(PATH_DELAYS))
         pfx = "rstgen-%d-" % os.getpid()
         sides = {"pair": ("client", "server"), "routed": ("client", "router", "server"),
                  "relay": ("client", "relay", "server")}[self.topology]
+        if any(self.delay):
+            sides += ("delay",)
         self.ns = {side: pfx + "%02d%s" % (self.idx, side[0]) for side in sides}
         self.dev = {"client": "rstgen-c", "server": "rstgen-s"}
         if self.family == 6:
@@ -492,8 +514,11 @@ class Ctx:
 
     # -- namespaces
     def setup(self):
-        for ns in self.ns.values():
-            add_netns(ns, self.family)
+        for side, ns in self.ns.items():
+            add_netns(ns, 4 if side == "delay" else self.family)   # the delay line has no address
+        if self.topology == "pair" and any(self.delay):
+            self.setup_delay_line()
+            return
         if self.topology == "pair":
             add_veth(self.ns["client"], self.dev["client"], self.ns["server"], self.dev["server"])
             for side in ("client", "server"):
@@ -515,6 +540,25 @@ class Ctx:
             self.ns_run("relay", ["ip", "addr", "add", self.raddr + "/32", "dev", "lo"])
             self.ns_run("client", ["ip", "route", "add", self.raddr + "/32", "via", near])
             self.ns_run("server", ["ip", "route", "add", self.raddr + "/32", "via", far])
+
+    def setup_delay_line(self):
+        """client - delay - server: one link layer, bridged by keepalive_peers.py's delay
+        line (AF_PACKET) that holds each frame self.delay[direction] seconds. The hosts send
+        one segment per frame (gso_max_segs 1): the line forwards frames as they are, and a
+        GSO super-frame is larger than the MTU of the veth it leaves on."""
+        add_veth(self.ns["client"], self.dev["client"], self.ns["delay"], "rstgen-dc")
+        add_veth(self.ns["delay"], "rstgen-ds", self.ns["server"], self.dev["server"])
+        for side in ("client", "server"):
+            run(["ip", "-n", self.ns[side], "link", "set", self.dev[side], "gso_max_segs", "1"])
+            addr_up(self.ns[side], self.dev[side], self.addr[side], self.plen, self.family)
+        for dev in ("rstgen-dc", "rstgen-ds"):
+            run(["ip", "-n", self.ns["delay"], "link", "set", dev, "up"])
+        line = Peer(self, "delay", "delay", {"devs": ["rstgen-dc", "rstgen-ds"], "delay": list(self.delay),
+                                             "hard": 120}, script=DELAY_LINE)
+        self.peers.append(line)
+        line.expect("READY", 5)
+        self.notes.append("path delay %s: %d ms client to server, %d ms server to client" % (
+            os.path.basename(self.pcap), self.delay[0] * 1000, self.delay[1] * 1000))
 
     def teardown(self):
         stop_peers(self.peers)
@@ -646,6 +690,24 @@ sc_response_timeout = uniform_scenario("client_timeout_linger0", "read_hold", "r
                                        n=2, parallel=True, stagger=0.05)
 sc_abort_after_fin = uniform_scenario("linger0_after_peer_fin", "shut_partial_linger",
                                       "req_shut_read", n=2)
+# The client shut its side and reads nothing; the server answers into the shut window, then
+# shutdown() (LAST_ACK, its FIN queued behind unsent data) and a linger-0 close: tcp_disconnect
+# resets with TCP_DISCONNECT_WITH_DATA (snd_nxt != write_seq in LAST_ACK).
+sc_disconnect_with_data = uniform_scenario("linger0_last_ack_fin_queued", "read_fill_shut_linger",
+                                           "req_shut_stall", n=2)
+# The server, done reading, writes into a shut window and close()s (FIN_WAIT1 orphan, FIN
+# queued); the client's next data meets the orphan: tcp_rcv_state_process resets with
+# TCP_ABORT_ON_DATA (RCV_SHUTDOWN and new data).
+sc_abort_on_data_sending = uniform_scenario("data_reaches_orphan_still_sending", "read_fill_close",
+                                            "req_stall_more", n=2)
+
+
+def sc_probes(S):
+    """FIN, NULL and XMAS scan segments to a port nothing listens on (no connection,
+    no ACK flag): the kernel answers each with RST|ACK (NO_SOCKET)."""
+    ps = S.ports(3, "stealth_probe_closed_port")
+    S.client([{"cport": p, "b": "probe", "flags": f} for p, f in zip(ps, ("FIN", "NULL", "XMAS"))]).wait_done(5)
+    S.wait_trace(len(ps), 2)
 
 
 def sc_abort_midtransfer(S):
@@ -1034,6 +1096,38 @@ def sc_injector_copy(S):
     S.wait_trace(1, 3)
 
 
+# (client behaviour, server behaviour or None, intent, the port the client connects to or None)
+LOAD_MIX = [
+    ("send_wait", "unread", "load_unread", None),                     # TCP_ABORT_ON_CLOSE
+    ("req_read_all", "respond_linger", "load_linger0_server", None),  # TCP_STATE
+    ("req_read_linger", "respond_hold", "load_linger0_client", None),  # TCP_STATE
+    ("data_after_fin", "respond_close", "load_data_after_close", None),  # TCP_TIMEWAIT_SOCKET
+    ("req_read_all", "respond_close", "load_clean", None),            # no RST
+    ("refused", None, "load_refused", 9),                             # NO_SOCKET
+]
+
+
+def sc_load(S):
+    """Many connections at once, the behaviours of LOAD_MIX side by side on one server
+    port, every client port used again in a second round (the 4-tuple reused after the
+    first connection's RST or close): rules meet each other's traffic. A connection that
+    fails on its own under load is no failure of the run: the kernel labels every RST."""
+    per_behaviour, rounds = 80, 2
+    if SEED is not None:
+        per_behaviour = random.Random("%s-%s-load" % (SEED, S.name)).choice((40, 80, 160))
+    mix = [(cb, sb, S.ports(per_behaviour, intent), port) for cb, sb, intent, port in LOAD_MIX]
+    handlers = {p: [sb] * rounds for cb, sb, ps, port in mix if sb for p in ps}
+    srv = S.server(handlers, listen=[{"port": SERVER_PORT, "backlog": 4096}], hard=60)
+    conns = [dict({"cport": p, "b": cb}, **({"port": port} if port else {}))
+             for cb, sb, ps, port in mix for p in ps]
+    random.Random("%s-%s-order" % (SEED, S.name)).shuffle(conns)
+    for _ in range(rounds):
+        cli = S.client(conns, parallel=True, stagger=0.002, hard=40)
+        cli.wait_done(45, errors_ok=True)
+    srv.wait_done(30, errors_ok=True)
+    time.sleep(1)
+
+
 def sc_relay(S):
     """A one-address proxy (peer.py relay) in front of the server: the
     server resets its leg (close with the request unread) and the proxy
@@ -1083,6 +1177,14 @@ SCENARIOS = [
     dict(name="stale_server", fn=sc_stale_server, expect={"TCP_FLAGS"}),
     dict(name="syn_retry_refused", fn=sc_syn_retry_refused, expect={"NO_SOCKET"}),
     dict(name="listener_close_queue", fn=sc_listener_close_queue, expect={"TCP_STATE"}),
+    dict(name="disconnect_with_data", fn=sc_disconnect_with_data, sweep_only=True,
+         expect={"TCP_DISCONNECT_WITH_DATA"}),
+    dict(name="abort_on_data_sending", fn=sc_abort_on_data_sending, sweep_only=True,
+         expect={"TCP_ABORT_ON_DATA", "NO_SOCKET", "TCP_FLAGS"}),
+    dict(name="probes", fn=sc_probes, sweep_only=True, expect={"NO_SOCKET"}),
+    dict(name="load", fn=sc_load, sweep_only=True,
+         expect={"TCP_ABORT_ON_CLOSE", "TCP_STATE", "TCP_TIMEWAIT_SOCKET", "TCP_ABORT_ON_DATA", "NO_SOCKET",
+                 "TCP_FLAGS"}),
 ]
 for _i, _sd in enumerate(SCENARIOS, 1):
     _sd["idx"] = _i
@@ -1091,7 +1193,7 @@ for _i, _sd in enumerate(SCENARIOS, 1):
 # ------------------------------------------------------------------ labelling
 
 TSHARK_FIELDS = ["frame.number", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport",
-                 "ip.dst", "ipv6.dst", "tcp.dstport", "tcp.flags", "tcp.len"]
+                 "ip.dst", "ipv6.dst", "tcp.dstport", "tcp.flags", "tcp.len", "frame.time_epoch"]
 
 F_FIN, F_SYN, F_RST, F_ACK = 0x01, 0x02, 0x04, 0x10
 
@@ -1111,7 +1213,7 @@ def read_packets(pcap):
         dst = c[5] or c[6]
         pkts.append(dict(frame=int(c[0]), stream=int(c[1]), src=norm_ip(src),
                          sport=int(c[4]), dst=norm_ip(dst), dport=int(c[7]),
-                         flags=int(c[8], 16), len=int(c[9] or 0)))
+                         flags=int(c[8], 16), len=int(c[9] or 0), t=float(c[10])))
     return pkts
 
 
@@ -1174,8 +1276,43 @@ def is_wildcard(ip, port):
     return port == 0 and ipaddress.ip_address(ip).is_unspecified
 
 
-def pair_events(S, rsts, events, untraced_ok=False):
-    """frame number -> trace event.
+# how much sooner than its trace event a RST may appear in the capture (clock reading jitter)
+TRACE_CLOCK_SLACK = 0.005
+
+
+def pair_events_by_time(S, rsts, events, untraced_ok):
+    """frame number -> trace event, for events with time stamps: each captured RST, in
+    capture order, takes the earliest unpaired event sent no later than it that is
+    addressed to its 4-tuple, else the earliest such listener-addressed event from its
+    source (see pair_events). Under load with reused 4-tuples, pairing by order alone
+    mixes a tuple's two connections: the listener's events interleave with them.
+    Bare RSTs go first and take only answering events (skbaddr set): an active reset
+    (tcp_send_active_reset) always carries an ACK, and two CPUs may trace an active and
+    a passive RST of one 4-tuple within a microsecond, in either order."""
+    unused = sorted(events, key=lambda e: e["t"])
+    match, problems = {}, []
+    for p in sorted(rsts, key=lambda p: (bool(p["flags"] & F_ACK), p["frame"])):
+        key = (p["src"], p["sport"], p["dst"], p["dport"])
+        fits = [e for e in unused if e["t"] <= p["t"] + TRACE_CLOCK_SLACK and (e["src"], e["sport"]) == key[:2]
+                and (p["flags"] & F_ACK or not e["active"])]
+        exact = [e for e in fits if (e["dst"], e["dport"]) == key[2:]]
+        wild = [e for e in fits if is_wildcard(e["dst"], e["dport"])]
+        e = (exact or wild or [None])[0]
+        if e is None:
+            if not untraced_ok:
+                problems.append("frame %d (%s:%d -> %s:%d): no traced RST before it" % ((p["frame"],) + key))
+            continue
+        unused.remove(e)
+        match[p["frame"]] = e
+    problems += ["traced but not captured: %s" % e["line"] for e in unused]
+    if problems:
+        raise GenError("%s: captured RSTs and traced RSTs do not pair up:\n  %s" % (S.name, "\n  ".join(problems)))
+    return match
+
+
+def pair_events(S, rsts, events, untraced_ok=False, by_time=False):
+    """frame number -> trace event (by_time: pair_events_by_time, when every event and
+    frame has a time stamp).
 
     Pairing is per directed 4-tuple, in order: the k-th traced RST src->dst is
     the k-th captured RST frame src->dst.  Exception: when the kernel emits a
@@ -1187,6 +1324,8 @@ def pair_events(S, rsts, events, untraced_ok=False):
     no event claims at all were not sent by any kernel's TCP: they stay
     unpaired, and are the device's.
     """
+    if by_time and all(e.get("t") is not None for e in events) and all("t" in p for p in rsts):
+        return pair_events_by_time(S, rsts, events, untraced_ok)
     cap_q = collections.defaultdict(list)
     for p in rsts:
         cap_q[(p["src"], p["sport"], p["dst"], p["dport"])].append(p)
@@ -1241,7 +1380,7 @@ def label_capture(S, events):
         by_stream[p["stream"]].append(p)
     rsts = [p for p in pkts if p["flags"] & F_RST]
 
-    match = pair_events(S, rsts, events, untraced_ok=S.topology != "pair")
+    match = pair_events(S, rsts, events, untraced_ok=S.topology != "pair", by_time=True)
 
     rows = []
     for p in rsts:
@@ -1287,6 +1426,9 @@ class Generator:
             events = S.trace_events()
         finally:
             S.teardown()
+        if SEED is not None:   # the sweep keeps the truth beside its capture
+            with open(os.path.splitext(S.pcap)[0] + ".trace", "w") as f:
+                f.writelines(e["line"] + "\n" for e in events)
         rows = label_capture(S, events)
         if not rows:
             raise GenError("%s: no RST captured or traced" % S.name)
@@ -1405,7 +1547,8 @@ def main():
     check_env()
     lockf = guard_run(os.path.abspath(__file__), sweep_stale)  # noqa: F841 (held)
 
-    todo = SCENARIOS
+    # the sweep's scenarios (too large for the committed captures) run only when named
+    todo = [sd for sd in SCENARIOS if not sd.get("sweep_only")]
     if args.only:
         names = args.only.split(",")
         unknown = set(names) - {sd["name"] for sd in SCENARIOS}

@@ -13,5 +13,10 @@ def checksum(data):
 
 
 def tcp_checksum(src, dst, segment):
-    """src, dst: the 4-byte IPv4 addresses; segment: TCP header and payload, checksum field zero."""
-    return checksum(bytes(src) + bytes(dst) + struct.pack("!BBH", 0, 6, len(segment)) + bytes(segment))
+    """src, dst: the 4-byte IPv4 or 16-byte IPv6 addresses; segment: TCP header and payload,
+    checksum field zero. The pseudo-header is RFC 793's for IPv4, RFC 8200 section 8.1's for IPv6."""
+    if len(src) == 16:
+        pseudo = bytes(src) + bytes(dst) + struct.pack("!I3xB", len(segment), 6)
+    else:
+        pseudo = bytes(src) + bytes(dst) + struct.pack("!BBH", 0, 6, len(segment))
+    return checksum(pseudo + bytes(segment))

@@ -8,8 +8,10 @@
     keepalive_peers.py client  '<json spec>'   one request per gap in spec["gaps"],
         each sent that long after the previous response arrived
     keepalive_peers.py delay   '<json spec>'   an Ethernet delay line between two
-        interfaces (AF_PACKET): spec["delay"] seconds each way. This kernel has
-        no netem; it is the latency on the backend's side of the path
+        interfaces (AF_PACKET): spec["delay"] seconds each way, or a pair
+        [first to second interface, second to first]. This kernel has no
+        netem; it is the latency on the backend's side of the path (and on
+        the path of generate_captures.py's seeded runs)
 
 Control as peer.py's: READY when listening, `LOG <json>` per event, exit 0
 when done; EOF on stdin ends the servers. Every socket has a timeout and a
@@ -134,17 +136,23 @@ ETH_P_ALL = 0x0003
 
 
 def fix_tcp_checksum(frame):
-    """Frames read off a veth may carry a partial checksum (offloaded): write a whole one."""
-    if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+    """Frames read off a veth may carry a partial checksum (offloaded): write a whole one.
+    IPv4 or IPv6 (no extension headers: the generators send none)."""
+    if len(frame) >= 34 and frame[12:14] == b"\x08\x00" and frame[23] == 6:
+        ihl = (frame[14] & 0x0F) * 4
+        start, end = 14 + ihl, 14 + struct.unpack("!H", frame[16:18])[0]
+        src, dst = frame[26:30], frame[30:34]
+    elif len(frame) >= 54 and frame[12:14] == b"\x86\xdd" and frame[20] == 6:
+        start, end = 54, 54 + struct.unpack("!H", frame[18:20])[0]
+        src, dst = frame[22:38], frame[38:54]
+    else:
         return frame
-    ihl = (frame[14] & 0x0F) * 4
-    total = struct.unpack("!H", frame[16:18])[0]
-    tcp = bytearray(frame[14 + ihl:14 + total])
+    tcp = bytearray(frame[start:end])
     if len(tcp) < 20:
         return frame
     tcp[16:18] = b"\0\0"
-    tcp[16:18] = struct.pack("!H", tcp_checksum(frame[26:30], frame[30:34], tcp))
-    return frame[:14 + ihl] + bytes(tcp) + frame[14 + total:]
+    tcp[16:18] = struct.pack("!H", tcp_checksum(src, dst, tcp))
+    return frame[:start] + bytes(tcp) + frame[end:]
 
 
 def run_delay(spec):
@@ -153,6 +161,7 @@ def run_delay(spec):
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         s.bind((dev, 0))
         socks.append(s)
+    delay = spec["delay"] if isinstance(spec["delay"], list) else [spec["delay"]] * 2
     until_stdin_eof()
     out("READY")
     due = []   # (time, seq, out socket, frame)
@@ -167,7 +176,7 @@ def run_delay(spec):
             if addr[2] == socket.PACKET_OUTGOING:
                 continue   # our own transmission, seen again
             seq += 1
-            heapq.heappush(due, (time.monotonic() + spec["delay"], seq, socks[1 - i], fix_tcp_checksum(frame)))
+            heapq.heappush(due, (time.monotonic() + delay[i], seq, socks[1 - i], fix_tcp_checksum(frame)))
         now = time.monotonic()
         while due and due[0][0] <= now:
             _, _, s, frame = heapq.heappop(due)

@@ -28,6 +28,8 @@ import sys
 import threading
 import time
 
+from inet_checksum import tcp_checksum
+
 REQ_LEN = 100
 
 
@@ -210,6 +212,18 @@ def op_trickle(s, cp, chunks, size, gap):
     return "trickle=%d" % chunks
 
 
+def op_fill(s, cp, t):
+    """Write until the send buffer has stayed full for t seconds (the peer's window is shut)."""
+    s.settimeout(t)
+    total = 0
+    for _ in range(10000):
+        try:
+            total += s.send(b"F" * 65536)
+        except socket.timeout:
+            break
+    return "filled=%d" % total
+
+
 def op_read(s, cp, n):
     return "read=%d" % len(recv_exact(s, n))
 
@@ -297,6 +311,12 @@ CLIENT_STEPS = {
     # a request a filter in the path rejects (it matches the tag)
     "send_blocked": [("connect",), ("send", "BLOCKME", REQ_LEN), ("drain", 1.0)],
     # the generator changes the path (a filter, a wait past a timer) before the GO
+    # a tiny receive window never read: the server's data and its FIN queue up behind it
+    "req_shut_stall": [("rcvbuf", 4096), ("connect",), ("send", "POST", REQ_LEN), ("shut_wr",),
+                       ("sleep", 1.5)],
+    # the same, then more data while the server, done, has closed with its FIN still queued
+    "req_stall_more": [("rcvbuf", 4096), ("connect",), ("send", "GET", REQ_LEN), ("sleep", 1.5),
+                       ("send_into_reset", "MORE", REQ_LEN), ("drain", 1.0)],
     "req_read_pause_more": [("connect",), ("send", "GET", REQ_LEN), ("read", REQ_LEN),
                             ("await_go", "pause"), ("send_into_reset", "MORE", REQ_LEN),
                             ("drain", 1.0)],
@@ -375,6 +395,25 @@ def cl_abandon(c):
     return "rc=%s writable=%s" % (errname(rc), bool(w))
 
 
+PROBE_FLAGS = {"FIN": 0x01, "NULL": 0x00, "XMAS": 0x29}   # XMAS: FIN|PSH|URG
+
+
+def cl_probe(c):
+    """One segment of a FIN, NULL or XMAS scan (c["flags"]) from cport, written on a raw
+    socket: no connection and no ACK flag."""
+    s = socket.socket(family(), socket.SOCK_RAW, socket.IPPROTO_TCP)
+    try:
+        seg = bytearray(struct.pack("!HHIIBBHHH", c["cport"], c.get("port", SPEC["port"]),
+                                    random.getrandbits(32), 0, 5 << 4, PROBE_FLAGS[c["flags"]], 1024, 0, 0))
+        src, dst = (socket.inet_pton(family(), a) for a in (SPEC["caddr"], SPEC["saddr"]))
+        seg[16:18] = struct.pack("!H", tcp_checksum(src, dst, seg))
+        s.sendto(bytes(seg), sockaddr(SPEC["saddr"], 0))
+        time.sleep(0.2)
+        return "probe %s sent" % c["flags"]
+    finally:
+        safe_close(s)
+
+
 CLIENT = {k[3:]: v for k, v in globals().items() if k.startswith("cl_")}
 
 
@@ -431,6 +470,10 @@ SERVER = {
     "shut_partial_linger": [("drain", 2.0), ("send", "206", 1000), ("linger0",)],
     "respond_drain": [("read", REQ_LEN), ("send", "200", REQ_LEN), ("drain", 8.0)],
     "trickle": [("read", REQ_LEN), ("trickle", 16, 1000, 0.05), ("drain", 1.0)],
+    # answer into a shut window, shutdown(): LAST_ACK with the FIN behind unsent data; linger-0 close
+    "read_fill_shut_linger": [("drain", 1.0), ("fill", 0.2), ("shut_wr",), ("sleep", 0.1), ("linger0",)],
+    # answer into a shut window and close: FIN_WAIT1, the FIN behind unsent data
+    "read_fill_close": [("drain", 0.3), ("fill", 0.2)],
 }
 
 

@@ -220,6 +220,9 @@ static void test_data_after_close_timewait(void)
     const rst_diagnosis *d = passive_reset(&c, SERVER, 30);
     assert_diag(d, "server", "closing", "passive", "data-after-close", "TCP_TIMEWAIT_SOCKET");
     g_assert_cmpuint(d->trigger_frame, ==, c.frame - 1);
+    /* 80 ms after its FIN: a lost ACK would not have shown as a resent FIN yet */
+    assert_alternatives(d, "", "TCP_ABORT_ON_DATA");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
 }
 
 static void test_data_after_close_fin_not_acked(void)
@@ -245,6 +248,25 @@ static void test_data_after_close_fin_ack_lost(void)
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 50000);
     const rst_diagnosis *d = passive_reset(&c, SERVER, 30);
     assert_diag(d, "server", "closing", "passive", "data-after-close", "TCP_ABORT_ON_DATA");
+}
+
+/* A pipelined request crosses the server's response and FIN (latency on the path):
+ * it reaches the socket after close() -- the FIN acked only the first request -- and
+ * the closed socket resets it, answering with the ack that request carried. */
+static void test_data_crossing_own_fin(void)
+{
+    conversation c;
+    open_connection(&c);
+    uint32_t server_start = c.next_seq[SERVER];
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    uint32_t first_request_end = c.next_seq[CLIENT];
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 800, 100);
+    send_raw(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, server_start, first_request_end, 1600, 30000);
+    send_raw(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, server_start + 1600, first_request_end, 0, 10);
+    c.next_seq[SERVER] = server_start + 1601;
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    const rst_diagnosis *d = reset(&c, SERVER, 0, server_start, 0, 0, 30000);
+    assert_diag(d, "server", "closed", "passive", "data-after-close", "TCP_ABORT_ON_DATA");
 }
 
 static void test_data_with_fin_after_close(void)
@@ -494,19 +516,50 @@ static void test_data_reaching_socket_closed_while_sending(void)
     g_assert_cmpuint(d->trigger_frame, ==, trigger);
 }
 
-/* The client closed with its window shut; the server, with data it could not
- * send, aborts without a FIN of its own. */
-static void test_disconnect_with_fin_behind_unsent_data(void)
+/* The client closed, its window `window` bytes (shut, or less than an MSS); the
+ * server, with data it could not send, aborts without a FIN of its own. */
+static void check_disconnect_with_fin_behind_unsent_data(uint32_t window)
 {
     conversation c;
     open_connection(&c);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1448, 200);
-    send_window(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 0, 30);
+    send_window(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, window, 30);
     const rst_diagnosis *d = active_reset(&c, SERVER, 300);
     assert_diag(d, "server", "closing", "active", "abortive-close", "TCP_DISCONNECT_WITH_DATA");
     assert_alternatives(d, "", "TCP_STATE");
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+}
+
+static void test_disconnect_with_fin_behind_unsent_data(void)
+{
+    check_disconnect_with_fin_behind_unsent_data(0);
+}
+
+/* a window of a few bytes holds the data back as well: Linux sends only whole MSS */
+static void test_disconnect_with_fin_behind_unsent_data_small_window(void)
+{
+    check_disconnect_with_fin_behind_unsent_data(24);
+}
+
+/* With latency, the client's ACKs of two data segments are in flight when the
+ * server aborts; the answer to the older one is a bare RST at the sequence number
+ * it acked, behind the abort's. */
+static void test_answer_to_older_ack_in_flight(void)
+{
+    conversation c;
+    open_connection(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK, 1428, 200);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    uint32_t first_ack = c.next_seq[SERVER];
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1428, 10);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1428, 10);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    active_reset(&c, SERVER, 10);
+    const rst_diagnosis *d = reset(&c, SERVER, 0, first_ack, 0, 0, 5000);
+    assert_diag(d, "server", "closed", "passive", "late-after-close", "NO_SOCKET");
 }
 
 /* shutdown(), the FIN is acked, then a hard close: SO_LINGER{1,0} or TCP_LINGER2 < 0. */
@@ -661,6 +714,7 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/connect-abandoned", test_connect_abandoned);
     g_test_add_func("/classify/bad-handshake", test_bad_handshake_challenge_ack);
     g_test_add_func("/classify/data-after-close-timewait", test_data_after_close_timewait);
+    g_test_add_func("/classify/data-crossing-own-fin", test_data_crossing_own_fin);
     g_test_add_func("/classify/data-after-close-finwait1", test_data_after_close_fin_not_acked);
     g_test_add_func("/classify/data-after-close-fin-ack-lost", test_data_after_close_fin_ack_lost);
     g_test_add_func("/classify/data-with-fin-after-close", test_data_with_fin_after_close);
@@ -673,6 +727,9 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/listener-resets-stale", test_listener_resets_stale_segment);
     g_test_add_func("/classify/abort-on-data-while-sending", test_data_reaching_socket_closed_while_sending);
     g_test_add_func("/classify/disconnect-with-data", test_disconnect_with_fin_behind_unsent_data);
+    g_test_add_func("/classify/answer-to-older-ack-in-flight", test_answer_to_older_ack_in_flight);
+    g_test_add_func("/classify/disconnect-with-data-small-window",
+                    test_disconnect_with_fin_behind_unsent_data_small_window);
     g_test_add_func("/classify/hard-close-after-shutdown", test_hard_close_after_shutdown);
     g_test_add_func("/classify/syn-retransmission-refused", test_syn_retransmission_refused_again);
     g_test_add_func("/classify/fin-probe", test_fin_probe_without_connection);

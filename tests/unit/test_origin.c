@@ -353,6 +353,16 @@ static void test_scanners_crafted_reset(void)
     assert_noted(d->origin_evidence, "own SYN here");
 }
 
+/* What the glue tells about the server's RST before the next one: gap_us ago, at the
+ * server's next sequence number. */
+static void after_server_rst(scene *s, int64_t gap_us)
+{
+    s->facts.has_prev_rst = TRUE;
+    s->facts.prev_rst_side = SERVER;
+    s->facts.prev_rst_seq = s->c.next_seq[SERVER];
+    s->facts.prev_rst_gap_us = gap_us;
+}
+
 static void test_burst_with_moving_sequence(void)
 {
     scene s;
@@ -367,14 +377,35 @@ static void test_burst_with_moving_sequence(void)
     g_assert_true(rst_follow_segment(&s.followup, &s.c.st, &second, &first_copy));
     assert_origin(&first_copy, "middlebox");
     assert_noted(first_copy.origin_evidence, "injector's burst");
-    s.facts.has_prev_rst = TRUE;
-    s.facts.prev_rst_side = SERVER;
-    s.facts.prev_rst_seq = s.c.next_seq[SERVER];
-    s.facts.prev_rst_gap_us = 50;
+    after_server_rst(&s, 50);
     const rst_diagnosis *d = attributed(&s, second);
     assert_origin(d, "middlebox");
     assert_noted(d->origin_evidence, "second RST");
     assert_cause(d, "injected");
+}
+
+/* With latency on the path, the client's ACKs of two data segments are in flight
+ * when the server aborts: its stack answers each with a bare RST at the sequence
+ * number that ACK acked, the earlier one behind the abort's. No burst. */
+static void test_answers_to_acks_in_flight_are_no_burst(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&s.c, SERVER, TCP_FLAG_ACK, 1428, 200);
+    send(&s.c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    uint32_t first_ack = s.c.next_seq[SERVER];
+    send(&s.c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 972, 10);
+    send(&s.c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    const rst_diagnosis *first = attributed(&s, forged(&s, SERVER, 0, 64, 10));
+    rst_diagnosis first_copy = *first;
+    tcp_segment answer = make_segment(&s.c, SERVER, TCP_FLAG_RST, first_ack, 0, 0, 5000);
+    g_assert_false(rst_follow_segment(&s.followup, &s.c.st, &answer, &first_copy));
+    assert_origin(&first_copy, "endpoint");
+    after_server_rst(&s, 5000);
+    const rst_diagnosis *d = attributed(&s, answer);
+    assert_origin(d, "endpoint");
 }
 
 /* ---- stacks ------------------------------------------------------------- */
@@ -943,6 +974,7 @@ int main(int argc, char **argv)
     g_test_add_func("/origin/scanner", test_scanners_own_reset);
     g_test_add_func("/origin/scanner-crafted", test_scanners_crafted_reset);
     g_test_add_func("/origin/burst", test_burst_with_moving_sequence);
+    g_test_add_func("/origin/answers-to-acks-in-flight", test_answers_to_acks_in_flight_are_no_burst);
     g_test_add_func("/origin/late-second-reset", test_late_second_reset_is_no_burst);
     g_test_add_func("/stack/windows-counter-jump", test_windows_counter_jump_is_no_second_sender);
     g_test_add_func("/stack/windows-retransmissions", test_windows_reset_after_retransmissions);
