@@ -77,6 +77,7 @@ static gboolean followed_live;        /* some capture was, since the plugin load
 static guint frames_until_follow;
 static gint64 followed_at_us;         /* monotonic */
 static guint32 current_frame;         /* the frame being tracked (log_sources_note_frame) */
+static gboolean first_pass_silent;    /* the frames are shown in a later pass (tshark -2) */
 
 /* Each RST given to the matchers: its frame and stream, and the line of each
  * source shown at its first dissection (entry + 1, 0: none). */
@@ -214,8 +215,10 @@ static void follow_if_live(int64_t frame_us)
     follow_logs();
 }
 
-/* At the end of a live capture: the RSTs tied to lines after their frames
- * were shown (tshark prints a frame once, when it is captured). */
+/* At the end of a live capture or of tshark's single pass: the RSTs tied to
+ * lines after their frames were shown (tshark prints a frame once, at its
+ * first dissection: before its line was written, or while the first RSTs
+ * still fitted several clocks). */
 static void report_late_ties(void)
 {
     for (guint i = 0; i < log_source_count; i++) {
@@ -230,8 +233,8 @@ static void report_late_ties(void)
             if (!log_matcher_result(source->matcher, r, &match) || match.entry + 1 == shown->shown[i])
                 continue;
             if (late++ == 0)
-                fprintf(stderr, "RSTDIAG: log file %s: lines written or tied after their RST's frame was shown "
-                        "(live capture):\n", source->path);
+                fprintf(stderr, "RSTDIAG: log file %s: lines written or tied after their RST's frame was shown:\n",
+                        source->path);
             if (late > LATE_LISTED_MAX)
                 continue;
             const log_entry *line = &g_array_index(source->index->entries, log_entry, match.entry);
@@ -262,6 +265,11 @@ static guint log_summary_count;
 static guint32 log_summaries_placed_at;   /* the tracked frame when placed; 0: not placed */
 static int64_t capture_first_us, capture_last_us;   /* times of the first and last frame */
 static gboolean capture_seen;
+
+void log_sources_note_silent_pass(void)
+{
+    first_pass_silent = TRUE;
+}
 
 void log_sources_note_frame(const packet_info *pinfo)
 {
@@ -353,6 +361,7 @@ void log_sources_file_init(void)
     log_summaries_placed_at = 0;
     log_summary_count = 0;
     capture_is_live = FALSE;
+    first_pass_silent = FALSE;
     frames_until_follow = 1;   /* the first frame tells whether the capture is live */
     followed_at_us = 0;
     rsts_shown = g_array_new(FALSE, FALSE, sizeof(rst_shown));
@@ -367,10 +376,10 @@ void log_sources_file_init(void)
 
 void log_sources_file_cleanup(guint32 tracked_frame)
 {
-    if (capture_is_live) {
+    if (capture_is_live)
         follow_logs();   /* the lines written until the capture stopped */
+    if (!first_pass_silent)
         report_late_ties();
-    }
     print_log_clocks();
     if (unmatched_report_wanted) {
         report_unmatched_lines(tracked_frame);

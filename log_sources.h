@@ -23,6 +23,9 @@ void log_sources_configure(GPtrArray *problems /* taken */);
 
 /* A capture file begins: a matcher per loaded log. */
 void log_sources_file_init(void);
+/* A pass that prints nothing (tshark -2's first, without taps): what its
+ * frames were tied to first is not what anyone was shown. */
+void log_sources_note_silent_pass(void);
 /* Every frame seen for the first time: the capture's time span. */
 void log_sources_note_frame(const packet_info *pinfo);
 /* A TCP segment's payload (the frame's last payload_len bytes): a request

@@ -187,6 +187,8 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
     frame_segment fs;
     if (!segment_read(tvb, pinfo, &fs))
         return NULL;
+    if (!fs.tapped)
+        log_sources_note_silent_pass();
     const tcp_segment *seg = &fs.seg;
     last_tracked_frame = pinfo->num;
 

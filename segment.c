@@ -261,7 +261,8 @@ static gboolean read_untapped(tvbuff_t *tvb, packet_info *pinfo, frame_segment *
 
 gboolean segment_read(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs)
 {
-    return read_tapped(tvb, pinfo, fs) || read_untapped(tvb, pinfo, fs);
+    fs->tapped = read_tapped(tvb, pinfo, fs);
+    return fs->tapped || read_untapped(tvb, pinfo, fs);
 }
 
 /* ---- facts across streams ------------------------------------------------- */

@@ -22,6 +22,7 @@ typedef struct {
     address dst;
     guint32 stream;       /* tcp.stream */
     gint tcp_header;      /* offset of its TCP header in the frame's bytes; -1: not found */
+    gboolean tapped;      /* read from TCP's tap; FALSE: this pass runs no taps (tshark -2's first) */
 } frame_segment;
 
 /* Handoff: the tap and protocols the reader looks for, and the maps across

@@ -29,14 +29,27 @@ def log_clocks(err):
     return dict(CLOCK_LINE.findall(err))
 
 
+# the end report of RSTs tied to a line after their frame was shown (one pass, live capture)
+LATE_BLOCK = re.compile(r"^RSTDIAG: log file .+: lines written or tied after their RST's frame was shown:\n"
+                        r"(?:  .*\n?)*", re.M)
+LATE_TIE = re.compile(r"^  frame (\d+) \(stream (\d+)\): line (\d+)(?: \(line \d+ was shown\))?: ", re.M)
+
+
+def late_ties(err):
+    """{RST frame: (stream, line number)} from the end report of late ties"""
+    return {int(f): (int(s), int(n)) for block in LATE_BLOCK.finditer(err)
+            for f, s, n in LATE_TIE.findall(block.group(0))}
+
+
 def without_log_clocks(err):
-    """stderr without the clock sentences: what else was said."""
-    return CLOCK_LINE.sub("", err)
+    """stderr without the clock sentences and the late ties: what else was said."""
+    return LATE_BLOCK.sub("", CLOCK_LINE.sub("", err))
 
 
 def log_matches(build, pcap, log_path, *extra):
     """({RST frame: (stream, matched line number or None)}, stdout, stderr) with log_path as the
-    log file; fails when tshark says anything besides the log's clock."""
+    log file, the lines tied after a frame was shown (tshark's end report) taken in; fails when
+    tshark says anything besides the log's clock and that report."""
     out, err = tshark(build, "-r", pcap, "-o", f"rstdiag.log_file:{log_path}", *extra, "-Y", "rstdiag",
                       "-T", "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "rstdiag.log.lineno",
                       "-e", "rstdiag.log.delta", "-e", "rstdiag.log.offset")
@@ -46,6 +59,7 @@ def log_matches(build, pcap, log_path, *extra):
     for line in out.splitlines():
         frame, stream, lineno = line.split("\t")[:3]
         found[int(frame)] = (int(stream), int(lineno) if lineno else None)
+    found.update(late_ties(err))
     return found, out, err
 
 
