@@ -1011,7 +1011,7 @@ static void index_block(log_index *index, char *p, char *end, log_format format)
     while ((hit = find_needle(counted, end, &which)) != NULL) {
         char *line = memrchr(counted, '\n', (size_t)(hit - counted));
         line = line ? line + 1 : counted;
-        char *nl = memchr(hit, '\n', (size_t)(end - hit));
+        char *nl = memchr(counted + (hit - counted), '\n', (size_t)(end - hit));   /* hit, writable */
         index->lines_read += count_newlines(counted, line) + 1;
         index_line(index, line, (size_t)(nl - line), format);
         counted = nl + 1;
