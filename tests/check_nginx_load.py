@@ -73,7 +73,7 @@ class NginxUnderLoad(unittest.TestCase):
     def check(self, setup):
         expected = load_expected(setup)
         self.assertGreater(sum(1 for r in expected if r["stream"] != "-"), 1000)
-        pcap = os.path.join(HERE, "captures", setup, "proxy.pcapng.gz")
+        pcap = os.path.join(HERE, "captures", setup, "proxy.pcap.gz")
         tmp = tempfile.TemporaryDirectory(prefix="rstdiag-nginx-load-")
         self.addCleanup(tmp.cleanup)
         os.chmod(tmp.name, 0o755)   # tshark may run as nobody (tools/tshark-with-plugin)

@@ -28,7 +28,7 @@ Ground truth from nginx's own data, never from times:
 - the RSTs that caused the line: the peer's RSTs on that stream after the
   request, each traced by the peer's kernel (tcp:tcp_send_reset).
 
-Writes OUTDIR/{proxy.pcapng.gz,error.log.gz,expected.tsv} (expected.tsv as in
+Writes OUTDIR/{proxy.pcap.gz,error.log.gz,expected.tsv} (expected.tsv as in
 tests/captures/nginx/: lineno leg peer stream rst_frames scenario).
 Needs root, nginx-light, tracefs. Run under the generators' lock:
 
@@ -315,9 +315,9 @@ def main():
                       [json.loads(l) for l in made.splitlines()],
                       [json.loads(l) for l in upstream_seen.splitlines()], traced, gn, gc)
     os.makedirs(args.outdir, exist_ok=True)
-    small = os.path.join(work, "proxy.pcapng")
-    subprocess.run(["editcap", "-F", "pcapng", "-s", str(SNAPLEN), pcap, small], check=True, timeout=120)
-    for src, name in ((small, "proxy.pcapng.gz"), (lab.errlog, "error.log.gz")):
+    small = os.path.join(work, "proxy.pcap")
+    subprocess.run(["editcap", "-F", "pcap", "-s", str(SNAPLEN), pcap, small], check=True, timeout=120)
+    for src, name in ((small, "proxy.pcap.gz"), (lab.errlog, "error.log.gz")):
         with open(src, "rb") as f, gzip.GzipFile(os.path.join(args.outdir, name), "wb", mtime=0) as out:
             shutil.copyfileobj(f, out)
     gc.write_tsv(os.path.join(args.outdir, "expected.tsv"), COLUMNS, rows)
