@@ -397,6 +397,12 @@ static rst_acceptability find_acceptability(const rst_context *c)
 
 /* ---- causes -------------------------------------------------------------- */
 
+/* The sequence number after a side's last data byte (its FIN, if sent, takes one more). */
+static uint32_t data_end(const conn_side *side)
+{
+    return side->next_seq - ((side->flags & SIDE_SENT_FIN) ? 1 : 0);
+}
+
 /* A RST|ACK from a live socket after payload: which close path sent it. */
 static void classify_active_abort(rst_context *c)
 {
@@ -417,7 +423,7 @@ static void classify_active_abort(rst_context *c)
         return;
     }
     if (peer_spoke_last) {
-        uint32_t peer_data_end = peer->next_seq - ((peer->flags & SIDE_SENT_FIN) ? 1 : 0);
+        uint32_t peer_data_end = data_end(peer);
         gboolean in_flight = (c->rst->flags & TCP_FLAG_ACK) && seq_after(peer_data_end, c->rst->ack);
         gboolean mid_write = !(peer->flags & SIDE_LAST_DATA_PSH);
         /* The kernel ACKs on read; data whose first ACK is the RST itself was never read. */
@@ -652,7 +658,6 @@ static void classify_open_connection(rst_context *c)
     }
 }
 
-/* The sender had sent a FIN (alone, or both sides had). */
 /* The peer's data crossed the sender's FIN: sent before the peer saw the FIN, it is
  * beyond what the sender's FIN and later segments acked (their ack is rcv_nxt when sent),
  * so it reached the socket after close(); had it come before, unread, close() would have
@@ -660,11 +665,11 @@ static void classify_open_connection(rst_context *c)
 static gboolean data_crossed_own_fin(const rst_context *c)
 {
     const conn_side *me = c->me, *peer = c->peer;
-    uint32_t peer_data_end = peer->next_seq - ((peer->flags & SIDE_SENT_FIN) ? 1 : 0);
     return (me->flags & SIDE_SENT_FIN) && !(peer->flags & SIDE_DATA_AFTER_FIN) && peer->payload_bytes
-        && (me->flags & SIDE_ACKED) && seq_after(peer_data_end, me->last_ack);
+        && (me->flags & SIDE_ACKED) && seq_after(data_end(peer), me->last_ack);
 }
 
+/* The sender had sent a FIN (alone, or both sides had). */
 static void classify_after_own_fin(rst_context *c)
 {
     if (c->out->shape == SHAPE_PASSIVE && data_crossed_own_fin(c)) {
@@ -673,7 +678,7 @@ static void classify_after_own_fin(rst_context *c)
         set_verdict(c, CAUSE_DATA_AFTER_CLOSE, KR_TCP_ABORT_ON_DATA, CONFIDENCE_HIGH);
         say(c, "%s data sent before its FIN reached the %s arrived after the %s had closed (%u bytes "
             "it never acked): the closed socket reset it", c->peer_name, c->peer_name, c->me_name,
-            c->peer->next_seq - ((c->peer->flags & SIDE_SENT_FIN) ? 1 : 0) - c->me->last_ack);
+            data_end(c->peer) - c->me->last_ack);
         return;
     }
     if (c->out->shape == SHAPE_PASSIVE && (c->peer->flags & SIDE_DATA_AFTER_FIN)) {
