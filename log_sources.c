@@ -273,10 +273,11 @@ void log_sources_note_silent_pass(void)
 
 void log_sources_note_frame(const packet_info *pinfo)
 {
-    int64_t t = (int64_t)pinfo->abs_ts.secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
     current_frame = pinfo->num;
-    if (log_source_count)
-        follow_if_live(t);
+    if (log_source_count == 0)   /* the capture's span is only placed against logs */
+        return;
+    int64_t t = (int64_t)pinfo->abs_ts.secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
+    follow_if_live(t);
     if (!capture_seen || t < capture_first_us)
         capture_first_us = t;
     if (!capture_seen || t > capture_last_us)

@@ -11,6 +11,8 @@
  */
 #include "segment.h"
 
+#include <string.h>
+
 #include <epan/conversation.h>
 #include <epan/ipproto.h>
 #include <epan/tap.h>
@@ -168,6 +170,21 @@ static void tell_unreadable_tcp(const packet_info *pinfo)
                    "snapshot length, or malformed); segments like it are left out of the diagnosis", pinfo->num);
 }
 
+/* 32 well-mixed bits of an address: its 4-byte words folded by Fibonacci
+ * hashing (one multiply per word; Wireshark's add_address_to_hash works
+ * byte by byte). One-to-one on IPv4 addresses. */
+static guint32 address_bits(const address *addr)
+{
+    const guint8 *bytes = (const guint8 *)addr->data;
+    guint32 hash = (guint32)addr->type;
+    for (int at = 0; at + 4 <= addr->len; at += 4) {
+        guint32 word;
+        memcpy(&word, bytes + at, sizeof word);
+        hash = (hash ^ word) * 0x9e3779b1u;
+    }
+    return hash;
+}
+
 /* What every segment carries besides its TCP header fields. */
 static void read_frame(const packet_info *pinfo, const address *src, const address *dst, guint32 src_port,
                        guint32 dst_port, frame_segment *fs)
@@ -180,7 +197,7 @@ static void read_frame(const packet_info *pinfo, const address *src, const addre
     int64_t secs = CLAMP((int64_t)pinfo->abs_ts.secs, -G_GINT64_CONSTANT(9000000000000),
                          G_GINT64_CONSTANT(9000000000000));
     seg->time_us = secs * 1000000 + pinfo->abs_ts.nsecs / 1000;
-    seg->src_key = (guint32)(add_address_to_hash(0, src) * 65599u + src_port);   /* address + port */
+    seg->src_key = address_bits(src) * 65599u + src_port;   /* address + port */
     seg->src_port = (uint16_t)src_port;
     seg->dst_port = (uint16_t)dst_port;
 }
@@ -286,16 +303,54 @@ static address *address_key(const address *addr)
     return key;
 }
 
+/* Most packets come from a few hosts: the latest ones, by a cheap hash of
+ * their address bytes, are looked up here before the map (whose hashing
+ * would cost more than the rest of a packet's host learning). Emptied with
+ * the file, as the map. */
+#define HOST_CACHE_BITS 6
+static struct {
+    const address *key;   /* the map's own key */
+    host_facts *facts;
+} host_cache[1 << HOST_CACHE_BITS];
+
+static guint host_cache_slot(const address *addr)
+{
+    return address_bits(addr) >> (32 - HOST_CACHE_BITS);
+}
+
+/* addresses_equal() for the IP addresses segments carry, without a call to memcmp. */
+static gboolean same_address(const address *a, const address *b)
+{
+    if (a->type != b->type || a->len != b->len)
+        return FALSE;
+    if (a->len != 4)
+        return memcmp(a->data, b->data, (size_t)a->len) == 0;
+    guint32 wa, wb;
+    memcpy(&wa, a->data, sizeof wa);
+    memcpy(&wb, b->data, sizeof wb);
+    return wa == wb;
+}
+
 /* What the capture says about a host; NULL if nothing (and create is FALSE). */
 static host_facts *host_entry(const address *addr, gboolean create)
 {
-    host_facts *facts = (host_facts *)wmem_map_lookup(hosts, addr);
-    if (facts == NULL && create) {
-        facts = wmem_new(wmem_file_scope(), host_facts);
-        host_facts_init(facts);
-        wmem_map_insert(hosts, address_key(addr), facts);
+    guint slot = host_cache_slot(addr);
+    if (host_cache[slot].key && same_address(host_cache[slot].key, addr))
+        return host_cache[slot].facts;
+    const void *key = NULL;
+    void *value = NULL;
+    if (!wmem_map_lookup_extended(hosts, addr, &key, &value)) {
+        if (!create)
+            return NULL;
+        address *copy = address_key(addr);
+        value = wmem_new(wmem_file_scope(), host_facts);
+        host_facts_init((host_facts *)value);
+        wmem_map_insert(hosts, copy, value);
+        key = copy;
     }
-    return facts;
+    host_cache[slot].key = (const address *)key;
+    host_cache[slot].facts = (host_facts *)value;
+    return (host_facts *)value;
 }
 
 /* What a RST says about itself: an MPTCP reason among its options, a vendor
@@ -430,6 +485,7 @@ void segment_register(void)
 
 void segment_file_init(gboolean enabled)
 {
+    memset(host_cache, 0, sizeof host_cache);
     if (!enabled || tap_helper_registered)
         return;
     /* A listener without callbacks: it only makes the taps queue their data
@@ -447,6 +503,7 @@ void segment_file_init(gboolean enabled)
 
 void segment_file_cleanup(void)
 {
+    memset(host_cache, 0, sizeof host_cache);   /* its keys go with the file scope */
     if (tap_helper_registered) {
         remove_tap_listener(&tap_helper_token);
         tap_helper_registered = FALSE;
