@@ -15,8 +15,10 @@ one unmeasured warm-up each first), --runs times each (default 5), pinned to CPU
 with taskset, both through tools/tshark-with-plugin as user nobody
 (RSTDIAG_TSHARK_STOCK=1 gives the stock run an empty plugin folder, nothing
 else differs), stdout to /dev/null. /usr/bin/time gives the wall time and the
-peak RSS of tshark itself. The medians and their ratios go to RESULTS.md with
-the machine, the load, the versions and bench/notes.md.
+peak RSS of tshark itself. The medians, the median of each plugin run's time
+ratio to the stock run next to it, and a control case (stock against stock: the
+method's own noise) go to RESULTS.md with the machine, the load, the versions
+and bench/notes.md.
 
 A benchmark, not a test: it asserts nothing about time; the goals are only
 reported as met or not.
@@ -43,6 +45,7 @@ GOAL_RSS = 1.05
 GOAL_INDEX_S = 0.5
 RST_STOCK = ["-Y", "tcp.flags.reset==1"]
 RST_PLUGIN = ["-Y", "rstdiag"]
+CONTROL = "control"   # the case that runs stock on both sides
 CALLGRIND_CASES = [("plain", "no filter, a summary line per packet", []),
                    ("unrelated", "-Y http.request", ["-Y", "http.request"])]
 
@@ -172,19 +175,22 @@ def count_lines(path):
         return sum(1 for _ in f)
 
 
-def measure_pair(build_dir, runs, stock_args, plugin_args):
-    """alternate stock and plugin runs; medians and the output sizes"""
+def measure_pair(build_dir, runs, stock_args, plugin_args, control=False):
+    """alternate stock and plugin runs (ABBA); medians, the output sizes, and the
+    time ratios of the runs taken next to each other. control: the "plugin"
+    side is stock too, which measures the method's own noise."""
     tmp = "/tmp/rdbench-out-%d" % os.getpid()
+    plugin_is_stock = control
     tshark_once(build_dir, True, stock_args, tmp)        # warm-up, also the output check
     stock_lines = count_lines(tmp)
-    tshark_once(build_dir, False, plugin_args, tmp)
+    tshark_once(build_dir, plugin_is_stock, plugin_args, tmp)
     plugin_lines = count_lines(tmp)
     os.unlink(tmp)
     res = {True: [], False: []}
     for i in range(runs):
         order = (True, False) if i % 2 == 0 else (False, True)
         for stock in order:
-            res[stock].append(tshark_once(build_dir, stock, stock_args if stock else plugin_args))
+            res[stock].append(tshark_once(build_dir, stock or plugin_is_stock, stock_args if stock else plugin_args))
 
     def med(rows, k):
         return statistics.median(r[k] for r in rows)
@@ -192,9 +198,15 @@ def measure_pair(build_dir, runs, stock_args, plugin_args):
     for stock, key in ((True, "stock"), (False, "plugin")):
         out[key] = dict(wall=med(res[stock], 0), rss=med(res[stock], 1), cpu=med(res[stock], 2),
                         walls=[r[0] for r in res[stock]])
-    out["wall_ratio"] = out["plugin"]["wall"] / out["stock"]["wall"]
+    # The machine's speed drifts by tens of per cent within minutes (a shared
+    # virtual machine): a plugin run is compared with the stock run taken next
+    # to it, and the median of those ratios is the case's ratio.
+    def paired(k):
+        return [p[k] / s[k] for s, p in zip(res[True], res[False])]
+    out["wall_ratios"] = paired(0)
+    out["wall_ratio"] = statistics.median(out["wall_ratios"])
+    out["cpu_ratio"] = statistics.median(paired(2))
     out["rss_ratio"] = out["plugin"]["rss"] / out["stock"]["rss"]
-    out["cpu_ratio"] = out["plugin"]["cpu"] / out["stock"]["cpu"]
     return out
 
 
@@ -261,6 +273,8 @@ def cases(prep):
          RST_STOCK, RST_PLUGIN + ["-o", "rstdiag.log_file:%s" % log]),
         ("quarter", "Size 1/4: resets as in the first row", prep["cuts"]["quarter"], RST_STOCK, RST_PLUGIN),
         ("half", "Size 1/2: resets as in the first row", prep["cuts"]["half"], RST_STOCK, RST_PLUGIN),
+        (CONTROL, "Control: stock against stock, `-Y http.request` (the method's own noise; no goal)", full,
+         ["-Y", "http.request"], ["-Y", "http.request"]),
     ]
 
 
@@ -309,8 +323,8 @@ def report(args, prep, res, cg, index, info):
     w("")
     w("- Date: %s; the whole run took %.0f s" % (info["date"], info["seconds"]))
     w("- Machine: %s" % machine())
-    w("- Load average (1, 5, 15 min): %s before, %s after (other engineers' niced fuzzers share the "
-      "2 cores; timed runs are pinned to CPU 0, stock and plugin alternate)" % (info["load_before"], load()))
+    w("- Load average (1, 5, 15 min): %s before, %s after (timed runs are pinned to CPU 0, stock and "
+      "plugin alternate)" % (info["load_before"], load()))
     v = info["versions"]
     w("- Versions: %s; %s; %s; rstdiag at %s" % (v["tshark"], v["nginx"], v["wrk"], v["commit"]))
     w("- Capture: %s; %d packets, %s TCP streams, %s RSTs, %.1f MB, snaplen %s, %.1f s of traffic%s" % (
@@ -319,8 +333,9 @@ def report(args, prep, res, cg, index, info):
         "; wrk: %s" % "; ".join(meta["wrk_summary"]) if meta.get("wrk_summary") else ""))
     w("- Log: %d lines (bench/make_error_log.py), one in 100 a reset line naming the capture's client, "
       "spread over an hour around the capture; %s reset lines kept by the index" % (index["lines"], index["kept"]))
-    w("- Each row: %d runs of each, medians; wall = elapsed time of tshark, RSS = its peak resident "
-      "memory, CPU = user + system time" % args.runs)
+    w("- Each row: %d runs of each, alternating (ABBA); times are medians, the time ratios the medians "
+      "of each plugin run's ratio to the stock run taken next to it; wall = elapsed time of tshark, "
+      "RSS = its peak resident memory, CPU = user + system time" % args.runs)
     w("")
     w("| case | stock wall s | plugin wall s | wall ratio | stock RSS MiB | plugin RSS MiB | RSS ratio "
       "| CPU ratio | output lines stock / plugin |")
@@ -333,12 +348,14 @@ def report(args, prep, res, cg, index, info):
             title, r["stock"]["wall"], r["plugin"]["wall"], r["wall_ratio"], r["stock"]["rss"] / 1024,
             r["plugin"]["rss"] / 1024, r["rss_ratio"], r["cpu_ratio"], r["stock_lines"], r["plugin_lines"]))
     w("")
-    w("Every run's wall time (s), in the order taken per side:")
+    w("Every run's wall time (s), in the order taken per side, and each pair's ratio:")
     w("")
     for key, *_ in cases(prep):
         if key in res:
-            w("- %s: stock %s; plugin %s" % (key, " ".join("%.2f" % x for x in res[key]["stock"]["walls"]),
-                                             " ".join("%.2f" % x for x in res[key]["plugin"]["walls"])))
+            w("- %s: stock %s; plugin %s; ratios %s" % (
+                key, " ".join("%.2f" % x for x in res[key]["stock"]["walls"]),
+                " ".join("%.2f" % x for x in res[key]["plugin"]["walls"]),
+                " ".join("%.3f" % x for x in res[key]["wall_ratios"])))
     w("")
     sz = prep["sizes"]
     growth = [(k, cut) for k, cut in (("quarter", "quarter"), ("half", "half"), ("rst", "full")) if k in res]
@@ -380,8 +397,8 @@ def report(args, prep, res, cg, index, info):
     w("")
     w("## Goals")
     w("")
-    walls = {k: r["wall_ratio"] for k, r in res.items()}
-    rsss = {k: r["rss_ratio"] for k, r in res.items()}
+    walls = {k: r["wall_ratio"] for k, r in res.items() if k != CONTROL}
+    rsss = {k: r["rss_ratio"] for k, r in res.items() if k != CONTROL}
     if walls:
         worst = max(walls, key=walls.get)
         w("- Wall time ≤ %.2f× stock in every case: %s (worst: %s, %.3f×)" % (
@@ -389,6 +406,11 @@ def report(args, prep, res, cg, index, info):
         for k in sorted(walls):
             if walls[k] > GOAL_WALL:
                 w("  - over in %s: %.3f× (CPU time %.3f×)" % (k, walls[k], res[k]["cpu_ratio"]))
+    if CONTROL in res:
+        spread = res[CONTROL]["wall_ratios"]
+        w("- The control (stock against stock) measured %.3f×, its pairs %.3f to %.3f×: differences "
+          "smaller than that are within this run's noise" % (res[CONTROL]["wall_ratio"], min(spread),
+                                                             max(spread)))
     if rsss:
         worst = max(rsss, key=rsss.get)
         w("- Peak memory ≤ %.2f× stock in every case: %s (worst: %s, %.3f×)" % (
@@ -424,7 +446,7 @@ def main():
     ap.add_argument("--requests", type=int, default=120000)
     ap.add_argument("--regen", action="store_true")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--cases", help="comma-separated: rst,unrelated,plain,twopass,log,quarter,half")
+    ap.add_argument("--cases", help="comma-separated: rst,unrelated,plain,twopass,log,quarter,half,control")
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
     ap.add_argument("--no-callgrind", action="store_true", help="skip the instruction counts")
     args = ap.parse_args()
@@ -446,7 +468,7 @@ def main():
             continue
         say("%s: %s" % (key, title))
         res[key] = measure_pair(args.build, args.runs, ["-n", "-r", pcap] + stock_args,
-                                ["-n", "-r", pcap] + plugin_args)
+                                ["-n", "-r", pcap] + plugin_args, control=key == CONTROL)
         r = res[key]
         say("  wall %.2f -> %.2f s (%.3fx), RSS %.0f -> %.0f MiB (%.3fx), cpu %.3fx" % (
             r["stock"]["wall"], r["plugin"]["wall"], r["wall_ratio"], r["stock"]["rss"] / 1024,
