@@ -51,6 +51,8 @@ import tempfile
 import threading
 import time
 
+from http_head import HEAD_END, read_head
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
@@ -80,12 +82,9 @@ def upstream(addr, port, seconds):
         c.settimeout(5)
         try:
             for _ in range(100):   # keep-alive: several requests per connection
-                buf = b""
-                while b"\r\n\r\n" not in buf:
-                    chunk = c.recv(4096)
-                    if not chunk:
-                        return
-                    buf += chunk
+                buf = read_head(c)
+                if HEAD_END not in buf:
+                    return
                 path = buf.split(b" ", 2)[1].decode()
                 with lock:
                     seen.append(dict(path=path, nginx_port=nginx_port))

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 
+from http_head import HEAD_END, read_head
 from inet_checksum import tcp_checksum
 
 
@@ -48,14 +49,9 @@ def until_stdin_eof():
 
 def read_request(s):
     """One request head (no bodies here); None on EOF."""
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = s.recv(4096)
-        if not chunk:
-            return None
-        buf += chunk
-        if len(buf) > 16384:
-            return None
+    buf = read_head(s, limit=16384)
+    if HEAD_END not in buf or len(buf) > 16384:
+        return None
     return buf.split(b"\r\n", 1)[0].decode("latin-1")
 
 
@@ -105,12 +101,7 @@ def run_client(spec):
             s = socket.create_connection((spec["saddr"], spec["port"]), timeout=5)
         path = "/race?n=%d&gap=%.3f" % (i, gap)
         s.sendall(("GET %s HTTP/1.1\r\nHost: rstdiag.test\r\n\r\n" % path).encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            head += chunk
+        head = read_head(s)
         status = head.split(b" ", 2)[1].decode() if head.count(b" ") >= 2 else "none"
         clen = 0
         for h in head.split(b"\r\n"):
