@@ -485,7 +485,7 @@ void segment_register(void)
 
 void segment_file_init(gboolean enabled)
 {
-    memset(host_cache, 0, sizeof host_cache);
+    memset(host_cache, 0, sizeof host_cache);   /* the last file's keys went with its file scope */
     if (!enabled || tap_helper_registered)
         return;
     /* A listener without callbacks: it only makes the taps queue their data
@@ -503,7 +503,6 @@ void segment_file_init(gboolean enabled)
 
 void segment_file_cleanup(void)
 {
-    memset(host_cache, 0, sizeof host_cache);   /* its keys go with the file scope */
     if (tap_helper_registered) {
         remove_tap_listener(&tap_helper_token);
         tap_helper_registered = FALSE;

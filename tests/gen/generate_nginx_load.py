@@ -51,10 +51,9 @@ import tempfile
 import threading
 import time
 
-from http_head import HEAD_END, read_head
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from http_head import HEAD_END, read_head  # noqa: E402  (beside this script)
 
 BEHAVIOURS = ("ok", "ok", "reset", "mid", "slow")
 NS_PREFIX = "rstld"
