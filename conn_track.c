@@ -185,6 +185,7 @@ static void track_sequence(conn_side *me, conn_side *peer, const tcp_segment *se
             me->flags &= ~SIDE_LAST_DATA_PSH;
         if (peer->flags & SIDE_SENT_FIN)
             me->flags |= SIDE_DATA_AFTER_FIN;
+        me->flags &= ~SIDE_WINDOW_SHUT_ON;
     } else if (!syn && !fin && seg->payload_len <= 1 && seg->seq == me->next_seq - 1
                && (seg->flags & TCP_FLAG_ACK)) {
         /* seq = snd_una - 1: a keepalive (or zero-window) probe */
@@ -250,7 +251,7 @@ gboolean conn_starts_over(const conn_stream *st, const tcp_segment *seg)
         return FALSE;
     /* a SYN sent again after a RST (same ISN or a new one) is a new attempt too:
      * the RST ended whatever the 4-tuple held */
-    uint16_t any = st->side[0].flags | st->side[1].flags;
+    uint32_t any = st->side[0].flags | st->side[1].flags;
     return (any & SIDE_SENT_RST) || (st->side[0].flags & st->side[1].flags & SIDE_SENT_FIN);
 }
 
@@ -293,6 +294,8 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
         remember_segment(me, seg, now);
         track_sequence(me, peer, seg, now);
         me->window_code = conn_window_encode(seg->window);
+        if (seg->window == 0 && !(seg->flags & TCP_FLAG_SYN) && peer->payload_bytes)
+            peer->flags |= SIDE_WINDOW_SHUT_ON;
         if (me->window_code > me->peak_window_code)
             me->peak_window_code = me->window_code;
     }
@@ -309,7 +312,7 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
     if ((seg->flags & TCP_FLAG_FIN) && !rst && (me->flags & SIDE_FIN_ACKED)) {
         /* the FIN again although we saw it acked: the ACK never reached this side,
          * so its later ACKs are not evidence either */
-        me->flags = (uint16_t)((me->flags & ~SIDE_FIN_ACKED) | SIDE_FIN_ACK_LOST);
+        me->flags = (me->flags & ~SIDE_FIN_ACKED) | SIDE_FIN_ACK_LOST;
     }
     if ((seg->flags & TCP_FLAG_FIN) && !rst && !(me->flags & SIDE_SENT_FIN)) {
         me->flags |= SIDE_SENT_FIN;

@@ -3,7 +3,7 @@
  *
  * Plain C + GLib: no libwireshark types, so the state machine can be unit
  * tested directly. One conn_stream per tcp.stream; it is kept for the whole
- * file, so it is packed into 92 bytes.
+ * file, so it is packed into 100 bytes.
  */
 #ifndef CONN_TRACK_H
 #define CONN_TRACK_H
@@ -54,6 +54,9 @@ enum {
     SIDE_FIN_ACK_LOST   = 1u << 13, /* FIN resent after its ACK: the peer's ACKs get lost */
     SIDE_SENT_PLAIN     = 1u << 14, /* sent a segment without SYN or RST: had a full socket */
     SIDE_IPID_SEQUENTIAL = 1u << 15, /* its latest IPv4 IDs went up in small steps (a counter) */
+    /* the peer shut its window (0) after this side's latest new data: the side
+     * had filled the peer's buffer and could send no more (RFC 9293 3.8.6.1) */
+    SIDE_WINDOW_SHUT_ON   = 1u << 16,
 };
 
 #define CONN_COUNTER_MAX 15
@@ -73,7 +76,7 @@ typedef struct {
     uint8_t  window_code;     /* latest advertised window, conn_window_encode() */
     uint8_t  peak_window_code; /* largest advertised window, conn_window_encode() */
     uint16_t ip_id;           /* IPv4 ID of its latest packet that was not a RST */
-    uint16_t flags;           /* SIDE_* */
+    uint32_t flags;           /* SIDE_* */
     uint8_t  ttl;             /* TTL/hop limit of the side's first packet */
     uint8_t  probes : 4;      /* keepalive/window probes not answered yet */
     uint8_t  writes : 4;      /* writes (PSH-ended payload) in the side's latest burst */
@@ -95,8 +98,8 @@ typedef struct {
     uint32_t  first_key;      /* src_key of side[0] */
 } conn_stream;
 
-G_STATIC_ASSERT(sizeof(conn_side) == 40);
-G_STATIC_ASSERT(sizeof(conn_stream) == 92);
+G_STATIC_ASSERT(sizeof(conn_side) == 44);
+G_STATIC_ASSERT(sizeof(conn_stream) == 100);
 
 /* TRUE until the first segment has been tracked. */
 gboolean conn_is_new(const conn_stream *st);

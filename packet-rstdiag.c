@@ -94,7 +94,7 @@ static rst_settings settings = { RESPONSE_TIMEOUT_DEFAULT_MS, &idle_timers };
 static const char *pref_idle_timers = "";
 /* File-scope state: the conn_stream of every tcp.stream, in chunks of
  * STREAM_CHUNK. Stream numbers are dense (0, 1, 2, ...), so the index finds a
- * stream without hashing and a stream costs its 64 bytes. Allocated in file
+ * stream without hashing and a stream costs its 100 bytes. Allocated in file
  * scope; the pointers are cleared by the init and cleanup routines. */
 #define STREAM_CHUNK 256
 static conn_stream **stream_chunks;

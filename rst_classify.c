@@ -315,7 +315,7 @@ static int find_client(const conn_stream *st, const tcp_segment *rst, unsigned s
 static rst_phase find_phase(const conn_stream *st, int client)
 {
     const conn_side *a = &st->side[0], *b = &st->side[1];
-    uint16_t any = a->flags | b->flags;
+    uint32_t any = a->flags | b->flags;
 
     /* only SYNs (and RSTs) so far: a SYN sent again after a refusal is refused again */
     if ((any & SIDE_SENT_SYN) && !(any & (SIDE_SENT_SYNACK | SIDE_SENT_PLAIN)))
@@ -537,6 +537,25 @@ static void classify_no_socket(rst_context *c)
             "acked): its application had closed the socket with its FIN queued behind unsent data, "
             "and the orphan reset the new data", c->peer_name, c->me_name, answer, c->me_name,
             c->me->next_seq - c->rst->seq);
+        return;
+    }
+    /* The same orphan when the peer's zero window held its data back: nothing was in
+     * flight, but a receiver shuts its window only on a sender that filled it, which
+     * had more to send (RFC 9293 3.8.6.1). A host that lost the socket since (a
+     * reboot, an orphan given up after its window probes, tcp_orphan_retries) answers
+     * alike. The peer's segments since the sender's last one all carry one ack, so
+     * the RST may seem to answer a window update after the data; but a pure ACK draws
+     * no RST from a live orphan, so the first RST answers the data. */
+    gboolean data_since = c->answers && c->peer->payload_bytes
+        && conn_ticks_us(c->peer->last_data_tick, c->me->seg_tick) > 0;
+    if (data_since && (c->me->flags & SIDE_WINDOW_SHUT_ON)) {
+        set_verdict(c, CAUSE_DATA_AFTER_CLOSE, KR_TCP_ABORT_ON_DATA, CONFIDENCE_MEDIUM);
+        add_alternative(c, CAUSE_STALE_CONNECTION, KR_NO_SOCKET);
+        add_alternative(c, CAUSE_COUNT, no_socket_reason(c));
+        say(c, "%s data reached the %s %s after the %s had shut its window on the %s's data: "
+            "the %s's application had closed the socket with its FIN queued behind data the "
+            "window held back, and the orphan reset the new data (unless the socket was gone)",
+            c->peer_name, c->me_name, answer, c->peer_name, c->me_name, c->me_name);
         return;
     }
     set_no_socket_verdict(c, CAUSE_STALE_CONNECTION, CONFIDENCE_HIGH);

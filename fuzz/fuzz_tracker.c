@@ -122,7 +122,7 @@ static void check_token(const char *token)
 /* The verdict on seg against the state st it was classified with. */
 static void check_diagnosis(const conn_stream *st, const tcp_segment *seg, const rst_diagnosis *d)
 {
-    uint16_t any = st->side[0].flags | st->side[1].flags;
+    uint32_t any = st->side[0].flags | st->side[1].flags;
 
     FUZZ_CHECK((unsigned)d->sender < SENDER_COUNT);
     FUZZ_CHECK((unsigned)d->phase < PHASE_COUNT);

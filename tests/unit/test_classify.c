@@ -516,6 +516,41 @@ static void test_data_reaching_socket_closed_while_sending(void)
     g_assert_cmpuint(d->trigger_frame, ==, trigger);
 }
 
+/* The server's response filled the client's window, which the client then shut; the
+ * server closed with the rest of its response held back (FIN queued behind it), and
+ * the client's next data, followed by a window update, reaches the orphan. With
+ * `more_data` the window opened and the server sent again, and the client's window
+ * stayed open: nothing was held back. */
+static const rst_diagnosis *reset_after_zero_window(conversation *c, gboolean more_data)
+{
+    open_connection(c);
+    send(c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(c, SERVER, TCP_FLAG_ACK, 1448, 200);
+    send(c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1448, 10);
+    send_window(c, CLIENT, TCP_FLAG_ACK, 0, 0, 30);              /* window shut */
+    if (more_data) {
+        send_window(c, CLIENT, TCP_FLAG_ACK, 0, 2896, 200000);
+        send(c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1448, 30);
+        send(c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    }
+    send_window(c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, more_data ? 2896 : 0, 300000);
+    send_window(c, CLIENT, TCP_FLAG_ACK, 0, 2896, 20);           /* window update */
+    return passive_reset(c, SERVER, 30000);
+}
+
+static void test_data_reaching_orphan_held_back_by_zero_window(void)
+{
+    conversation c;
+    const rst_diagnosis *d = reset_after_zero_window(&c, FALSE);
+    assert_diag(d, "server", "data", "passive", "data-after-close", "TCP_ABORT_ON_DATA");
+    assert_alternatives(d, "stale-connection", "NO_SOCKET");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+    g_assert_nonnull(strstr(d->evidence, "shut its window"));
+    d = reset_after_zero_window(&c, TRUE);
+    assert_diag(d, "server", "data", "passive", "stale-connection", "NO_SOCKET");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
+}
+
 /* The client closed, its window `window` bytes (shut, or less than an MSS); the
  * server, with data it could not send, aborts without a FIN of its own. */
 static void check_disconnect_with_fin_behind_unsent_data(uint32_t window)
@@ -726,6 +761,8 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/follow-up-rsts", test_follow_up_rsts_after_own_reset);
     g_test_add_func("/classify/listener-resets-stale", test_listener_resets_stale_segment);
     g_test_add_func("/classify/abort-on-data-while-sending", test_data_reaching_socket_closed_while_sending);
+    g_test_add_func("/classify/abort-on-data-held-back-by-zero-window",
+                    test_data_reaching_orphan_held_back_by_zero_window);
     g_test_add_func("/classify/disconnect-with-data", test_disconnect_with_fin_behind_unsent_data);
     g_test_add_func("/classify/answer-to-older-ack-in-flight", test_answer_to_older_ack_in_flight);
     g_test_add_func("/classify/disconnect-with-data-small-window",
