@@ -415,7 +415,10 @@ static void classify_active_abort(rst_context *c)
         && conn_window_bytes(me->window_code) * 4u < conn_window_bytes(me->peak_window_code);
 
     rst_format_duration(idle, sizeof idle, c->out->idle_us);
-    if (me->probes > 0) {
+    /* Keepalive probes go out only with nothing queued to send (tcp_keepalive_timer);
+     * probes of a window the peer shut are window probes, which end without a RST
+     * (tcp_probe_timer -> tcp_write_err). */
+    if (me->probes > 0 && !(me->flags & SIDE_WINDOW_SHUT_ON)) {
         set_verdict(c, CAUSE_KEEPALIVE_TIMEOUT, KR_TCP_KEEPALIVE_TIMEOUT, CONFIDENCE_HIGH);
         say(c, "%s sent %u unanswered keepalive probe%s (last %s before the reset), then reset: "
             "the %s stopped answering", c->me_name, me->probes, me->probes == 1 ? "" : "s", idle,

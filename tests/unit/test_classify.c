@@ -551,6 +551,21 @@ static void test_data_reaching_orphan_held_back_by_zero_window(void)
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
 }
 
+/* Probes of a window the client shut are window probes, not keepalives: the
+ * server's later abort is its application's (SO_LINGER{1,0}: TCP_STATE). */
+static void test_abort_after_window_probes_is_no_keepalive_timeout(void)
+{
+    conversation c;
+    open_connection(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1448, 200);
+    send_window(&c, CLIENT, TCP_FLAG_ACK, 0, 0, 30);              /* window shut */
+    send_raw(&c, SERVER, TCP_FLAG_ACK, c.next_seq[SERVER] - 1, c.next_seq[CLIENT], 0, 200000);
+    send_raw(&c, SERVER, TCP_FLAG_ACK, c.next_seq[SERVER] - 1, c.next_seq[CLIENT], 0, 400000);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 100000);
+    assert_diag(d, "server", "data", "active", "abortive-close", "TCP_STATE");
+}
+
 /* The client closed, its window `window` bytes (shut, or less than an MSS); the
  * server, with data it could not send, aborts without a FIN of its own. */
 static void check_disconnect_with_fin_behind_unsent_data(uint32_t window)
@@ -763,6 +778,7 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/abort-on-data-while-sending", test_data_reaching_socket_closed_while_sending);
     g_test_add_func("/classify/abort-on-data-held-back-by-zero-window",
                     test_data_reaching_orphan_held_back_by_zero_window);
+    g_test_add_func("/classify/window-probes-are-no-keepalives", test_abort_after_window_probes_is_no_keepalive_timeout);
     g_test_add_func("/classify/disconnect-with-data", test_disconnect_with_fin_behind_unsent_data);
     g_test_add_func("/classify/answer-to-older-ack-in-flight", test_answer_to_older_ack_in_flight);
     g_test_add_func("/classify/disconnect-with-data-small-window",
