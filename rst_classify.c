@@ -556,9 +556,9 @@ static void classify_no_socket(rst_context *c)
         add_alternative(c, CAUSE_STALE_CONNECTION, KR_NO_SOCKET);
         add_alternative(c, CAUSE_COUNT, no_socket_reason(c));
         say(c, "%s data reached the %s %s after the %s had shut its window on the %s's data: "
-            "the %s's application had closed the socket with its FIN queued behind data the "
-            "window held back, and the orphan reset the new data (unless the socket was gone)",
-            c->peer_name, c->me_name, answer, c->peer_name, c->me_name, c->me_name);
+            "the socket was closed with data still to send, its FIN queued behind it, and the "
+            "orphan reset the new data (or the socket was gone)",
+            c->peer_name, c->me_name, answer, c->peer_name, c->me_name);
         return;
     }
     set_no_socket_verdict(c, CAUSE_STALE_CONNECTION, CONFIDENCE_HIGH);
