@@ -155,7 +155,7 @@ def prepare(args):
 
 def start_tshark(build_dir, stock, targs, out=os.devnull):
     """one tshark run pinned to CPU 0, started; finish_tshark() reads its figures"""
-    env = dict(os.environ, RSTDIAG_TSHARK_PREFIX="/usr/bin/time -f RDBENCH:%e:%M:%U:%S")
+    env = dict(os.environ, RSTDIAG_TSHARK_PREFIX="/usr/bin/time -f RDBENCH:%M:%U:%S")
     env.pop("RSTDIAG_TSHARK_STOCK", None)
     if stock:
         env["RSTDIAG_TSHARK_STOCK"] = "1"
@@ -166,15 +166,15 @@ def start_tshark(build_dir, stock, targs, out=os.devnull):
 
 
 def finish_tshark(run):
-    """(wall s, peak RSS KiB, cpu s) of a started run"""
+    """(peak RSS KiB, cpu s) of a started run"""
     p, o, targs = run
     _, err = p.communicate(timeout=1800)
     o.close()
     lines = [l for l in err.splitlines() if l.startswith("RDBENCH:")]
     if p.returncode != 0 or not lines:
         raise SystemExit("tshark failed (%d): %s\n%s" % (p.returncode, " ".join(targs), err[-2000:]))
-    _, wall, rss, user, system = lines[-1].split(":")
-    return float(wall), int(rss), float(user) + float(system)
+    _, rss, user, system = lines[-1].split(":")
+    return int(rss), float(user) + float(system)
 
 
 def tshark_once(build_dir, stock, targs, out=os.devnull):
@@ -214,9 +214,9 @@ def measure_pair(build_dir, runs, stock_args, plugin_args, control=False):
         return statistics.median(r[k] for r in rows)
     out = dict(stock_lines=stock_lines, plugin_lines=plugin_lines, runs=runs)
     for stock, key in ((True, "stock"), (False, "plugin")):
-        out[key] = dict(rss=med(res[stock], 1), cpu=med(res[stock], 2),
-                        cpus=[r[2] for r in res[stock]])
-    out["cpu_ratios"] = [p[2] / s[2] for s, p in zip(res[True], res[False])]
+        out[key] = dict(rss=med(res[stock], 0), cpu=med(res[stock], 1),
+                        cpus=[r[1] for r in res[stock]])
+    out["cpu_ratios"] = [p[1] / s[1] for s, p in zip(res[True], res[False])]
     out["cpu_ratio"] = statistics.median(out["cpu_ratios"])
     out["rss_ratio"] = out["plugin"]["rss"] / out["stock"]["rss"]
     return out

@@ -17,10 +17,11 @@ cleanup() {
 }
 trap cleanup EXIT
 ip netns add $tag-c; ip netns add $tag-s
-ip link add $tag-c0 type veth peer name $tag-s0
-ip link set $tag-c0 netns $tag-c; ip link set $tag-s0 netns $tag-s
-ip -n $tag-c addr add 198.18.77.1/24 dev $tag-c0; ip -n $tag-s addr add 198.18.77.2/24 dev $tag-s0
-for ns in c s; do ip -n $tag-$ns link set $tag-${ns}0 up; ip -n $tag-$ns link set lo up; done
+link=rw$$   # interface names: 15 characters at most, whatever the PID
+ip link add ${link}c type veth peer name ${link}s
+ip link set ${link}c netns $tag-c; ip link set ${link}s netns $tag-s
+ip -n $tag-c addr add 198.18.77.1/24 dev ${link}c; ip -n $tag-s addr add 198.18.77.2/24 dev ${link}s
+for ns in c s; do ip -n $tag-$ns link set $link$ns up; ip -n $tag-$ns link set lo up; done
 
 cases="100:100 800:800 800:100 1400:1400 1400:100 4000:4000 4000:100 10000:10000 10000:100"
 cat > "$dir/server.py" <<'PY'
@@ -59,7 +60,7 @@ for case in sys.argv[1:]:
     s.close()
     time.sleep(0.1)
 PY
-ip netns exec $tag-s tcpdump --immediate-mode -i $tag-s0 -w "$dir/capture.pcap" -U tcp port 9000 2>/dev/null &
+ip netns exec $tag-s tcpdump --immediate-mode -i ${link}s -w "$dir/capture.pcap" -U tcp port 9000 2>/dev/null &
 capture_pid=$!
 sleep 1
 ip netns exec $tag-s timeout 30 python3 "$dir/server.py" $cases &
