@@ -123,6 +123,21 @@ int64_t conn_ticks_us(uint32_t later, uint32_t earlier)
     return (int64_t)(int32_t)(later - earlier) * CONN_TICK_US;
 }
 
+gboolean conn_side_tracked(const conn_side *side)
+{
+    return (side->flags & (SIDE_SENT_PLAIN | SIDE_SENT_SYN | SIDE_SENT_SYNACK)) != 0;
+}
+
+gboolean conn_capture_gap(const conn_stream *st, unsigned sender, const tcp_segment *rst)
+{
+    const conn_side *me = &st->side[sender], *peer = &st->side[!sender];
+    if ((me->flags | peer->flags) & SIDE_UNSEEN_DATA)
+        return TRUE;
+    /* a RST|ACK acknowledging more than the peer showed */
+    return (rst->flags & TCP_FLAG_ACK) && conn_side_tracked(me) && conn_side_tracked(peer)
+        && seq_after(rst->ack, peer->next_seq);
+}
+
 gboolean conn_is_new(const conn_stream *st)
 {
     return st->side[0].flags == 0 && st->side[1].flags == 0;
@@ -245,6 +260,13 @@ gboolean conn_seq_acked(const conn_stream *st, unsigned sender, uint32_t seq)
     return (peer->flags & SIDE_ACKED) && peer->last_ack - seq <= me->payload_bytes + 2u;
 }
 
+gboolean conn_seq_sent(const conn_stream *st, unsigned sender, uint32_t seq)
+{
+    const conn_side *me = &st->side[sender];
+    /* +2: the sequence numbers of a SYN and a FIN */
+    return conn_side_tracked(me) && me->next_seq - seq <= me->payload_bytes + 2u;
+}
+
 gboolean conn_starts_over(const conn_stream *st, const tcp_segment *seg)
 {
     if ((seg->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) != TCP_FLAG_SYN || conn_is_new(st))
@@ -269,7 +291,7 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
     conn_side *peer = &st->side[!dir];
     gboolean rst = (seg->flags & TCP_FLAG_RST) != 0;
 
-    gboolean seen_before = (me->flags & (SIDE_SENT_PLAIN | SIDE_SENT_SYN | SIDE_SENT_SYNACK)) != 0;
+    gboolean seen_before = conn_side_tracked(me);
     if (!(me->flags & SIDE_SEEN)) {
         me->flags |= SIDE_SEEN;
         me->next_seq = seg->seq;
@@ -285,6 +307,8 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
         me->ip_id = (uint16_t)seg->ip_id;
     }
 
+    if (!rst && !(seg->flags & TCP_FLAG_SYN) && seen_before && seq_after(seg->seq, me->next_seq))
+        me->flags |= SIDE_UNSEEN_DATA;
     track_handshake(me, peer, seg);
     if (rst) {
         me->flags |= SIDE_SENT_RST;
@@ -301,6 +325,8 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
     }
     peer->probes = 0;   /* anything from us answers the peer's probes */
 
+    if ((seg->flags & TCP_FLAG_ACK) && !rst && conn_side_tracked(peer) && seq_after(seg->ack, peer->next_seq))
+        peer->flags |= SIDE_UNSEEN_DATA;
     if (seg->flags & TCP_FLAG_ACK) {
         me->last_ack = seg->ack;
         me->flags |= SIDE_ACKED;

@@ -57,6 +57,10 @@ enum {
     /* the peer shut its window (0) after this side's latest new data: the side
      * had filled the peer's buffer and could send no more (RFC 9293 3.8.6.1) */
     SIDE_WINDOW_SHUT_ON   = 1u << 16,
+    /* the capture missed some of this side's segments: a later one began past
+     * its sequence space, or the peer acknowledged more than it showed (what
+     * Wireshark calls "previous segment not captured" and "ACKed unseen segment") */
+    SIDE_UNSEEN_DATA      = 1u << 17,
 };
 
 #define CONN_COUNTER_MAX 15
@@ -104,6 +108,14 @@ G_STATIC_ASSERT(sizeof(conn_stream) == 100);
 /* TRUE until the first segment has been tracked. */
 gboolean conn_is_new(const conn_stream *st);
 
+/* The side sent a segment other than a RST: its sequence space is known. */
+gboolean conn_side_tracked(const conn_side *side);
+
+/* The capture missed segments of the stream (SIDE_UNSEEN_DATA on either side), or
+ * rst, from side `sender`, acknowledges data the capture never showed: evidence
+ * read from what was seen may be incomplete. */
+gboolean conn_capture_gap(const conn_stream *st, unsigned sender, const tcp_segment *rst);
+
 /* Index of the side that sent seg (0 or 1). */
 unsigned conn_side_of(const conn_stream *st, const tcp_segment *seg);
 
@@ -127,6 +139,10 @@ gboolean conn_find_trigger(const conn_stream *st, unsigned sender, const tcp_seg
  * the peer's segments (tcp_v4_send_reset copies the ack of the segment it answers);
  * with latency on the path, each of the peer's ACKs still in flight draws one. */
 gboolean conn_seq_acked(const conn_stream *st, unsigned sender, uint32_t seq);
+
+/* TRUE when seq is a sequence number `sender` has sent (at or behind its next one):
+ * one the peer may acknowledge, in a segment the capture shows or in one it missed. */
+gboolean conn_seq_sent(const conn_stream *st, unsigned sender, uint32_t seq);
 
 /* Listening endpoints seen anywhere in the capture: knowledge across streams,
  * keyed by the address's raw bytes (4 or 16) and the port. A SYN-ACK from an

@@ -198,6 +198,13 @@ void rst_text_append(char *text, size_t size, const char *separator, const char 
     va_end(ap);
 }
 
+/* Evidence read from an incomplete capture says so. */
+static void note_capture_gap(rst_diagnosis *d)
+{
+    if (d->capture_gap)
+        rst_text_append(d->evidence, sizeof d->evidence, " ", "(segments missing from the capture)");
+}
+
 void rst_set_cause(rst_diagnosis *d, rst_cause cause, rst_kernel_reason reason, rst_confidence confidence,
                    const char *evidence)
 {
@@ -205,8 +212,9 @@ void rst_set_cause(rst_diagnosis *d, rst_cause cause, rst_kernel_reason reason, 
     d->kernel_reason_alt = 0;
     d->cause = cause;
     d->kernel_reason = reason;
-    d->confidence = confidence;
+    d->confidence = d->capture_gap ? MIN(confidence, CONFIDENCE_MEDIUM) : confidence;
     g_strlcpy(d->evidence, evidence, sizeof d->evidence);
+    note_capture_gap(d);
 }
 
 static void set_verdict(rst_context *c, rst_cause cause, rst_kernel_reason reason,
@@ -355,7 +363,7 @@ static rst_shape find_shape(const rst_context *c)
     }
     /* answer to a segment without ACK: a SYN (unless the sender's own sequence
      * numbers have just wrapped around to 0) */
-    gboolean me_sent = (me->flags & (SIDE_SENT_PLAIN | SIDE_SENT_SYN | SIDE_SENT_SYNACK)) != 0;
+    gboolean me_sent = conn_side_tracked(me);
     if (rst->seq == 0 && (peer->flags & SIDE_SEEN) && rst->ack == peer->next_seq
         && !(me_sent && me->next_seq == 0))
         return SHAPE_PASSIVE;
@@ -711,10 +719,17 @@ static void classify_after_own_fin(rst_context *c)
          * after the sender's FIN (RTO >= srtt + 200 ms; 1 s before any RTT sample, RFC 6298
          * 2.1, TCP_TIMEOUT_INIT): a RST sooner than that after its latest segment leaves it open. */
         gboolean ack_may_be_lost = fin_acked && since_us(c, c->me->seg_tick) < FIN_RESEND_BOUND_US;
+        /* The other way round: the data itself acked the FIN (the RST copies its ack), so
+         * the peer had the FIN before it and may have acked it alone first; such an ACK,
+         * missed by the capture, would have left a FIN_WAIT2 timewait socket. */
+        gboolean ack_may_be_unseen = !fin_acked && !(c->me->flags & SIDE_FIN_ACK_LOST)
+            && c->rst->seq == c->me->next_seq;
         set_verdict(c, CAUSE_DATA_AFTER_CLOSE, fin_acked ? KR_TCP_TIMEWAIT_SOCKET : KR_TCP_ABORT_ON_DATA,
                     CONFIDENCE_HIGH);
         if (ack_may_be_lost)
             add_alternative(c, CAUSE_COUNT, KR_TCP_ABORT_ON_DATA);
+        if (ack_may_be_unseen)
+            add_alternative(c, CAUSE_COUNT, KR_TCP_TIMEWAIT_SOCKET);
         say(c, "%s had closed (FIN) when %s data arrived; %s", c->me_name, c->peer_name,
             ack_may_be_lost ? "its FIN was ACKed on the wire, so a FIN_WAIT2 timewait socket reset it (had "
                               "that ACK been lost before it, too soon for a resent FIN to show, the closed "
@@ -722,6 +737,9 @@ static void classify_after_own_fin(rst_context *c)
             : fin_acked ? "its FIN was already ACKed, so a FIN_WAIT2 timewait socket reset it"
             : (c->me->flags & SIDE_FIN_ACK_LOST)
                 ? "it had resent its FIN, so the ACK never reached it and the closed socket reset it"
+            : ack_may_be_unseen
+                ? "no ACK of its FIN came before, so the closed socket reset it (had the capture missed "
+                  "one, a FIN_WAIT2 timewait socket)"
                 : "its FIN was not yet ACKed, so the closed socket reset it");
         return;
     }
@@ -788,12 +806,14 @@ static void classify_probe(rst_context *c)
 }
 
 /* Confidence adjustments, each made here once: without the handshake every
- * rule rests on less; a named alternative caps the verdict at medium. */
+ * rule rests on less; a named alternative caps the verdict at medium, and so
+ * does a gap in the capture (a lost segment may be the one that decides: the
+ * unread data, the FIN, the sender's latest data). */
 static void settle_confidence(rst_diagnosis *out)
 {
     if (out->phase == PHASE_UNKNOWN && out->confidence > CONFIDENCE_LOW)
         out->confidence--;
-    if ((out->cause_alt || out->kernel_reason_alt) && out->confidence > CONFIDENCE_MEDIUM)
+    if ((out->cause_alt || out->kernel_reason_alt || out->capture_gap) && out->confidence > CONFIDENCE_MEDIUM)
         out->confidence = CONFIDENCE_MEDIUM;
 }
 
@@ -816,6 +836,7 @@ void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_setti
     c.me_name = rst_role_name(out->sender);
     c.peer_name = rst_peer_role_name(out->sender);
     out->roles_guessed = guessed;
+    out->capture_gap = conn_capture_gap(st, me_idx, rst);
     out->phase = find_phase(st, client);
     c.answers = conn_find_trigger(st, me_idx, rst, &out->trigger_frame, &c.trigger_tick);
     out->shape = find_shape(&c);
@@ -853,6 +874,7 @@ void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_setti
             classify_open_connection(&c);
         break;
     }
+    note_capture_gap(out);   /* before the refinements: rst_set_cause() notes it again */
     rst_keepalive_race(st, rst, settings, out);
     settle_confidence(out);
     if (guessed && out->sender != SENDER_UNKNOWN)

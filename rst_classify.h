@@ -138,6 +138,7 @@ typedef struct {
     uint32_t          cause_alt;
     uint32_t          kernel_reason_alt;
     gboolean          roles_guessed;   /* no SYN/SYN-ACK: roles from ports */
+    gboolean          capture_gap;     /* the capture missed some of the stream's segments: no verdict is high */
     unsigned          sender_side;     /* the sender's conn_stream side, found once here and passed on */
     uint32_t          trigger_frame;   /* frame this RST answers; 0 = none */
     int64_t           response_us;     /* since the segment it answers; -1 = none */
@@ -182,7 +183,8 @@ const char *rst_origin_token(rst_origin v);
 const char *rst_ignored_token(rst_ignored v);
 
 /* Replace the cause (attribution and vendor codes refine the stack rules);
- * the alternatives of the replaced verdict go with it. */
+ * the alternatives of the replaced verdict go with it. A capture gap caps the
+ * confidence at medium. */
 void rst_set_cause(rst_diagnosis *d, rst_cause cause, rst_kernel_reason reason, rst_confidence confidence,
                    const char *evidence);
 

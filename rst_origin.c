@@ -111,13 +111,14 @@ static gboolean ttl_as_host(const attribution *a, char *note, size_t size)
     return TRUE;
 }
 
-/* A bare RST at a sequence number the peer has acknowledged answers one of its
- * segments (conn_seq_acked): a stack answers each segment that crosses its reset
- * (RFC 9293 3.10.7.1) -- a keep-alive race's request, then the FIN's ACK; with
- * latency, every ACK still in flight. An injector aims into the window instead. */
+/* A bare RST at a sequence number the sender has sent may answer one of the peer's
+ * segments: a stack answers each segment that crosses its reset (RFC 9293
+ * 3.10.7.1), copying its ack -- a keep-alive race's request, then the FIN's ACK;
+ * with latency, every ACK still in flight; and an ACK the capture missed looks
+ * like nothing from the peer in between. An injector aims into the window instead. */
 static gboolean answers_peer_segment(const conn_stream *st, unsigned sender, const tcp_segment *rst)
 {
-    return !(rst->flags & TCP_FLAG_ACK) && conn_seq_acked(st, sender, rst->seq);
+    return !(rst->flags & TCP_FLAG_ACK) && conn_seq_sent(st, sender, rst->seq);
 }
 
 static gboolean injector_burst(const attribution *a, char *note, size_t size)

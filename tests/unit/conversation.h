@@ -83,6 +83,13 @@ static G_GNUC_UNUSED void send_raw(conversation *c, int from, uint16_t flags, ui
     track(c, from, &seg);
 }
 
+/* A regular segment the capture missed: sent (the numbers move on) but not tracked. */
+static G_GNUC_UNUSED void send_unseen(conversation *c, int from, uint16_t flags, uint32_t len, int64_t after_us)
+{
+    make_segment(c, from, flags, c->next_seq[from], 0, len, after_us);
+    c->next_seq[from] += len + ((flags & TCP_FLAG_FIN) ? 1 : 0);
+}
+
 static G_GNUC_UNUSED const rst_diagnosis *reset(conversation *c, int from, uint16_t flags, uint32_t seq, uint32_t ack,
                                   uint32_t len, int64_t after_us)
 {

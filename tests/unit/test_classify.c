@@ -234,6 +234,21 @@ static void test_data_after_close_fin_not_acked(void)
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 30);  /* data that also acks the FIN */
     const rst_diagnosis *d = passive_reset(&c, SERVER, 30);
     assert_diag(d, "server", "closing", "passive", "data-after-close", "TCP_ABORT_ON_DATA");
+    /* the client had the FIN: an ACK of it alone, missed by the capture, leaves a timewait socket */
+    assert_alternatives(d, "", "TCP_TIMEWAIT_SOCKET");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+
+    /* data sent before the FIN reached the client (its ack is short of the FIN): FIN_WAIT1 for sure */
+    open_connection(&c);
+    request_response(&c, 100, 200);
+    uint32_t before_fin = c.next_seq[SERVER];
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    send_raw(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, c.next_seq[CLIENT], before_fin, 100, 30);
+    c.next_seq[CLIENT] += 100;
+    d = reset(&c, SERVER, 0, before_fin, 0, 0, 30);
+    assert_diag(d, "server", "closing", "passive", "data-after-close", "TCP_ABORT_ON_DATA");
+    assert_alternatives(d, "", "");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
 }
 
 static void test_data_after_close_fin_ack_lost(void)
@@ -293,6 +308,52 @@ static void test_late_after_close(void)
     const rst_diagnosis *d = passive_reset(&c, SERVER, 20);
     assert_diag(d, "server", "closed", "passive", "late-after-close", "NO_SOCKET");
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
+}
+
+/* Segments missing from the capture: a verdict that is high on a whole capture is
+ * medium once the capture shows a hole, in the data (the server acks more than
+ * the client showed) or in the RST (it acks data never seen). */
+static void test_capture_gap_caps_confidence(void)
+{
+    conversation c;
+    open_connection(&c);
+    request_response(&c, 100, 200);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 30);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    send_raw(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT], c.next_seq[SERVER], 0, 5);   /* duplicate */
+    const rst_diagnosis *d = passive_reset(&c, SERVER, 20);
+    g_assert_false(d->capture_gap);
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
+
+    open_connection(&c);
+    send_unseen(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 200, 200);   /* acks the unseen request */
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 30);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    send_raw(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT], c.next_seq[SERVER], 0, 5);
+    d = passive_reset(&c, SERVER, 20);
+    assert_diag(d, "server", "closed", "passive", "late-after-close", "NO_SOCKET");
+    g_assert_true(d->capture_gap);
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+    g_assert_nonnull(strstr(d->evidence, "segments missing from the capture"));
+
+    /* a hole in a side's own sequence numbers */
+    open_connection(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send_unseen(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 10);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 10);
+    g_assert_true(c.st.side[CLIENT].flags & SIDE_UNSEEN_DATA);
+
+    /* only in the RST: its ack covers a request the capture missed */
+    open_connection(&c);
+    request_response(&c, 100, 200);
+    send_unseen(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    d = active_reset(&c, SERVER, 20);
+    g_assert_true(d->capture_gap);
+    g_assert_cmpint(d->confidence, <=, CONFIDENCE_MEDIUM);
 }
 
 static void test_keepalive_timeout(void)
@@ -776,6 +837,7 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/follow-up-rsts", test_follow_up_rsts_after_own_reset);
     g_test_add_func("/classify/listener-resets-stale", test_listener_resets_stale_segment);
     g_test_add_func("/classify/abort-on-data-while-sending", test_data_reaching_socket_closed_while_sending);
+    g_test_add_func("/classify/capture-gap-caps-confidence", test_capture_gap_caps_confidence);
     g_test_add_func("/classify/abort-on-data-held-back-by-zero-window",
                     test_data_reaching_orphan_held_back_by_zero_window);
     g_test_add_func("/classify/window-probes-are-no-keepalives", test_abort_after_window_probes_is_no_keepalive_timeout);

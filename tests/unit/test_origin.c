@@ -408,6 +408,37 @@ static void test_answers_to_acks_in_flight_are_no_burst(void)
     assert_origin(d, "endpoint");
 }
 
+/* The same with the client's last ACK missing from the capture: the stack's answer
+ * to it sits at a sequence number the server sent, not yet seen acked. It may answer
+ * a segment the capture missed, so it is no burst. */
+static void test_answer_to_unseen_ack_is_no_burst(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&s.c, SERVER, TCP_FLAG_ACK, 1428, 200);
+    send(&s.c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    uint32_t first_ack = s.c.next_seq[SERVER];
+    send(&s.c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 972, 10);
+    send_unseen(&s.c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    attributed(&s, forged(&s, SERVER, 0, 64, 10));
+    tcp_segment answer = make_segment(&s.c, SERVER, TCP_FLAG_RST, first_ack, 0, 0, 5000);
+    after_server_rst(&s, 5000);
+    attributed(&s, answer);
+    s.facts.prev_rst_seq = first_ack;
+    tcp_segment unseen_answer = make_segment(&s.c, SERVER, TCP_FLAG_RST, s.c.next_seq[SERVER], 0, 0, 50);
+    const rst_diagnosis *d = attributed(&s, unseen_answer);
+    assert_origin(d, "endpoint");
+    g_assert_null(strstr(d->origin_evidence, "second RST"));
+    /* one past what the server sent: no stack answers with it */
+    s.facts.prev_rst_seq = s.c.next_seq[SERVER];
+    tcp_segment beyond = make_segment(&s.c, SERVER, TCP_FLAG_RST, s.c.next_seq[SERVER] + 1460, 0, 0, 50);
+    d = attributed(&s, beyond);
+    assert_origin(d, "middlebox");
+    assert_noted(d->origin_evidence, "second RST");
+}
+
 /* ---- stacks ------------------------------------------------------------- */
 
 /* Windows: TTL 128, one IP ID counter for everything. A jump of that counter
@@ -976,6 +1007,7 @@ int main(int argc, char **argv)
     g_test_add_func("/origin/burst", test_burst_with_moving_sequence);
     g_test_add_func("/origin/answers-to-acks-in-flight", test_answers_to_acks_in_flight_are_no_burst);
     g_test_add_func("/origin/late-second-reset", test_late_second_reset_is_no_burst);
+    g_test_add_func("/origin/answer-to-unseen-ack", test_answer_to_unseen_ack_is_no_burst);
     g_test_add_func("/stack/windows-counter-jump", test_windows_counter_jump_is_no_second_sender);
     g_test_add_func("/stack/windows-retransmissions", test_windows_reset_after_retransmissions);
     g_test_add_func("/stack/bsd", test_bsd_global_counter);
