@@ -608,6 +608,12 @@ static gboolean sender_follows(rst_followup *f, const conn_stream *st, const tcp
         mark_forged(diag, text, seg->frame);
         return TRUE;
     }
+    /* a pure ACK carries the sender's next sequence number when it was sent: one
+     * behind the sender's data before the RST left before that data and was
+     * reordered on the path, so it says nothing of after the RST */
+    if (seg->payload_len == 0 && !(seg->flags & (TCP_FLAG_SYN | TCP_FLAG_FIN))
+        && seq_after(f->sender_next_seq, seg->seq))
+        return FALSE;
     gboolean soon = seg->time_us - f->rst_time_us <= KEPT_TALKING_WINDOW_US;
     gboolean same_connection = (uint32_t)(seg->seq - f->sender_next_seq + SAME_CONNECTION_SEQ_SPAN)
                                <= 2 * SAME_CONNECTION_SEQ_SPAN;

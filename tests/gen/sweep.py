@@ -137,7 +137,12 @@ def lossy_copy(outdir, lossdir, rows, rate, seed):
     for capture, frames in scored.items():
         renumbered[capture] = drop_frames(os.path.join(outdir, capture), os.path.join(lossdir, capture), rate,
                                           "%d/%s/%g" % (seed, capture, rate), frames)
-    return [dict(row, frame=str(renumbered[row["capture"]][int(row["frame"])])) for row in rows]
+    rows = [dict(row, frame=str(renumbered[row["capture"]][int(row["frame"])])) for row in rows]
+    with open(os.path.join(lossdir, "labels.tsv"), "w", newline="") as f:   # to look into misses
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
 
 
 def diagnose(build, pcap):

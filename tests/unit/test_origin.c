@@ -642,6 +642,27 @@ static void test_sender_keeps_talking(void)
     assert_noted(d->origin_evidence, "kept sending after this RST");
 }
 
+/* The server's ACK of the request, sent before its answer and its own RST but
+ * delayed on the path, arrives after them: its sequence number is behind the
+ * answer's, so it was sent before the RST and proves nothing. */
+static void test_reordered_old_ack_proves_nothing(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 800, 100);
+    uint32_t before_answer = s.c.next_seq[SERVER];
+    send(&s.c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 30000);
+    send(&s.c, CLIENT, TCP_FLAG_ACK, 0, 20);
+    const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 0, 64, 200));
+    tcp_segment old_ack = make_segment(&s.c, SERVER, TCP_FLAG_ACK, before_answer, s.c.next_seq[CLIENT], 0, 1300);
+    g_assert_false(rst_follow_segment(&s.followup, &s.c.st, &old_ack, &s.c.diag));
+    assert_origin(d, "endpoint");
+    /* the same ACK at the server's next sequence number was sent after the RST */
+    g_assert_true(follow(&s, SERVER, TCP_FLAG_ACK, 0, 100));
+    assert_origin(d, "middlebox");
+}
+
 /* Long after the RST, the same ports prove nothing: a new connection whose SYN was missed. */
 static void test_sender_talking_much_later_proves_nothing(void)
 {
@@ -1021,6 +1042,7 @@ int main(int argc, char **argv)
     g_test_add_func("/origin/idle-timer-preference", test_idle_timer_preference);
     g_test_add_func("/followup/sender-keeps-talking", test_sender_keeps_talking);
     g_test_add_func("/followup/sender-much-later", test_sender_talking_much_later_proves_nothing);
+    g_test_add_func("/followup/reordered-old-ack", test_reordered_old_ack_proves_nothing);
     g_test_add_func("/followup/challenge-ack", test_challenge_ack_means_ignored);
     g_test_add_func("/followup/out-of-window", test_out_of_window_is_ignored);
     g_test_add_func("/followup/late-duplicate-ack", test_late_duplicate_ack_is_no_challenge_ack);
