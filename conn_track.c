@@ -263,8 +263,12 @@ gboolean conn_seq_acked(const conn_stream *st, unsigned sender, uint32_t seq)
 gboolean conn_seq_sent(const conn_stream *st, unsigned sender, uint32_t seq)
 {
     const conn_side *me = &st->side[sender];
-    /* +2: the sequence numbers of a SYN and a FIN */
-    return conn_side_tracked(me) && me->next_seq - seq <= me->payload_bytes + 2u;
+    uint32_t back = me->next_seq - seq;
+    if (!conn_side_tracked(me))
+        return FALSE;
+    if (!(me->flags & (SIDE_SENT_SYN | SIDE_SENT_SYNACK)))
+        return back < CONN_SEQ_SPAN_MAX;
+    return back <= me->payload_bytes + 2u;   /* +2: the sequence numbers of a SYN and a FIN */
 }
 
 gboolean conn_starts_over(const conn_stream *st, const tcp_segment *seg)

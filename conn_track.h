@@ -64,6 +64,9 @@ enum {
 };
 
 #define CONN_COUNTER_MAX 15
+/* The largest window (RFC 7323 2.3): sequence numbers further apart than this
+ * are not one connection's. */
+#define CONN_SEQ_SPAN_MAX (1u << 30)
 /* Largest step between a side's consecutive IPv4 IDs that still looks like a counter. */
 #define CONN_IPID_STEP_MAX 64
 
@@ -141,7 +144,9 @@ gboolean conn_find_trigger(const conn_stream *st, unsigned sender, const tcp_seg
 gboolean conn_seq_acked(const conn_stream *st, unsigned sender, uint32_t seq);
 
 /* TRUE when seq is a sequence number `sender` has sent (at or behind its next one):
- * one the peer may acknowledge, in a segment the capture shows or in one it missed. */
+ * one the peer may acknowledge, in a segment the capture shows or in one it missed.
+ * Without the side's SYN in the capture, what it sent before is unknown: any
+ * number within a window behind its next one. */
 gboolean conn_seq_sent(const conn_stream *st, unsigned sender, uint32_t seq);
 
 /* Listening endpoints seen anywhere in the capture: knowledge across streams,

@@ -276,6 +276,11 @@ static void set_no_socket_verdict(rst_context *c, rst_cause cause, rst_confidenc
     set_verdict(c, cause, reason, confidence);
     if (reason == KR_TCP_FLAGS)
         add_alternative(c, CAUSE_COUNT, KR_NO_SOCKET);
+    else if (!(c->rst->flags & TCP_FLAG_ACK) && !(c->me->flags & (SIDE_SENT_SYN | SIDE_SENT_SYNACK)))
+        /* the stream's handshake was not captured, nor a SYN-ACK from that port
+         * elsewhere: a listener there answers the same way, unseen when the
+         * capture began after the connection did */
+        add_alternative(c, CAUSE_COUNT, KR_TCP_FLAGS);
 }
 
 static void G_GNUC_PRINTF(2, 3) say(rst_context *c, const char *fmt, ...)

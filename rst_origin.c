@@ -115,10 +115,13 @@ static gboolean ttl_as_host(const attribution *a, char *note, size_t size)
  * segments: a stack answers each segment that crosses its reset (RFC 9293
  * 3.10.7.1), copying its ack -- a keep-alive race's request, then the FIN's ACK;
  * with latency, every ACK still in flight; and an ACK the capture missed looks
- * like nothing from the peer in between. An injector aims into the window instead. */
+ * like nothing from the peer in between. An injector aims into the window instead.
+ * With nothing of the sender's captured but RSTs, its sequence space is unknown:
+ * its bare RSTs may answer what the peer sent before the capture began. */
 static gboolean answers_peer_segment(const conn_stream *st, unsigned sender, const tcp_segment *rst)
 {
-    return !(rst->flags & TCP_FLAG_ACK) && conn_seq_sent(st, sender, rst->seq);
+    return !(rst->flags & TCP_FLAG_ACK)
+        && (!conn_side_tracked(&st->side[sender]) || conn_seq_sent(st, sender, rst->seq));
 }
 
 static gboolean injector_burst(const attribution *a, char *note, size_t size)
@@ -570,10 +573,6 @@ void rst_followup_start(rst_followup *f, const conn_stream *st, const tcp_segmen
  * retransmission timeouts; much later the same ports may be a new connection
  * whose SYN was not captured, so later segments prove nothing. */
 #define KEPT_TALKING_WINDOW_US (10 * G_GINT64_CONSTANT(1000000))
-/* The largest window (RFC 7323 2.3): a segment further from the sender's
- * sequence space is not that connection's. */
-#define SAME_CONNECTION_SEQ_SPAN (1u << 30)
-
 
 /* Later frames proved the RST was not the claimed sender's: a decisive sign. */
 static void mark_forged(rst_diagnosis *diag, const char *note, uint32_t frame)
@@ -615,8 +614,9 @@ static gboolean sender_follows(rst_followup *f, const conn_stream *st, const tcp
         && seq_after(f->sender_next_seq, seg->seq))
         return FALSE;
     gboolean soon = seg->time_us - f->rst_time_us <= KEPT_TALKING_WINDOW_US;
-    gboolean same_connection = (uint32_t)(seg->seq - f->sender_next_seq + SAME_CONNECTION_SEQ_SPAN)
-                               <= 2 * SAME_CONNECTION_SEQ_SPAN;
+    /* a segment further from the sender's sequence space is not that connection's */
+    gboolean same_connection = (uint32_t)(seg->seq - f->sender_next_seq + CONN_SEQ_SPAN_MAX)
+                               <= 2 * CONN_SEQ_SPAN_MAX;
     if (f->sender_spoke || !soon || !same_connection) {
         f->sender_spoke = TRUE;
         return FALSE;

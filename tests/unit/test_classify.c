@@ -356,6 +356,26 @@ static void test_capture_gap_caps_confidence(void)
     g_assert_cmpint(d->confidence, <=, CONFIDENCE_MEDIUM);
 }
 
+/* The capture began after the connection: no SYN-ACK of the server's port was
+ * seen, so a listener there is not known either way, and a late bare RST is
+ * NO_SOCKET or, from a listener, TCP_FLAGS. With the handshake in the capture
+ * the server's own SYN-ACK tells (the listener table). */
+static void test_late_after_close_without_handshake(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 0);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 200, 30);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 30);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    send_raw(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT], c.next_seq[SERVER], 0, 5);   /* duplicate */
+    const rst_diagnosis *d = passive_reset(&c, SERVER, 20);
+    assert_diag(d, "server", "closed", "passive", "late-after-close", "NO_SOCKET");
+    assert_alternatives(d, "", "TCP_FLAGS");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+}
+
 static void test_keepalive_timeout(void)
 {
     conversation c;
@@ -838,6 +858,7 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/listener-resets-stale", test_listener_resets_stale_segment);
     g_test_add_func("/classify/abort-on-data-while-sending", test_data_reaching_socket_closed_while_sending);
     g_test_add_func("/classify/capture-gap-caps-confidence", test_capture_gap_caps_confidence);
+    g_test_add_func("/classify/late-after-close-without-handshake", test_late_after_close_without_handshake);
     g_test_add_func("/classify/abort-on-data-held-back-by-zero-window",
                     test_data_reaching_orphan_held_back_by_zero_window);
     g_test_add_func("/classify/window-probes-are-no-keepalives", test_abort_after_window_probes_is_no_keepalive_timeout);

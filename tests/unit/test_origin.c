@@ -439,6 +439,37 @@ static void test_answer_to_unseen_ack_is_no_burst(void)
     assert_noted(d->origin_evidence, "second RST");
 }
 
+/* The capture began during the transfer: the client's ACKs of data sent before
+ * it are still in flight when the server aborts, and its stack answers them at
+ * numbers behind all the data seen. Nothing shows what the server sent before,
+ * so they are no burst; nor are bare RSTs from a sender that showed nothing else. */
+static void test_answers_to_acks_before_the_capture_are_no_burst(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    s.c.next_seq[SERVER] += 20000;   /* sent before the capture began */
+    send(&s.c, SERVER, TCP_FLAG_ACK, 1428, 0);
+    send(&s.c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    send(&s.c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 860, 10);
+    send(&s.c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    attributed(&s, forged(&s, SERVER, 0, 64, 10));
+    tcp_segment answer = make_segment(&s.c, SERVER, TCP_FLAG_RST, s.c.next_seq[SERVER] - 8000, 0, 0, 30000);
+    after_server_rst(&s, 30000);
+    s.facts.prev_rst_side = conn_side_of(&s.c.st, &answer);   /* the server was seen first */
+    const rst_diagnosis *d = attributed(&s, answer);
+    g_assert_null(strstr(d->origin_evidence, "second RST"));
+
+    scene_init(&s, NULL);
+    attributed(&s, forged(&s, SERVER, 0, 64, 0));
+    s.facts.prev_rst_seq = s.c.next_seq[SERVER];
+    s.facts.has_prev_rst = TRUE;
+    s.facts.prev_rst_gap_us = 50;
+    tcp_segment second = make_segment(&s.c, SERVER, TCP_FLAG_RST, s.c.next_seq[SERVER] - 952, 0, 0, 50);
+    s.facts.prev_rst_side = conn_side_of(&s.c.st, &second);
+    d = attributed(&s, second);
+    g_assert_null(strstr(d->origin_evidence, "second RST"));
+}
+
 /* ---- stacks ------------------------------------------------------------- */
 
 /* Windows: TTL 128, one IP ID counter for everything. A jump of that counter
@@ -1029,6 +1060,8 @@ int main(int argc, char **argv)
     g_test_add_func("/origin/answers-to-acks-in-flight", test_answers_to_acks_in_flight_are_no_burst);
     g_test_add_func("/origin/late-second-reset", test_late_second_reset_is_no_burst);
     g_test_add_func("/origin/answer-to-unseen-ack", test_answer_to_unseen_ack_is_no_burst);
+    g_test_add_func("/origin/answers-to-acks-before-the-capture",
+                    test_answers_to_acks_before_the_capture_are_no_burst);
     g_test_add_func("/stack/windows-counter-jump", test_windows_counter_jump_is_no_second_sender);
     g_test_add_func("/stack/windows-retransmissions", test_windows_reset_after_retransmissions);
     g_test_add_func("/stack/bsd", test_bsd_global_counter);
