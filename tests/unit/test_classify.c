@@ -296,17 +296,24 @@ static void test_data_with_fin_after_close(void)
     assert_diag(d, "server", "closed", "passive", "data-after-close", "TCP_TIMEWAIT_SOCKET");
 }
 
+/* Both close, then a duplicate of the client's last ACK draws the server's bare RST. */
+static const rst_diagnosis *close_then_straggler(conversation *c)
+{
+    send(c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+    send(c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 30);
+    send(c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    send_raw(c, CLIENT, TCP_FLAG_ACK, c->next_seq[CLIENT], c->next_seq[SERVER], 0, 5);   /* duplicate */
+    return passive_reset(c, SERVER, 20);
+}
+
 static void test_late_after_close(void)
 {
     conversation c;
     open_connection(&c);
     request_response(&c, 100, 200);
-    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
-    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 30);
-    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
-    send_raw(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT], c.next_seq[SERVER], 0, 5);   /* duplicate */
-    const rst_diagnosis *d = passive_reset(&c, SERVER, 20);
+    const rst_diagnosis *d = close_then_straggler(&c);
     assert_diag(d, "server", "closed", "passive", "late-after-close", "NO_SOCKET");
+    g_assert_false(d->capture_gap);
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
 }
 
@@ -316,25 +323,11 @@ static void test_late_after_close(void)
 static void test_capture_gap_caps_confidence(void)
 {
     conversation c;
-    open_connection(&c);
-    request_response(&c, 100, 200);
-    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
-    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 30);
-    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
-    send_raw(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT], c.next_seq[SERVER], 0, 5);   /* duplicate */
-    const rst_diagnosis *d = passive_reset(&c, SERVER, 20);
-    g_assert_false(d->capture_gap);
-    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
-
-    open_connection(&c);
+    open_connection(&c);   /* test_late_after_close: high on the whole capture */
     send_unseen(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 200, 200);   /* acks the unseen request */
     send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
-    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
-    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 30);
-    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
-    send_raw(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT], c.next_seq[SERVER], 0, 5);
-    d = passive_reset(&c, SERVER, 20);
+    const rst_diagnosis *d = close_then_straggler(&c);
     assert_diag(d, "server", "closed", "passive", "late-after-close", "NO_SOCKET");
     g_assert_true(d->capture_gap);
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
@@ -366,11 +359,7 @@ static void test_late_after_close_without_handshake(void)
     conv_init(&c, 1000, 5000);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 0);
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 200, 30);
-    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
-    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 30);
-    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
-    send_raw(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT], c.next_seq[SERVER], 0, 5);   /* duplicate */
-    const rst_diagnosis *d = passive_reset(&c, SERVER, 20);
+    const rst_diagnosis *d = close_then_straggler(&c);
     assert_diag(d, "server", "closed", "passive", "late-after-close", "NO_SOCKET");
     assert_alternatives(d, "", "TCP_FLAGS");
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);

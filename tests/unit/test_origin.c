@@ -384,20 +384,31 @@ static void test_burst_with_moving_sequence(void)
     assert_cause(d, "injected");
 }
 
+/* A request answered in two segments, each ACKed by the client (the last ACK in the
+ * capture or not); returns what the first ACK acked. */
+static uint32_t answer_in_two_segments(scene *s, gboolean last_ack_captured)
+{
+    scene_init(s, NULL);
+    handshake(&s->c);
+    send(&s->c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&s->c, SERVER, TCP_FLAG_ACK, 1428, 200);
+    send(&s->c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    uint32_t first_ack = s->c.next_seq[SERVER];
+    send(&s->c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 972, 10);
+    if (last_ack_captured)
+        send(&s->c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    else
+        send_unseen(&s->c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    return first_ack;
+}
+
 /* With latency on the path, the client's ACKs of two data segments are in flight
  * when the server aborts: its stack answers each with a bare RST at the sequence
  * number that ACK acked, the earlier one behind the abort's. No burst. */
 static void test_answers_to_acks_in_flight_are_no_burst(void)
 {
     scene s;
-    scene_init(&s, NULL);
-    handshake(&s.c);
-    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
-    send(&s.c, SERVER, TCP_FLAG_ACK, 1428, 200);
-    send(&s.c, CLIENT, TCP_FLAG_ACK, 0, 10);
-    uint32_t first_ack = s.c.next_seq[SERVER];
-    send(&s.c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 972, 10);
-    send(&s.c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    uint32_t first_ack = answer_in_two_segments(&s, TRUE);
     const rst_diagnosis *first = attributed(&s, forged(&s, SERVER, 0, 64, 10));
     rst_diagnosis first_copy = *first;
     tcp_segment answer = make_segment(&s.c, SERVER, TCP_FLAG_RST, first_ack, 0, 0, 5000);
@@ -414,14 +425,7 @@ static void test_answers_to_acks_in_flight_are_no_burst(void)
 static void test_answer_to_unseen_ack_is_no_burst(void)
 {
     scene s;
-    scene_init(&s, NULL);
-    handshake(&s.c);
-    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
-    send(&s.c, SERVER, TCP_FLAG_ACK, 1428, 200);
-    send(&s.c, CLIENT, TCP_FLAG_ACK, 0, 10);
-    uint32_t first_ack = s.c.next_seq[SERVER];
-    send(&s.c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 972, 10);
-    send_unseen(&s.c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    uint32_t first_ack = answer_in_two_segments(&s, FALSE);
     attributed(&s, forged(&s, SERVER, 0, 64, 10));
     tcp_segment answer = make_segment(&s.c, SERVER, TCP_FLAG_RST, first_ack, 0, 0, 5000);
     after_server_rst(&s, 5000);
