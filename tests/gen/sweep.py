@@ -13,7 +13,8 @@ capture (two passes, as tests/check_captures.py scores) and this script
 prints agreement per kernel reason and per confidence level, and writes
 docs/accuracy.md. With --loss (default 1 % and 5 %) it scores copies of the
 captures again that miss that share of their frames, as a busy capture host
-would, to check that the confidence levels hold on incomplete captures.
+would, and with --late (default 30 %) copies started after that share of their
+frames, to check that the confidence levels hold on incomplete captures.
 
 Not a CI test: it needs root, network namespaces and the tracepoint, and it
 takes minutes. Each generator run holds /tmp/rstdiag-gen.lock (one tracer at
@@ -97,10 +98,9 @@ def saved_labels(outdir):
     return rows
 
 
-def drop_frames(src, dst, rate, key, keep):
-    """Copy the pcap src to dst without each frame (but those in keep) with
-    probability rate, drawn from a generator seeded by key; returns old frame
-    number -> new one for the frames kept."""
+def drop_frames(src, dst, dropped):
+    """Copy the pcap src to dst without the frames for which dropped(number,
+    count) is true; returns old frame number -> new one for the frames kept."""
     with open(src, "rb") as f:
         data = f.read()
     magic = data[:4]
@@ -110,35 +110,43 @@ def drop_frames(src, dst, rate, key, keep):
         endian = ">"
     else:
         raise ValueError("%s: not a pcap file" % src)
-    rng = random.Random(key)
-    out, kept, at, number = [data[:24]], {}, 24, 0
+    records, at = [], 24
     while at + 16 <= len(data):
         size = 16 + struct.unpack(endian + "I", data[at + 8:at + 12])[0]
-        number += 1
-        if number in keep or rng.random() >= rate:
-            out.append(data[at:at + size])
-            kept[number] = len(kept) + 1
+        records.append(data[at:at + size])
         at += size
+    out, kept = [data[:24]], {}
+    for number, record in enumerate(records, 1):
+        if not dropped(number, len(records)):
+            out.append(record)
+            kept[number] = len(kept) + 1
     with open(dst, "wb") as f:
         f.write(b"".join(out))
     return kept
 
 
-def lossy_copy(outdir, lossdir, rows, rate, seed):
-    """The captures of outdir as a capture host that misses packets would have
-    taken them: in lossdir, with the label rows renumbered."""
-    os.makedirs(lossdir, exist_ok=True)
+def derived_copy(outdir, copydir, rows, kind, share, seed):
+    """The captures of outdir as a lesser capture would have shown them, in
+    copydir with the label rows renumbered: kind "loss", a capture host that
+    misses that share of the frames (drawn per seed and capture; the scored RSTs
+    are kept), or "late", one started after that share of them."""
+    os.makedirs(copydir, exist_ok=True)
     for path in glob.glob(os.path.join(outdir, "paths-*.tsv")):
-        shutil.copy(path, lossdir)
+        shutil.copy(path, copydir)
     scored = collections.defaultdict(set)
     for row in rows:
         scored[row["capture"]].add(int(row["frame"]))
     renumbered = {}
     for capture, frames in scored.items():
-        renumbered[capture] = drop_frames(os.path.join(outdir, capture), os.path.join(lossdir, capture), rate,
-                                          "%d/%s/%g" % (seed, capture, rate), frames)
-    rows = [dict(row, frame=str(renumbered[row["capture"]][int(row["frame"])])) for row in rows]
-    with open(os.path.join(lossdir, "labels.tsv"), "w", newline="") as f:   # to look into misses
+        if kind == "loss":
+            rng = random.Random("%d/%s/%g" % (seed, capture, share))
+            dropped = lambda number, count: number not in frames and rng.random() < share  # noqa: E731
+        else:
+            dropped = lambda number, count: number <= int(count * share)  # noqa: E731
+        renumbered[capture] = drop_frames(os.path.join(outdir, capture), os.path.join(copydir, capture), dropped)
+    rows = [dict(row, frame=str(renumbered[row["capture"]][int(row["frame"])])) for row in rows
+            if int(row["frame"]) in renumbered[row["capture"]]]
+    with open(os.path.join(copydir, "labels.tsv"), "w", newline="") as f:   # to look into misses
         writer = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
         writer.writeheader()
         writer.writerows(rows)
@@ -270,20 +278,33 @@ def report(totals, args, names, seeds_done, skipped, elapsed):
     w("")
     confidence_table(w, totals)
     w("")
-    if args.loss:
-        w("## Captures that miss packets")
+    # the lesser captures: (kind, shares, heading, what it shows, a table's title)
+    lesser = [
+        ("loss", args.loss, "Captures that miss packets",
+         "A capture host under load, or a mirror port, misses packets the hosts did exchange. The same "
+         "captures again, each frame but the scored RSTs dropped at random with the probability given "
+         "(drawn per seed and capture). A lost segment may be the one a rule rests on (the unread data, "
+         "the ACK of a FIN, the peer's ACK a second RST answers), so a RST whose stream shows a hole "
+         "(a segment starting past what its side sent before, an ACK of data never seen) is at most "
+         "`medium`.", "Frames dropped: %g %%"),
+        ("late", args.late, "Captures that begin late",
+         "A capture started while connections were open misses their handshakes: roles are then guessed "
+         "from the ports, the phase may be `unknown`, and neither what a side sent before nor whether a "
+         "listener is there shows. The same captures again without their first frames (the share "
+         "given); the RSTs left are scored for their kernel reasons (the phase labels describe the "
+         "whole connection, so they are not scored here).", "First %g %% of the frames cut"),
+    ]
+    for kind, shares, heading, text, title in lesser:
+        if not shares:
+            continue
+        w("## " + heading)
         w("")
-        w("A capture host under load, or a mirror port, misses packets the hosts did exchange. The same "
-          "captures again, each frame but the scored RSTs dropped at random with the probability given "
-          "(drawn per seed and capture). A lost segment may be the one a rule rests on (the unread data, "
-          "the ACK of a FIN, the peer's ACK a second RST answers), so a RST whose stream shows a hole "
-          "(a segment starting past what its side sent before, an ACK of data never seen) is at most "
-          "`medium`.")
+        w(text)
         w("")
-        for rate in args.loss:
-            w("Frames dropped: %g %%" % (100 * rate))
+        for share in shares:
+            w(title % (100 * share))
             w("")
-            confidence_table(w, totals["loss:%g" % rate])
+            confidence_table(w, totals["%s:%g" % (kind, share)])
             w("")
     w("## The load scenario and the rest")
     w("")
@@ -344,6 +365,9 @@ def main():
     ap.add_argument("--loss", default="0.01,0.05", type=lambda v: [float(x) for x in v.split(",") if x],
                     help="also score copies of the captures missing this share of their frames "
                          "(comma-separated; empty: none)")
+    ap.add_argument("--late", default="0.3", type=lambda v: [float(x) for x in v.split(",") if x],
+                    help="also score copies of the captures without this share of their first frames, "
+                         "as a capture started late (comma-separated; empty: none)")
     args = ap.parse_args()
     if os.geteuid() != 0 and not args.rescore:
         sys.exit("sweep: needs root (network namespaces, tracepoint)")
@@ -373,12 +397,12 @@ def main():
             continue
         seeds_done += 1
         score_run(build, outdir, rows, allowed, totals)
-        for rate in args.loss:
-            lossdir = os.path.join(args.workdir, "loss-%g" % rate, "seed-%d" % seed)
-            key = "loss:%g" % rate
+        for kind, share in [("loss", rate) for rate in args.loss] + [("late", share) for share in args.late]:
+            key = "%s:%g" % (kind, share)
+            copydir = os.path.join(args.workdir, "%s-%g" % (kind, share), "seed-%d" % seed)
             totals.setdefault(key, collections.defaultdict(Score))
             totals[key].setdefault("misses", collections.Counter())
-            score_run(build, lossdir, lossy_copy(outdir, lossdir, rows, rate, seed), allowed, totals[key])
+            score_run(build, copydir, derived_copy(outdir, copydir, rows, kind, share, seed), allowed, totals[key])
         all_ = totals["all"]
         print("seed %d: %d RSTs so far; kernel reason %s, cause %s, best-or-alternative %s" % (
             seed, all_.n, all_.pct("reason"), all_.pct("cause"), all_.pct("named")), flush=True)
