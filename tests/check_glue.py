@@ -6,7 +6,9 @@ field registration, preferences, expert info, Info column and filtering.
 Usage: check_glue.py BUILD_DIR [unittest args]
 """
 import os
+import subprocess
 import sys
+import tempfile
 import unittest
 
 import tshark_run
@@ -118,6 +120,28 @@ class ExpertInfo(unittest.TestCase):
         self.assertEqual(self.severities("fin_straggler.pcap"), [PI_NOTE] * 3)
         self.assertEqual(self.severities("unread_server.pcap"), [PI_WARN] * 3)
         self.assertEqual(self.severities("accept_overflow.pcap"), [PI_ERROR] * 4)
+
+
+class IncompleteCaptures(unittest.TestCase):
+    """A capture that missed a segment: the verdicts of its stream are no longer high."""
+
+    def verdicts(self, path):
+        out, _ = tshark("-r", path, "-2", "-Y", "rstdiag", "-T", "fields", "-E", "separator=/t", "-e", "tcp.stream",
+                        "-e", "rstdiag.cause", "-e", "rstdiag.confidence", "-e", "rstdiag.evidence")
+        return {int(line.split("\t")[0]): line.split("\t")[1:] for line in out.splitlines()}
+
+    def test_a_missed_request_lowers_its_streams_confidence(self):
+        whole = self.verdicts(capture("fin_straggler.pcap"))
+        self.assertEqual([whole[0][:2], whole[1][:2]], [["late-after-close", "high"]] * 2)
+        with tempfile.TemporaryDirectory() as tmp:
+            lossy = os.path.join(tmp, "lossy.pcap")
+            # frame 6: the client's request on stream 0, which the server's ACK then acknowledges
+            subprocess.run(["editcap", capture("fin_straggler.pcap"), lossy, "6"], check=True)
+            lossy_verdicts = self.verdicts(lossy)
+        cause, confidence, evidence = lossy_verdicts[0]
+        self.assertEqual([cause, confidence], ["late-after-close", "medium"])
+        self.assertIn("(segments missing from the capture)", evidence)
+        self.assertEqual(lossy_verdicts[1], whole[1])
 
 
 if __name__ == "__main__":
