@@ -329,8 +329,13 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
     }
     peer->probes = 0;   /* anything from us answers the peer's probes */
 
-    if ((seg->flags & TCP_FLAG_ACK) && !rst && conn_side_tracked(peer) && seq_after(seg->ack, peer->next_seq))
+    if ((seg->flags & TCP_FLAG_ACK) && !rst && conn_side_tracked(peer) && seq_after(seg->ack, peer->next_seq)) {
+        /* what the peer acknowledges was sent, though the capture missed it */
+        uint32_t unseen = seg->ack - peer->next_seq;
         peer->flags |= SIDE_UNSEEN_DATA;
+        peer->payload_bytes = peer->payload_bytes > G_MAXUINT32 - unseen ? G_MAXUINT32 : peer->payload_bytes + unseen;
+        peer->next_seq = seg->ack;
+    }
     if (seg->flags & TCP_FLAG_ACK) {
         me->last_ack = seg->ack;
         me->flags |= SIDE_ACKED;

@@ -59,7 +59,8 @@ enum {
     SIDE_WINDOW_SHUT_ON   = 1u << 16,
     /* the capture missed some of this side's segments: a later one began past
      * its sequence space, or the peer acknowledged more than it showed (what
-     * Wireshark calls "previous segment not captured" and "ACKed unseen segment") */
+     * Wireshark calls "previous segment not captured" and "ACKed unseen segment";
+     * next_seq and payload_bytes then count what the peer acknowledged) */
     SIDE_UNSEEN_DATA      = 1u << 17,
 };
 
@@ -78,7 +79,7 @@ enum {
 typedef struct {
     uint32_t next_seq;        /* one past the highest sequence number sent */
     uint32_t last_ack;        /* ack number of the latest segment with ACK */
-    uint32_t payload_bytes;   /* new payload bytes sent (no retransmissions) */
+    uint32_t payload_bytes;   /* new payload bytes sent (no retransmissions), or acknowledged by the peer */
     uint32_t last_data_tick;  /* when new payload was last sent */
     uint8_t  window_code;     /* latest advertised window, conn_window_encode() */
     uint8_t  peak_window_code; /* largest advertised window, conn_window_encode() */

@@ -333,6 +333,19 @@ static void test_capture_gap_caps_confidence(void)
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
     g_assert_nonnull(strstr(d->evidence, "segments missing from the capture"));
 
+    /* the server's answer missed, the client's ACK of it seen: the server sent it, so
+     * its abort at the end of it is a live socket's (active), not a shape no stack sends */
+    open_connection(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send_unseen(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 600, 200);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    g_assert_cmpuint(c.st.side[SERVER].next_seq, ==, c.next_seq[SERVER]);
+    g_assert_cmpuint(c.st.side[SERVER].payload_bytes, ==, 600);
+    d = active_reset(&c, SERVER, 20);
+    assert_token(rst_shape_token, d->shape, "active");
+    g_assert_true(d->capture_gap);
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+
     /* a hole in a side's own sequence numbers */
     open_connection(&c);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
