@@ -175,6 +175,12 @@ static void track_handshake(conn_side *me, const conn_side *peer, const tcp_segm
     }
 }
 
+/* payload_bytes grows by n, saturating. */
+static void add_payload(conn_side *side, uint32_t n)
+{
+    side->payload_bytes = side->payload_bytes > G_MAXUINT32 - n ? G_MAXUINT32 : side->payload_bytes + n;
+}
+
 /* Sequence space, new payload and probes of the sending side. */
 static void track_sequence(conn_side *me, conn_side *peer, const tcp_segment *seg, uint32_t now)
 {
@@ -191,8 +197,7 @@ static void track_sequence(conn_side *me, conn_side *peer, const tcp_segment *se
             me->writes = 0;   /* a new burst: the peer spoke since our last data */
         if ((seg->flags & TCP_FLAG_PSH) && me->writes < CONN_COUNTER_MAX)
             me->writes++;
-        me->payload_bytes = (me->payload_bytes > G_MAXUINT32 - fresh) ? G_MAXUINT32
-                                                                        : me->payload_bytes + fresh;
+        add_payload(me, fresh);
         me->last_data_tick = now;
         if (seg->flags & TCP_FLAG_PSH)
             me->flags |= SIDE_LAST_DATA_PSH;
@@ -265,7 +270,7 @@ gboolean conn_seq_sent(const conn_stream *st, unsigned sender, uint32_t seq)
     const conn_side *me = &st->side[sender];
     uint32_t back = me->next_seq - seq;
     if (!conn_side_tracked(me))
-        return FALSE;
+        return TRUE;   /* nothing but RSTs of it captured: its sequence space is unknown */
     if (!(me->flags & (SIDE_SENT_SYN | SIDE_SENT_SYNACK)))
         return back < CONN_SEQ_SPAN_MAX;
     return back <= me->payload_bytes + 2u;   /* +2: the sequence numbers of a SYN and a FIN */
@@ -331,9 +336,8 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
 
     if ((seg->flags & TCP_FLAG_ACK) && !rst && conn_side_tracked(peer) && seq_after(seg->ack, peer->next_seq)) {
         /* what the peer acknowledges was sent, though the capture missed it */
-        uint32_t unseen = seg->ack - peer->next_seq;
         peer->flags |= SIDE_UNSEEN_DATA;
-        peer->payload_bytes = peer->payload_bytes > G_MAXUINT32 - unseen ? G_MAXUINT32 : peer->payload_bytes + unseen;
+        add_payload(peer, seg->ack - peer->next_seq);
         peer->next_seq = seg->ack;
     }
     if (seg->flags & TCP_FLAG_ACK) {

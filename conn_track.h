@@ -144,10 +144,11 @@ gboolean conn_find_trigger(const conn_stream *st, unsigned sender, const tcp_seg
  * with latency on the path, each of the peer's ACKs still in flight draws one. */
 gboolean conn_seq_acked(const conn_stream *st, unsigned sender, uint32_t seq);
 
-/* TRUE when seq is a sequence number `sender` has sent (at or behind its next one):
- * one the peer may acknowledge, in a segment the capture shows or in one it missed.
- * Without the side's SYN in the capture, what it sent before is unknown: any
- * number within a window behind its next one. */
+/* TRUE when seq is a sequence number `sender` may have sent (at or behind its next
+ * one): one the peer may acknowledge, in a segment the capture shows or in one it
+ * missed. Without the side's SYN in the capture, what it sent before is unknown:
+ * any number within a window behind its next one; with nothing but its RSTs
+ * captured, any number. */
 gboolean conn_seq_sent(const conn_stream *st, unsigned sender, uint32_t seq);
 
 /* Listening endpoints seen anywhere in the capture: knowledge across streams,

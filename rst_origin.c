@@ -120,8 +120,7 @@ static gboolean ttl_as_host(const attribution *a, char *note, size_t size)
  * its bare RSTs may answer what the peer sent before the capture began. */
 static gboolean answers_peer_segment(const conn_stream *st, unsigned sender, const tcp_segment *rst)
 {
-    return !(rst->flags & TCP_FLAG_ACK)
-        && (!conn_side_tracked(&st->side[sender]) || conn_seq_sent(st, sender, rst->seq));
+    return !(rst->flags & TCP_FLAG_ACK) && conn_seq_sent(st, sender, rst->seq);
 }
 
 static gboolean injector_burst(const attribution *a, char *note, size_t size)
