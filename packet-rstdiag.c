@@ -92,13 +92,6 @@ static guint pref_response_timeout_ms = RESPONSE_TIMEOUT_DEFAULT_MS;
 static idle_timer_table idle_timers;
 static rst_settings settings = { RESPONSE_TIMEOUT_DEFAULT_MS, &idle_timers };
 static const char *pref_idle_timers = "";
-/* File-scope state: the conn_stream of every tcp.stream, in chunks of
- * STREAM_CHUNK. Stream numbers are dense (0, 1, 2, ...), so the index finds a
- * stream without hashing and a stream costs its 100 bytes. Allocated in file
- * scope; the pointers are cleared by the init and cleanup routines. */
-#define STREAM_CHUNK 256
-static conn_stream **stream_chunks;
-static guint32 stream_chunk_count;
 /* listening address:port pairs seen across streams (SYN-ACKs) */
 static conn_listeners *listeners;
 /* stream index -> reset_history, for streams that had a RST */
@@ -165,19 +158,17 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const f
 }
 
 
-static conn_stream *stream_state(guint32 stream)
+/* Learning that waits (track_frame): the sender's host, the listeners, the stream. */
+static void track_deferred(void)
 {
-    guint32 chunk = stream / STREAM_CHUNK;
-    if (chunk >= stream_chunk_count) {
-        guint32 count = MAX(MAX(stream_chunk_count * 2, chunk + 1), 16);
-        stream_chunks = (conn_stream **)wmem_realloc(wmem_file_scope(), stream_chunks,
-                                                     count * sizeof *stream_chunks);
-        memset(stream_chunks + stream_chunk_count, 0, (count - stream_chunk_count) * sizeof *stream_chunks);
-        stream_chunk_count = count;
+    for (guint i = 0; i < segment_deferred_count(); i++) {
+        const frame_segment *fs = segment_deferred(i);
+        conn_stream *st = segment_stream(fs->stream);
+        hosts_learn(fs, st);
+        conn_listeners_learn(listeners, fs->src.data, (size_t)fs->src.len, st, &fs->seg);
+        conn_track_segment(st, &fs->seg);
     }
-    if (stream_chunks[chunk] == NULL)
-        stream_chunks[chunk] = (conn_stream *)wmem_alloc0(wmem_file_scope(), STREAM_CHUNK * sizeof(conn_stream));
-    return &stream_chunks[chunk][stream % STREAM_CHUNK];
+    segment_deferred_clear();
 }
 
 /* First sight of a frame: update its stream and, for a RST,
@@ -192,8 +183,20 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
     const tcp_segment *seg = &fs.seg;
     last_tracked_frame = pinfo->num;
 
-    conn_stream *st = stream_state(fs.stream);
-    hosts_learn(tvb, &fs, st);
+    conn_stream *st = segment_stream(fs.stream);
+    /* A segment of a stream without a RST is learnt later, with others: nothing
+     * reads its stream or hosts before the next RST or a frame of a reset stream,
+     * which catch up first; the tracker's code then runs once for many frames
+     * (it cost as much as all the rest per frame, bench/notes.md). */
+    if (!(seg->flags & TCP_FLAG_RST) && !((st->side[0].flags | st->side[1].flags) & SIDE_SENT_RST)
+        && segment_defer(&fs)) {
+        log_sources_note_payload(tvb, seg->payload_len, fs.stream);
+        if (segment_deferred_count() == SEGMENT_DEFER_MAX)
+            track_deferred();
+        return NULL;
+    }
+    track_deferred();
+    hosts_learn(&fs, st);
 
     rstdiag_record *record = NULL;
     reset_history *history = NULL;
@@ -469,8 +472,6 @@ static void rstdiag_init(void)
      * settings are derived from the preferences again here, for every file
      * and every redissection. */
     apply_preferences();
-    stream_chunks = NULL;
-    stream_chunk_count = 0;
     last_tracked_frame = 0;
     seen_rst = FALSE;
     conn_listeners_free(listeners);   /* normally freed by the cleanup already */
@@ -483,8 +484,6 @@ static void rstdiag_cleanup(void)
 {
     fflush(stdout);   /* after tshark's output, not inside it */
     log_sources_file_cleanup(last_tracked_frame);
-    stream_chunks = NULL;   /* freed with the file scope */
-    stream_chunk_count = 0;
     conn_listeners_free(listeners);
     listeners = NULL;
     segment_file_cleanup();

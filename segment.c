@@ -276,10 +276,111 @@ static gboolean read_untapped(tvbuff_t *tvb, packet_info *pinfo, frame_segment *
     return TRUE;
 }
 
+/* The option layout of a SYN or SYN-ACK: its option kinds in order, up to the first EOL. */
+static syn_layout read_syn_layout(tvbuff_t *tvb, const frame_segment *fs)
+{
+    gint len = (gint)tvb_captured_length(tvb);
+    const guint8 *data = tvb_get_ptr(tvb, 0, len);
+    gint header = fs->tcp_header;
+    if (header < 0 || header + 20 > len)
+        return LAYOUT_UNSEEN;
+    gint end = MIN(header + (data[header + 12] >> 4) * 4, len);
+    guint8 kinds[SYN_OPTION_KINDS_MAX];
+    size_t count = 0;
+    for (gint at = header + 20; at < end && count < sizeof kinds;) {
+        guint8 kind = data[at];
+        kinds[count++] = kind;
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            at++;
+            continue;
+        }
+        if (at + 1 >= end || data[at + 1] < 2)
+            break;
+        at += data[at + 1];
+    }
+    return host_syn_layout(kinds, count);
+}
+
 gboolean segment_read(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs)
 {
     fs->tapped = read_tapped(tvb, pinfo, fs);
-    return fs->tapped || read_untapped(tvb, pinfo, fs);
+    if (!fs->tapped && !read_untapped(tvb, pinfo, fs))
+        return FALSE;
+    fs->layout = (fs->seg.flags & TCP_FLAG_SYN) ? read_syn_layout(tvb, fs) : LAYOUT_UNSEEN;
+    return TRUE;
+}
+
+/* ---- the streams' state, and segments whose tracking waits ---------------- */
+
+/* The conn_stream of every tcp.stream, in chunks of STREAM_CHUNK. Stream
+ * numbers are dense (0, 1, 2, ...), so the index finds a stream without
+ * hashing and a stream costs its 100 bytes. Allocated in file scope; the
+ * pointers are cleared with each file. */
+#define STREAM_CHUNK 256
+static conn_stream **stream_chunks;
+static guint32 stream_chunk_count;
+
+conn_stream *segment_stream(guint32 stream)
+{
+    guint32 chunk = stream / STREAM_CHUNK;
+    if (chunk >= stream_chunk_count) {
+        guint32 count = MAX(MAX(stream_chunk_count * 2, chunk + 1), 16);
+        stream_chunks = (conn_stream **)wmem_realloc(wmem_file_scope(), stream_chunks,
+                                                     count * sizeof *stream_chunks);
+        memset(stream_chunks + stream_chunk_count, 0, (count - stream_chunk_count) * sizeof *stream_chunks);
+        stream_chunk_count = count;
+    }
+    if (stream_chunks[chunk] == NULL)
+        stream_chunks[chunk] = (conn_stream *)wmem_alloc0(wmem_file_scope(), STREAM_CHUNK * sizeof(conn_stream));
+    return &stream_chunks[chunk][stream % STREAM_CHUNK];
+}
+
+#define KEPT_ADDRESS_MAX 16   /* an IPv6 address */
+typedef struct {
+    frame_segment fs;   /* its addresses point at the bytes below */
+    guint8 src[KEPT_ADDRESS_MAX];
+    guint8 dst[KEPT_ADDRESS_MAX];
+} kept_segment;
+static kept_segment deferred[SEGMENT_DEFER_MAX];
+static guint deferred_count;
+
+/* Points addr at a copy of its bytes in room (an IPv4 address copied
+ * without a call to memcpy: most segments carry one). */
+static void keep_address(address *addr, guint8 *room)
+{
+    if (addr->len == 4)
+        memcpy(room, addr->data, 4);
+    else if (addr->len > 0)
+        memcpy(room, addr->data, (size_t)addr->len);
+    addr->data = room;
+}
+
+gboolean segment_defer(const frame_segment *fs)
+{
+    if (deferred_count >= SEGMENT_DEFER_MAX || fs->src.len > KEPT_ADDRESS_MAX || fs->dst.len > KEPT_ADDRESS_MAX)
+        return FALSE;
+    kept_segment *kept = &deferred[deferred_count++];
+    kept->fs = *fs;
+    keep_address(&kept->fs.src, kept->src);
+    keep_address(&kept->fs.dst, kept->dst);
+    return TRUE;
+}
+
+guint segment_deferred_count(void)
+{
+    return deferred_count;
+}
+
+const frame_segment *segment_deferred(guint index)
+{
+    return &deferred[index].fs;
+}
+
+void segment_deferred_clear(void)
+{
+    deferred_count = 0;
 }
 
 /* ---- facts across streams ------------------------------------------------- */
@@ -376,36 +477,9 @@ rst_vendor_info *segment_vendor(tvbuff_t *tvb, const frame_segment *fs)
     return (rst_vendor_info *)wmem_memdup(wmem_file_scope(), &info, sizeof info);
 }
 
-/* The option layout of a SYN or SYN-ACK: its option kinds in order, up to the first EOL. */
-static syn_layout read_syn_layout(tvbuff_t *tvb, const frame_segment *fs)
-{
-    gint len = (gint)tvb_captured_length(tvb);
-    const guint8 *data = tvb_get_ptr(tvb, 0, len);
-    gint header = fs->tcp_header;
-    if (header < 0 || header + 20 > len)
-        return LAYOUT_UNSEEN;
-    gint end = MIN(header + (data[header + 12] >> 4) * 4, len);
-    guint8 kinds[SYN_OPTION_KINDS_MAX];
-    size_t count = 0;
-    for (gint at = header + 20; at < end && count < sizeof kinds;) {
-        guint8 kind = data[at];
-        kinds[count++] = kind;
-        if (kind == 0)
-            break;
-        if (kind == 1) {
-            at++;
-            continue;
-        }
-        if (at + 1 >= end || data[at + 1] < 2)
-            break;
-        at += data[at + 1];
-    }
-    return host_syn_layout(kinds, count);
-}
-
 /* What the sender's packets show (TTL, IP ID, SYN option layout, from all
  * its streams) and the handshake round trips, learnt before seg is tracked. */
-void hosts_learn(tvbuff_t *tvb, const frame_segment *fs, const conn_stream *st)
+void hosts_learn(const frame_segment *fs, const conn_stream *st)
 {
     const tcp_segment *seg = &fs->seg;
     gboolean syn = (seg->flags & TCP_FLAG_SYN) != 0, ack = (seg->flags & TCP_FLAG_ACK) != 0;
@@ -413,7 +487,7 @@ void hosts_learn(tvbuff_t *tvb, const frame_segment *fs, const conn_stream *st)
         return;
     host_facts *facts = host_entry(&fs->src, TRUE);
     if (syn)
-        host_learn_layout(facts, read_syn_layout(tvb, fs));
+        host_learn_layout(facts, fs->layout);
     if (!host_learns_from(seg))
         return;
     unsigned dir = conn_side_of(st, seg);
@@ -486,6 +560,9 @@ void segment_register(void)
 void segment_file_init(gboolean enabled)
 {
     memset(host_cache, 0, sizeof host_cache);   /* the last file's keys went with its file scope */
+    stream_chunks = NULL;
+    stream_chunk_count = 0;
+    deferred_count = 0;
     if (!enabled || tap_helper_registered)
         return;
     /* A listener without callbacks: it only makes the taps queue their data
@@ -503,6 +580,9 @@ void segment_file_init(gboolean enabled)
 
 void segment_file_cleanup(void)
 {
+    stream_chunks = NULL;   /* freed with the file scope */
+    stream_chunk_count = 0;
+    deferred_count = 0;
     if (tap_helper_registered) {
         remove_tap_listener(&tap_helper_token);
         tap_helper_registered = FALSE;

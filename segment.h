@@ -18,20 +18,33 @@
 /* One frame's TCP segment, read once. */
 typedef struct {
     tcp_segment seg;
-    address src;          /* shallow: valid while the frame is dissected */
+    address src;          /* shallow: valid while the frame is dissected (or kept, segment_defer) */
     address dst;
     guint32 stream;       /* tcp.stream */
     gint tcp_header;      /* offset of its TCP header in the frame's bytes; -1: not found */
+    syn_layout layout;    /* a SYN's option layout; LAYOUT_UNSEEN for other segments */
     gboolean tapped;      /* read from TCP's tap; FALSE: this pass runs no taps (tshark -2's first) */
 } frame_segment;
 
 /* Handoff: the tap and protocols the reader looks for, and the maps across
  * streams (emptied with each file). */
 void segment_register(void);
-/* Per file, when rstdiag is enabled: the helper tap listener that makes the
- * taps queue their data. */
+/* Per file: the stream table and the deferred segments emptied; when rstdiag
+ * is enabled, the helper tap listener that makes the taps queue their data. */
 void segment_file_init(gboolean enabled);
 void segment_file_cleanup(void);
+
+/* The state of a tcp.stream (file scope; zeroed when first asked for). */
+conn_stream *segment_stream(guint32 stream);
+
+/* Segments whose tracking waits: copies that outlive their frames, in
+ * capture order. segment_defer is FALSE (nothing kept) for an address
+ * longer than an IPv6 one. */
+#define SEGMENT_DEFER_MAX 64
+gboolean segment_defer(const frame_segment *fs);
+guint segment_deferred_count(void);
+const frame_segment *segment_deferred(guint index);
+void segment_deferred_clear(void);
 
 /* The frame's innermost TCP segment (not a header quoted in an ICMP error);
  * FALSE when it has none. A TCP header that could not be read is told once. */
@@ -45,7 +58,7 @@ rst_vendor_info *segment_vendor(tvbuff_t *tvb, const frame_segment *fs);
 
 /* Learn from a segment its sender's TTL, IP ID, SYN option layout and the
  * handshake round trips; st is its stream before it. */
-void hosts_learn(tvbuff_t *tvb, const frame_segment *fs, const conn_stream *st);
+void hosts_learn(const frame_segment *fs, const conn_stream *st);
 /* What the capture says about a host; NULL when nothing yet. */
 const host_facts *hosts_find(const address *addr);
 /* The sender's facts and a RST it received on another stream, in another
