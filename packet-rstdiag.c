@@ -157,13 +157,13 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const f
     return record;
 }
 
-
 /* Learning that waits (track_frame): the sender's host, the listeners, the stream. */
 static void track_deferred(void)
 {
-    for (guint i = 0; i < segment_deferred_count(); i++) {
-        const frame_segment *fs = segment_deferred(i);
-        conn_stream *st = segment_stream(fs->stream);
+    guint count = segment_deferred_count();
+    for (guint i = 0; i < count; i++) {
+        conn_stream *st;
+        const frame_segment *fs = segment_deferred(i, &st);
         hosts_learn(fs, st);
         conn_listeners_learn(listeners, fs->src.data, (size_t)fs->src.len, st, &fs->seg);
         conn_track_segment(st, &fs->seg);
@@ -186,10 +186,10 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
     conn_stream *st = segment_stream(fs.stream);
     /* A segment of a stream without a RST is learnt later, with others: nothing
      * reads its stream or hosts before the next RST or a frame of a reset stream,
-     * which catch up first; the tracker's code then runs once for many frames
-     * (it cost as much as all the rest per frame, bench/notes.md). */
+     * which catch up first; the tracker's code is then fetched once for many
+     * frames (per frame, it was the largest part of the cost: bench/notes.md). */
     if (!(seg->flags & TCP_FLAG_RST) && !((st->side[0].flags | st->side[1].flags) & SIDE_SENT_RST)
-        && segment_defer(&fs)) {
+        && segment_defer(&fs, st)) {
         log_sources_note_payload(tvb, seg->payload_len, fs.stream);
         if (segment_deferred_count() == SEGMENT_DEFER_MAX)
             track_deferred();

@@ -340,6 +340,7 @@ conn_stream *segment_stream(guint32 stream)
 #define KEPT_ADDRESS_MAX 16   /* an IPv6 address */
 typedef struct {
     frame_segment fs;   /* its addresses point at the bytes below */
+    conn_stream *st;    /* its stream (chunks never move) */
     guint8 src[KEPT_ADDRESS_MAX];
     guint8 dst[KEPT_ADDRESS_MAX];
 } kept_segment;
@@ -357,12 +358,13 @@ static void keep_address(address *addr, guint8 *room)
     addr->data = room;
 }
 
-gboolean segment_defer(const frame_segment *fs)
+gboolean segment_defer(const frame_segment *fs, conn_stream *st)
 {
     if (deferred_count >= SEGMENT_DEFER_MAX || fs->src.len > KEPT_ADDRESS_MAX || fs->dst.len > KEPT_ADDRESS_MAX)
         return FALSE;
     kept_segment *kept = &deferred[deferred_count++];
     kept->fs = *fs;
+    kept->st = st;
     keep_address(&kept->fs.src, kept->src);
     keep_address(&kept->fs.dst, kept->dst);
     return TRUE;
@@ -373,8 +375,9 @@ guint segment_deferred_count(void)
     return deferred_count;
 }
 
-const frame_segment *segment_deferred(guint index)
+const frame_segment *segment_deferred(guint index, conn_stream **st)
 {
+    *st = deferred[index].st;
     return &deferred[index].fs;
 }
 

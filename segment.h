@@ -37,13 +37,13 @@ void segment_file_cleanup(void);
 /* The state of a tcp.stream (file scope; zeroed when first asked for). */
 conn_stream *segment_stream(guint32 stream);
 
-/* Segments whose tracking waits: copies that outlive their frames, in
- * capture order. segment_defer is FALSE (nothing kept) for an address
- * longer than an IPv6 one. */
+/* Segments whose tracking waits, with their streams: copies that outlive
+ * their frames, in capture order. segment_defer is FALSE (nothing kept) for
+ * an address longer than an IPv6 one. */
 #define SEGMENT_DEFER_MAX 64
-gboolean segment_defer(const frame_segment *fs);
+gboolean segment_defer(const frame_segment *fs, conn_stream *st);
 guint segment_deferred_count(void);
-const frame_segment *segment_deferred(guint index);
+const frame_segment *segment_deferred(guint index, conn_stream **st);
 void segment_deferred_clear(void);
 
 /* The frame's innermost TCP segment (not a header quoted in an ICMP error);
