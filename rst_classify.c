@@ -442,18 +442,19 @@ static void classify_active_abort(rst_context *c)
         uint32_t peer_data_end = data_end(peer);
         gboolean in_flight = (c->rst->flags & TCP_FLAG_ACK) && seq_after(peer_data_end, c->rst->ack);
         gboolean mid_write = !(peer->flags & SIDE_LAST_DATA_PSH);
-        /* The kernel ACKs on read; data whose first ACK is the RST itself was never read. */
+        /* The RST is the first ACK of the peer's latest data. A read sends a pending ACK
+         * at once (tcp_cleanup_rbuf) after two pushed writes, or from a socket that is not
+         * interactive ("pingpong": one that has sent no data); otherwise a read leaves it
+         * to the delayed-ACK timer and the RST may come first either way. */
         gboolean first_ack = (c->rst->flags & TCP_FLAG_ACK) && (me->flags & SIDE_ACKED)
-            && seq_after(c->rst->ack, me->last_ack);
+            && seq_after(c->rst->ack, me->last_ack) && (peer->writes >= 2 || me->payload_bytes == 0);
 
         /* data the RST's sender never got (in flight) or could not take in (its window
-         * shrank) was surely unread; otherwise the application may have read it all and
-         * then aborted (SO_LINGER{1,0}: TCP_STATE): tcp_close() resets with
-         * TCP_ABORT_ON_CLOSE only when unread data is left. A RST that is the first ACK
-         * of the data came within the delayed-ACK time (TCP_DELACK_MAX), which a read
-         * need not cut short; and a server that never answered may be a listener closing
-         * with the connection still in its accept queue (inet_csk_listen_stop ->
-         * tcp_disconnect: TCP_STATE). */
+         * shrank) was surely unread. tcp_close() resets with TCP_ABORT_ON_CLOSE only when
+         * unread data is left; an application that read it all and then aborted
+         * (SO_LINGER{1,0}, as proxies and servers refuse a request they have read) resets
+         * with TCP_STATE, and so does a listener closing with the connection still in its
+         * accept queue (inet_csk_listen_stop -> tcp_disconnect). */
         gboolean surely_unread = in_flight || window_filled;
 
         rst_format_duration(wait, sizeof wait, since_us(c, peer->last_data_tick));
@@ -465,28 +466,25 @@ static void classify_active_abort(rst_context *c)
                 "accept queue", wait, peer->payload_bytes);
             return;
         }
-        if (!c->me_client || surely_unread || mid_write || first_ack) {
+        if (surely_unread || mid_write || first_ack) {
             set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_HIGH);
             if (!surely_unread)
                 add_alternative(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE);
-            if (in_flight || window_filled || mid_write || first_ack)
-                say(c, "%s reset %s after %s data it had not read (%u bytes received%s%s%s%s): "
-                    "close() with unread data; no FIN", c->me_name, wait, c->peer_name,
-                    peer->payload_bytes, in_flight ? "; more was in flight" : "",
-                    window_filled ? "; its receive window had shrunk" : "",
-                    mid_write ? "; the last segment ended mid-write" : "",
-                    first_ack ? "; the RST was the first ACK of the last of it" : "");
-            else
-                say(c, "%s reset %s after %s data it had ACKed but never answered (%u bytes received, "
-                    "%u sent): close() with unread data; no FIN", c->me_name, wait, c->peer_name,
-                    peer->payload_bytes, me->payload_bytes);
+            say(c, "%s reset %s after %s data it had not read (%u bytes received%s%s%s%s): "
+                "close() with unread data; no FIN", c->me_name, wait, c->peer_name,
+                peer->payload_bytes, in_flight ? "; more was in flight" : "",
+                window_filled ? "; its receive window had shrunk" : "",
+                mid_write ? "; the last segment ended mid-write" : "",
+                first_ack ? "; the RST was the first ACK of the last of it" : "");
             return;
         }
+        /* nothing on the wire shows data left unread: the abort that needs none is the
+         * best guess, the close with unread data its alternative */
         set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_HIGH);
         add_alternative(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
-        say(c, "client reset %s after a complete %u-byte response it had ACKed, from a live socket "
-            "with no FIN: SO_LINGER{1,0} close after reading it (TCP_ABORT_ON_CLOSE if unread)",
-            wait, peer->payload_bytes);
+        say(c, "%s reset %s after %s data it had ACKed (%u bytes received, %u sent), from a live socket "
+            "with no FIN: SO_LINGER{1,0} close after reading it (TCP_ABORT_ON_CLOSE if it was left unread)",
+            c->me_name, wait, c->peer_name, peer->payload_bytes, me->payload_bytes);
         return;
     }
     if (me->payload_bytes > 0) {

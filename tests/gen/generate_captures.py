@@ -666,12 +666,12 @@ class Ctx:
 # function returns it settles, stops the capture, reads the trace, tears
 # everything down and labels the RSTs.
 
-def uniform_scenario(intent, server, client, n=3, conn=None, **client_opts):
+def uniform_scenario(intent, server, client, n=3, conn=None, causes=None, **client_opts):
     """A scenario whose n connections all run the same peer.py behaviours:
     `server` (None: nothing listens) and `client`.  `conn` is merged into each
-    client connection spec, client_opts go to S.client()."""
+    client connection spec, causes go to S.ports(), client_opts to S.client()."""
     def sc(S):
-        ps = S.ports(n, intent)
+        ps = S.ports(n, intent, causes)
         if server:
             S.server({p: [server] for p in ps})
         cli = S.client([dict(conn or {}, cport=p, b=client) for p in ps], **client_opts)
@@ -685,6 +685,12 @@ sc_unread_server = uniform_scenario("abort_on_close_unread", "unread", "send_wai
 sc_unread_pipelined = uniform_scenario("abort_on_close_pipelined", "pipelined", "pipelined")
 sc_linger_client = uniform_scenario("linger0_client", "respond_hold", "req_read_linger")
 sc_linger_server = uniform_scenario("linger0_server", "respond_linger", "req_read_all")
+# The server reads the request and aborts with SO_LINGER{1,0} without answering, as a proxy
+# refusing a request or an upstream failing under load does: TCP_STATE, or TCP_ABORT_ON_CLOSE
+# when the client's (varied) write was more than the server read.
+# Nothing on the wire shows whether the request was read: the cause named is the abort.
+sc_reject_after_read = uniform_scenario("linger0_server_unanswered", "read_reject", "req_read_all",
+                                        causes={"endpoint": "abortive-close"})
 sc_handshake_abort = uniform_scenario("linger0_after_handshake", "hold", "connect_linger")
 sc_response_timeout = uniform_scenario("client_timeout_linger0", "read_hold", "req_wait_linger",
                                        n=2, parallel=True, stagger=0.05)
@@ -1185,6 +1191,7 @@ SCENARIOS = [
     dict(name="load", fn=sc_load, sweep_only=True,
          expect={"TCP_ABORT_ON_CLOSE", "TCP_STATE", "TCP_TIMEWAIT_SOCKET", "TCP_ABORT_ON_DATA", "NO_SOCKET",
                  "TCP_FLAGS"}),
+    dict(name="reject_after_read", fn=sc_reject_after_read, expect={"TCP_STATE", "TCP_ABORT_ON_CLOSE"}),
 ]
 for _i, _sd in enumerate(SCENARIOS, 1):
     _sd["idx"] = _i

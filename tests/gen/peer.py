@@ -457,6 +457,8 @@ SERVER = {
     "read_hold": [("read", REQ_LEN), ("drain", 4.0)],
     "respond_close": [("read", REQ_LEN), ("send", "200", 300)],
     "respond_linger": [("read", REQ_LEN), ("send", "200", 300), ("linger0",)],
+    # refuse a request it has read, without an answer (a proxy or a flaky upstream's abort)
+    "read_reject": [("read", REQ_LEN), ("linger0",)],
     "respond_hold": [("read", REQ_LEN), ("send", "200", 500), ("drain", 3.0)],
     "respond_wait_eof": [("read", REQ_LEN), ("send", "200", 300), ("drain", 3.0)],
     "respond_step_close": [("read", REQ_LEN), ("send", "200", 300), ("await_go", "preclose")],

@@ -35,14 +35,18 @@ static void test_refused_rst_not_acking_syn_is_out_of_window(void)
     assert_token(rst_acceptability_token, d->acceptable, "out-of-window");
 }
 
-static void test_unread_request_at_server(void)
+/* A request the server ACKed and never answered: nothing shows it unread, so the
+ * abort after reading it (SO_LINGER{1,0}) comes first, the unread close second. */
+static void test_unanswered_request_at_server(void)
 {
     conversation c;
     open_connection(&c);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 517, 100);
     send(&c, SERVER, TCP_FLAG_ACK, 0, 40);
     const rst_diagnosis *d = active_reset(&c, SERVER, 200);
-    assert_diag(d, "server", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    assert_diag(d, "server", "data", "active", "abortive-close", "TCP_STATE");
+    assert_alternatives(d, "unread-data", "TCP_ABORT_ON_CLOSE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
     assert_token(rst_acceptability_token, d->acceptable, "exact");
     g_assert_cmpuint(d->bytes_client, ==, 517);
     g_assert_cmpuint(d->bytes_server, ==, 0);
@@ -50,14 +54,33 @@ static void test_unread_request_at_server(void)
     g_assert_nonnull(strstr(d->evidence, "517 bytes"));
 }
 
-static void test_pipelined_request_left_unread(void)
+/* On a connection that has answered before (an interactive socket), a read leaves
+ * the ACK of a single request to the delayed-ACK timer: a RST that first ACKs the
+ * next request shows nothing, and the abort after reading it comes first. */
+static void test_next_request_first_acked_by_rst(void)
 {
     conversation c;
     open_connection(&c);
     request_response(&c, 100, 400);
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 10);
     const rst_diagnosis *d = active_reset(&c, SERVER, 50);
+    assert_diag(d, "server", "data", "active", "abortive-close", "TCP_STATE");
+    assert_alternatives(d, "unread-data", "TCP_ABORT_ON_CLOSE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+}
+
+/* The same after two pushed writes: a read would have ACKed them at once. */
+static void test_two_writes_first_acked_by_rst(void)
+{
+    conversation c;
+    open_connection(&c);
+    request_response(&c, 100, 400);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 10);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 10);
+    const rst_diagnosis *d = active_reset(&c, SERVER, 50);
     assert_diag(d, "server", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    assert_alternatives(d, "abortive-close", "TCP_STATE");
+    g_assert_nonnull(strstr(d->evidence, "first ACK of the last"));
 }
 
 static void test_unread_first_acked_by_rst(void)
@@ -736,8 +759,9 @@ static void test_fin_probe_without_connection(void)
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);   /* lowered once, no handshake */
 }
 
-/* A RST that first ACKs the request came within the delayed-ACK time: the server
- * may have read it and aborted (TCP_STATE), or closed with it unread. */
+/* A RST that first ACKs the request of a server that has sent nothing: a read
+ * would have sent that ACK at once, so the request was most likely unread; an
+ * abort after reading it (TCP_STATE) is named. */
 static void test_unread_or_read_then_reset(void)
 {
     conversation c;
@@ -811,7 +835,7 @@ static void test_new_connection_on_reused_tuple(void)
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 600, 200);
     const rst_diagnosis *d = active_reset(&c, CLIENT, 10);
-    assert_diag(d, "client", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    assert_diag(d, "client", "data", "active", "abortive-close", "TCP_STATE");   /* the new connection's own traffic */
     g_assert_cmpuint(d->bytes_server, ==, 600);
 }
 
@@ -832,8 +856,9 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/classify/refused", test_refused);
     g_test_add_func("/classify/refused-out-of-window", test_refused_rst_not_acking_syn_is_out_of_window);
-    g_test_add_func("/classify/unread-request", test_unread_request_at_server);
-    g_test_add_func("/classify/unread-pipelined", test_pipelined_request_left_unread);
+    g_test_add_func("/classify/unanswered-request", test_unanswered_request_at_server);
+    g_test_add_func("/classify/next-request-first-acked", test_next_request_first_acked_by_rst);
+    g_test_add_func("/classify/two-writes-first-acked", test_two_writes_first_acked_by_rst);
     g_test_add_func("/classify/unread-first-acked-by-rst", test_unread_first_acked_by_rst);
     g_test_add_func("/classify/pipelined-answered-once", test_pipelined_requests_answered_once);
     g_test_add_func("/classify/accept-overflow-on-data", test_accept_overflow_on_first_data);
