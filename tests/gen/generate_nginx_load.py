@@ -59,6 +59,7 @@ BEHAVIOURS = ("ok", "ok", "reset", "mid", "slow")
 NS_PREFIX = "rstld"
 SNAPLEN = 160                 # headers and the request line: the capture stays small
 COLUMNS = ["lineno", "leg", "peer", "stream", "rst_frames", "scenario"]
+KERNEL_LABEL_COLUMNS = ["frame", "src", "sport", "dst", "dport", "sender", "kernel_reason"]
 
 
 def linger0(s):
@@ -260,6 +261,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--threads", type=int, default=16)
     ap.add_argument("--keepalive", type=int, default=0, help="idle upstream connections nginx keeps")
+    ap.add_argument("--kernel-labels", help="also write every RST's traced kernel reason to this file "
+                    "(tests/gen/sweep.py --nginx-runs)")
     args = ap.parse_args()
     gn.check_env()
     work = tempfile.mkdtemp(prefix="%s-%d-" % (NS_PREFIX, os.getpid()))
@@ -313,12 +316,18 @@ def main():
                       [json.loads(l) for l in made.splitlines()],
                       [json.loads(l) for l in upstream_seen.splitlines()], traced, gn, gc)
     os.makedirs(args.outdir, exist_ok=True)
-    small = os.path.join(work, "proxy.pcap")
+    small = os.path.join(work, "proxy-snapped.pcap")   # editcap cannot write over its input
     subprocess.run(["editcap", "-F", "pcap", "-s", str(SNAPLEN), pcap, small], check=True, timeout=120)
     for src, name in ((small, "proxy.pcap.gz"), (lab.errlog, "error.log.gz")):
         with open(src, "rb") as f, gzip.GzipFile(os.path.join(args.outdir, name), "wb", mtime=0) as out:
             shutil.copyfileobj(f, out)
     gc.write_tsv(os.path.join(args.outdir, "expected.tsv"), COLUMNS, rows)
+    if args.kernel_labels:
+        listeners = {(gn.UPSTREAM_IP, gn.UPSTREAM_PORT), (gn.PROXY_C_IP, gn.LISTEN_PORT)}
+        gc.write_tsv(args.kernel_labels, KERNEL_LABEL_COLUMNS, [
+            dict(frame=p["frame"], src=p["src"], sport=p["sport"], dst=p["dst"], dport=p["dport"],
+                 sender="server" if (p["src"], p["sport"]) in listeners else "client",
+                 kernel_reason=traced[p["frame"]]["reason"]) for p in rsts if p["frame"] in traced])
     tuples = collections.Counter((p["src"], p["sport"], p["dst"], p["dport"]) for p in pkts
                                  if p["flags"] & gc.F_SYN and not p["flags"] & gc.F_ACK)
     gc.log("nginx %s, keepalive %d: %d packets, %d RSTs (%d traced), %d connections (%d 4-tuples used again); "

@@ -15,6 +15,9 @@ docs/accuracy.md. With --loss (default 1 % and 5 %) it scores copies of the
 captures again that miss that share of their frames, as a busy capture host
 would, and with --late (default 30 %) copies started after that share of their
 frames, to check that the confidence levels hold on incomplete captures.
+With --nginx-runs (default 4) it also runs tests/gen/generate_nginx_load.py
+that many times (a real nginx under load, its upstream keep-alive off and on
+in turn) and scores every RST of nginx's capture against its traced reason.
 
 Not a CI test: it needs root, network namespaces and the tracepoint, and it
 takes minutes. Each generator run holds /tmp/rstdiag-gen.lock (one tracer at
@@ -25,6 +28,7 @@ import collections
 import concurrent.futures
 import csv
 import glob
+import gzip
 import io
 import os
 import platform
@@ -43,6 +47,7 @@ import check_captures  # noqa: E402  (cause table, labels format)
 import tshark_run  # noqa: E402
 
 GENERATOR = os.path.join(HERE, "generate_captures.py")
+NGINX_GENERATOR = os.path.join(HERE, "generate_nginx_load.py")
 LOCK = "/tmp/rstdiag-gen.lock"
 FIELDS = ["frame.number", "rstdiag.sender", "rstdiag.phase", "rstdiag.cause", "rstdiag.kernel_reason",
           "rstdiag.confidence", "rstdiag.cause.alt", "rstdiag.kernel_reason.alt", "rstdiag.origin"]
@@ -179,6 +184,47 @@ class Score:
         return "%.1f %%" % (100.0 * self.hits[key] / self.n) if self.n else "-"
 
 
+def verdict_checks(got, label, allowed):
+    """sender, kernel reason (best guess), cause and named readings against a label"""
+    truth = label["kernel_reason"]
+    alts = set(filter(None, got["rstdiag.kernel_reason.alt"].split(",")))
+    return dict(sender=got["rstdiag.sender"] == label["sender"],
+                reason=got["rstdiag.kernel_reason"] == truth,
+                cause=truth in allowed.get(got["rstdiag.cause"], set()),
+                named=got["rstdiag.kernel_reason"] == truth or truth in alts)
+
+
+def nginx_run(build, run_dir, keepalive, rescore, allowed, totals):
+    """One run of tests/gen/generate_nginx_load.py (nginx between threaded clients and
+    an upstream that resets some requests, under load): every RST of nginx's capture
+    scored against the reason its sender's kernel traced."""
+    labels = os.path.join(run_dir, "kernel-labels.tsv")
+    if not rescore:
+        os.makedirs(run_dir, exist_ok=True)
+        cmd = ["flock", LOCK, sys.executable, NGINX_GENERATOR, "--outdir", run_dir,
+               "--keepalive", str(keepalive), "--kernel-labels", labels]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        if run.returncode != 0:
+            sys.stderr.write("%s: generator failed (%d)\n%s" % (run_dir, run.returncode, run.stderr[-2000:]))
+            return
+    if not os.path.exists(labels):
+        return
+    pcap = os.path.join(run_dir, "proxy.pcap")
+    with gzip.open(pcap + ".gz", "rb") as f, open(pcap, "wb") as out:
+        shutil.copyfileobj(f, out)
+    got_rows = diagnose(build, pcap)
+    with open(labels, newline="") as f:
+        for label in csv.DictReader(f, delimiter="\t"):
+            got = got_rows.get(int(label["frame"])) or dict.fromkeys(FIELDS, "")
+            checks = verdict_checks(got, label, allowed)
+            for key in ("all", "confidence:" + (got["rstdiag.confidence"] or "none"),
+                        "reason:" + label["kernel_reason"]):
+                totals[key].add(**checks)
+            if not checks["reason"]:
+                totals["misses"][(label["kernel_reason"], got["rstdiag.kernel_reason"], got["rstdiag.cause"],
+                                  "keepalive %d" % keepalive)] += 1
+
+
 def score_run(build, outdir, rows, allowed, totals):
     delays = path_delays(outdir)
     by_capture = collections.defaultdict(list)
@@ -194,15 +240,9 @@ def score_run(build, outdir, rows, allowed, totals):
             truth = label["kernel_reason"]
             if got is None:
                 got = dict.fromkeys(FIELDS, "")
-            alts = set(filter(None, got["rstdiag.kernel_reason.alt"].split(",")))
-            checks = dict(
-                sender=got["rstdiag.sender"] == label["sender"],
-                phase=got["rstdiag.phase"] == label["phase"],
-                reason=got["rstdiag.kernel_reason"] == truth,
-                cause=truth in allowed.get(got["rstdiag.cause"], set()),
-                named=got["rstdiag.kernel_reason"] == truth or truth in alts,
-                origin=(got["rstdiag.origin"] == "middlebox") == (label["origin"] == "middlebox"),
-            )
+            checks = dict(verdict_checks(got, label, allowed),
+                          phase=got["rstdiag.phase"] == label["phase"],
+                          origin=(got["rstdiag.origin"] == "middlebox") == (label["origin"] == "middlebox"))
             totals["all"].add(**checks)
             totals["reason:" + truth].add(**checks)
             totals["confidence:" + (got["rstdiag.confidence"] or "none")].add(**checks)
@@ -260,15 +300,17 @@ def report(totals, args, names, seeds_done, skipped, elapsed):
       "cannot rule out in rstdiag.cause.alt / rstdiag.kernel_reason.alt. The largest such pair is a reset "
       "after normal traffic with no FIN: SO_LINGER{1,0} (TCP_STATE) or close() with received data left "
       "unread (TCP_ABORT_ON_CLOSE) look the same on the wire unless data was still in flight or the "
-      "receive window had shrunk. The sweep's writes of 2x and 8x what the peer reads make the second "
-      "reading common here, so the best-guess figure for TCP_ABORT_ON_CLOSE says more about the sweep's "
-      "mix than about traffic elsewhere; the named-alternative figure does not depend on it. (Checked "
-      "directly: a Linux server that reads 100 bytes of an 800 to 10,000-byte request advertises the "
-      "same window in its answer as one that reads it all.)")
+      "receive window had shrunk. rstdiag's best guess is then the abort that needs no unread data "
+      "(SO_LINGER{1,0}, as proxies and failing upstreams refuse a request they have read: see nginx "
+      "below). The sweep's writes of 2x and 8x what the peer reads, and its servers that never read, "
+      "make the other reading common here, so the best-guess figure for TCP_ABORT_ON_CLOSE says more "
+      "about the sweep's mix than about traffic elsewhere; the named-alternative figure does not depend "
+      "on it. (Checked directly: a Linux server that reads 100 bytes of an 800 to 10,000-byte request "
+      "advertises the same window in its answer as one that reads it all.)")
     w("")
     w("Known limits the wire leaves (see the misses below): the first RST of a listener closing with "
-      "connections in its accept queue looks like close() with one unread request, and is diagnosed so "
-      "(medium, TCP_STATE named); only the next RSTs of the burst, from the same port within a "
+      "connections in its accept queue looks like an abort after reading one request (medium, "
+      "TCP_ABORT_ON_CLOSE named); only the next RSTs of the burst, from the same port within a "
       "millisecond, show the listener. Results are stored once per packet and must be the same in one "
       "and two passes, so a burst recognised later cannot change the first RST. After the first RST of "
       "a connection, whether a straggler meets the listener (TCP_FLAGS) or no socket at all (NO_SOCKET) "
@@ -337,19 +379,51 @@ def report(totals, args, names, seeds_done, skipped, elapsed):
     w("")
     w("## Per kernel reason (the truth)")
     w("")
+    reason_table(w, totals)
+    w("")
+    w("## Largest misses (kernel reason)")
+    w("")
+    misses_table(w, totals, "scenario intent", 15)
+    nginx = totals["nginx"]
+    if nginx["all"].n:
+        w("")
+        w("## Through nginx under load")
+        w("")
+        w("tests/gen/generate_nginx_load.py, %d runs (nginx keeping no idle upstream connections, and 16, in "
+          "turn): a real nginx between threaded clients and a threaded upstream for 10 s, requests that go "
+          "through, an upstream that reads a request and resets it with SO_LINGER{1,0} before or in the "
+          "middle of its answer, clients that reset a slow answer; ephemeral ports reused. Every RST of "
+          "nginx's capture is scored against the reason its sender's kernel traced (sender, kernel reason, "
+          "cause; the generator labels no phases)." % args.nginx_runs)
+        w("")
+        w("| measure | all RSTs |")
+        w("|---|---|")
+        w("| sender role | %s |" % nginx["all"].pct("sender"))
+        w("")
+        confidence_table(w, nginx)
+        w("")
+        reason_table(w, nginx)
+        w("")
+        misses_table(w, nginx, "nginx's upstream keep-alive", 8)
+    return "\n".join(lines) + "\n"
+
+
+def reason_table(w, totals):
     w("| kernel reason | RSTs | reason right | cause consistent | best or alternative right |")
     w("|---|---|---|---|---|")
     for key in sorted(k for k in totals if k.startswith("reason:")):
         s = totals[key]
         w("| %s | %d | %s | %s | %s |" % (key[7:], s.n, s.pct("reason"), s.pct("cause"), s.pct("named")))
-    w("")
-    w("## Largest misses (kernel reason)")
-    w("")
-    w("| truth | diagnosed reason | diagnosed cause | scenario intent | RSTs |")
+
+
+def misses_table(w, totals, what, rows):
+    if not totals["misses"]:
+        w("No misses.")
+        return
+    w("| truth | diagnosed reason | diagnosed cause | %s | RSTs |" % what)
     w("|---|---|---|---|---|")
-    for (truth, reason, cause, intent), n in totals["misses"].most_common(15):
+    for (truth, reason, cause, intent), n in totals["misses"].most_common(rows):
         w("| %s | %s | %s | %s | %d |" % (truth, reason or "(none)", cause or "(none)", intent, n))
-    return "\n".join(lines) + "\n"
 
 
 def main():
@@ -365,6 +439,8 @@ def main():
     ap.add_argument("--loss", default="0.01,0.05", type=lambda v: [float(x) for x in v.split(",") if x],
                     help="also score copies of the captures missing this share of their frames "
                          "(comma-separated; empty: none)")
+    ap.add_argument("--nginx-runs", type=int, default=4,
+                    help="also score this many runs of nginx under load (tests/gen/generate_nginx_load.py)")
     ap.add_argument("--late", default="0.3", type=lambda v: [float(x) for x in v.split(",") if x],
                     help="also score copies of the captures without this share of their first frames, "
                          "as a capture started late (comma-separated; empty: none)")
@@ -406,6 +482,11 @@ def main():
         all_ = totals["all"]
         print("seed %d: %d RSTs so far; kernel reason %s, cause %s, best-or-alternative %s" % (
             seed, all_.n, all_.pct("reason"), all_.pct("cause"), all_.pct("named")), flush=True)
+    nginx = totals["nginx"] = collections.defaultdict(Score)
+    nginx["misses"] = collections.Counter()
+    for run in range(args.nginx_runs):
+        nginx_run(build, os.path.join(args.workdir, "nginx-load-%d" % (run + 1)), 16 if run % 2 else 0,
+                  args.rescore, allowed, nginx)
     text = report(totals, args, names, seeds_done, skipped, time.monotonic() - t0)
     sys.stdout.write("\n" + text)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
