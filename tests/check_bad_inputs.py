@@ -575,7 +575,7 @@ class Captures(BadInput):
         self.assert_same_as_original("ip6in4")
 
     def test_sequence_numbers_wrap_around(self):
-        for name in ("seq_wrap_unread", "seq_wrap_midtransfer", "seq_wrap_linger"):
+        for name in ("seq_wrap_reject", "seq_wrap_midtransfer", "seq_wrap_linger"):
             with self.subTest(name=name):
                 self.assert_same_as_original(name)
 
@@ -588,13 +588,13 @@ class Captures(BadInput):
     def test_truncated(self):
         """Cut in the middle of the last packet, the third RST: tshark says so,
         the two RSTs before are diagnosed."""
-        with open(os.path.join(CAPTURES, "unread_server.pcap"), "rb") as f:
+        with open(os.path.join(CAPTURES, "reject_after_read.pcap"), "rb") as f:
             data = f.read()
         path = self.file("truncated.pcap", data[:-10])
         rc, rows, err = run(path)
         self.assertNotEqual(rc, 0)   # 2 up to 4.4, 14 from 4.6: a read error either way
         self.assert_told_once(err, "appears to have been cut short in the middle of a packet")
-        self.assertEqual(rows, self.original("unread_server.pcap")[:2])
+        self.assertEqual(rows, self.original("reject_after_read.pcap")[:2])
 
     def test_headers_only_snaplen(self):
         """66 and 54 bytes: the TCP options (the SYNs') or all of them are cut,
@@ -618,13 +618,13 @@ class Captures(BadInput):
         rc, rows, err = run(self.derived("broken_tcp_header"))
         self.assertEqual(rc, 0, err)
         self.assert_told_once(err, "RSTDIAG: frame 8: its TCP header could not be read")
-        self.assertEqual(rows, self.original("unread_server.pcap")[1:])
+        self.assertEqual(rows, self.original("reject_after_read.pcap")[1:])
 
     def test_midstream_start(self):
         """No handshake: phase unknown, the roles guessed from the ports (right here)."""
         rc, rows, err = run(self.derived("midstream"), fields=DIAGNOSIS + ("rstdiag.evidence",))
         self.assertEqual((rc, err), (0, ""))
-        self.assertEqual([row[1:5] for row in rows], [("server", "unknown", "unread-data", "TCP_ABORT_ON_CLOSE")] * 3)
+        self.assertEqual([row[1:5] for row in rows], [("server", "unknown", "abortive-close", "TCP_STATE")] * 3)
 
     def test_duplicate_rsts(self):
         """Each RST twice: the first as labelled, the copy in phase closed and
@@ -644,7 +644,7 @@ class Captures(BadInput):
         shape nonstandard, the cause unknown, and the evidence says why."""
         rc, rows, err = run(self.derived("rst_payload"), fields=DIAGNOSIS + ("rstdiag.shape", "rstdiag.evidence"))
         self.assertEqual((rc, err), (0, ""))
-        self.assertEqual([(f, s, p) for f, s, p, *_ in rows], [l[:3] for l in labels("unread_server.pcap")])
+        self.assertEqual([(f, s, p) for f, s, p, *_ in rows], [l[:3] for l in labels("reject_after_read.pcap")])
         for _, _, _, cause, reason, shape, evidence in rows:
             self.assertEqual((cause, reason, shape), ("unknown", "NONE", "nonstandard"))
             self.assertIn(f"server sent a RST carrying {len(derive_captures.RST_PAYLOAD)} bytes of data, "

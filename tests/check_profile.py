@@ -117,7 +117,7 @@ class Profile(unittest.TestCase):
         self.assertEqual(tshark_run.without_log_clocks(err), "")
         lines = {int(line.split()[0]): line for line in out.splitlines()}
         self.assertIn(" abortive-close 8 ", lines[20])
-        self.assertIn(" unread-data 16 ", lines[152])
+        self.assertIn(" abortive-close 16 ", lines[152])
         self.assertIn(" refused 22 ", lines[196])
 
     def test_columns_stay_narrow(self):

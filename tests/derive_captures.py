@@ -295,7 +295,7 @@ def broken_tcp_header_in_first_rst(records):
 
 DERIVED = {
     # name: (source capture, transform)
-    "vlan": ("unread_server.pcap", vlan),
+    "vlan": ("reject_after_read.pcap", vlan),
     "qinq": ("linger_client.pcap", lambda r: vlan(r, ((0x88A8, 10), (0x8100, 100)))),
     "ipv6_ext_headers": ("linger_server_v6.pcap", ipv6_extension_headers),
     "gre": ("abort_midtransfer.pcap", gre),
@@ -303,17 +303,17 @@ DERIVED = {
     "vxlan": ("data_after_close.pcap", vxlan),
     "ipip": ("keepalive.pcap", ip_in_ip),
     "ip6in4": ("linger_server_v6.pcap", ip_in_ip),
-    "seq_wrap_unread": ("unread_server.pcap", sequence_wrap),
+    "seq_wrap_reject": ("reject_after_read.pcap", sequence_wrap),
     "seq_wrap_midtransfer": ("abort_midtransfer.pcap", sequence_wrap),
     "seq_wrap_linger": ("linger_client.pcap", sequence_wrap),
-    "midstream": ("unread_server.pcap", without_handshake),
+    "midstream": ("reject_after_read.pcap", without_handshake),
     "snaplen44": ("linger_server.pcap", lambda r: snaplen(r, 44)),
     "snaplen54": ("linger_server.pcap", lambda r: snaplen(r, 54)),
     "snaplen_headers": ("linger_server.pcap", lambda r: snaplen(r, 66)),
     "duplicate_rsts": ("linger_server.pcap", duplicate_rsts),
-    "rst_payload": ("unread_server.pcap", rsts_with_payload),
+    "rst_payload": ("reject_after_read.pcap", rsts_with_payload),
     "icmp_quoted_rst": ("refused.pcap", icmp_quoting_rsts),
-    "broken_tcp_header": ("unread_server.pcap", broken_tcp_header_in_first_rst),
+    "broken_tcp_header": ("reject_after_read.pcap", broken_tcp_header_in_first_rst),
 }
 
 
