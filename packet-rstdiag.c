@@ -184,12 +184,13 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
     last_tracked_frame = pinfo->num;
 
     conn_stream *st = segment_stream(fs.stream);
+    /* only a RST sets this, and RSTs are never deferred: learning the queue keeps it */
+    gboolean reset_stream = ((st->side[0].flags | st->side[1].flags) & SIDE_SENT_RST) != 0;
     /* A segment of a stream without a RST is learnt later, with others: nothing
      * reads its stream or hosts before the next RST or a frame of a reset stream,
      * which catch up first; the tracker's code is then fetched once for many
      * frames (per frame, it was the largest part of the cost: bench/notes.md). */
-    if (!(seg->flags & TCP_FLAG_RST) && !((st->side[0].flags | st->side[1].flags) & SIDE_SENT_RST)
-        && segment_defer(&fs, st)) {
+    if (!(seg->flags & TCP_FLAG_RST) && !reset_stream && segment_defer(&fs, st)) {
         log_sources_note_payload(tvb, seg->payload_len, fs.stream);
         if (segment_deferred_count() == SEGMENT_DEFER_MAX)
             track_deferred();
@@ -201,7 +202,7 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
     rstdiag_record *record = NULL;
     reset_history *history = NULL;
     gpointer key = GUINT_TO_POINTER(fs.stream + 1);
-    if ((st->side[0].flags | st->side[1].flags) & SIDE_SENT_RST)
+    if (reset_stream)
         history = (reset_history *)wmem_map_lookup(reset_streams, key);
     if (history)   /* later frames, RSTs too, may show who sent the stream's latest RST */
         rst_follow_segment(&history->followup, st, seg, &history->latest->diag);
