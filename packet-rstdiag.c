@@ -545,7 +545,8 @@ void proto_register_rstdiag(void)
             "or unknown; without a captured handshake the roles are guessed from the ports"),
         TOKEN_FIELD(hf_phase, "Phase", "rstdiag.phase",
             "Where in the connection the RST came: syn, synack, established (no data yet), data, "
-            "closing (after one FIN), closed (after both FINs or an earlier RST), unknown (start not captured)"),
+            "closing (after one FIN), closed (after both FINs or an earlier RST), unknown (no handshake, payload or FIN "
+            "captured before it)"),
         TOKEN_FIELD(hf_cause, "Cause", "rstdiag.cause",
             "Likely cause: refused, accept-overflow, bad-handshake, connect-abandoned, handshake-abort, "
             "unread-data, abortive-close, response-timeout, data-after-close, stale-connection, "

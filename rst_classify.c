@@ -340,10 +340,12 @@ static rst_phase find_phase(const conn_stream *st, int client)
         return PHASE_CLOSED;
     if (any & SIDE_SENT_FIN)
         return PHASE_CLOSING;
-    if (!(any & (SIDE_SENT_SYN | SIDE_SENT_SYNACK)))
-        return PHASE_UNKNOWN;
+    /* payload says data even without the handshake: the connection was carrying
+     * it (Zeek's history `...D...R` reads the same for a partial connection) */
     if (a->payload_bytes || b->payload_bytes)
         return PHASE_DATA;
+    if (!(any & (SIDE_SENT_SYN | SIDE_SENT_SYNACK)))
+        return PHASE_UNKNOWN;
     if (client >= 0 && (st->side[client].flags & SIDE_SENT_HS_ACK))
         return PHASE_ESTABLISHED;
     if (any & SIDE_SENT_SYNACK)
@@ -809,12 +811,13 @@ static void classify_probe(rst_context *c)
 }
 
 /* Confidence adjustments, each made here once: without the handshake every
- * rule rests on less; a named alternative caps the verdict at medium, and so
+ * rule about an open connection rests on less; a named alternative caps the verdict at medium, and so
  * does a gap in the capture (a lost segment may be the one that decides: the
  * unread data, the FIN, the sender's latest data). */
 static void settle_confidence(rst_diagnosis *out)
 {
-    if (out->phase == PHASE_UNKNOWN && out->confidence > CONFIDENCE_LOW)
+    gboolean open_unseen_start = out->roles_guessed && (out->phase == PHASE_UNKNOWN || out->phase == PHASE_DATA);
+    if (open_unseen_start && out->confidence > CONFIDENCE_LOW)
         out->confidence--;
     if ((out->cause_alt || out->kernel_reason_alt || out->capture_gap) && out->confidence > CONFIDENCE_MEDIUM)
         out->confidence = CONFIDENCE_MEDIUM;

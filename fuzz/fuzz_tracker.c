@@ -165,6 +165,8 @@ static void check_diagnosis(const conn_stream *st, const tcp_segment *seg, const
         FUZZ_CHECK(no_connection || !(any & (SIDE_SENT_FIN | SIDE_SENT_RST)));
         FUZZ_CHECK(d->confidence != CONFIDENCE_HIGH);   /* lowered without the handshake */
     }
+    if (d->phase == PHASE_DATA && d->roles_guessed)   /* payload, no handshake: lowered too */
+        FUZZ_CHECK(d->confidence != CONFIDENCE_HIGH);
     FUZZ_CHECK((d->phase == PHASE_CLOSED)
                == (!only_syns && !no_connection
                    && ((any & SIDE_SENT_RST) || (st->side[0].flags & st->side[1].flags & SIDE_SENT_FIN))));

@@ -621,10 +621,11 @@ class Captures(BadInput):
         self.assertEqual(rows, self.original("reject_after_read.pcap")[1:])
 
     def test_midstream_start(self):
-        """No handshake: phase unknown, the roles guessed from the ports (right here)."""
+        """No handshake: phase data (the request is in the capture), the roles
+        guessed from the ports (right here)."""
         rc, rows, err = run(self.derived("midstream"), fields=DIAGNOSIS + ("rstdiag.evidence",))
         self.assertEqual((rc, err), (0, ""))
-        self.assertEqual([row[1:5] for row in rows], [("server", "unknown", "abortive-close", "TCP_STATE")] * 3)
+        self.assertEqual([row[1:5] for row in rows], [("server", "data", "abortive-close", "TCP_STATE")] * 3)
 
     def test_duplicate_rsts(self):
         """Each RST twice: the first as labelled, the copy in phase closed and

@@ -1236,7 +1236,7 @@ def compute_phase(before, client_ep):
     """Phase of a RST from the packets of its stream that precede it.
     First match wins: syn (only SYNs and RSTs so far: a SYN sent again after a
     refusal), unknown (no handshake and no ACK: probes), closed, closing,
-    unknown, data, established, synack, syn. A SYN after a RST or both FINs
+    data (payload, handshake or not), unknown, established, synack, syn. A SYN after a RST or both FINs
     starts a new connection attempt on the 4-tuple: only what follows counts."""
     start, fins, ended = 0, set(), False
     for i, p in enumerate(before):
@@ -1265,10 +1265,10 @@ def compute_phase(before, client_ep):
                     and not p["flags"] & F_ACK:
                 client_syn = p
                 break
-    if client_syn is None:
-        return "unknown"
     if any(p["len"] > 0 for p in before):
         return "data"
+    if client_syn is None:
+        return "unknown"
     synack_seen = False
     for p in before:
         if p["flags"] & F_SYN and p["flags"] & F_ACK and (p["src"], p["sport"]) != client_ep:

@@ -442,12 +442,25 @@ static void test_midstream_start_guesses_roles(void)
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 0);
     send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
     const rst_diagnosis *d = active_reset(&c, CLIENT, 100);
-    assert_token(rst_phase_token, d->phase, "unknown");
+    assert_token(rst_phase_token, d->phase, "data");   /* the payload shows it, handshake or not */
     assert_token(rst_sender_token, d->sender, "client");
     g_assert_true(d->roles_guessed);
     g_assert_cmpint(d->age_us, ==, -1);
     g_assert_cmpint(d->confidence, <, CONFIDENCE_HIGH);
     g_assert_nonnull(strstr(d->evidence, "guessed from ports"));
+}
+
+/* Mid-stream with bare ACKs only: the connection is up, but whether it has
+ * carried data is not seen. */
+static void test_midstream_acks_only(void)
+{
+    conversation c;
+    conv_init(&c, 1000, 5000);
+    send(&c, SERVER, TCP_FLAG_ACK, 0, 0);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    const rst_diagnosis *d = active_reset(&c, CLIENT, 100);
+    assert_token(rst_phase_token, d->phase, "unknown");
+    g_assert_cmpint(d->confidence, <, CONFIDENCE_HIGH);
 }
 
 static void test_lone_rst(void)
@@ -782,6 +795,7 @@ static void test_midstream_confidence_lowered_once(void)
     send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 200, 30);
     send(&c, SERVER, TCP_FLAG_ACK, 0, 30);
     const rst_diagnosis *d = active_reset(&c, CLIENT, 100);
+    assert_token(rst_phase_token, d->phase, "data");
     assert_token(rst_cause_token, d->cause, "abortive-close");
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
 }
@@ -906,6 +920,7 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/active-no-trigger", test_active_rst_has_no_trigger);
     g_test_add_func("/classify/rst-with-payload", test_rst_with_payload_is_nonstandard);
     g_test_add_func("/track/midstream-start", test_midstream_start_guesses_roles);
+    g_test_add_func("/track/midstream-acks-only", test_midstream_acks_only);
     g_test_add_func("/track/lone-rst", test_lone_rst);
     g_test_add_func("/track/retransmission", test_retransmission_not_counted);
     g_test_add_func("/track/out-of-order", test_out_of_order_segments);
