@@ -4,24 +4,31 @@
 
 #include <string.h>
 
-uint8_t conn_window_encode(uint32_t window_bytes)
+/* A code: the shift in the top 5 bits, the window's top 11 bits below them
+ * (shift 0: the window itself). */
+#define WINDOW_MANTISSA_BITS 11
+
+uint16_t conn_window_encode(uint32_t window_bytes)
 {
-    uint32_t units = (window_bytes + 15) / 16;
-    if (units < 16)
-        return (uint8_t)units;
-    unsigned shift = (unsigned)(g_bit_storage(units) - 5);   /* keep the top 5 bits */
-    if (shift > 14)
-        return G_MAXUINT8;
-    return (uint8_t)(16 * (shift + 1) + ((units >> shift) - 16));
+    unsigned bits = g_bit_storage(window_bytes);
+    if (bits <= WINDOW_MANTISSA_BITS)
+        return (uint16_t)window_bytes;
+    unsigned shift = bits - WINDOW_MANTISSA_BITS;
+    return (uint16_t)(shift << WINDOW_MANTISSA_BITS | window_bytes >> shift);
 }
 
-uint32_t conn_window_bytes(uint8_t code)
+uint32_t conn_window_bytes_max(uint16_t code)
 {
-    if (code < 16)
-        return (uint32_t)code * 16;
-    unsigned shift = code / 16u - 1;
-    uint32_t units = (16u + code % 16u) << shift;
-    return (units + (1u << shift) / 2) * 16;   /* the middle of the bucket */
+    unsigned shift = code >> WINDOW_MANTISSA_BITS;
+    uint64_t mantissa = code & ((1u << WINDOW_MANTISSA_BITS) - 1);
+    return (uint32_t)(((mantissa + 1) << shift) - 1);
+}
+
+uint32_t conn_window_bytes(uint16_t code)
+{
+    unsigned shift = code >> WINDOW_MANTISSA_BITS;
+    uint32_t mantissa = code & ((1u << WINDOW_MANTISSA_BITS) - 1);
+    return shift ? (mantissa << shift) + (1u << (shift - 1)) : mantissa;   /* the middle of the bucket */
 }
 
 struct conn_listeners {

@@ -81,10 +81,10 @@ typedef struct {
     uint32_t last_ack;        /* ack number of the latest segment with ACK */
     uint32_t payload_bytes;   /* new payload bytes sent (no retransmissions), or acknowledged by the peer */
     uint32_t last_data_tick;  /* when new payload was last sent */
-    uint8_t  window_code;     /* latest advertised window, conn_window_encode() */
-    uint8_t  peak_window_code; /* largest advertised window, conn_window_encode() */
-    uint16_t ip_id;           /* IPv4 ID of its latest packet that was not a RST */
+    uint16_t window_code;     /* latest advertised window, conn_window_encode() */
+    uint16_t peak_window_code; /* largest advertised window, conn_window_encode() */
     uint32_t flags;           /* SIDE_* */
+    uint16_t ip_id;           /* IPv4 ID of its latest packet that was not a RST */
     uint8_t  ttl;             /* TTL/hop limit of the side's first packet */
     uint8_t  probes : 4;      /* keepalive/window probes not answered yet */
     uint8_t  writes : 4;      /* writes (PSH-ended payload) in the side's latest burst */
@@ -170,11 +170,14 @@ gboolean conn_listeners_has(const conn_listeners *l, const void *addr, size_t ad
 gboolean conn_listeners_queue_burst(const conn_listeners *l, const void *addr, size_t addr_len, uint16_t port,
                                     int64_t time_us);
 
-/* Windows are kept as 8-bit floating point numbers of 16-byte units (4-bit
- * mantissa: within 1/16 of the value, up to 8 MB): they only decide whether
- * a sequence number lies inside a window and whether a window shrank. */
-uint8_t conn_window_encode(uint32_t window_bytes);
-uint32_t conn_window_bytes(uint8_t code);
+/* Windows are kept as 16-bit floating point numbers (11-bit mantissa: exact
+ * below 2 KiB, else within 1/1024 of the value; codes order as the windows):
+ * they decide whether a sequence number lies inside a window and whether a
+ * window shrank or grew. */
+uint16_t conn_window_encode(uint32_t window_bytes);
+uint32_t conn_window_bytes(uint16_t code);
+/* The largest window a code stands for. */
+uint32_t conn_window_bytes_max(uint16_t code);
 
 /* Time helpers. */
 uint32_t conn_tick(int64_t time_us);

@@ -120,10 +120,13 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const f
     const tcp_segment *seg = &fs->seg;
     rstdiag_record *record = wmem_new0(wmem_file_scope(), rstdiag_record);
     record->vendor = segment_vendor(tvb, fs);
-    /* a diagnostic payload explains the RST; the stack rules judge the RST without it */
+    /* a diagnostic payload explains the RST, and a NetScaler code may stand in its
+     * window: the stack rules judge the RST without them (window 0: none said) */
     tcp_segment judged = *seg;
     if (record->vendor && record->vendor->payload_is_diagnostic)
         judged.payload_len = 0;
+    if (record->vendor && record->vendor->needs_corroboration)
+        judged.window = 0;
     const void *src = fs->src.data;
     size_t src_len = (size_t)fs->src.len;
     rst_host_facts host = {

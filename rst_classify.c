@@ -428,6 +428,15 @@ static void classify_active_abort(rst_context *c)
     /* its receive window shrank to a quarter of its peak: received data piled up unread */
     gboolean window_filled = peer->payload_bytes > 0 && me->peak_window_code > 0
         && conn_window_bytes(me->window_code) * 4u < conn_window_bytes(me->peak_window_code);
+    /* The RST advertises more window than the sender's last segment: its receive buffer
+     * was freed since, by a read or by tcp_close(), which purges unread data before it
+     * resets (TCP_ABORT_ON_CLOSE). A read that frees enough to double the window sends
+     * the new window at once (tcp_cleanup_rbuf; not once the peer's FIN came), so a
+     * window doubled with no update between was freed by the purge. */
+    uint32_t last_window = conn_window_bytes_max(me->window_code);
+    gboolean window_freed = peer->payload_bytes > 0 && (me->flags & SIDE_SENT_PLAIN)
+        && c->rst->window > last_window;
+    gboolean window_purged = window_freed && c->rst->window / 2 >= last_window && !(peer->flags & SIDE_SENT_FIN);
 
     rst_format_duration(idle, sizeof idle, c->out->idle_us);
     /* Keepalive probes go out only with nothing queued to send (tcp_keepalive_timer);
@@ -457,7 +466,7 @@ static void classify_active_abort(rst_context *c)
          * (SO_LINGER{1,0}, as proxies and servers refuse a request they have read) resets
          * with TCP_STATE, and so does a listener closing with the connection still in its
          * accept queue (inet_csk_listen_stop -> tcp_disconnect). */
-        gboolean surely_unread = in_flight || window_filled;
+        gboolean surely_unread = in_flight || window_filled || window_purged;
 
         rst_format_duration(wait, sizeof wait, since_us(c, peer->last_data_tick));
         if (c->me_server && me->payload_bytes == 0 && c->host && c->host->queue_burst && !surely_unread) {
@@ -468,14 +477,16 @@ static void classify_active_abort(rst_context *c)
                 "accept queue", wait, peer->payload_bytes);
             return;
         }
-        if (surely_unread || mid_write || first_ack) {
+        if (surely_unread || mid_write || first_ack || window_freed) {
             set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_HIGH);
             if (!surely_unread)
                 add_alternative(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE);
-            say(c, "%s reset %s after %s data it had not read (%u bytes received%s%s%s%s): "
+            say(c, "%s reset %s after %s data it had not read (%u bytes received%s%s%s%s%s): "
                 "close() with unread data; no FIN", c->me_name, wait, c->peer_name,
                 peer->payload_bytes, in_flight ? "; more was in flight" : "",
                 window_filled ? "; its receive window had shrunk" : "",
+                window_purged ? "; the RST's window is twice its last, with no window update between"
+                : window_freed ? "; the RST's window is larger than its last" : "",
                 mid_write ? "; the last segment ended mid-write" : "",
                 first_ack ? "; the RST was the first ACK of the last of it" : "");
             return;
@@ -492,6 +503,16 @@ static void classify_active_abort(rst_context *c)
     if (me->payload_bytes > 0) {
         int64_t waited = since_us(c, me->last_data_tick);
         rst_format_duration(wait, sizeof wait, waited);
+        if (window_freed) {
+            set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_HIGH);
+            if (!window_purged)
+                add_alternative(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE);
+            say(c, "%s reset %s after its own last data (%u bytes sent, %u received), advertising %s "
+                "window than in its last segment: close() freed %s data it had not read; no FIN",
+                c->me_name, wait, me->payload_bytes, peer->payload_bytes,
+                window_purged ? "twice the" : "a larger", c->peer_name);
+            return;
+        }
         if (peer->writes > me->writes) {
             /* more requests than answers: e.g. a pipelined request left unread */
             set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_MEDIUM);

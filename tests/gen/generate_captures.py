@@ -1450,6 +1450,18 @@ def write_tsv(path, columns, rows):
             f.write("\t".join(str(r[k]) for k in columns) + "\n")
 
 
+KERNEL_LABEL_COLUMNS = ["frame", "src", "sport", "dst", "dport", "sender", "kernel_reason"]
+
+
+def write_kernel_labels(path, rsts, traced, listeners):
+    """every traced RST with the reason its kernel gave (tests/gen/sweep.py scores
+    them); its sender is the server when it came from one of the listeners"""
+    write_tsv(path, KERNEL_LABEL_COLUMNS, [
+        dict(frame=p["frame"], src=p["src"], sport=p["sport"], dst=p["dst"], dport=p["dport"],
+             sender="server" if (p["src"], p["sport"]) in listeners else "client",
+             kernel_reason=traced[p["frame"]]["reason"]) for p in rsts if p["frame"] in traced])
+
+
 def pid_dead(pid):
     try:
         os.kill(pid, 0)

@@ -59,7 +59,6 @@ BEHAVIOURS = ("ok", "ok", "reset", "mid", "slow")
 NS_PREFIX = "rstld"
 SNAPLEN = 160                 # headers and the request line: the capture stays small
 COLUMNS = ["lineno", "leg", "peer", "stream", "rst_frames", "scenario"]
-KERNEL_LABEL_COLUMNS = ["frame", "src", "sport", "dst", "dport", "sender", "kernel_reason"]
 
 
 def linger0(s):
@@ -323,11 +322,8 @@ def main():
             shutil.copyfileobj(f, out)
     gc.write_tsv(os.path.join(args.outdir, "expected.tsv"), COLUMNS, rows)
     if args.kernel_labels:
-        listeners = {(gn.UPSTREAM_IP, gn.UPSTREAM_PORT), (gn.PROXY_C_IP, gn.LISTEN_PORT)}
-        gc.write_tsv(args.kernel_labels, KERNEL_LABEL_COLUMNS, [
-            dict(frame=p["frame"], src=p["src"], sport=p["sport"], dst=p["dst"], dport=p["dport"],
-                 sender="server" if (p["src"], p["sport"]) in listeners else "client",
-                 kernel_reason=traced[p["frame"]]["reason"]) for p in rsts if p["frame"] in traced])
+        gc.write_kernel_labels(args.kernel_labels, rsts, traced,
+                               {(gn.UPSTREAM_IP, gn.UPSTREAM_PORT), (gn.PROXY_C_IP, gn.LISTEN_PORT)})
     tuples = collections.Counter((p["src"], p["sport"], p["dst"], p["dport"]) for p in pkts
                                  if p["flags"] & gc.F_SYN and not p["flags"] & gc.F_ACK)
     gc.log("nginx %s, keepalive %d: %d packets, %d RSTs (%d traced), %d connections (%d 4-tuples used again); "

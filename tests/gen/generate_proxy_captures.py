@@ -290,6 +290,8 @@ def main():
     ap.add_argument("program", choices=("haproxy", "haproxy-tcp", "apache"))
     ap.add_argument("--outdir")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--kernel-labels", help="also write every RST's traced kernel reason to this file "
+                    "(tests/gen/sweep.py --proxy-runs)")
     args = ap.parse_args()
     gc.VERBOSE = args.verbose
     outdir = args.outdir or os.path.join(gc.REPO, "tests", "captures", args.program)
@@ -302,9 +304,18 @@ def main():
     conns = list(all_conns(args.program))
     pcap = os.path.join(workdir, "proxy.pcap")
     lab = ProxyLab(outdir, workdir, args.program)
-    _, urecs = lab.run(conns, pcap, lambda: drive(lab, args.program))
+    tracer = gc.Tracer() if args.kernel_labels else None
+    try:
+        if tracer:
+            tracer.clear()
+        _, urecs = lab.run(conns, pcap, lambda: drive(lab, args.program))
+        events = tracer.read({CLIENT_IP, PROXY_C_IP, PROXY_U_IP, UPSTREAM_IP}) if tracer else []
+    finally:
+        if tracer:
+            tracer.close()
     lines = parse_log(args.program, lab.errlog)
-    rows = build_rows(lines, conns, urecs, read_packets(pcap))
+    pkts = read_packets(pcap)
+    rows = build_rows(lines, conns, urecs, pkts)
     os.makedirs(outdir, exist_ok=True)
     shutil.copyfile(pcap, os.path.join(outdir, "proxy.pcap"))
     shutil.copyfile(lab.errlog, os.path.join(outdir, "proxy.log"))
@@ -312,6 +323,11 @@ def main():
         f.write("\t".join(COLUMNS) + "\n")
         for r in rows:
             f.write("\t".join(str(r[k]) for k in COLUMNS) + "\n")
+    if args.kernel_labels:
+        rsts = [p for p in pkts if p["flags"] & F_RST]
+        traced = gc.pair_events(type("S", (), dict(name=args.program, notes=[]))(), rsts, events, by_time=True)
+        gc.write_kernel_labels(args.kernel_labels, rsts, traced, {
+            (PROXY_C_IP, LISTEN_PORT), (UPSTREAM_IP, UPSTREAM_PORT), (UPSTREAM_IP, CLOSED_PORT)})
     for r in rows:
         log("line %-3d %-8s %-22s stream %-3s rst %-10s %s" % (
             r["lineno"], r["leg"], r["peer"], r["stream"], r["rst_frames"], r["scenario"]))

@@ -17,7 +17,9 @@ would, and with --late (default 30 %) copies started after that share of their
 frames, to check that the confidence levels hold on incomplete captures.
 With --nginx-runs (default 4) it also runs tests/gen/generate_nginx_load.py
 that many times (a real nginx under load, its upstream keep-alive off and on
-in turn) and scores every RST of nginx's capture against its traced reason.
+in turn) and scores every RST of nginx's capture against its traced reason;
+with --proxy-runs (default 2) it does the same for
+tests/gen/generate_proxy_captures.py's HAProxy (HTTP and TCP mode) and Apache.
 
 Not a CI test: it needs root, network namespaces and the tracepoint, and it
 takes minutes. Each generator run holds /tmp/rstdiag-gen.lock (one tracer at
@@ -48,6 +50,8 @@ import tshark_run  # noqa: E402
 
 GENERATOR = os.path.join(HERE, "generate_captures.py")
 NGINX_GENERATOR = os.path.join(HERE, "generate_nginx_load.py")
+PROXY_GENERATOR = os.path.join(HERE, "generate_proxy_captures.py")
+PROXY_PROGRAMS = ("haproxy", "haproxy-tcp", "apache")
 LOCK = "/tmp/rstdiag-gen.lock"
 FIELDS = ["frame.number", "rstdiag.sender", "rstdiag.phase", "rstdiag.cause", "rstdiag.kernel_reason",
           "rstdiag.confidence", "rstdiag.cause.alt", "rstdiag.kernel_reason.alt", "rstdiag.origin"]
@@ -194,15 +198,15 @@ def verdict_checks(got, label, allowed):
                 named=got["rstdiag.kernel_reason"] == truth or truth in alts)
 
 
-def nginx_run(build, run_dir, keepalive, rescore, allowed, totals):
-    """One run of tests/gen/generate_nginx_load.py (nginx between threaded clients and
-    an upstream that resets some requests, under load): every RST of nginx's capture
-    scored against the reason its sender's kernel traced."""
+def traced_run(build, run_dir, generator, tag, rescore, allowed, totals):
+    """One run of a generator of proxied traffic (generator: its script and arguments
+    but --outdir and --kernel-labels): every RST of its capture, proxy.pcap (or .gz),
+    scored against the reason its sender's kernel traced; tag names the run in the
+    misses."""
     labels = os.path.join(run_dir, "kernel-labels.tsv")
     if not rescore:
         os.makedirs(run_dir, exist_ok=True)
-        cmd = ["flock", LOCK, sys.executable, NGINX_GENERATOR, "--outdir", run_dir,
-               "--keepalive", str(keepalive), "--kernel-labels", labels]
+        cmd = ["flock", LOCK, sys.executable] + generator + ["--outdir", run_dir, "--kernel-labels", labels]
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
         if run.returncode != 0:
             sys.stderr.write("%s: generator failed (%d)\n%s" % (run_dir, run.returncode, run.stderr[-2000:]))
@@ -210,8 +214,9 @@ def nginx_run(build, run_dir, keepalive, rescore, allowed, totals):
     if not os.path.exists(labels):
         return
     pcap = os.path.join(run_dir, "proxy.pcap")
-    with gzip.open(pcap + ".gz", "rb") as f, open(pcap, "wb") as out:
-        shutil.copyfileobj(f, out)
+    if os.path.exists(pcap + ".gz"):
+        with gzip.open(pcap + ".gz", "rb") as f, open(pcap, "wb") as out:
+            shutil.copyfileobj(f, out)
     got_rows = diagnose(build, pcap)
     with open(labels, newline="") as f:
         for label in csv.DictReader(f, delimiter="\t"):
@@ -222,7 +227,7 @@ def nginx_run(build, run_dir, keepalive, rescore, allowed, totals):
                 totals[key].add(**checks)
             if not checks["reason"]:
                 totals["misses"][(label["kernel_reason"], got["rstdiag.kernel_reason"], got["rstdiag.cause"],
-                                  "keepalive %d" % keepalive)] += 1
+                                  tag)] += 1
 
 
 def score_run(build, outdir, rows, allowed, totals):
@@ -405,6 +410,27 @@ def report(totals, args, names, seeds_done, skipped, elapsed):
         reason_table(w, nginx)
         w("")
         misses_table(w, nginx, "nginx's upstream keep-alive", 8)
+    proxies = totals["proxies"]
+    if proxies["all"].n:
+        w("")
+        w("## Through HAProxy and Apache")
+        w("")
+        w("tests/gen/generate_proxy_captures.py, %d run%s of each program (HAProxy in HTTP and in TCP mode, "
+          "Apache httpd with mod_proxy): a client that gives up on a slow answer with SO_LINGER{1,0}, an "
+          "upstream that resets before and while answering, an upstream port nothing listens on, a client "
+          "that resets before its request, an aborted upload. Every RST of the proxy's capture is scored "
+          "against the reason its sender's kernel traced; the RSTs the programs themselves send are among "
+          "them." % (args.proxy_runs, "" if args.proxy_runs == 1 else "s"))
+        w("")
+        w("| measure | all RSTs |")
+        w("|---|---|")
+        w("| sender role | %s |" % proxies["all"].pct("sender"))
+        w("")
+        confidence_table(w, proxies)
+        w("")
+        reason_table(w, proxies)
+        w("")
+        misses_table(w, proxies, "proxy", 8)
     return "\n".join(lines) + "\n"
 
 
@@ -441,6 +467,8 @@ def main():
                          "(comma-separated; empty: none)")
     ap.add_argument("--nginx-runs", type=int, default=4,
                     help="also score this many runs of nginx under load (tests/gen/generate_nginx_load.py)")
+    ap.add_argument("--proxy-runs", type=int, default=2,
+                    help="also score this many runs of each of tests/gen/generate_proxy_captures.py's programs")
     ap.add_argument("--late", default="0.3", type=lambda v: [float(x) for x in v.split(",") if x],
                     help="also score copies of the captures without this share of their first frames, "
                          "as a capture started late (comma-separated; empty: none)")
@@ -485,8 +513,16 @@ def main():
     nginx = totals["nginx"] = collections.defaultdict(Score)
     nginx["misses"] = collections.Counter()
     for run in range(args.nginx_runs):
-        nginx_run(build, os.path.join(args.workdir, "nginx-load-%d" % (run + 1)), 16 if run % 2 else 0,
-                  args.rescore, allowed, nginx)
+        keepalive = 16 if run % 2 else 0
+        traced_run(build, os.path.join(args.workdir, "nginx-load-%d" % (run + 1)),
+                   [NGINX_GENERATOR, "--keepalive", str(keepalive)], "keepalive %d" % keepalive,
+                   args.rescore, allowed, nginx)
+    proxies = totals["proxies"] = collections.defaultdict(Score)
+    proxies["misses"] = collections.Counter()
+    for run in range(args.proxy_runs):
+        for program in PROXY_PROGRAMS:
+            traced_run(build, os.path.join(args.workdir, "%s-%d" % (program, run + 1)), [PROXY_GENERATOR, program],
+                       program, args.rescore, allowed, proxies)
     text = report(totals, args, names, seeds_done, skipped, time.monotonic() - t0)
     sys.stdout.write("\n" + text)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)

@@ -22,6 +22,7 @@ typedef struct {
     uint32_t next_seq[2];   /* what each endpoint will send next */
     uint16_t ip_id[2];      /* each side's next IPv4 ID */
     uint8_t ttl[2];         /* each side's TTL as the capture sees it */
+    uint32_t window[2];     /* the window each side advertises */
     host_facts host[2];     /* what each side's packets showed so far */
     rst_settings settings;
     rst_host_facts other_streams;   /* what other streams show about the RST's sender */
@@ -38,6 +39,7 @@ static G_GNUC_UNUSED void conv_init(conversation *c, uint32_t client_isn, uint32
     c->ip_id[CLIENT] = 0x1000;
     c->ip_id[SERVER] = 0x2000;
     c->ttl[CLIENT] = c->ttl[SERVER] = 64;
+    c->window[CLIENT] = c->window[SERVER] = 65535;
     host_facts_init(&c->host[CLIENT]);
     host_facts_init(&c->host[SERVER]);
 }
@@ -60,7 +62,7 @@ static G_GNUC_UNUSED tcp_segment make_segment(conversation *c, int from, uint16_
         .src_key = from == CLIENT ? 0x1111 : 0x2222,
         .src_port = from == CLIENT ? 40000 : 80,
         .dst_port = from == CLIENT ? 80 : 40000,
-        .seq = seq, .ack = ack, .payload_len = len, .window = 65535, .flags = flags,
+        .seq = seq, .ack = ack, .payload_len = len, .window = c->window[from], .flags = flags,
         .ttl = c->ttl[from], .ip_id = c->ip_id[from]++,
     };
     return seg;

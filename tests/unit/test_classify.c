@@ -12,6 +12,75 @@ static void assert_alternatives(const rst_diagnosis *d, const char *causes, cons
     g_assert_cmpstr(buf, ==, reasons);
 }
 
+/* The server ACKs a 20,000-byte request with its window cut to 40,000 (the data
+ * sits in its buffer), answers, and resets advertising window: */
+static const rst_diagnosis *reset_after_window(conversation *c, uint32_t rst_window, gboolean peer_fin)
+{
+    open_connection(c);
+    send(c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 20000, 100);
+    c->window[SERVER] = 40000;
+    send(c, SERVER, TCP_FLAG_ACK, 0, 40);
+    send(c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 200);
+    send(c, CLIENT, TCP_FLAG_ACK | (peer_fin ? TCP_FLAG_FIN : 0), 0, 30);
+    c->window[SERVER] = rst_window;
+    return active_reset(c, SERVER, 100);
+}
+
+/* Twice the window, no update between: tcp_close() purged unread data (a read
+ * would have sent the new window at once, tcp_cleanup_rbuf). */
+static void test_window_doubled_by_purge(void)
+{
+    conversation c;
+    const rst_diagnosis *d = reset_after_window(&c, 81000, FALSE);
+    assert_diag(d, "server", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    assert_alternatives(d, "", "");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
+    g_assert_nonnull(strstr(d->evidence, "twice the window"));
+}
+
+/* A smaller rise: a read or the purge freed it; the purge is the best guess. */
+static void test_window_grew_a_little(void)
+{
+    conversation c;
+    const rst_diagnosis *d = reset_after_window(&c, 60000, FALSE);
+    assert_diag(d, "server", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    assert_alternatives(d, "abortive-close", "TCP_STATE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+}
+
+/* After the peer's FIN a read sends no window update: doubled proves nothing more. */
+static void test_window_doubled_after_peer_fin(void)
+{
+    conversation c;
+    const rst_diagnosis *d = reset_after_window(&c, 81000, TRUE);
+    assert_diag(d, "server", "closing", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    assert_alternatives(d, "abortive-close", "TCP_STATE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+}
+
+/* The same window: nothing shows the request unread. */
+static void test_window_unchanged(void)
+{
+    conversation c;
+    const rst_diagnosis *d = reset_after_window(&c, 40000, FALSE);
+    assert_diag(d, "server", "data", "active", "abortive-close", "TCP_STATE");
+    assert_alternatives(d, "unread-data", "TCP_ABORT_ON_CLOSE");
+}
+
+/* Without an answer: the RST right after the ACK that showed the request queued. */
+static void test_window_doubled_unanswered(void)
+{
+    conversation c;
+    open_connection(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 20000, 100);
+    c.window[SERVER] = 30000;
+    send(&c, SERVER, TCP_FLAG_ACK, 0, 40);
+    c.window[SERVER] = 64000;
+    const rst_diagnosis *d = active_reset(&c, SERVER, 200);
+    assert_diag(d, "server", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
+}
+
 static void test_refused(void)
 {
     conversation c;
@@ -871,6 +940,11 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/refused", test_refused);
     g_test_add_func("/classify/refused-out-of-window", test_refused_rst_not_acking_syn_is_out_of_window);
     g_test_add_func("/classify/unanswered-request", test_unanswered_request_at_server);
+    g_test_add_func("/classify/window-doubled-by-purge", test_window_doubled_by_purge);
+    g_test_add_func("/classify/window-grew-a-little", test_window_grew_a_little);
+    g_test_add_func("/classify/window-doubled-after-peer-fin", test_window_doubled_after_peer_fin);
+    g_test_add_func("/classify/window-unchanged", test_window_unchanged);
+    g_test_add_func("/classify/window-doubled-unanswered", test_window_doubled_unanswered);
     g_test_add_func("/classify/next-request-first-acked", test_next_request_first_acked_by_rst);
     g_test_add_func("/classify/two-writes-first-acked", test_two_writes_first_acked_by_rst);
     g_test_add_func("/classify/unread-first-acked-by-rst", test_unread_first_acked_by_rst);
