@@ -432,11 +432,13 @@ static void classify_active_abort(rst_context *c)
      * was freed since, by a read or by tcp_close(), which purges unread data before it
      * resets (TCP_ABORT_ON_CLOSE). A read that frees enough to double the window sends
      * the new window at once (tcp_cleanup_rbuf; not once the peer's FIN came), so a
-     * window doubled with no update between was freed by the purge. */
+     * window doubled with no update between was freed by the purge, if no data came
+     * since (its arrival may raise the window too, tcp_grow_window). */
     uint32_t last_window = conn_window_bytes_max(me->window_code);
     gboolean window_freed = peer->payload_bytes > 0 && (me->flags & SIDE_SENT_PLAIN)
         && c->rst->window > last_window;
-    gboolean window_purged = window_freed && c->rst->window / 2 >= last_window && !(peer->flags & SIDE_SENT_FIN);
+    gboolean window_purged = window_freed && c->rst->window / 2 >= last_window && !(peer->flags & SIDE_SENT_FIN)
+        && c->rst->ack == me->last_ack;
 
     rst_format_duration(idle, sizeof idle, c->out->idle_us);
     /* Keepalive probes go out only with nothing queued to send (tcp_keepalive_timer);

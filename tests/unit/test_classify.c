@@ -81,6 +81,22 @@ static void test_window_doubled_unanswered(void)
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
 }
 
+/* Data that came after the last ACK may have raised the window by itself: medium. */
+static void test_window_doubled_with_new_data(void)
+{
+    conversation c;
+    open_connection(&c);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 20000, 100);
+    c.window[SERVER] = 30000;
+    send(&c, SERVER, TCP_FLAG_ACK, 0, 40);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 1000, 100);
+    c.window[SERVER] = 64000;
+    const rst_diagnosis *d = active_reset(&c, SERVER, 200);
+    assert_diag(d, "server", "data", "active", "unread-data", "TCP_ABORT_ON_CLOSE");
+    assert_alternatives(d, "abortive-close", "TCP_STATE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+}
+
 static void test_refused(void)
 {
     conversation c;
@@ -945,6 +961,7 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/window-doubled-after-peer-fin", test_window_doubled_after_peer_fin);
     g_test_add_func("/classify/window-unchanged", test_window_unchanged);
     g_test_add_func("/classify/window-doubled-unanswered", test_window_doubled_unanswered);
+    g_test_add_func("/classify/window-doubled-with-new-data", test_window_doubled_with_new_data);
     g_test_add_func("/classify/next-request-first-acked", test_next_request_first_acked_by_rst);
     g_test_add_func("/classify/two-writes-first-acked", test_two_writes_first_acked_by_rst);
     g_test_add_func("/classify/unread-first-acked-by-rst", test_unread_first_acked_by_rst);
