@@ -342,7 +342,7 @@ def report(totals, args, names, seeds_done, skipped, elapsed):
          "whole connection, so they are not scored here).", "First %g %% of the frames cut"),
     ]
     for kind, shares, heading, text, title in lesser:
-        if not shares:
+        if not shares or not seeds_done:
             continue
         w("## " + heading)
         w("")
@@ -389,49 +389,43 @@ def report(totals, args, names, seeds_done, skipped, elapsed):
     w("## Largest misses (kernel reason)")
     w("")
     misses_table(w, totals, "scenario intent", 15)
-    nginx = totals["nginx"]
-    if nginx["all"].n:
-        w("")
-        w("## Through nginx under load")
-        w("")
-        w("tests/gen/generate_nginx_load.py, %d runs (nginx keeping no idle upstream connections, and 16, in "
-          "turn): a real nginx between threaded clients and a threaded upstream for 10 s, requests that go "
-          "through, an upstream that reads a request and resets it with SO_LINGER{1,0} before or in the "
-          "middle of its answer, clients that reset a slow answer; ephemeral ports reused. Every RST of "
-          "nginx's capture is scored against the reason its sender's kernel traced (sender, kernel reason, "
-          "cause; the generator labels no phases)." % args.nginx_runs)
-        w("")
-        w("| measure | all RSTs |")
-        w("|---|---|")
-        w("| sender role | %s |" % nginx["all"].pct("sender"))
-        w("")
-        confidence_table(w, nginx)
-        w("")
-        reason_table(w, nginx)
-        w("")
-        misses_table(w, nginx, "nginx's upstream keep-alive", 8)
-    proxies = totals["proxies"]
-    if proxies["all"].n:
-        w("")
-        w("## Through HAProxy and Apache")
-        w("")
-        w("tests/gen/generate_proxy_captures.py, %d run%s of each program (HAProxy in HTTP and in TCP mode, "
-          "Apache httpd with mod_proxy): a client that gives up on a slow answer with SO_LINGER{1,0}, an "
-          "upstream that resets before and while answering, an upstream port nothing listens on, a client "
-          "that resets before its request, an aborted upload. Every RST of the proxy's capture is scored "
-          "against the reason its sender's kernel traced; the RSTs the programs themselves send are among "
-          "them." % (args.proxy_runs, "" if args.proxy_runs == 1 else "s"))
-        w("")
-        w("| measure | all RSTs |")
-        w("|---|---|")
-        w("| sender role | %s |" % proxies["all"].pct("sender"))
-        w("")
-        confidence_table(w, proxies)
-        w("")
-        reason_table(w, proxies)
-        w("")
-        misses_table(w, proxies, "proxy", 8)
+    traced_section(w, totals["nginx"], "Through nginx under load",
+                   "tests/gen/generate_nginx_load.py, %d runs (nginx keeping no idle upstream connections, and "
+                   "16, in turn): a real nginx between threaded clients and a threaded upstream for 10 s, requests "
+                   "that go through, an upstream that reads a request and resets it with SO_LINGER{1,0} before or "
+                   "in the middle of its answer, clients that reset a slow answer; ephemeral ports reused. Every "
+                   "RST of nginx's capture is scored against the reason its sender's kernel traced (sender, "
+                   "kernel reason, cause; the generator labels no phases)." % args.nginx_runs,
+                   "nginx's upstream keep-alive")
+    traced_section(w, totals["proxies"], "Through HAProxy and Apache",
+                   "tests/gen/generate_proxy_captures.py, %d run%s of each program (HAProxy in HTTP and in TCP "
+                   "mode, Apache httpd with mod_proxy): a client that gives up on a slow answer with "
+                   "SO_LINGER{1,0}, an upstream that resets before and while answering, an upstream port nothing "
+                   "listens on, a client that resets before its request, an aborted upload. Every RST of the "
+                   "proxy's capture is scored against the reason its sender's kernel traced; the RSTs the "
+                   "programs themselves send are among them." % (args.proxy_runs, "" if args.proxy_runs == 1 else "s"),
+                   "proxy")
     return "\n".join(lines) + "\n"
+
+
+def traced_section(w, totals, heading, text, what):
+    """the scores of traced_run's runs, when there are any"""
+    if not totals["all"].n:
+        return
+    w("")
+    w("## " + heading)
+    w("")
+    w(text)
+    w("")
+    w("| measure | all RSTs |")
+    w("|---|---|")
+    w("| sender role | %s |" % totals["all"].pct("sender"))
+    w("")
+    confidence_table(w, totals)
+    w("")
+    reason_table(w, totals)
+    w("")
+    misses_table(w, totals, what, 8)
 
 
 def reason_table(w, totals):
