@@ -487,7 +487,7 @@ static void classify_active_abort(rst_context *c)
                 "close() with unread data; no FIN", c->me_name, wait, c->peer_name,
                 peer->payload_bytes, in_flight ? "; more was in flight" : "",
                 window_filled ? "; its receive window had shrunk" : "",
-                window_purged ? "; the RST's window is twice its last, with no window update between"
+                window_purged ? "; the RST's window is at least twice its last, with no update between"
                 : window_freed ? "; the RST's window is larger than its last" : "",
                 mid_write ? "; the last segment ended mid-write" : "",
                 first_ack ? "; the RST was the first ACK of the last of it" : "");
@@ -510,9 +510,9 @@ static void classify_active_abort(rst_context *c)
             if (!window_purged)
                 add_alternative(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE);
             say(c, "%s reset %s after its own last data (%u bytes sent, %u received), advertising %s "
-                "window than in its last segment: close() freed %s data it had not read; no FIN",
+                "its last segment: close() freed %s data it had not read; no FIN",
                 c->me_name, wait, me->payload_bytes, peer->payload_bytes,
-                window_purged ? "twice the" : "a larger", c->peer_name);
+                window_purged ? "at least twice the window of" : "a larger window than", c->peer_name);
             return;
         }
         if (peer->writes > me->writes) {
