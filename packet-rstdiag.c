@@ -121,7 +121,8 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const f
     rstdiag_record *record = wmem_new0(wmem_file_scope(), rstdiag_record);
     record->vendor = segment_vendor(tvb, fs);
     /* a diagnostic payload explains the RST, and a NetScaler code may stand in its
-     * window: the stack rules judge the RST without them (window 0: none said) */
+     * window: the stack rules judge the RST without them (a window of 0 shows no
+     * freed buffer) */
     tcp_segment judged = *seg;
     if (record->vendor && record->vendor->payload_is_diagnostic)
         judged.payload_len = 0;

@@ -834,9 +834,9 @@ static void classify_probe(rst_context *c)
 }
 
 /* Confidence adjustments, each made here once: without the handshake every
- * rule about an open connection rests on less; a named alternative caps the verdict at medium, and so
- * does a gap in the capture (a lost segment may be the one that decides: the
- * unread data, the FIN, the sender's latest data). */
+ * rule about an open connection rests on less; a named alternative caps the
+ * verdict at medium, and so does a gap in the capture (a lost segment may be
+ * the one that decides: the unread data, the FIN, the sender's latest data). */
 static void settle_confidence(rst_diagnosis *out)
 {
     gboolean open_unseen_start = out->roles_guessed && (out->phase == PHASE_UNKNOWN || out->phase == PHASE_DATA);

@@ -1236,8 +1236,9 @@ def compute_phase(before, client_ep):
     """Phase of a RST from the packets of its stream that precede it.
     First match wins: syn (only SYNs and RSTs so far: a SYN sent again after a
     refusal), unknown (no handshake and no ACK: probes), closed, closing,
-    data (payload, handshake or not), unknown, established, synack, syn. A SYN after a RST or both FINs
-    starts a new connection attempt on the 4-tuple: only what follows counts."""
+    data (payload, handshake or not), unknown, established, synack, syn. A
+    SYN after a RST or both FINs starts a new connection attempt on the
+    4-tuple: only what follows counts."""
     start, fins, ended = 0, set(), False
     for i, p in enumerate(before):
         if p["flags"] & F_SYN and not p["flags"] & F_ACK and ended:
