@@ -97,9 +97,10 @@ void conn_listeners_learn(conn_listeners *l, const void *addr, size_t addr_len, 
         return;
     }
     /* an active RST from a server that never sent anything but its SYN-ACK and ACKs */
+    if ((seg->flags & (TCP_FLAG_RST | TCP_FLAG_ACK)) != (TCP_FLAG_RST | TCP_FLAG_ACK))
+        return;
     const conn_side *me = &st->side[conn_side_of(st, seg)];
-    if ((seg->flags & (TCP_FLAG_RST | TCP_FLAG_ACK)) == (TCP_FLAG_RST | TCP_FLAG_ACK)
-        && (me->flags & SIDE_SENT_SYNACK) && me->payload_bytes == 0 && !(me->flags & SIDE_SENT_FIN)) {
+    if ((me->flags & SIDE_SENT_SYNACK) && me->payload_bytes == 0 && !(me->flags & SIDE_SENT_FIN)) {
         listener_entry *entry = listener_entry_of(l, addr, addr_len, seg->src_port);
         entry->aborted_queued = TRUE;
         entry->aborted_us = seg->time_us;

@@ -187,9 +187,9 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
     const tcp_segment *seg = &fs.seg;
     last_tracked_frame = pinfo->num;
 
-    conn_stream *st = segment_stream(fs.stream);
-    /* only a RST sets this, and RSTs are never deferred: learning the queue keeps it */
-    gboolean reset_stream = ((st->side[0].flags | st->side[1].flags) & SIDE_SENT_RST) != 0;
+    /* only a RST sets reset_stream, and RSTs are never deferred: learning the queue keeps it */
+    gboolean reset_stream;
+    conn_stream *st = segment_stream(fs.stream, &reset_stream);
     /* A segment of a stream without a RST is learnt later, with others: nothing
      * reads its stream or hosts before the next RST or a frame of a reset stream,
      * which catch up first; the tracker's code is then fetched once for many
@@ -230,6 +230,7 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
         log_sources_note_payload(tvb, seg->payload_len, fs.stream);
     conn_listeners_learn(listeners, fs.src.data, (size_t)fs.src.len, st, seg);
     conn_track_segment(st, seg);
+    segment_stream_tracked(fs.stream, st);
     return record;
 }
 

@@ -16,6 +16,7 @@
 #include <epan/conversation.h>
 #include <epan/ipproto.h>
 #include <epan/tap.h>
+#include <epan/dissectors/packet-ip.h>
 #include <epan/dissectors/packet-tcp.h>
 #include <wsutil/report_message.h>
 
@@ -34,6 +35,8 @@ typedef struct {
 /* ---- reading the segment ------------------------------------------------ */
 
 static int tcp_tap_id = -1;
+static int ip_tap_id = -1;
+static int ipv6_tap_id = -1;
 /* Identifies our helper tap listener (any unique address will do). */
 static int tap_helper_token;
 static gboolean tap_helper_registered;
@@ -210,9 +213,41 @@ static void read_carrier(const frame_bytes *fb, frame_segment *fs)
     fs->tcp_header = fb->tcp;
 }
 
+/* The IP facts of the header that carried tcph, from the IP dissectors' own
+ * taps (queued with TCP's): the IPv4 entry whose source address is the very
+ * bytes TCP's points at, the IPv6 entry with TCP's addresses (IPv6 copies
+ * them). FALSE when none is. Cheaper than finding the header in the
+ * frame's bytes, which is left for the SYNs and RSTs whose TCP header is read
+ * again (bench/notes.md). */
+static gboolean read_ip_tap(const tcp_info_t *tcph, tcp_segment *seg)
+{
+    const void *entry;
+    if (tcph->ip_src.type == AT_IPv4) {
+        for (int idx = 0; (entry = fetch_tapped_data(ip_tap_id, idx)) != NULL; idx++) {
+            const ws_ip4 *ip = (const ws_ip4 *)entry;
+            if (ip->ip_src.data == tcph->ip_src.data) {
+                seg->ttl = ip->ip_ttl;
+                seg->ip_id = ip->ip_id;
+                return TRUE;
+            }
+        }
+    } else if (tcph->ip_src.type == AT_IPv6) {
+        for (int idx = 0; (entry = fetch_tapped_data(ipv6_tap_id, idx)) != NULL; idx++) {
+            const ws_ip6 *ip = (const ws_ip6 *)entry;
+            if (addresses_equal(&ip->ip6_src, &tcph->ip_src) && addresses_equal(&ip->ip6_dst, &tcph->ip_dst)) {
+                seg->ttl = ip->ip6_hop;
+                seg->ip_id = -1;
+                return TRUE;
+            }
+        }
+    }
+    return FALSE;
+}
+
 /* With taps (tshark's single pass, its second with -2, the GUI): TCP's own
  * values from its tap, the innermost header that is no quote in an ICMP
- * error; the IP facts from the bytes. */
+ * error; the IP facts from the IP taps, or from the bytes, which also give a
+ * SYN's or a RST's TCP header its place. */
 static gboolean read_tapped(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs)
 {
     const tcp_info_t *tcph = NULL, *entry;
@@ -230,6 +265,9 @@ static gboolean read_tapped(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs
     seg->flags = (uint16_t)tcph->th_flags;
     seg->window = tcph->th_win;
     seg->payload_len = tcph->th_seglen;
+    fs->tcp_header = -1;
+    if (!(seg->flags & (TCP_FLAG_SYN | TCP_FLAG_RST)) && read_ip_tap(tcph, seg))
+        return TRUE;
     frame_bytes fb = { .src = &tcph->ip_src, .dst = &tcph->ip_dst, .src_port = tcph->th_sport,
                        .dst_port = tcph->th_dport };
     if (find_segment(tvb, &fb))
@@ -237,7 +275,6 @@ static gboolean read_tapped(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs
     else {   /* reassembled or decrypted: TCP's values hold, the IP facts are unknown */
         seg->ttl = 0;
         seg->ip_id = -1;
-        fs->tcp_header = -1;
     }
     return TRUE;
 }
@@ -316,25 +353,50 @@ gboolean segment_read(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs)
 
 /* The conn_stream of every tcp.stream, in chunks of STREAM_CHUNK. Stream
  * numbers are dense (0, 1, 2, ...), so the index finds a stream without
- * hashing and a stream costs its 100 bytes. Allocated in file scope; the
- * pointers are cleared with each file. */
+ * hashing and a stream costs its 100 bytes. Beside each chunk, a bit per
+ * stream: it sent a RST. Deciding whether a frame's tracking may wait reads
+ * that bit, not the stream's own state, which the frames of other streams
+ * have mostly evicted from the cache by then (bench/notes.md). Allocated in
+ * file scope; the pointers are cleared with each file. */
 #define STREAM_CHUNK 256
-static conn_stream **stream_chunks;
+typedef struct {
+    conn_stream *streams;
+    guint32 reset[STREAM_CHUNK / 32];
+} stream_chunk;
+static stream_chunk *stream_chunks;
 static guint32 stream_chunk_count;
 
-conn_stream *segment_stream(guint32 stream)
+static stream_chunk *chunk_of(guint32 stream)
 {
     guint32 chunk = stream / STREAM_CHUNK;
     if (chunk >= stream_chunk_count) {
         guint32 count = MAX(MAX(stream_chunk_count * 2, chunk + 1), 16);
-        stream_chunks = (conn_stream **)wmem_realloc(wmem_file_scope(), stream_chunks,
+        stream_chunks = (stream_chunk *)wmem_realloc(wmem_file_scope(), stream_chunks,
                                                      count * sizeof *stream_chunks);
         memset(stream_chunks + stream_chunk_count, 0, (count - stream_chunk_count) * sizeof *stream_chunks);
         stream_chunk_count = count;
     }
-    if (stream_chunks[chunk] == NULL)
-        stream_chunks[chunk] = (conn_stream *)wmem_alloc0(wmem_file_scope(), STREAM_CHUNK * sizeof(conn_stream));
-    return &stream_chunks[chunk][stream % STREAM_CHUNK];
+    return &stream_chunks[chunk];
+}
+
+conn_stream *segment_stream(guint32 stream, gboolean *had_reset)
+{
+    stream_chunk *chunk = chunk_of(stream);
+    guint32 at = stream % STREAM_CHUNK;
+    if (chunk->streams == NULL)
+        chunk->streams = (conn_stream *)wmem_alloc0(wmem_file_scope(), STREAM_CHUNK * sizeof(conn_stream));
+    *had_reset = (chunk->reset[at / 32] >> (at % 32)) & 1;
+    return &chunk->streams[at];
+}
+
+void segment_stream_tracked(guint32 stream, const conn_stream *st)
+{
+    guint32 at = stream % STREAM_CHUNK, bit = 1u << (at % 32);
+    guint32 *word = &chunk_of(stream)->reset[at / 32];
+    if ((st->side[0].flags | st->side[1].flags) & SIDE_SENT_RST)
+        *word |= bit;
+    else
+        *word &= ~bit;
 }
 
 #define KEPT_ADDRESS_MAX 16   /* an IPv6 address */
@@ -552,6 +614,8 @@ void hosts_remember_reset(const frame_segment *fs, rst_sender sender)
 void segment_register(void)
 {
     tcp_tap_id = find_tap_id("tcp");
+    ip_tap_id = find_tap_id("ip");
+    ipv6_tap_id = find_tap_id("ipv6");
     proto_tcp_id = proto_get_id_by_filter_name("tcp");
     proto_icmp_id = proto_get_id_by_filter_name("icmp");
     proto_icmpv6_id = proto_get_id_by_filter_name("icmpv6");

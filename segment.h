@@ -34,8 +34,13 @@ void segment_register(void);
 void segment_file_init(gboolean enabled);
 void segment_file_cleanup(void);
 
-/* The state of a tcp.stream (file scope; zeroed when first asked for). */
-conn_stream *segment_stream(guint32 stream);
+/* The state of a tcp.stream (file scope; zeroed when first asked for), and
+ * whether it holds a RST (SIDE_SENT_RST on either side) as
+ * segment_stream_tracked last found it: told without touching that state. */
+conn_stream *segment_stream(guint32 stream, gboolean *had_reset);
+/* Call after tracking a segment that may change it: a RST, or a segment of a
+ * stream that had one (a new attempt on its 4-tuple starts the state over). */
+void segment_stream_tracked(guint32 stream, const conn_stream *st);
 
 /* Segments whose tracking waits, with their streams: copies that outlive
  * their frames, in capture order. segment_defer is FALSE (nothing kept) for
