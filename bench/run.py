@@ -433,7 +433,7 @@ def report(args, prep, res, cg, index, info):
         per = (extra[1] - extra[0]) / (sz["full"][1] - sz["quarter"][1])
         size = conn_stream_size()
         w("- Per-stream state ≤ 64 bytes: %s: `conn_stream` is %d bytes (static assertion in conn_track.h), kept "
-          "in a table indexed by tcp.stream with nothing beside it; measured: the plugin's extra peak RSS "
+          "in a table indexed by tcp.stream with one bit beside it (the stream had a RST); measured: the plugin's extra peak RSS "
           "grows by %.0f bytes per added stream from 1/4 to all of the capture (its RST verdicts "
           "included)" % (ok(size <= 64), size, per))
     if len(growth) == 3:
