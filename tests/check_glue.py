@@ -143,6 +143,28 @@ class IncompleteCaptures(unittest.TestCase):
         self.assertIn("(segments missing from the capture)", evidence)
         self.assertEqual(lossy_verdicts[1], whole[1])
 
+    def sender_signs(self, name):
+        """origin signs of each RST of a capture cut to its segments without SYN, in one pass (with taps)"""
+        with tempfile.TemporaryDirectory() as tmp:
+            cut = os.path.join(tmp, "no-syn.pcap")
+            subprocess.run(["tshark", "-r", capture(name), "-Y", "tcp.flags.syn == 0", "-w", cut],
+                           check=True, capture_output=True)
+            out, _ = tshark("-r", cut, "-Y", "rstdiag", "-T", "fields", "-E", "separator=/t",
+                            "-e", "rstdiag.ttl_delta", "-e", "rstdiag.origin.evidence")
+        return [line.split("\t") for line in out.splitlines()]
+
+    def test_data_segments_alone_give_the_senders_ttl_and_ip_id(self):
+        # without SYN-ACKs, the server's TTL (hop limit) and IP IDs are known only
+        # from its data and ACK segments, read from the IP taps
+        for delta, evidence in self.sender_signs("linger_server_v6.pcap"):
+            self.assertEqual(delta, "0")
+            self.assertIn("TTL 64, as the server's own packets", evidence)
+        signs = self.sender_signs("linger_server.pcap")
+        self.assertEqual(len(signs), 3)
+        for delta, evidence in signs:
+            self.assertEqual(delta, "0")
+            self.assertIn("continues the server's own counter", evidence)
+
 
 if __name__ == "__main__":
     BUILD = os.path.abspath(sys.argv[1])
