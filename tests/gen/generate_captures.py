@@ -47,6 +47,15 @@ SEED = None   # --seed: peers vary sizes and pauses, family, background connecti
 # one-way delays a seeded pair scenario draws for each direction (seconds); the kernel here
 # has no netem, so a user-space delay line between the two hosts adds them
 PATH_DELAYS = (0.0, 0.005, 0.030)
+# TCP settings a seeded pair scenario draws for each host (per network namespace): the
+# options a SYN offers (RFC 7323 timestamps and window scale, RFC 2018 SACK) and the
+# receive buffer's default size, which sets the windows a host advertises (tcp_rmem[1];
+# 131072 is the kernel's own default)
+STACK_CHOICES = (("net.ipv4.tcp_timestamps", (1, 0)),
+                 ("net.ipv4.tcp_window_scaling", (1, 0)),
+                 ("net.ipv4.tcp_sack", (1, 0)),
+                 ("net.ipv4.tcp_rmem", ("4096 131072 6291456", "4096 32768 6291456",
+                                        "4096 1048576 6291456")))
 
 try:
     import ctypes
@@ -147,6 +156,13 @@ def _on_signal(signum, frame):
 
 
 # ------------------------------------------------------------------ helpers
+
+def stack_words(settings):
+    """'tcp_timestamps=1 tcp_window_scaling=0 tcp_sack=1 tcp_rmem=32768': a host's
+    drawn settings, the receive buffer by its default size"""
+    return " ".join("%s=%s" % (key.rsplit(".", 1)[1], str(value).split()[1] if key.endswith("rmem") else value)
+                    for key, value in settings)
+
 
 def run(cmd, timeout=10, check=True):
     vlog("$ " + " ".join(cmd))
@@ -477,6 +493,12 @@ class Ctx:
         if SEED is not None and self.topology == "pair" and not sd.get("no_delay"):
             rng = random.Random("%s-%s-delay" % (SEED, sd["name"]))
             self.delay = (rng.choice(PATH_DELAYS), rng.choice(PATH_DELAYS))
+        # TCP settings per host (seeded pair runs; None: the namespace's defaults)
+        self.stack = None
+        if SEED is not None and self.topology == "pair" and not sd.get("default_stack"):
+            rng = random.Random("%s-%s-stack" % (SEED, sd["name"]))
+            self.stack = {side: [(key, rng.choice(values)) for key, values in STACK_CHOICES]
+                          for side in ("client", "server")}
         pfx = "rstgen-%d-" % os.getpid()
         sides = {"pair": ("client", "server"), "routed": ("client", "router", "server"),
                  "relay": ("client", "relay", "server")}[self.topology]
@@ -516,6 +538,12 @@ class Ctx:
     def setup(self):
         for side, ns in self.ns.items():
             add_netns(ns, 4 if side == "delay" else self.family)   # the delay line has no address
+        if self.stack:
+            for side, settings in self.stack.items():
+                for key, value in settings:
+                    self.sysctl(side, "%s=%s" % (key, value))
+            self.notes.append("stack %s: %s" % (os.path.basename(self.pcap), "; ".join(
+                "%s %s" % (side, stack_words(settings)) for side, settings in self.stack.items())))
         if self.topology == "pair" and any(self.delay):
             self.setup_delay_line()
             return

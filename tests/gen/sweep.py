@@ -6,8 +6,8 @@ with varied parameters.
 For each seed, tests/gen/generate_captures.py runs every scenario (or those
 named) with that seed: the peers vary their write sizes (as much as or more
 than the other side reads) and pauses (shorter or longer), the pair scenarios
-draw IPv4 or IPv6 and zero to three ordinary background connections to the
-same host and port. Every RST is labelled by the tcp:tcp_send_reset
+draw IPv4 or IPv6, zero to three ordinary background connections to the
+same host and port, a path delay, and each host's TCP options and receive buffer. Every RST is labelled by the tcp:tcp_send_reset
 tracepoint as in the committed captures. The built plugin then diagnoses each
 capture (two passes, as tests/check_captures.py scores) and this script
 prints agreement per kernel reason and per confidence level, and writes
@@ -58,6 +58,13 @@ FIELDS = ["frame.number", "rstdiag.sender", "rstdiag.phase", "rstdiag.cause", "r
 CONFIDENCES = ["high", "medium", "low"]
 # the generator's note on a capture made through its delay line
 PATH_DELAY_RE = re.compile(r"note: path delay (\S+): (\d+) ms client to server, (\d+) ms server to client")
+# its note on the TCP settings it drew for a capture's two hosts
+STACK_RE = re.compile(r"note: stack (\S+): client ([^;\n]*); server ([^\n]*)")
+# the settings the report splits the RSTs by: (sysctl, row title, how the pair of hosts reads)
+STACK_ROWS = [("tcp_timestamps", "timestamps (RFC 7323)", "negotiated"),
+              ("tcp_window_scaling", "window scaling (RFC 7323)", "negotiated"),
+              ("tcp_sack", "SACK (RFC 2018)", "negotiated"),
+              ("tcp_rmem", "receive buffer default of the server, bytes", "server")]
 
 
 def scenario_names():
@@ -84,17 +91,37 @@ def generate(seed, names, outdir, labels_name):
         f.write(table)
     with open(os.path.join(outdir, "paths-" + labels_name), "w") as f:
         f.writelines("%s\t%s/%s\n" % m.groups() for m in PATH_DELAY_RE.finditer(text))
+    with open(os.path.join(outdir, "stacks-" + labels_name), "w") as f:
+        f.writelines("%s\t%s\t%s\n" % m.groups() for m in STACK_RE.finditer(text))
     return list(csv.DictReader(io.StringIO(table), delimiter="\t")), text
 
 
-def path_delays(outdir):
-    """capture -> 'c2s/s2c' one-way delays in ms, from the notes earlier runs kept
-    (captures without one went over a bare link)"""
-    delays = {}
-    for path in glob.glob(os.path.join(outdir, "paths-*.tsv")):
+def kept_notes(outdir, kind):
+    """capture -> the rest of its line in the <kind>-*.tsv files earlier runs kept"""
+    notes = {}
+    for path in glob.glob(os.path.join(outdir, kind + "-*.tsv")):
         with open(path) as f:
-            delays.update(line.rstrip("\n").split("\t") for line in f if "\t" in line)
-    return delays
+            notes.update(line.rstrip("\n").split("\t", 1) for line in f if "\t" in line)
+    return notes
+
+
+def path_delays(outdir):
+    """capture -> 'c2s/s2c' one-way delays in ms (captures without one went over a bare link)"""
+    return kept_notes(outdir, "paths")
+
+
+def stack_keys(words):
+    """the totals keys of one capture's TCP settings ('client words\tserver words',
+    words as 'tcp_sack=0 ...'): an option is on only when both hosts offer it"""
+    hosts = [dict(word.split("=") for word in side.split()) for side in words.split("\t")]
+    keys = []
+    for sysctl, _, reading in STACK_ROWS:
+        if reading == "negotiated":
+            value = "on" if all(host[sysctl] == "1" for host in hosts) else "off"
+        else:
+            value = hosts[1][sysctl]
+        keys.append("stack:%s:%s" % (sysctl, value))
+    return keys
 
 
 def saved_labels(outdir):
@@ -140,7 +167,7 @@ def derived_copy(outdir, copydir, rows, kind, share, seed):
     misses that share of the frames (drawn per seed and capture; the scored RSTs
     are kept), or "late", one started after that share of them."""
     os.makedirs(copydir, exist_ok=True)
-    for path in glob.glob(os.path.join(outdir, "paths-*.tsv")):
+    for path in glob.glob(os.path.join(outdir, "paths-*.tsv")) + glob.glob(os.path.join(outdir, "stacks-*.tsv")):
         shutil.copy(path, copydir)
     scored = collections.defaultdict(set)
     for row in rows:
@@ -232,6 +259,7 @@ def traced_run(build, run_dir, generator, tag, rescore, allowed, totals):
 
 def score_run(build, outdir, rows, allowed, totals):
     delays = path_delays(outdir)
+    stacks = kept_notes(outdir, "stacks")
     by_capture = collections.defaultdict(list)
     for row in rows:
         by_capture[row["capture"]].append(row)
@@ -252,6 +280,10 @@ def score_run(build, outdir, rows, allowed, totals):
             totals["reason:" + truth].add(**checks)
             totals["confidence:" + (got["rstdiag.confidence"] or "none")].add(**checks)
             totals["delay:" + delays.get(capture, "0/0")].add(**checks)
+            for key in stack_keys(stacks[capture]) if capture in stacks else ():
+                totals[key].add(**checks)
+                if got["rstdiag.confidence"] == "high":
+                    totals["high " + key].add(**checks)
             totals["group:" + ("load" if capture == "load.pcap" else "scenarios")].add(**checks)
             if not checks["reason"]:
                 totals["misses"][(truth, got["rstdiag.kernel_reason"], got["rstdiag.cause"],
@@ -281,7 +313,8 @@ def report(totals, args, names, seeds_done, skipped, elapsed):
     w("Each seed runs every scenario of tests/gen/generate_captures.py with varied parameters: write "
       "sizes (1x, 2x or 8x: as much as or more than the peer reads) and pauses (0.5x to 2x), IPv4 or IPv6, "
       "0 to 3 background connections to the same host and port, a one-way delay of 0, 5 or 30 ms "
-      "in each direction. The truth is the reason the sending "
+      "in each direction, each host's TCP options (timestamps, window scaling, SACK) and receive buffer. "
+      "The truth is the reason the sending "
       "kernel reported through the tcp:tcp_send_reset tracepoint (NONE: no kernel sent it, a device "
       "did). The diagnosis is the plugin's, in two passes.")
     w("")
@@ -381,6 +414,23 @@ def report(totals, args, names, seeds_done, skipped, elapsed):
         s = totals[key]
         w("| %s | %d | %s | %s | %s | %s |" % (key[6:], s.n, s.pct("reason"), s.pct("cause"), s.pct("named"),
                                                s.pct("phase")))
+    w("")
+    w("## Per TCP setting")
+    w("")
+    w("Each host of a pair scenario draws its own settings (per network namespace): whether its SYN offers "
+      "timestamps, window scaling and SACK (an option is used only when both hosts offer it), and the "
+      "default size of its receive buffer (tcp_rmem: 32 KB, the kernel's 128 KB, or 1 MB), which sets the "
+      "windows it advertises. The devices' scenarios keep the kernel's defaults.")
+    w("")
+    w("| setting | value | RSTs | kernel reason right | `high`: RSTs, right | best or alternative right | phase |")
+    w("|---|---|---|---|---|---|---|")
+    for sysctl, title, _ in STACK_ROWS:
+        for key in sorted((k for k in totals if k.startswith("stack:%s:" % sysctl)),
+                          key=lambda k: (len(k), k)):
+            s, high = totals[key], totals["high " + key]
+            w("| %s | %s | %d | %s | %d, %s | %s | %s |" % (title, key.rsplit(":", 1)[1], s.n, s.pct("reason"),
+                                                            high.n, high.pct("reason"), s.pct("named"),
+                                                            s.pct("phase")))
     w("")
     w("## Per kernel reason (the truth)")
     w("")
