@@ -100,8 +100,8 @@ struct log_matcher {
     uint32_t generation;
     uint32_t *entry_taken;       /* entry -> generation that took it */
     uint32_t *entry_owner;       /* entry -> slot + 1 in the final assignment, 0: free */
+    GArray *claimed;             /* guint: the entries entry_owner gives a slot, cleared one by one */
     uint32_t *slot_taken;        /* slot -> generation that paired it */
-    guint claimed_count;
 };
 
 static const log_entry *entry_at(const log_matcher *m, guint i)
@@ -184,6 +184,7 @@ static void build_line_tables(log_matcher *m)
     m->entry_owner = g_renew(uint32_t, m->entry_owner, MAX(m->entry_count, 1));
     memset(m->entry_taken, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
     memset(m->entry_owner, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
+    g_array_set_size(m->claimed, 0);
     m->all_zoned = m->entry_count > 0;
     for (guint i = 0; i < m->entry_count; i++) {
         const log_entry *e = entry_at(m, i);
@@ -238,6 +239,7 @@ log_matcher *log_matcher_new(const log_index *index, const log_match_settings *s
     m->rst_lines = g_array_new(FALSE, FALSE, sizeof(rst_lines));
     m->slot_of_stream = g_hash_table_new(g_direct_hash, g_direct_equal);
     m->order = g_array_new(FALSE, FALSE, sizeof(guint));
+    m->claimed = g_array_new(FALSE, FALSE, sizeof(guint));
     return m;
 }
 
@@ -258,6 +260,7 @@ void log_matcher_free(log_matcher *m)
     g_free(m->line_of_slot);
     g_free(m->entry_taken);
     g_free(m->entry_owner);
+    g_array_free(m->claimed, TRUE);
     g_free(m->slot_taken);
     g_free(m);
 }
@@ -484,8 +487,10 @@ static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *c
         m->slot_taken[slot] = m->generation;
         paired++;
         if (final) {
+            guint claimed = (guint)entry;
             m->line_of_slot[slot] = entry;
             m->entry_owner[entry] = slot + 1;
+            g_array_append_val(m->claimed, claimed);
         }
     }
     return paired;
@@ -656,7 +661,39 @@ static gint compare_rst_times(gconstpointer a, gconstpointer b, gpointer data)
     return x < y ? -1 : x > y;
 }
 
-/* Pairs every RST added so far with the lines, under one clock for the file. */
+/* Whether some line of refs was written where a pairing round under clock
+ * could give it to ev (a superset: the line may still not fit). */
+static gboolean line_within_reach(const GArray *refs, const log_rst_event *ev, const clock_guess *clock,
+                                  int64_t after)
+{
+    if (!refs)
+        return FALSE;
+    int64_t from = ev->time_us + MIN(clock->zone_us, 0) + clock->skew_us - MAX_RESOLUTION_US - SLACK_US;
+    int64_t to = ev->time_us + MAX(clock->zone_us, 0) + clock->skew_us + after;
+    guint i = lower_bound(refs, from);
+    return i < refs->len && g_array_index(refs, entry_ref, i).time_us <= to;
+}
+
+/* Whether the RSTs from `first` on can take no line under the current clock:
+ * then a pairing with them gives every other RST the line it has, and them none. */
+static gboolean none_within_reach(const log_matcher *m, guint first)
+{
+    if (!m->report.known || m->report.undecided)
+        return TRUE;   /* no pairing round runs */
+    int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
+    int64_t after = MAX(MAX(window, PROMPT_US), LATE_WITH_PORT_US);   /* the widest round's */
+    for (guint r = first; r < m->rsts->len; r++) {
+        const log_rst_event *ev = &g_array_index(m->rsts, log_rst_event, r);
+        if (line_within_reach(g_array_index(m->rst_lines, rst_lines, r).all, ev, &m->clock, after)
+            || line_within_reach(m->without_address, ev, &m->clock, after))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* Pairs every RST added so far with the lines, under one clock for the file.
+ * Asked after each new RST in a single pass, so the RSTs that could take no
+ * line are added without pairing them all again. */
 static void solve(log_matcher *m)
 {
     gboolean settled = m->solved_for == m->rsts->len;
@@ -664,8 +701,11 @@ static void solve(log_matcher *m)
         return;
     guint slots = g_hash_table_size(m->slot_of_stream);
     if (slots > m->slots_allocated) {
+        guint before = m->slots_allocated;
         m->slots_allocated = MAX(slots, 2 * m->slots_allocated);
         m->line_of_slot = g_renew(gint64, m->line_of_slot, m->slots_allocated);
+        for (guint s = before; s < m->slots_allocated; s++)
+            m->line_of_slot[s] = -1;
         g_free(m->slot_taken);
         m->slot_taken = g_new0(uint32_t, m->slots_allocated);
         m->generation = 0;
@@ -683,10 +723,16 @@ static void solve(log_matcher *m)
     gboolean weak = m->report.pairs < WEAK_SUPPORT && m->rsts->len <= FEW_RSTS;
     if (settled || weak || m->estimated_for == 0 || m->rsts->len >= REESTIMATE_GROWTH * m->estimated_for)
         estimate_clock(m);
+    else if (m->solved_for < m->rsts->len && none_within_reach(m, m->solved_for)) {
+        m->solved_for = m->rsts->len;
+        return;
+    }
 
     for (guint s = 0; s < m->slots_allocated; s++)
         m->line_of_slot[s] = -1;
-    memset(m->entry_owner, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
+    for (guint i = 0; i < m->claimed->len; i++)
+        m->entry_owner[g_array_index(m->claimed, guint, i)] = 0;
+    g_array_set_size(m->claimed, 0);
     new_generation(m);
     m->report.pairs = 0;
     int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
@@ -701,9 +747,6 @@ static void solve(log_matcher *m)
         pair_round(m, m->without_address, &m->clock, MAX(window, PROMPT_US), ANY_LINE, TRUE);
     }
     m->report.offset_us = m->clock.zone_us + m->clock.skew_us;
-    m->claimed_count = 0;
-    for (guint e = 0; e < m->entry_count; e++)
-        m->claimed_count += m->entry_owner[e] != 0;
     m->solved_for = m->rsts->len;
 }
 
@@ -748,7 +791,7 @@ guint log_matcher_used_count(log_matcher *m)
 {
     if (m->rsts->len)
         solve(m);
-    return m->claimed_count;
+    return m->claimed->len;
 }
 
 /* An offset as "+0.250 s", or "+05:00 +3.000 s" beyond a quarter-hour. */

@@ -272,6 +272,55 @@ static void test_dense_log_one_clock(void)
     g_string_free(log, TRUE);
 }
 
+/* A single pass asks for each RST's line as it comes, a second pass only at
+ * the end. Between the upstream's RSTs come RSTs of hosts no line names,
+ * which can take no line (and are added without pairing the others again):
+ * once the clock is settled each upstream RST has its line when asked, and
+ * at the end every RST has the line the second pass gives it. */
+static void test_asked_after_each_rst_as_at_the_end(void)
+{
+    const int64_t zone = 5 * 3600 * S, skew = 3 * S;
+    GString *log = g_string_new(NULL);
+    guint lines = 100;   /* past the few RSTs whose clock is estimated again each time */
+    for (guint i = 0; i < lines; i++)
+        add_line(log, dense_time((int)i) + 2000, zone, skew, "upstream", "198.18.101.2:8080");
+    fixture f;
+    fixture_load(&f, log);
+    log_match_settings settings = { .zone_mode = LOG_ZONE_AUTO };
+    log_matcher *each = log_matcher_new(f.index, &settings), *at_end = log_matcher_new(f.index, &settings);
+    for (guint i = 0; i < lines; i++) {
+        char stranger[32];
+        g_snprintf(stranger, sizeof stranger, "198.18.60.%u", 1 + i % 200);
+        log_rst_event events[] = {
+            rst(3 * i, dense_time((int)i), "198.18.101.2", 8080, LOG_SENDER_SERVER),
+            rst(3 * i + 1, dense_time((int)i) + 5000, stranger, 41000, LOG_SENDER_CLIENT),
+            rst(3 * i + 2, dense_time((int)i) + 10000, "198.18.101.2", 50000, LOG_SENDER_CLIENT),
+        };
+        for (guint k = 0; k < G_N_ELEMENTS(events); k++) {
+            log_matcher_add(at_end, &events[k]);
+            guint line = matched_line(&f, each, log_matcher_add(each, &events[k]));
+            if (i >= 10)   /* the clock settled: each RST of the upstream has its line at once */
+                g_assert_cmpuint(line, ==, k == 0 ? i + 1 : 0);
+        }
+    }
+    for (guint i = 0; i < lines; i++) {
+        g_assert_cmpuint(matched_line(&f, each, 3 * i), ==, i + 1);
+        for (guint k = 0; k < 3; k++)
+            g_assert_cmpuint(matched_line(&f, each, 3 * i + k), ==, matched_line(&f, at_end, 3 * i + k));
+    }
+    log_clock clock_each, clock_at_end;
+    log_matcher_clock(each, &clock_each);
+    log_matcher_clock(at_end, &clock_at_end);
+    g_assert_cmpuint(clock_each.pairs, ==, lines);
+    g_assert_cmpuint(clock_at_end.pairs, ==, lines);
+    g_assert_cmpint(clock_each.offset_us, ==, clock_at_end.offset_us);
+    g_assert_cmpuint(log_matcher_used_count(each), ==, lines);
+    g_assert_cmpuint(log_matcher_used_count(at_end), ==, lines);
+    log_matcher_free(at_end);
+    finish(each, &f);
+    g_string_free(log, TRUE);
+}
+
 /* One RST, two lines of its client 3 s apart: either clock explains one
  * line. The smaller skew wins, and the clock says it was a close call. */
 static void test_close_call_takes_smaller_skew(void)
@@ -406,6 +455,7 @@ int main(int argc, char **argv)
     g_test_add_func("/match/explicit-clock", test_explicit_zone_and_skew);
     g_test_add_func("/match/dense-log-one-clock", test_dense_log_one_clock);
     g_test_add_func("/match/close-call", test_close_call_takes_smaller_skew);
+    g_test_add_func("/match/asked-each-time-as-at-the-end", test_asked_after_each_rst_as_at_the_end);
     g_test_add_func("/match/request-read", test_request_read);
     g_test_add_func("/match/request-names-the-connection", test_request_names_the_connection);
     g_test_add_func("/match/load-clock-from-requests", test_load_clock_from_requests);
