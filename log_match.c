@@ -100,6 +100,7 @@ struct log_matcher {
     uint32_t generation;
     uint32_t *entry_taken;       /* entry -> generation that took it */
     uint32_t *entry_owner;       /* entry -> slot + 1 in the final assignment, 0: free */
+    uint8_t *entry_round;        /* entry -> the final round (1, 2, ...) that gave it, where owned */
     GArray *claimed;             /* guint: the entries entry_owner gives a slot, cleared one by one */
     uint32_t *slot_taken;        /* slot -> generation that paired it */
 };
@@ -182,6 +183,7 @@ static void build_line_tables(log_matcher *m)
     m->index_revision = m->index->revision;
     m->entry_taken = g_renew(uint32_t, m->entry_taken, MAX(m->entry_count, 1));
     m->entry_owner = g_renew(uint32_t, m->entry_owner, MAX(m->entry_count, 1));
+    m->entry_round = g_renew(uint8_t, m->entry_round, MAX(m->entry_count, 1));
     memset(m->entry_taken, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
     memset(m->entry_owner, 0, sizeof(uint32_t) * MAX(m->entry_count, 1));
     g_array_set_size(m->claimed, 0);
@@ -260,6 +262,7 @@ void log_matcher_free(log_matcher *m)
     g_free(m->line_of_slot);
     g_free(m->entry_taken);
     g_free(m->entry_owner);
+    g_free(m->entry_round);
     g_array_free(m->claimed, TRUE);
     g_free(m->slot_taken);
     g_free(m);
@@ -430,8 +433,17 @@ static gboolean passes(line_filter filter, const log_entry *e, const log_rst_eve
 
 /* The earliest free line of refs that fits the RST and was written no more
  * than the line's resolution before it and at most `after` after it. */
+static gboolean taken(const log_matcher *m, guint entry, guint taken_by_round)
+{
+    if (taken_by_round)
+        return m->entry_owner[entry] != 0 && m->entry_round[entry] <= taken_by_round;
+    return m->entry_taken[entry] == m->generation;
+}
+
+/* The earliest line that fits, among those no RST took: in this generation's
+ * rounds, or (taken_by_round > 0) in the final assignment's rounds up to that one. */
 static gint64 earliest_fit(const log_matcher *m, const GArray *refs, const log_rst_event *ev,
-                           const clock_guess *clock, int64_t after, line_filter filter)
+                           const clock_guess *clock, int64_t after, line_filter filter, guint taken_by_round)
 {
     if (!refs)
         return -1;
@@ -447,7 +459,7 @@ static gint64 earliest_fit(const log_matcher *m, const GArray *refs, const log_r
             if (ref->time_us > ev->time_us + shift + after)
                 break;
             const log_entry *e = entry_at(m, ref->entry);
-            if (m->entry_taken[ref->entry] == m->generation || (shifts == 2 && e->has_zone != (pass == 1))
+            if (taken(m, ref->entry, taken_by_round) || (shifts == 2 && e->has_zone != (pass == 1))
                 || !fits(e, ev) || !passes(filter, e, ev))
                 continue;
             int64_t delta = ref->time_us - offset_of(e, clock) - ev->time_us;
@@ -461,12 +473,61 @@ static gint64 earliest_fit(const log_matcher *m, const GArray *refs, const log_r
     return best;
 }
 
+/* A pairing round: the lines it searches (a RST's sender's when NULL), how
+ * late after its RST a line may be written, which lines pass, and whether its
+ * pairs back the clock (report.pairs). */
+typedef struct {
+    const GArray *refs;
+    int64_t after;
+    line_filter filter;
+    gboolean counted;
+} pairing_round;
+
+#define FINAL_ROUNDS 7
+
+/* The final assignment's rounds, in order: lines written promptly first, so
+ * that a late line does not take a RST's own; lines quoting the RST's request
+ * before the others; lines naming no address last. */
+static void final_rounds(const log_matcher *m, pairing_round rounds[FINAL_ROUNDS])
+{
+    int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
+    int64_t late = MAX(window, PROMPT_US);
+    const pairing_round table[FINAL_ROUNDS] = {
+        { NULL, PROMPT_US, LINE_QUOTING_REQUEST, TRUE },
+        { NULL, late, LINE_QUOTING_REQUEST, TRUE },
+        { NULL, PROMPT_US, ANY_LINE, TRUE },
+        { NULL, late, ANY_LINE, TRUE },
+        { NULL, MAX(window, LATE_WITH_PORT_US), LINE_NAMING_PORT, TRUE },
+        { m->without_address, PROMPT_US, ANY_LINE, FALSE },
+        { m->without_address, late, ANY_LINE, FALSE },
+    };
+    memcpy(rounds, table, sizeof table);
+}
+
+/* The lines RST r may take in a round. */
+static const GArray *round_lines(const log_matcher *m, const pairing_round *round, guint r)
+{
+    const rst_lines *own = &g_array_index(m->rst_lines, rst_lines, r);
+    return round->filter == LINE_QUOTING_REQUEST ? own->quoting
+         : round->refs ? round->refs
+         : round->filter == UNQUOTED_LINE_IF_QUOTED && own->quoting ? own->unquoted
+         : own->all;
+}
+
+/* The final assignment gives entry to slot in round final_round. */
+static void record_pair(log_matcher *m, guint slot, gint64 entry, guint final_round)
+{
+    guint claimed = (guint)entry;
+    m->line_of_slot[slot] = entry;
+    m->entry_owner[entry] = slot + 1;
+    m->entry_round[entry] = (uint8_t)final_round;
+    g_array_append_val(m->claimed, claimed);
+}
+
 /* One round: every RST whose stream has no line yet, in time order, takes the
- * earliest free line of `refs` (its sender's lines when NULL) that fits and
- * passes the filter. Returns how many it paired; records them in line_of_slot
- * when `final`. */
-static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *clock, int64_t after,
-                        line_filter filter, gboolean final)
+ * earliest free line that fits and passes the filter. Returns how many it
+ * paired; records them when final_round (its number) is not 0. */
+static guint pair_round(log_matcher *m, const pairing_round *round, const clock_guess *clock, guint final_round)
 {
     guint paired = 0;
     for (guint k = 0; k < m->order->len; k++) {
@@ -475,23 +536,14 @@ static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *c
         if (m->slot_taken[slot] == m->generation)
             continue;
         const log_rst_event *ev = &g_array_index(m->rsts, log_rst_event, r);
-        const rst_lines *own = &g_array_index(m->rst_lines, rst_lines, r);
-        const GArray *lines = filter == LINE_QUOTING_REQUEST ? own->quoting
-                            : refs ? refs
-                            : filter == UNQUOTED_LINE_IF_QUOTED && own->quoting ? own->unquoted
-                            : own->all;
-        gint64 entry = earliest_fit(m, lines, ev, clock, after, filter);
+        gint64 entry = earliest_fit(m, round_lines(m, round, r), ev, clock, round->after, round->filter, 0);
         if (entry < 0)
             continue;
         m->entry_taken[entry] = m->generation;
         m->slot_taken[slot] = m->generation;
         paired++;
-        if (final) {
-            guint claimed = (guint)entry;
-            m->line_of_slot[slot] = entry;
-            m->entry_owner[entry] = slot + 1;
-            g_array_append_val(m->claimed, claimed);
-        }
+        if (final_round)
+            record_pair(m, slot, entry, final_round);
     }
     return paired;
 }
@@ -502,11 +554,14 @@ static guint pair_round(log_matcher *m, const GArray *refs, const clock_guess *c
  * first) or one quoting no request. */
 static guint explained(log_matcher *m, const clock_guess *clock, gboolean strict)
 {
+    static const pairing_round any = { NULL, PROMPT_US, ANY_LINE, FALSE };
+    static const pairing_round quoting = { NULL, PROMPT_US, LINE_QUOTING_REQUEST, FALSE };
+    static const pairing_round unquoted = { NULL, PROMPT_US, UNQUOTED_LINE_IF_QUOTED, FALSE };
     new_generation(m);
     if (!strict)
-        return pair_round(m, NULL, clock, PROMPT_US, ANY_LINE, FALSE);
-    guint quoted = pair_round(m, NULL, clock, PROMPT_US, LINE_QUOTING_REQUEST, FALSE);
-    return quoted + pair_round(m, NULL, clock, PROMPT_US, UNQUOTED_LINE_IF_QUOTED, FALSE);
+        return pair_round(m, &any, clock, 0);
+    guint quoted = pair_round(m, &quoting, clock, 0);
+    return quoted + pair_round(m, &unquoted, clock, 0);
 }
 
 /* ---- the clock ---------------------------------------------------------------- */
@@ -661,39 +716,49 @@ static gint compare_rst_times(gconstpointer a, gconstpointer b, gpointer data)
     return x < y ? -1 : x > y;
 }
 
-/* Whether some line of refs was written where a pairing round under clock
- * could give it to ev (a superset: the line may still not fit). */
-static gboolean line_within_reach(const GArray *refs, const log_rst_event *ev, const clock_guess *clock,
-                                  int64_t after)
-{
-    if (!refs)
-        return FALSE;
-    int64_t from = ev->time_us + MIN(clock->zone_us, 0) + clock->skew_us - MAX_RESOLUTION_US - SLACK_US;
-    int64_t to = ev->time_us + MAX(clock->zone_us, 0) + clock->skew_us + after;
-    guint i = lower_bound(refs, from);
-    return i < refs->len && g_array_index(refs, entry_ref, i).time_us <= to;
-}
-
-/* Whether the RSTs from `first` on can take no line under the current clock:
- * then a pairing with them gives every other RST the line it has, and them none. */
-static gboolean none_within_reach(const log_matcher *m, guint first)
+/* Gives RST r, the latest in time, the line the final rounds would give it,
+ * without pairing the others again: the rounds run in order and r comes last
+ * in each, so the others keep their lines unless r takes one that another RST
+ * took in a later round, or pairs its stream before the round that paired
+ * it. FALSE then: everything must be paired again. */
+static gboolean assign_latest(log_matcher *m, guint r)
 {
     if (!m->report.known || m->report.undecided)
-        return TRUE;   /* no pairing round runs */
-    int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
-    int64_t after = MAX(MAX(window, PROMPT_US), LATE_WITH_PORT_US);   /* the widest round's */
-    for (guint r = first; r < m->rsts->len; r++) {
-        const log_rst_event *ev = &g_array_index(m->rsts, log_rst_event, r);
-        if (line_within_reach(g_array_index(m->rst_lines, rst_lines, r).all, ev, &m->clock, after)
-            || line_within_reach(m->without_address, ev, &m->clock, after))
+        return TRUE;   /* no round runs */
+    guint slot = g_array_index(m->rst_slot, guint, r);
+    gint64 stream_line = m->line_of_slot[slot];
+    guint stream_round = stream_line >= 0 ? m->entry_round[stream_line] : FINAL_ROUNDS + 1;
+    pairing_round rounds[FINAL_ROUNDS];
+    final_rounds(m, rounds);
+    const log_rst_event *ev = &g_array_index(m->rsts, log_rst_event, r);
+    for (guint k = 1; k < stream_round && k <= FINAL_ROUNDS; k++) {
+        const pairing_round *round = &rounds[k - 1];
+        gint64 entry = earliest_fit(m, round_lines(m, round, r), ev, &m->clock, round->after, round->filter, k);
+        if (entry < 0)
+            continue;
+        if (stream_line >= 0 || m->entry_owner[entry] != 0)
+            return FALSE;
+        record_pair(m, slot, entry, k);
+        m->report.pairs += round->counted;
+        break;
+    }
+    return TRUE;
+}
+
+/* The RSTs added since the last assignment, one by one (assign_latest), when
+ * each is the latest in time; FALSE when everything must be paired again. */
+static gboolean assign_added(log_matcher *m)
+{
+    for (guint r = m->solved_for; r < m->rsts->len; r++) {
+        if (g_array_index(m->order, guint, r) != r || !assign_latest(m, r))
             return FALSE;
     }
     return TRUE;
 }
 
 /* Pairs every RST added so far with the lines, under one clock for the file.
- * Asked after each new RST in a single pass, so the RSTs that could take no
- * line are added without pairing them all again. */
+ * Asked after each new RST in a single pass, so a new RST is added to the
+ * last assignment where that gives the same lines (assign_added). */
 static void solve(log_matcher *m)
 {
     gboolean settled = m->solved_for == m->rsts->len;
@@ -723,7 +788,7 @@ static void solve(log_matcher *m)
     gboolean weak = m->report.pairs < WEAK_SUPPORT && m->rsts->len <= FEW_RSTS;
     if (settled || weak || m->estimated_for == 0 || m->rsts->len >= REESTIMATE_GROWTH * m->estimated_for)
         estimate_clock(m);
-    else if (m->solved_for < m->rsts->len && none_within_reach(m, m->solved_for)) {
+    else if (m->solved_for < m->rsts->len && assign_added(m)) {
         m->solved_for = m->rsts->len;
         return;
     }
@@ -735,16 +800,14 @@ static void solve(log_matcher *m)
     g_array_set_size(m->claimed, 0);
     new_generation(m);
     m->report.pairs = 0;
-    int64_t window = m->settings.window_us ? m->settings.window_us : DEFAULT_WINDOW_US;
-    /* lines written promptly first, so that a late line does not take a RST's own */
     if (m->report.known && !m->report.undecided) {
-        m->report.pairs += pair_round(m, NULL, &m->clock, PROMPT_US, LINE_QUOTING_REQUEST, TRUE);
-        m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, PROMPT_US), LINE_QUOTING_REQUEST, TRUE);
-        m->report.pairs += pair_round(m, NULL, &m->clock, PROMPT_US, ANY_LINE, TRUE);
-        m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, PROMPT_US), ANY_LINE, TRUE);
-        m->report.pairs += pair_round(m, NULL, &m->clock, MAX(window, LATE_WITH_PORT_US), LINE_NAMING_PORT, TRUE);
-        pair_round(m, m->without_address, &m->clock, PROMPT_US, ANY_LINE, TRUE);
-        pair_round(m, m->without_address, &m->clock, MAX(window, PROMPT_US), ANY_LINE, TRUE);
+        pairing_round rounds[FINAL_ROUNDS];
+        final_rounds(m, rounds);
+        for (guint k = 0; k < FINAL_ROUNDS; k++) {
+            guint paired = pair_round(m, &rounds[k], &m->clock, k + 1);
+            if (rounds[k].counted)
+                m->report.pairs += paired;
+        }
     }
     m->report.offset_us = m->clock.zone_us + m->clock.skew_us;
     m->solved_for = m->rsts->len;

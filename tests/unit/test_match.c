@@ -321,6 +321,108 @@ static void test_asked_after_each_rst_as_at_the_end(void)
     g_string_free(log, TRUE);
 }
 
+/* A client's line written 0.5 s after its first RST is that RST's in the
+ * late round; a second RST of the client 50 ms before the line then takes it
+ * in the prompt round, which comes first, and the first RST's connection
+ * keeps none, as when all are paired at once. Likewise a RST that comes in
+ * after another but was sent before it takes the prompt line first. Eight
+ * other clients' prompt pairs come before, so that each RST is added to the
+ * last assignment where that gives the same lines, not paired with all again. */
+static void test_later_rst_takes_a_late_pairs_line(void)
+{
+    const int64_t line_at = base_utc + 600 * S;   /* a whole second: the line's time */
+    enum { WARM = 8 };
+    GString *log = g_string_new(NULL);
+    char peers[WARM][32];
+    for (int i = 0; i < WARM; i++) {
+        g_snprintf(peers[i], sizeof peers[i], "198.18.100.%d", 20 + i);
+        add_line(log, line_at - (100 - 10 * i) * S, 0, 0, "client", peers[i]);
+    }
+    add_line(log, line_at, 0, 0, "client", "198.18.100.9");              /* line WARM + 1 */
+    add_line(log, line_at + 200 * S, 0, 0, "client", "198.18.100.50");   /* line WARM + 2 */
+    fixture f;
+    fixture_load(&f, log);
+    log_match_settings settings = { .zone_mode = LOG_ZONE_UTC, .skew_given = TRUE };
+    log_matcher *each = log_matcher_new(f.index, &settings), *at_end = log_matcher_new(f.index, &settings);
+    for (int i = 0; i < WARM; i++) {
+        log_rst_event ev = rst((uint32_t)i, line_at - (100 - 10 * i) * S - 30000, peers[i], 40000,
+                               LOG_SENDER_CLIENT);
+        log_matcher_add(each, &ev);
+        log_matcher_add(at_end, &ev);
+    }
+    for (guint i = 0; i < WARM; i++)
+        g_assert_cmpuint(matched_line(&f, each, i), ==, i + 1);
+    log_rst_event events[] = {
+        rst(10, line_at - 500000, "198.18.100.9", 41000, LOG_SENDER_CLIENT),     /* late for its line */
+        rst(11, line_at - 50000, "198.18.100.9", 41001, LOG_SENDER_CLIENT),      /* prompt: takes it */
+        rst(10, line_at + 5 * S, "198.18.100.9", 41000, LOG_SENDER_CLIENT),      /* the first's stream again */
+        rst(20, line_at + 200 * S - 30000, "198.18.100.50", 41000, LOG_SENDER_CLIENT),
+        rst(21, line_at + 200 * S - 60000, "198.18.100.50", 41001, LOG_SENDER_CLIENT),   /* sent before */
+    };
+    const guint when_added[] = { WARM + 1, WARM + 1, 0, WARM + 2, WARM + 2 };
+    const guint at_the_end[] = { 0, WARM + 1, 0, 0, WARM + 2 };
+    for (guint k = 0; k < G_N_ELEMENTS(events); k++) {
+        log_matcher_add(at_end, &events[k]);
+        g_assert_cmpuint(matched_line(&f, each, log_matcher_add(each, &events[k])), ==, when_added[k]);
+    }
+    for (guint k = 0; k < G_N_ELEMENTS(events); k++) {
+        g_assert_cmpuint(matched_line(&f, at_end, WARM + k), ==, at_the_end[k]);
+        g_assert_cmpuint(matched_line(&f, each, WARM + k), ==, at_the_end[k]);
+    }
+    g_assert_cmpuint(log_matcher_used_count(each), ==, WARM + 2);
+    log_matcher_free(at_end);
+    finish(each, &f);
+    g_string_free(log, TRUE);
+}
+
+/* Random logs and RSTs (a fixed seed): five clients, lines at random times,
+ * RSTs a little before or after them, some sent before the RST that came in
+ * ahead of them, some on a connection that had one already. Asked after each
+ * RST, the matcher gives it the line a matcher given all RSTs so far at once
+ * gives it (the clock is given, so both measure it alike). */
+static void test_each_rst_as_if_all_were_paired_again(void)
+{
+    GRand *rand = g_rand_new_with_seed(20261130);
+    for (int trial = 0; trial < 20; trial++) {
+        const int clients = 5, lines = 150, rsts = 200;
+        const int64_t span = 60 * S;
+        GString *log = g_string_new(NULL);
+        int64_t at = base_utc;
+        for (int i = 0; i < lines; i++) {
+            at += g_rand_int_range(rand, 0, (int32_t)(2 * span / lines / 1000)) * 1000LL;
+            char peer[32];
+            g_snprintf(peer, sizeof peer, "198.18.100.%d", 1 + g_rand_int_range(rand, 0, clients));
+            add_line(log, at, 0, 0, "client", peer);
+        }
+        fixture f;
+        fixture_load(&f, log);
+        log_match_settings settings = { .zone_mode = LOG_ZONE_UTC, .skew_given = TRUE };
+        log_matcher *each = log_matcher_new(f.index, &settings);
+        GArray *events = g_array_new(FALSE, FALSE, sizeof(log_rst_event));
+        int64_t t = base_utc;
+        for (int r = 0; r < rsts; r++) {
+            t += g_rand_int_range(rand, 0, (int32_t)(span / rsts / 1000)) * 1000LL;
+            int64_t sent = g_rand_int_range(rand, 0, 10) == 0 ? t - g_rand_int_range(rand, 1, 2000) * 1000LL : t;
+            char peer[32];
+            g_snprintf(peer, sizeof peer, "198.18.100.%d", 1 + g_rand_int_range(rand, 0, clients));
+            uint32_t stream = g_rand_int_range(rand, 0, 10) == 0 && r > 0 ? (uint32_t)g_rand_int_range(rand, 0, r)
+                                                                           : (uint32_t)r;
+            log_rst_event ev = rst(stream, sent, peer, (uint16_t)(40000 + stream), LOG_SENDER_CLIENT);
+            g_array_append_val(events, ev);
+            guint line = matched_line(&f, each, log_matcher_add(each, &ev));
+            log_matcher *at_once = log_matcher_new(f.index, &settings);
+            for (guint k = 0; k < events->len; k++)
+                log_matcher_add(at_once, &g_array_index(events, log_rst_event, k));
+            g_assert_cmpuint(line, ==, matched_line(&f, at_once, (guint)r));
+            log_matcher_free(at_once);
+        }
+        g_array_free(events, TRUE);
+        finish(each, &f);
+        g_string_free(log, TRUE);
+    }
+    g_rand_free(rand);
+}
+
 /* One RST, two lines of its client 3 s apart: either clock explains one
  * line. The smaller skew wins, and the clock says it was a close call. */
 static void test_close_call_takes_smaller_skew(void)
@@ -456,6 +558,8 @@ int main(int argc, char **argv)
     g_test_add_func("/match/dense-log-one-clock", test_dense_log_one_clock);
     g_test_add_func("/match/close-call", test_close_call_takes_smaller_skew);
     g_test_add_func("/match/asked-each-time-as-at-the-end", test_asked_after_each_rst_as_at_the_end);
+    g_test_add_func("/match/later-rst-takes-a-late-pairs-line", test_later_rst_takes_a_late_pairs_line);
+    g_test_add_func("/match/each-rst-as-if-all-were-paired-again", test_each_rst_as_if_all_were_paired_again);
     g_test_add_func("/match/request-read", test_request_read);
     g_test_add_func("/match/request-names-the-connection", test_request_names_the_connection);
     g_test_add_func("/match/load-clock-from-requests", test_load_clock_from_requests);
