@@ -524,14 +524,16 @@ static void record_pair(log_matcher *m, guint slot, gint64 entry, guint final_ro
     g_array_append_val(m->claimed, claimed);
 }
 
-/* One round: every RST whose stream has no line yet, in time order, takes the
- * earliest free line that fits and passes the filter. Returns how many it
- * paired; records them when final_round (its number) is not 0. */
-static guint pair_round(log_matcher *m, const pairing_round *round, const clock_guess *clock, guint final_round)
+/* One round: every RST of `order` (RST numbers in time order) whose stream
+ * has no line yet takes the earliest free line that fits and passes the
+ * filter. Returns how many it paired; records them when final_round (its
+ * number) is not 0. */
+static guint pair_round(log_matcher *m, const GArray *order, const pairing_round *round, const clock_guess *clock,
+                        guint final_round)
 {
     guint paired = 0;
-    for (guint k = 0; k < m->order->len; k++) {
-        guint r = g_array_index(m->order, guint, k);
+    for (guint k = 0; k < order->len; k++) {
+        guint r = g_array_index(order, guint, k);
         guint slot = g_array_index(m->rst_slot, guint, r);
         if (m->slot_taken[slot] == m->generation)
             continue;
@@ -548,20 +550,20 @@ static guint pair_round(log_matcher *m, const pairing_round *round, const clock_
     return paired;
 }
 
-/* How many RSTs take a line through their address, written promptly, under a
- * guess of the clock: the measure of the guess. When `strict`, a RST whose
- * request a line of its sender quotes counts only with such a line (taken
- * first) or one quoting no request. */
-static guint explained(log_matcher *m, const clock_guess *clock, gboolean strict)
+/* How many RSTs of `order` take a line through their address, written
+ * promptly, under a guess of the clock: the measure of the guess. When
+ * `strict`, a RST whose request a line of its sender quotes counts only with
+ * such a line (taken first) or one quoting no request. */
+static guint explained(log_matcher *m, const GArray *order, const clock_guess *clock, gboolean strict)
 {
     static const pairing_round any = { NULL, PROMPT_US, ANY_LINE, FALSE };
     static const pairing_round quoting = { NULL, PROMPT_US, LINE_QUOTING_REQUEST, FALSE };
     static const pairing_round unquoted = { NULL, PROMPT_US, UNQUOTED_LINE_IF_QUOTED, FALSE };
     new_generation(m);
     if (!strict)
-        return pair_round(m, &any, clock, 0);
-    guint quoted = pair_round(m, &quoting, clock, 0);
-    return quoted + pair_round(m, &unquoted, clock, 0);
+        return pair_round(m, order, &any, clock, 0);
+    guint quoted = pair_round(m, order, &quoting, clock, 0);
+    return quoted + pair_round(m, order, &unquoted, clock, 0);
 }
 
 /* ---- the clock ---------------------------------------------------------------- */
@@ -665,13 +667,20 @@ static void estimate_clock(log_matcher *m)
      * stream carried it: measured strictly, such a RST takes no other
      * request's line. Where no pair passes, the lines are measured by time
      * alone. */
+    /* a guess explains only RSTs whose sender some line names: the others are left out of the trials */
+    GArray *named = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint k = 0; k < m->order->len; k++) {
+        guint r = g_array_index(m->order, guint, k);
+        if (g_array_index(m->rst_lines, rst_lines, r).all)
+            g_array_append_val(named, r);
+    }
     GArray *guesses = g_array_new(FALSE, FALSE, sizeof(scored_guess));
     scored_guess best = { { zones[0], skew_from == skew_to ? skew_from : 0 }, 0 };
     for (int strict = 1; strict >= 0 && best.count == 0; strict--) {
         g_array_set_size(guesses, 0);
         for (guint z = 0; z < zone_count; z++) {
             for (int64_t skew = skew_from; skew <= skew_to; skew += SKEW_STEP_US) {
-                scored_guess g = { { zones[z], skew }, explained(m, &(clock_guess){ zones[z], skew }, strict) };
+                scored_guess g = { { zones[z], skew }, explained(m, named, &(clock_guess){ zones[z], skew }, strict) };
                 g_array_append_val(guesses, g);
                 if (better(&g, &best))
                     best = g;
@@ -686,6 +695,7 @@ static void estimate_clock(log_matcher *m)
             other = *g;
     }
     g_array_free(guesses, TRUE);
+    g_array_free(named, TRUE);
 
     gboolean supported = best.count > 0 || m->settings.zone_mode != LOG_ZONE_AUTO || m->all_zoned;
     m->report = (log_clock){ .known = supported };
@@ -804,7 +814,7 @@ static void solve(log_matcher *m)
         pairing_round rounds[FINAL_ROUNDS];
         final_rounds(m, rounds);
         for (guint k = 0; k < FINAL_ROUNDS; k++) {
-            guint paired = pair_round(m, &rounds[k], &m->clock, k + 1);
+            guint paired = pair_round(m, m->order, &rounds[k], &m->clock, k + 1);
             if (rounds[k].counted)
                 m->report.pairs += paired;
         }
