@@ -351,15 +351,14 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
     if (seg->flags & TCP_FLAG_ACK) {
         me->last_ack = seg->ack;
         me->flags |= SIDE_ACKED;
-        if ((peer->flags & SIDE_SENT_FIN) && !(peer->flags & SIDE_FIN_ACK_LOST)
-            && seg->ack == peer->next_seq && seg->payload_len == 0
+        if ((peer->flags & SIDE_SENT_FIN) && seg->ack == peer->next_seq && seg->payload_len == 0
             && !(seg->flags & (TCP_FLAG_FIN | TCP_FLAG_RST)))
-            peer->flags |= SIDE_FIN_ACKED;
+            peer->flags |= (peer->flags & SIDE_FIN_ACK_LOST) ? SIDE_FIN_REACKED : SIDE_FIN_ACKED;
     }
-    if ((seg->flags & TCP_FLAG_FIN) && !rst && (me->flags & SIDE_FIN_ACKED)) {
-        /* the FIN again although we saw it acked: the ACK never reached this side,
-         * so its later ACKs are not evidence either */
-        me->flags = (me->flags & ~SIDE_FIN_ACKED) | SIDE_FIN_ACK_LOST;
+    if ((seg->flags & TCP_FLAG_FIN) && !rst && (me->flags & (SIDE_FIN_ACKED | SIDE_FIN_REACKED))) {
+        /* the FIN again although we saw it acked: the ACK never reached this side, so a
+         * later ACK is no proof either (it may arrive, or be lost the same way) */
+        me->flags = (me->flags & ~(SIDE_FIN_ACKED | SIDE_FIN_REACKED)) | SIDE_FIN_ACK_LOST;
     }
     if ((seg->flags & TCP_FLAG_FIN) && !rst && !(me->flags & SIDE_SENT_FIN)) {
         me->flags |= SIDE_SENT_FIN;

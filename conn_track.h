@@ -62,6 +62,9 @@ enum {
      * Wireshark calls "previous segment not captured" and "ACKed unseen segment";
      * next_seq and payload_bytes then count what the peer acknowledged) */
     SIDE_UNSEEN_DATA      = 1u << 17,
+    /* the peer acked our FIN again in a pure ACK after we resent it (SIDE_FIN_ACK_LOST):
+     * one ACK was lost, this one may have arrived */
+    SIDE_FIN_REACKED      = 1u << 18,
 };
 
 #define CONN_COUNTER_MAX 15

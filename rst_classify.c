@@ -752,17 +752,24 @@ static void classify_after_own_fin(rst_context *c)
          * missed by the capture, would have left a FIN_WAIT2 timewait socket. */
         gboolean ack_may_be_unseen = !fin_acked && !(c->me->flags & SIDE_FIN_ACK_LOST)
             && c->rst->seq == c->me->next_seq;
+        /* An ACK of the resent FIN: the ACK before it was lost on the way, this one may have
+         * arrived (a FIN_WAIT2 timewait socket then) or not; losses need not repeat (a
+         * duplicate ACK carries a D-SACK block, RFC 2883, and so differs in size). */
+        gboolean reack_may_have_arrived = (c->me->flags & SIDE_FIN_REACKED) != 0;
         set_verdict(c, CAUSE_DATA_AFTER_CLOSE, fin_acked ? KR_TCP_TIMEWAIT_SOCKET : KR_TCP_ABORT_ON_DATA,
                     CONFIDENCE_HIGH);
         if (ack_may_be_lost)
             add_alternative(c, CAUSE_COUNT, KR_TCP_ABORT_ON_DATA);
-        if (ack_may_be_unseen)
+        if (ack_may_be_unseen || reack_may_have_arrived)
             add_alternative(c, CAUSE_COUNT, KR_TCP_TIMEWAIT_SOCKET);
         say(c, "%s had closed (FIN) when %s data arrived; %s", c->me_name, c->peer_name,
             ack_may_be_lost ? "its FIN was ACKed on the wire, so a FIN_WAIT2 timewait socket reset it (had "
                               "that ACK been lost before it, too soon for a resent FIN to show, the closed "
                               "socket in FIN_WAIT1)"
             : fin_acked ? "its FIN was already ACKed, so a FIN_WAIT2 timewait socket reset it"
+            : reack_may_have_arrived
+                ? "it had resent its FIN, so an ACK never reached it and the closed socket reset it (had the "
+                  "ACK of the resent FIN arrived, a FIN_WAIT2 timewait socket)"
             : (c->me->flags & SIDE_FIN_ACK_LOST)
                 ? "it had resent its FIN, so the ACK never reached it and the closed socket reset it"
             : ack_may_be_unseen

@@ -333,6 +333,30 @@ static void test_data_after_close_timewait(void)
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
 }
 
+/* The server resends its FIN after the client's ACK of it: that ACK was lost on the
+ * way. Data then meets the closed socket in FIN_WAIT1 (TCP_ABORT_ON_DATA); but had
+ * the client's ACK of the resent FIN arrived, which the capture cannot tell, a
+ * FIN_WAIT2 timewait socket (TCP_TIMEWAIT_SOCKET). */
+static void test_data_after_resent_fin(void)
+{
+    for (int reacked = 0; reacked <= 1; reacked++) {
+        conversation c;
+        open_connection(&c);
+        request_response(&c, 100, 200);
+        uint32_t fin = c.next_seq[SERVER];
+        send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, 0, 10);
+        send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);   /* lost before the server */
+        send_raw(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_FIN, fin, c.next_seq[CLIENT], 0, 210000);
+        if (reacked)
+            send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+        send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 20000);
+        const rst_diagnosis *d = passive_reset(&c, SERVER, 30);
+        assert_diag(d, "server", "closing", "passive", "data-after-close", "TCP_ABORT_ON_DATA");
+        assert_alternatives(d, "", reacked ? "TCP_TIMEWAIT_SOCKET" : "");
+        g_assert_cmpint(d->confidence, ==, reacked ? CONFIDENCE_MEDIUM : CONFIDENCE_HIGH);
+    }
+}
+
 static void test_data_after_close_fin_not_acked(void)
 {
     conversation c;
@@ -980,6 +1004,7 @@ int main(int argc, char **argv)
     g_test_add_func("/classify/data-after-close-timewait", test_data_after_close_timewait);
     g_test_add_func("/classify/data-crossing-own-fin", test_data_crossing_own_fin);
     g_test_add_func("/classify/data-after-close-finwait1", test_data_after_close_fin_not_acked);
+    g_test_add_func("/classify/data-after-resent-fin", test_data_after_resent_fin);
     g_test_add_func("/classify/data-after-close-fin-ack-lost", test_data_after_close_fin_ack_lost);
     g_test_add_func("/classify/data-with-fin-after-close", test_data_with_fin_after_close);
     g_test_add_func("/classify/late-after-close", test_late_after_close);
