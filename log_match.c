@@ -431,8 +431,8 @@ static gboolean passes(line_filter filter, const log_entry *e, const log_rst_eve
     }
 }
 
-/* The earliest free line of refs that fits the RST and was written no more
- * than the line's resolution before it and at most `after` after it. */
+/* Whether a RST took the line: in this generation's rounds, or (taken_by_round
+ * > 0) in the final assignment's rounds up to that one. */
 static gboolean taken(const log_matcher *m, guint entry, guint taken_by_round)
 {
     if (taken_by_round)
@@ -440,8 +440,9 @@ static gboolean taken(const log_matcher *m, guint entry, guint taken_by_round)
     return m->entry_taken[entry] == m->generation;
 }
 
-/* The earliest line that fits, among those no RST took: in this generation's
- * rounds, or (taken_by_round > 0) in the final assignment's rounds up to that one. */
+/* The earliest line of refs no RST took (taken()) that fits the RST and was
+ * written no more than the line's resolution before it and at most `after`
+ * after it. */
 static gint64 earliest_fit(const log_matcher *m, const GArray *refs, const log_rst_event *ev,
                            const clock_guess *clock, int64_t after, line_filter filter, guint taken_by_round)
 {
@@ -661,12 +662,6 @@ static void estimate_clock(log_matcher *m)
     int64_t skew_from = -MAX_SKEW_US, skew_to = MAX_SKEW_US;
     if (m->settings.skew_given)
         skew_from = skew_to = -m->settings.skew_us;
-    /* In a dense log, lines of one peer are interchangeable by time: a clock
-     * off by most of a second still pairs each RST with a neighbour's line,
-     * and about as many. A line quoting a request is its RST's when the
-     * stream carried it: measured strictly, such a RST takes no other
-     * request's line. Where no pair passes, the lines are measured by time
-     * alone. */
     /* a guess explains only RSTs whose sender some line names: the others are left out of the trials */
     GArray *named = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint k = 0; k < m->order->len; k++) {
@@ -674,6 +669,12 @@ static void estimate_clock(log_matcher *m)
         if (g_array_index(m->rst_lines, rst_lines, r).all)
             g_array_append_val(named, r);
     }
+    /* In a dense log, lines of one peer are interchangeable by time: a clock
+     * off by most of a second still pairs each RST with a neighbour's line,
+     * and about as many. A line quoting a request is its RST's when the
+     * stream carried it: measured strictly, such a RST takes no other
+     * request's line. Where no pair passes, the lines are measured by time
+     * alone. */
     GArray *guesses = g_array_new(FALSE, FALSE, sizeof(scored_guess));
     scored_guess best = { { zones[0], skew_from == skew_to ? skew_from : 0 }, 0 };
     for (int strict = 1; strict >= 0 && best.count == 0; strict--) {
