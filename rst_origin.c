@@ -562,6 +562,11 @@ void rst_followup_start(rst_followup *f, const conn_stream *st, const tcp_segmen
     f->sender_next_seq = st->side[sender].next_seq;
     f->receiver_next_seq = receiver->next_seq;
     f->receiver_last_ack = receiver->last_ack;
+    /* A live sender sends within the window its peer offered (RFC 9293 3.8.6); a new
+     * connection on the same ports starts from a new ISN, which Linux moves on by
+     * about 15 million a second (secure_tcp_seq, RFC 6528). */
+    f->sender_reach = receiver->peak_window_code
+        ? MAX(conn_window_bytes_max(receiver->peak_window_code), (uint32_t)G_MAXUINT16) : CONN_SEQ_SPAN_MAX;
     f->rst_time_us = rst->time_us;
     f->receiver_rtt_us = receiver_rtt_us;
 }
@@ -613,9 +618,10 @@ static gboolean sender_follows(rst_followup *f, const conn_stream *st, const tcp
         && seq_after(f->sender_next_seq, seg->seq))
         return FALSE;
     gboolean soon = seg->time_us - f->rst_time_us <= KEPT_TALKING_WINDOW_US;
-    /* a segment further from the sender's sequence space is not that connection's */
-    gboolean same_connection = (uint32_t)(seg->seq - f->sender_next_seq + CONN_SEQ_SPAN_MAX)
-                               <= 2 * CONN_SEQ_SPAN_MAX;
+    /* a segment further from the sender's sequence space than its peer's window is
+     * not that connection's (a new one whose SYN the capture missed) */
+    gboolean same_connection = (uint32_t)(seg->seq - f->sender_next_seq + f->sender_reach)
+                               <= 2 * f->sender_reach;
     if (f->sender_spoke || !soon || !same_connection) {
         f->sender_spoke = TRUE;
         return FALSE;

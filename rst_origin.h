@@ -56,6 +56,7 @@ typedef struct {
     uint32_t sender_next_seq;         /* the claimed sender's sequence space when the RST came */
     uint32_t receiver_next_seq;       /* the receiver's sequence space when the RST came */
     uint32_t receiver_last_ack;
+    uint32_t sender_reach;            /* how far from sender_next_seq the claimed sender could still send */
     int64_t rst_time_us;
     int64_t receiver_rtt_us;          /* -1 = unknown */
     gboolean receiver_spoke;          /* a segment from the receiver has followed */

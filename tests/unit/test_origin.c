@@ -698,6 +698,26 @@ static void test_reordered_old_ack_proves_nothing(void)
     assert_origin(d, "middlebox");
 }
 
+/* Two seconds after the RST the same ports carry a new connection whose SYN and
+ * SYN-ACK the capture missed: its sequence numbers start tens of millions away
+ * from the server's, far beyond any window the client offered, so it proves
+ * nothing; the same segment within that window does. */
+static void test_new_connection_without_syn_proves_nothing(void)
+{
+    for (int within_window = 0; within_window <= 1; within_window++) {
+        scene s;
+        scene_init(&s, NULL);
+        handshake(&s.c);
+        request_response(&s.c, 100, 300);
+        const rst_diagnosis *d = attributed(&s, forged(&s, SERVER, 0, 64, 1000));
+        uint32_t seq = s.c.next_seq[SERVER] + (within_window ? 1000 : 35000000);
+        tcp_segment later = make_segment(&s.c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, seq, s.c.next_seq[CLIENT], 500,
+                                         2000000);
+        g_assert_cmpint(rst_follow_segment(&s.followup, &s.c.st, &later, &s.c.diag), ==, within_window);
+        assert_origin(d, within_window ? "middlebox" : "endpoint");
+    }
+}
+
 /* Long after the RST, the same ports prove nothing: a new connection whose SYN was missed. */
 static void test_sender_talking_much_later_proves_nothing(void)
 {
@@ -1078,6 +1098,7 @@ int main(int argc, char **argv)
     g_test_add_func("/origin/idle-timer-preference", test_idle_timer_preference);
     g_test_add_func("/followup/sender-keeps-talking", test_sender_keeps_talking);
     g_test_add_func("/followup/sender-much-later", test_sender_talking_much_later_proves_nothing);
+    g_test_add_func("/origin/new-connection-without-syn", test_new_connection_without_syn_proves_nothing);
     g_test_add_func("/followup/reordered-old-ack", test_reordered_old_ack_proves_nothing);
     g_test_add_func("/followup/challenge-ack", test_challenge_ack_means_ignored);
     g_test_add_func("/followup/out-of-window", test_out_of_window_is_ignored);
