@@ -564,7 +564,8 @@ void rst_followup_start(rst_followup *f, const conn_stream *st, const tcp_segmen
     f->receiver_last_ack = receiver->last_ack;
     /* A live sender sends within the window its peer offered (RFC 9293 3.8.6); a new
      * connection on the same ports starts from a new ISN, which Linux moves on by
-     * about 15 million a second (secure_tcp_seq, RFC 6528). */
+     * about 15 million a second (secure_tcp_seq, RFC 6528). At least an unscaled
+     * window's 64 KB, whatever the peer showed. */
     f->sender_reach = receiver->peak_window_code
         ? MAX(conn_window_bytes_max(receiver->peak_window_code), (uint32_t)G_MAXUINT16) : CONN_SEQ_SPAN_MAX;
     f->rst_time_us = rst->time_us;

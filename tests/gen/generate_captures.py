@@ -495,7 +495,7 @@ class Ctx:
             self.delay = (rng.choice(PATH_DELAYS), rng.choice(PATH_DELAYS))
         # TCP settings per host (seeded pair runs; None: the namespace's defaults)
         self.stack = None
-        if SEED is not None and self.topology == "pair" and not sd.get("default_stack"):
+        if SEED is not None and self.topology == "pair":
             rng = random.Random("%s-%s-stack" % (SEED, sd["name"]))
             self.stack = {side: [(key, rng.choice(values)) for key, values in STACK_CHOICES]
                           for side in ("client", "server")}

@@ -7,8 +7,9 @@ For each seed, tests/gen/generate_captures.py runs every scenario (or those
 named) with that seed: the peers vary their write sizes (as much as or more
 than the other side reads) and pauses (shorter or longer), the pair scenarios
 draw IPv4 or IPv6, zero to three ordinary background connections to the
-same host and port, a path delay, and each host's TCP options and receive buffer. Every RST is labelled by the tcp:tcp_send_reset
-tracepoint as in the committed captures. The built plugin then diagnoses each
+same host and port, a path delay, and each host's TCP options and receive
+buffer. Every RST is labelled by the tcp:tcp_send_reset tracepoint as in the
+committed captures. The built plugin then diagnoses each
 capture (two passes, as tests/check_captures.py scores) and this script
 prints agreement per kernel reason and per confidence level, and writes
 docs/accuracy.md. With --loss (default 1 % and 5 %) it scores copies of the
@@ -97,17 +98,14 @@ def generate(seed, names, outdir, labels_name):
 
 
 def kept_notes(outdir, kind):
-    """capture -> the rest of its line in the <kind>-*.tsv files earlier runs kept"""
+    """capture -> the rest of its line in the <kind>-*.tsv files earlier runs kept:
+    "paths" gives 'c2s/s2c' one-way delays in ms (captures without one went over a
+    bare link), "stacks" the two hosts' TCP settings"""
     notes = {}
     for path in glob.glob(os.path.join(outdir, kind + "-*.tsv")):
         with open(path) as f:
             notes.update(line.rstrip("\n").split("\t", 1) for line in f if "\t" in line)
     return notes
-
-
-def path_delays(outdir):
-    """capture -> 'c2s/s2c' one-way delays in ms (captures without one went over a bare link)"""
-    return kept_notes(outdir, "paths")
 
 
 def stack_keys(words):
@@ -258,7 +256,7 @@ def traced_run(build, run_dir, generator, tag, rescore, allowed, totals):
 
 
 def score_run(build, outdir, rows, allowed, totals):
-    delays = path_delays(outdir)
+    delays = kept_notes(outdir, "paths")
     stacks = kept_notes(outdir, "stacks")
     by_capture = collections.defaultdict(list)
     for row in rows:
