@@ -105,9 +105,11 @@ static void read_endpoint(const address *addr, guint16 port, log_endpoint *out)
 
 /* Hands the RST to every log's matcher; its lines are asked for at each
  * dissection (log_sources_refresh_hits), as they depend on the RSTs that follow. */
-/* stream index + 1 -> "METHOD target" of its latest HTTP request (file
- * scope): a log line quoting it names the stream. Kept only while a log is loaded. */
-static wmem_map_t *request_of_stream;
+/* stream index -> "METHOD target" of its latest HTTP request (g_malloc'd,
+ * replaced by the next; a RST keeps a copy of its own): a log line quoting it
+ * names the stream. An array, not a map, and no copy left behind per request:
+ * it is written at every request of the capture. Filled only while a log is loaded. */
+static GPtrArray *request_of_stream;
 
 /* The payload ends the frame (a request line is longer than any Ethernet
  * padding); a request line cut by the snapshot length is not read. */
@@ -120,8 +122,15 @@ void log_sources_note_payload(tvbuff_t *tvb, guint payload_len, guint32 stream)
         return;
     guint at = reported - payload_len;
     char request[LOG_REQUEST_MAX + 1];
-    if (log_request_read(tvb_get_ptr(tvb, at, captured - at), captured - at, request))
-        wmem_map_insert(request_of_stream, GUINT_TO_POINTER(stream + 1), wmem_strdup(wmem_file_scope(), request));
+    if (!log_request_read(tvb_get_ptr(tvb, at, captured - at), captured - at, request))
+        return;
+    if (stream >= request_of_stream->len)
+        g_ptr_array_set_size(request_of_stream, stream + 1);
+    char **latest = (char **)&g_ptr_array_index(request_of_stream, stream);
+    if (*latest && strcmp(*latest, request) == 0)
+        return;
+    g_free(*latest);
+    *latest = g_strdup(request);
 }
 
 void log_sources_add_rst(rstdiag_record *record, const address *src, guint16 port, guint32 stream,
@@ -130,7 +139,6 @@ void log_sources_add_rst(rstdiag_record *record, const address *src, guint16 por
     log_rst_event ev = {
         .stream = stream,
         .time_us = time_us,
-        .request = (const char *)wmem_map_lookup(request_of_stream, GUINT_TO_POINTER(stream + 1)),
         .role = record->diag.sender == SENDER_CLIENT ? LOG_SENDER_CLIENT
               : record->diag.sender == SENDER_SERVER ? LOG_SENDER_SERVER : LOG_SENDER_UNKNOWN,
         .answers_syn = record->diag.phase == PHASE_SYN,
@@ -140,6 +148,8 @@ void log_sources_add_rst(rstdiag_record *record, const address *src, guint16 por
     read_endpoint(src, port, &ev.sender);
     if (ev.sender.family == 0 || log_source_count == 0)
         return;
+    if (stream < request_of_stream->len && g_ptr_array_index(request_of_stream, stream))
+        ev.request = wmem_strdup(wmem_file_scope(), g_ptr_array_index(request_of_stream, stream));
     for (guint i = 0; i < log_source_count; i++) {
         if (log_sources[i].matcher)   /* every matcher numbers the RSTs alike */
             record->log_rst = log_matcher_add(log_sources[i].matcher, &ev) + 1;
@@ -366,7 +376,7 @@ void log_sources_file_init(void)
     frames_until_follow = 1;   /* the first frame tells whether the capture is live */
     followed_at_us = 0;
     rsts_shown = g_array_new(FALSE, FALSE, sizeof(rst_shown));
-    request_of_stream = wmem_map_new(wmem_file_scope(), g_direct_hash, g_direct_equal);
+    request_of_stream = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < log_source_count; i++) {
         if (log_sources[i].index)
             log_sources[i].matcher = log_matcher_new(log_sources[i].index, &log_sources[i].settings);
@@ -392,6 +402,8 @@ void log_sources_file_cleanup(guint32 tracked_frame)
     }
     g_array_free(rsts_shown, TRUE);
     rsts_shown = NULL;
+    g_ptr_array_free(request_of_stream, TRUE);
+    request_of_stream = NULL;
 }
 
 static log_index *load_log_file(const char *path, gint format, gboolean *not_written_yet)
