@@ -2,6 +2,7 @@
 /* log_index.c - reset lines of application logs (see log_index.h). */
 #define _GNU_SOURCE   /* memmem */
 #include "log_index.h"
+#include "log_scan.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -622,135 +623,13 @@ static const line_parser parsers[LOG_FORMAT_COUNT] = {
     [LOG_FORMAT_GENERIC] = parse_generic,
 };
 
-/* Cheap test that lets most lines of a large log be skipped unparsed: a
- * reset phrase, or the marks of the HAProxy and Envoy formats, whose resets
- * are flags. Each needle is anchored at two of its bytes that are rare
- * together; one pass over the text compares a vector of positions with every
- * anchor pair at once (GCC vector extensions: AVX2 where the CPU has it,
- * SSE2 or the target's own vectors otherwise), and only at an anchor is the
- * whole needle compared. '.' in a needle stands for any byte. */
-typedef struct {
-    const char *text;
-    guint8 len;
-    guint8 first, second;   /* offsets of the anchor bytes; second - first <= SCAN_REACH */
-} prefilter_needle;
-
-#define SCAN_REACH 3
-
-static const prefilter_needle prefilter[] = {
-    { "eset", 4, 2, 3 },         /* reset, Reset; ECONNRESET below */
-    { "ESET", 4, 1, 2 },         /* "ES", not "ET": every "GET" has that */
-    { "roken pipe", 10, 1, 2 },
-    { "rematurely", 10, 2, 3 },
-    { "refused", 7, 2, 3 },
-    { "haproxy[", 8, 6, 7 },
-    { "] \"", 3, 0, 2 },         /* Envoy's time, then its request */
-    { "[../.../", 8, 0, 3 },     /* HAProxy without a syslog tag: "addr:port [dd/Mmm/yyyy:" */
-};
-#define HAPROXY_DATE_NEEDLE (G_N_ELEMENTS(prefilter) - 1)
-
-typedef unsigned char scan_vec __attribute__((vector_size(32)));
-
-/* One copy per instruction set, chosen when the library is loaded (an ifunc);
- * not under the sanitizers, whose run time starts after that choice. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RSTDIAG_NO_CLONES
-#endif
-#endif
-#if defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__) && !defined(RSTDIAG_NO_CLONES)
-#define SCAN_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SCAN_CLONES
-#endif
-
-/* unaligned loads; a macro, as a vector in a call would change the ABI between the clones */
-#define LOAD_VEC(v, p) memcpy(&(v), (p), sizeof(scan_vec))
-
-static gboolean any_lane(const scan_vec *v)
-{
-    uint64_t words[sizeof(scan_vec) / 8];
-    memcpy(words, v, sizeof *v);
-    uint64_t or = 0;
-    for (size_t i = 0; i < G_N_ELEMENTS(words); i++)
-        or |= words[i];
-    return or != 0;
-}
-
-/* The needle whose anchor is at `anchor`, whole within [begin, end); -1 if none. */
-static int needle_at(const char *begin, const char *end, const char *anchor)
-{
-    for (guint k = 0; k < G_N_ELEMENTS(prefilter); k++) {
-        const prefilter_needle *n = &prefilter[k];
-        const char *start = anchor - n->first;
-        if ((size_t)(anchor - begin) < n->first || (size_t)(end - start) < n->len)
-            continue;
-        guint i = 0;
-        while (i < n->len && (n->text[i] == '.' || n->text[i] == start[i]))
-            i++;
-        if (i == n->len)
-            return (int)k;
-    }
-    return -1;
-}
-
-/* The first needle in [p, end): where its anchor is, and which (*which); NULL if none. */
-SCAN_CLONES static const char *find_needle(const char *p, const char *end, int *which)
-{
-    const char *begin = p;
-    while ((size_t)(end - p) >= sizeof(scan_vec) + SCAN_REACH) {
-        scan_vec at[SCAN_REACH + 1];
-#pragma GCC unroll 4
-        for (int d = 0; d <= SCAN_REACH; d++)
-            LOAD_VEC(at[d], p + d);
-        scan_vec hits = { 0 };
-#pragma GCC unroll 16   /* the table's bytes become constants */
-        for (guint k = 0; k < G_N_ELEMENTS(prefilter); k++) {
-            const prefilter_needle *n = &prefilter[k];
-            hits |= (scan_vec)((at[0] == (unsigned char)n->text[n->first])
-                               & (at[n->second - n->first] == (unsigned char)n->text[n->second]));
-        }
-        if (any_lane(&hits)) {
-            for (size_t lane = 0; lane < sizeof(scan_vec); lane++) {
-                if (hits[lane] && (*which = needle_at(begin, end, p + lane)) >= 0)
-                    return p + lane;
-            }
-        }
-        p += sizeof(scan_vec);
-    }
-    for (; p < end; p++) {   /* the tail */
-        if ((*which = needle_at(begin, end, p)) >= 0)
-            return p;
-    }
-    return NULL;
-}
-
-/* Newlines in [p, end). */
-SCAN_CLONES static size_t count_newlines(const char *p, const char *end)
-{
-    size_t count = 0;
-    while ((size_t)(end - p) >= sizeof(scan_vec)) {
-        scan_vec sum = { 0 };   /* each lane counts up to 255 */
-        for (int i = 0; i < 255 && (size_t)(end - p) >= sizeof(scan_vec); i++, p += sizeof(scan_vec)) {
-            scan_vec v;
-            LOAD_VEC(v, p);
-            sum -= (scan_vec)(v == '\n');
-        }
-        for (size_t lane = 0; lane < sizeof(scan_vec); lane++)
-            count += sum[lane];
-    }
-    for (; p < end; p++)
-        count += *p == '\n';
-    return count;
-}
-
 static gboolean worth_parsing(const char *line, size_t len)
 {
     const char *end = line + len;
-    int which;
-    for (const char *at = line; (at = find_needle(at, end, &which)) != NULL; at++) {
+    log_scan_needle which;
+    for (const char *at = line; (at = log_scan_next(at, end, &which)) != NULL; at++) {
         /* the HAProxy date counts in the line's first bracket, near its start */
-        if (which != (int)HAPROXY_DATE_NEEDLE
+        if (which != LOG_SCAN_HAPROXY_DATE
             || (at - line < 64 && memchr(line, '[', (size_t)(at - line)) == NULL && end - at > 8))
             return TRUE;
     }
@@ -793,12 +672,15 @@ static char *safe_text(const char *line, size_t len)
 {
     char buf[LOG_LINE_MAX + 1];
     size_t n = len < LOG_LINE_MAX ? len : LOG_LINE_MAX;
+    unsigned char seen = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)line[i];
         buf[i] = (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
+        seen |= ch;
     }
     buf[n] = '\0';
-    return g_utf8_make_valid(buf, (gssize)n);
+    /* ASCII (most log lines) is valid UTF-8 as it is */
+    return seen < 0x80 ? g_strndup(buf, n) : g_utf8_make_valid(buf, (gssize)n);
 }
 
 static gint compare_entries(gconstpointer a, gconstpointer b)
@@ -1007,16 +889,16 @@ static void index_block(log_index *index, char *p, char *end, log_format format)
 {
     char *counted = p;   /* the lines before it are counted */
     const char *hit;
-    int which;
-    while ((hit = find_needle(counted, end, &which)) != NULL) {
+    log_scan_needle which;
+    while ((hit = log_scan_next(counted, end, &which)) != NULL) {
         char *line = memrchr(counted, '\n', (size_t)(hit - counted));
         line = line ? line + 1 : counted;
         char *nl = memchr(counted + (hit - counted), '\n', (size_t)(end - hit));   /* hit, writable */
-        index->lines_read += count_newlines(counted, line) + 1;
+        index->lines_read += log_scan_count_newlines(counted, line) + 1;
         index_line(index, line, (size_t)(nl - line), format);
         counted = nl + 1;
     }
-    index->lines_read += count_newlines(counted, end);
+    index->lines_read += log_scan_count_newlines(counted, end);
 }
 
 /* Splits the text, which begins at text_offset in the file, into lines. A

@@ -10,6 +10,7 @@
 
 #include "log_index.h"
 #include "log_match.h"
+#include "log_scan.h"
 
 static GPtrArray *parsed_strings;   /* what parse() hands out, freed at the end */
 
@@ -523,6 +524,72 @@ static void test_fixtures(void)
     g_free(table_path);
 }
 
+/* The scan finds each needle wherever it stands, the block ends and the
+ * tail included, and its fast way (AVX2, where the CPU has it) finds the
+ * same as the portable one, hit by hit, in text dense with anchor bytes. */
+static void test_scan_ways_agree(void)
+{
+    static const struct { const char *text; log_scan_needle needle; } planted[] = {
+        { "reset", LOG_SCAN_RESET }, { "ECONNRESET", LOG_SCAN_RESET_UPPER },
+        { "Broken pipe", LOG_SCAN_BROKEN_PIPE }, { "prematurely", LOG_SCAN_PREMATURELY },
+        { "refused", LOG_SCAN_REFUSED }, { "haproxy[", LOG_SCAN_HAPROXY_TAG },
+        { "] \"", LOG_SCAN_ENVOY_REQUEST }, { "[12/Dec/", LOG_SCAN_HAPROXY_DATE },
+    };
+    char buf[160];
+    for (guint k = 0; k < G_N_ELEMENTS(planted); k++) {
+        size_t n = strlen(planted[k].text);
+        for (size_t at = 0; at + n <= 100; at++) {
+            for (size_t len = at + n; len <= at + n + 40; len += 13) {
+                memset(buf, 'x', sizeof buf);
+                memcpy(buf + at, planted[k].text, n);
+                log_scan_needle fast = LOG_SCAN_NEEDLES, portable = LOG_SCAN_NEEDLES;
+                const char *hit = log_scan_next(buf, buf + len, &fast);
+                g_assert_nonnull(hit);
+                g_assert_true(hit >= buf + at && hit < buf + at + n);
+                g_assert_cmpint(fast, ==, planted[k].needle);
+                g_assert_true(log_scan_next_portable(buf, buf + len, &portable) == hit);
+                g_assert_cmpint(portable, ==, fast);
+                g_assert_null(log_scan_next(buf, buf + at + n - 1, &fast));   /* cut: not whole */
+            }
+        }
+    }
+    static const char alphabet[] = "eEsStTkoOmaufyrR[]\"/ .-pix\n";
+    static const char *const pieces[] = { "eset", "ESET", "roken pipe", "rematurely", "refused", "haproxy[",
+                                          "] \"", "[01/Jan/", "ese", "ES", "roke", "] ", "[0" };
+    GRand *rand = g_rand_new_with_seed(20261201);
+    guint hits = 0;
+    for (int round = 0; round < 2000; round++) {
+        int len = g_rand_int_range(rand, 0, (gint32)sizeof buf);
+        for (int i = 0; i < len;) {
+            if (g_rand_int_range(rand, 0, 8) == 0) {
+                const char *piece = pieces[g_rand_int_range(rand, 0, G_N_ELEMENTS(pieces))];
+                for (size_t j = 0; piece[j] && i < len; j++)
+                    buf[i++] = piece[j];
+            } else {
+                buf[i++] = alphabet[g_rand_int_range(rand, 0, (gint32)sizeof alphabet - 1)];
+            }
+        }
+        const char *fast_at = buf, *portable_at = buf, *end = buf + len;
+        for (int step = 0; step < len + 1; step++) {   /* as the index goes on after each hit */
+            log_scan_needle fast = LOG_SCAN_NEEDLES, portable = LOG_SCAN_NEEDLES;
+            fast_at = log_scan_next(fast_at, end, &fast);
+            portable_at = log_scan_next_portable(portable_at, end, &portable);
+            g_assert_true(fast_at == portable_at);
+            if (!fast_at)
+                break;
+            g_assert_cmpint(fast, ==, portable);
+            hits++;
+            fast_at++, portable_at++;
+        }
+        size_t newlines = 0;
+        for (int i = 0; i < len; i++)
+            newlines += buf[i] == '\n';
+        g_assert_cmpuint(log_scan_count_newlines(buf, end), ==, newlines);
+    }
+    g_assert_cmpuint(hits, >, 1000);
+    g_rand_free(rand);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -550,6 +617,7 @@ int main(int argc, char **argv)
     g_test_add_func("/log/load/pipe", test_pipe_loses_nothing);
     g_test_add_func("/log/load/gzip-members-and-damage", test_gzip_members_and_damage);
     g_test_add_func("/log/load/long-lines-searched-whole", test_long_lines_searched_whole);
+    g_test_add_func("/log/scan/ways-agree", test_scan_ways_agree);
     g_test_add_func("/log/census", test_census);
     g_test_add_func("/log/fixtures", test_fixtures);
     int result = g_test_run();
