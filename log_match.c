@@ -2,7 +2,6 @@
 /* log_match.c - match TCP RSTs to log lines (see log_match.h). */
 #include "log_match.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,9 +79,9 @@ struct log_matcher {
     guint entry_count;           /* the index's entries the tables below hold */
     guint index_revision;        /* the index's revision they were built from */
     gboolean all_zoned;          /* every line carries its zone */
-    GHashTable *by_address;      /* address text -> GArray of entry_ref, by time */
-    GHashTable *by_request;      /* address text, space, "METHOD target" -> GArray of entry_ref, by time */
-    GHashTable *unquoted_by_address;   /* address text -> GArray of entry_ref quoting no request, by time */
+    GHashTable *by_address;      /* line_key of an address -> GArray of entry_ref, by time */
+    GHashTable *by_request;      /* line_key of an address and "METHOD target" -> GArray of entry_ref, by time */
+    GHashTable *unquoted_by_address;   /* line_key of an address -> GArray of entry_ref quoting no request, by time */
     GArray *without_address;     /* entry_ref, by time */
     GArray *ref_of_entry;        /* entry -> its resolved time */
     GArray *rsts;                /* log_rst_event, as added */
@@ -110,11 +109,39 @@ static const log_entry *entry_at(const log_matcher *m, guint i)
     return &g_array_index(m->index->entries, log_entry, i);
 }
 
-static void address_key(uint8_t family, const uint8_t *addr, char key[INET6_ADDRSTRLEN + 2])
+/* What the line tables are looked up by: an address, and the request its
+ * lines quote (request_len 0: none asked). Binary, as the tables are built
+ * from every line of the log. */
+typedef struct {
+    uint8_t family;
+    uint8_t addr[16];            /* an IPv4 address in the first 4, the rest zero */
+    uint16_t request_len;
+    const char *request;         /* in a key the table holds: its own copy, after the key */
+} line_key;
+
+static line_key key_of(uint8_t family, const uint8_t *addr, const char *request, size_t request_len)
 {
-    key[0] = family == 6 ? '6' : '4';
-    key[1] = '/';
-    inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, key + 2, INET6_ADDRSTRLEN);
+    line_key key = { .family = family, .request = request, .request_len = (uint16_t)request_len };
+    memcpy(key.addr, addr, family == 6 ? 16 : 4);
+    return key;
+}
+
+static guint line_key_hash(gconstpointer p)
+{
+    const line_key *k = p;
+    guint32 h = 2166136261u ^ k->family;   /* FNV-1a */
+    for (size_t i = 0; i < sizeof k->addr; i++)
+        h = (h ^ k->addr[i]) * 16777619u;
+    for (size_t i = 0; i < k->request_len; i++)
+        h = (h ^ (uint8_t)k->request[i]) * 16777619u;
+    return h;
+}
+
+static gboolean line_key_equal(gconstpointer a, gconstpointer b)
+{
+    const line_key *x = a, *y = b;
+    return x->family == y->family && x->request_len == y->request_len && memcmp(x->addr, y->addr, sizeof x->addr) == 0
+        && memcmp(x->request, y->request, x->request_len) == 0;
 }
 
 /* A syslog time was read with the year 1970; move it to the year that puts
@@ -154,15 +181,16 @@ static void free_refs(gpointer value)
     g_array_free((GArray *)value, TRUE);
 }
 
-/* Adds ref to the array of key in table (the table takes key). */
-static void append_ref(GHashTable *table, char *key, const entry_ref *ref)
+/* Adds ref to the array of key in table (a copy of key, the first time). */
+static void append_ref(GHashTable *table, const line_key *key, const entry_ref *ref)
 {
     GArray *refs = g_hash_table_lookup(table, key);
-    if (refs)
-        g_free(key);
-    else {
+    if (!refs) {
+        line_key *kept = g_malloc(sizeof *kept + key->request_len);
+        *kept = *key;
+        kept->request = memcpy(kept + 1, key->request, key->request_len);
         refs = g_array_new(FALSE, FALSE, sizeof(entry_ref));
-        g_hash_table_insert(table, key, refs);
+        g_hash_table_insert(table, kept, refs);
     }
     g_array_append_val(refs, *ref);
 }
@@ -197,15 +225,15 @@ static void build_line_tables(log_matcher *m)
             g_array_append_val(m->without_address, ref);
             continue;
         }
-        char key[INET6_ADDRSTRLEN + 2];
-        address_key(e->family, e->addr, key);
-        append_ref(m->by_address, g_strdup(key), &ref);
+        line_key key = key_of(e->family, e->addr, NULL, 0);
+        append_ref(m->by_address, &key, &ref);
         if (e->request) {
             const char *version = strchr(e->request, ' ') ? strchr(strchr(e->request, ' ') + 1, ' ') : NULL;
-            size_t n = version ? (size_t)(version - e->request) : strlen(e->request);
-            append_ref(m->by_request, g_strdup_printf("%s %.*s", key, (int)n, e->request), &ref);
+            line_key quoted = key_of(e->family, e->addr, e->request,
+                                     version ? (size_t)(version - e->request) : strlen(e->request));
+            append_ref(m->by_request, &quoted, &ref);
         } else
-            append_ref(m->unquoted_by_address, g_strdup(key), &ref);
+            append_ref(m->unquoted_by_address, &key, &ref);
     }
     g_array_sort(m->without_address, compare_refs);
     g_hash_table_foreach(m->by_address, sort_refs, NULL);
@@ -231,9 +259,9 @@ log_matcher *log_matcher_new(const log_index *index, const log_match_settings *s
     log_matcher *m = g_new0(log_matcher, 1);
     m->index = index;
     m->settings = *settings;
-    m->by_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_refs);
-    m->by_request = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_refs);
-    m->unquoted_by_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_refs);
+    m->by_address = g_hash_table_new_full(line_key_hash, line_key_equal, g_free, free_refs);
+    m->by_request = g_hash_table_new_full(line_key_hash, line_key_equal, g_free, free_refs);
+    m->unquoted_by_address = g_hash_table_new_full(line_key_hash, line_key_equal, g_free, free_refs);
     m->without_address = g_array_new(FALSE, FALSE, sizeof(entry_ref));
     m->ref_of_entry = g_array_new(FALSE, FALSE, sizeof(entry_ref));
     m->rsts = g_array_new(FALSE, FALSE, sizeof(log_rst_event));
@@ -270,9 +298,8 @@ void log_matcher_free(log_matcher *m)
 
 static const GArray *lines_in(GHashTable *table, const log_endpoint *sender)
 {
-    char key[INET6_ADDRSTRLEN + 2];
-    address_key(sender->family, sender->addr, key);
-    return g_hash_table_lookup(table, key);
+    line_key key = key_of(sender->family, sender->addr, NULL, 0);
+    return g_hash_table_lookup(table, &key);
 }
 
 /* The sender's lines quoting the request the RST's stream carried. */
@@ -280,12 +307,8 @@ static const GArray *lines_quoting(const log_matcher *m, const log_rst_event *ev
 {
     if (!ev->request)
         return NULL;
-    char key[INET6_ADDRSTRLEN + 2];
-    address_key(ev->sender.family, ev->sender.addr, key);
-    char *full = g_strdup_printf("%s %s", key, ev->request);
-    const GArray *refs = g_hash_table_lookup(m->by_request, full);
-    g_free(full);
-    return refs;
+    line_key key = key_of(ev->sender.family, ev->sender.addr, ev->request, strlen(ev->request));
+    return g_hash_table_lookup(m->by_request, &key);
 }
 
 /* The lines a RST may take, looked up once per build of the tables. */
