@@ -113,11 +113,11 @@ static GPtrArray *request_of_stream;
 
 /* The payload ends the frame (a request line is longer than any Ethernet
  * padding); a request line cut by the snapshot length is not read. */
-void log_sources_note_payload(tvbuff_t *tvb, guint payload_len, guint32 stream)
+void log_sources_note_payload(const packet_info *pinfo, tvbuff_t *tvb, guint payload_len, guint32 stream)
 {
-    if (log_source_count == 0 || payload_len == 0)
-        return;
-    guint reported = tvb_reported_length(tvb), captured = tvb_captured_length(tvb);
+    /* the frame's lengths from its frame_data, not from calls into the tvb:
+     * at every payload each call is a miss in the instruction cache */
+    guint reported = pinfo->fd->pkt_len, captured = pinfo->fd->cap_len;
     if (payload_len > reported || reported - payload_len >= captured)
         return;
     guint at = reported - payload_len;
@@ -366,7 +366,7 @@ static void print_log_clocks(void)
     }
 }
 
-void log_sources_file_init(void)
+gboolean log_sources_file_init(void)
 {
     capture_seen = FALSE;
     log_summaries_placed_at = 0;
@@ -383,6 +383,7 @@ void log_sources_file_init(void)
     }
     if (followed_live)
         follow_logs();   /* what was written since, e.g. a redissection after a live capture */
+    return log_source_count > 0;
 }
 
 void log_sources_file_cleanup(guint32 tracked_frame)

@@ -21,16 +21,17 @@ void log_sources_register_table(module_t *module, void (*apply)(void));
  * (those found before by the caller first). */
 void log_sources_configure(GPtrArray *problems /* taken */);
 
-/* A capture file begins: a matcher per loaded log. */
-void log_sources_file_init(void);
+/* A capture file begins: a matcher per loaded log. TRUE when a log is
+ * loaded: only then are payloads worth noting (log_sources_note_payload). */
+gboolean log_sources_file_init(void);
 /* A pass that prints nothing (tshark -2's first, without taps): what its
  * frames were tied to first is not what anyone was shown. */
 void log_sources_note_silent_pass(void);
 /* Every frame seen for the first time: the capture's time span. */
 void log_sources_note_frame(const packet_info *pinfo);
-/* A TCP segment's payload (the frame's last payload_len bytes): a request
- * line opening it is kept for the stream's RSTs, while a log is loaded. */
-void log_sources_note_payload(tvbuff_t *tvb, guint payload_len, guint32 stream);
+/* A TCP segment's payload (the frame's last payload_len > 0 bytes): a
+ * request line opening it is kept for the stream's RSTs. */
+void log_sources_note_payload(const packet_info *pinfo, tvbuff_t *tvb, guint payload_len, guint32 stream);
 /* Hands a diagnosed RST sent from src:port to every log's matcher, with the
  * stream's latest HTTP request. */
 void log_sources_add_rst(rstdiag_record *record, const address *src, guint16 port, guint32 stream,

@@ -110,6 +110,7 @@ typedef struct {
 /* Highest frame already fed to the tracker in this file. */
 static guint32 last_tracked_frame;
 static gboolean seen_rst;
+static gboolean logs_loaded;   /* this file's: request lines are worth noting */
 
 /* ---- tracking ------------------------------------------------------------- */
 
@@ -195,7 +196,8 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
      * which catch up first; the tracker's code is then fetched once for many
      * frames (per frame, it was the largest part of the cost: bench/notes.md). */
     if (!(seg->flags & TCP_FLAG_RST) && !reset_stream && segment_defer(&fs, st)) {
-        log_sources_note_payload(tvb, seg->payload_len, fs.stream);
+        if (logs_loaded && seg->payload_len)
+            log_sources_note_payload(pinfo, tvb, seg->payload_len, fs.stream);
         if (segment_deferred_count() == SEGMENT_DEFER_MAX)
             track_deferred();
         return NULL;
@@ -226,8 +228,8 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
                          GUINT_TO_POINTER(history->first_frame));
         *after_reset = history->first_frame;
     }
-    if (!(seg->flags & TCP_FLAG_RST))
-        log_sources_note_payload(tvb, seg->payload_len, fs.stream);
+    if (!(seg->flags & TCP_FLAG_RST) && logs_loaded && seg->payload_len)
+        log_sources_note_payload(pinfo, tvb, seg->payload_len, fs.stream);
     conn_listeners_learn(listeners, fs.src.data, (size_t)fs.src.len, st, seg);
     conn_track_segment(st, seg);
     segment_stream_tracked(fs.stream, st);
@@ -482,7 +484,7 @@ static void rstdiag_init(void)
     seen_rst = FALSE;
     conn_listeners_free(listeners);   /* normally freed by the cleanup already */
     listeners = conn_listeners_new();
-    log_sources_file_init();
+    logs_loaded = log_sources_file_init();
     segment_file_init(proto_is_protocol_enabled(find_protocol_by_id(proto_rstdiag)));
 }
 
