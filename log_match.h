@@ -30,6 +30,8 @@
 #ifndef LOG_MATCH_H
 #define LOG_MATCH_H
 
+#include <string.h>
+
 #include "log_index.h"
 
 typedef enum { LOG_ZONE_AUTO, LOG_ZONE_LOCAL, LOG_ZONE_UTC, LOG_ZONE_FIXED } log_zone_mode;
@@ -65,6 +67,13 @@ typedef struct {
  * payload ("GET /a?b=1" of "GET /a?b=1 HTTP/1.1\r\n..."), into out (size at
  * least LOG_REQUEST_MAX); FALSE when the payload does not start with one. */
 gboolean log_request_read(const uint8_t *payload, size_t len, char *out);
+
+/* The cheap half of log_request_read, for the caller to try first at every
+ * payload: an upper-case method may open it, and it is not a response. */
+static inline gboolean log_request_may_open(const uint8_t *payload, size_t len)
+{
+    return len > 5 && payload[0] >= 'A' && payload[0] <= 'Z' && memcmp(payload, "HTTP/", 5) != 0;
+}
 
 typedef enum {
     LOG_MATCH_TIME, LOG_MATCH_ADDRESS, LOG_MATCH_ADDRESS_PORT, LOG_MATCH_COUNT

@@ -105,11 +105,20 @@ static void read_endpoint(const address *addr, guint16 port, log_endpoint *out)
 
 /* Hands the RST to every log's matcher; its lines are asked for at each
  * dissection (log_sources_refresh_hits), as they depend on the RSTs that follow. */
-/* stream index -> "METHOD target" of its latest HTTP request (g_malloc'd,
- * replaced by the next; a RST keeps a copy of its own): a log line quoting it
- * names the stream. An array, not a map, and no copy left behind per request:
- * it is written at every request of the capture. Filled only while a log is loaded. */
+/* stream index -> request_slot (file scope) holding "METHOD target" of its
+ * latest HTTP request (a RST keeps a copy of its own): a log line quoting it
+ * names the stream. An array, and a slot rewritten in place while the next
+ * request fits (keep-alive connections send many), taken from the file
+ * scope's blocks, not malloc: this runs at every request of the capture.
+ * Filled only while a log is loaded. */
 static GPtrArray *request_of_stream;
+
+typedef struct {
+    guint16 room;        /* bytes text[] holds */
+    char text[];
+} request_slot;
+
+#define REQUEST_SLOT_MIN 64   /* room for most request lines, so that a stream's next fits */
 
 /* The payload ends the frame (a request line is longer than any Ethernet
  * padding); a request line cut by the snapshot length is not read. */
@@ -121,16 +130,20 @@ void log_sources_note_payload(const packet_info *pinfo, tvbuff_t *tvb, guint pay
     if (payload_len > reported || reported - payload_len >= captured)
         return;
     guint at = reported - payload_len;
+    const uint8_t *payload = tvb_get_ptr(tvb, at, captured - at);
     char request[LOG_REQUEST_MAX + 1];
-    if (!log_request_read(tvb_get_ptr(tvb, at, captured - at), captured - at, request))
+    if (!log_request_may_open(payload, captured - at) || !log_request_read(payload, captured - at, request))
         return;
     if (stream >= request_of_stream->len)
         g_ptr_array_set_size(request_of_stream, stream + 1);
-    char **latest = (char **)&g_ptr_array_index(request_of_stream, stream);
-    if (*latest && strcmp(*latest, request) == 0)
-        return;
-    g_free(*latest);
-    *latest = g_strdup(request);
+    request_slot **slot = (request_slot **)&g_ptr_array_index(request_of_stream, stream);
+    size_t size = strlen(request) + 1;
+    if (!*slot || size > (*slot)->room) {   /* a slot outgrown stays in the file scope, unused */
+        guint16 room = (guint16)MAX(size, REQUEST_SLOT_MIN);
+        *slot = wmem_alloc(wmem_file_scope(), sizeof **slot + room);
+        (*slot)->room = room;
+    }
+    memcpy((*slot)->text, request, size);
 }
 
 void log_sources_add_rst(rstdiag_record *record, const address *src, guint16 port, guint32 stream,
@@ -148,8 +161,9 @@ void log_sources_add_rst(rstdiag_record *record, const address *src, guint16 por
     read_endpoint(src, port, &ev.sender);
     if (ev.sender.family == 0 || log_source_count == 0)
         return;
-    if (stream < request_of_stream->len && g_ptr_array_index(request_of_stream, stream))
-        ev.request = wmem_strdup(wmem_file_scope(), g_ptr_array_index(request_of_stream, stream));
+    const request_slot *latest = stream < request_of_stream->len ? g_ptr_array_index(request_of_stream, stream) : NULL;
+    if (latest)
+        ev.request = wmem_strdup(wmem_file_scope(), latest->text);
     for (guint i = 0; i < log_source_count; i++) {
         if (log_sources[i].matcher)   /* every matcher numbers the RSTs alike */
             record->log_rst = log_matcher_add(log_sources[i].matcher, &ev) + 1;
@@ -376,7 +390,7 @@ gboolean log_sources_file_init(void)
     frames_until_follow = 1;   /* the first frame tells whether the capture is live */
     followed_at_us = 0;
     rsts_shown = g_array_new(FALSE, FALSE, sizeof(rst_shown));
-    request_of_stream = g_ptr_array_new_with_free_func(g_free);
+    request_of_stream = g_ptr_array_new();
     for (guint i = 0; i < log_source_count; i++) {
         if (log_sources[i].index)
             log_sources[i].matcher = log_matcher_new(log_sources[i].index, &log_sources[i].settings);

@@ -459,10 +459,16 @@ static void test_request_read(void)
         { "\x16\x03\x01\x02\x00", NULL },              /* TLS */
     };
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-        gboolean read = log_request_read((const uint8_t *)cases[i].payload, strlen(cases[i].payload), out);
+        const uint8_t *payload = (const uint8_t *)cases[i].payload;
+        gboolean read = log_request_read(payload, strlen(cases[i].payload), out);
         g_assert_cmpint(read, ==, cases[i].request != NULL);
         if (read)
             g_assert_cmpstr(out, ==, cases[i].request);
+        /* the cheap test first lets every request through, and no response */
+        gboolean may = log_request_may_open(payload, strlen(cases[i].payload));
+        g_assert_true(may || !read);
+        if (i == 2 || i >= 4)
+            g_assert_false(may);
     }
 }
 
