@@ -141,7 +141,7 @@ static gboolean line_key_equal(gconstpointer a, gconstpointer b)
 {
     const line_key *x = a, *y = b;
     return x->family == y->family && x->request_len == y->request_len && memcmp(x->addr, y->addr, sizeof x->addr) == 0
-        && memcmp(x->request, y->request, x->request_len) == 0;
+        && (x->request_len == 0 || memcmp(x->request, y->request, x->request_len) == 0);
 }
 
 /* A syslog time was read with the year 1970; move it to the year that puts
@@ -188,7 +188,9 @@ static void append_ref(GHashTable *table, const line_key *key, const entry_ref *
     if (!refs) {
         line_key *kept = g_malloc(sizeof *kept + key->request_len);
         *kept = *key;
-        kept->request = memcpy(kept + 1, key->request, key->request_len);
+        kept->request = (const char *)(kept + 1);
+        if (key->request_len)
+            memcpy(kept + 1, key->request, key->request_len);
         refs = g_array_new(FALSE, FALSE, sizeof(entry_ref));
         g_hash_table_insert(table, kept, refs);
     }
