@@ -627,7 +627,7 @@ static gboolean worth_parsing(const char *line, size_t len)
 {
     const char *end = line + len;
     log_scan_needle which;
-    for (const char *at = line; (at = log_scan_next(at, end, &which)) != NULL; at++) {
+    for (const char *at = line; (at = log_scan_next(at, end, &which, NULL)) != NULL; at++) {
         /* the HAProxy date counts in the line's first bracket, near its start */
         if (which != LOG_SCAN_HAPROXY_DATE
             || (at - line < 64 && memchr(line, '[', (size_t)(at - line)) == NULL && end - at > 8))
@@ -890,15 +890,17 @@ static void index_block(log_index *index, char *p, char *end, log_format format)
     char *counted = p;   /* the lines before it are counted */
     const char *hit;
     log_scan_needle which;
-    while ((hit = log_scan_next(counted, end, &which)) != NULL) {
+    size_t newlines = 0;   /* in [counted, hit): those before the hit's line, which holds none before it */
+    while ((hit = log_scan_next(counted, end, &which, &newlines)) != NULL) {
         char *line = memrchr(counted, '\n', (size_t)(hit - counted));
         line = line ? line + 1 : counted;
         char *nl = memchr(counted + (hit - counted), '\n', (size_t)(end - hit));   /* hit, writable */
-        index->lines_read += log_scan_count_newlines(counted, line) + 1;
+        index->lines_read += newlines + 1;
+        newlines = 0;
         index_line(index, line, (size_t)(nl - line), format);
         counted = nl + 1;
     }
-    index->lines_read += log_scan_count_newlines(counted, end);
+    index->lines_read += newlines;
 }
 
 /* Splits the text, which begins at text_offset in the file, into lines. A

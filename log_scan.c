@@ -74,23 +74,22 @@ static const char *needle_in_tail(const char *begin, const char *end, const char
     return NULL;
 }
 
+/* Newlines in [p, end), one by one: the bytes a block scan did not count. */
+static size_t newlines_in(const char *p, const char *end)
+{
+    size_t count = 0;
+    for (; p < end; p++)
+        count += *p == '\n';
+    return count;
+}
+
+/* The block scans count the newlines of the blocks they pass, a byte per
+ * position; the bytes are summed before they can overflow. */
+#define COUNT_BLOCKS_MAX 255
+
 typedef unsigned char scan_vec __attribute__((vector_size(SCAN_BLOCK)));
 
-/* Newline counting has a copy per instruction set, chosen when the library is
- * loaded (an ifunc); not under the sanitizers, whose run time starts after
- * that choice. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RSTDIAG_NO_CLONES
-#endif
-#endif
-#if defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__) && !defined(RSTDIAG_NO_CLONES)
-#define SCAN_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SCAN_CLONES
-#endif
-
-/* unaligned loads; a macro, as a vector in a call would change the ABI between the clones */
+/* unaligned loads */
 #define LOAD_VEC(v, p) memcpy(&(v), (p), sizeof(scan_vec))
 
 static gboolean any_lane(const scan_vec *v)
@@ -105,9 +104,12 @@ static gboolean any_lane(const scan_vec *v)
 
 /* Any CPU (GCC vector extensions: SSE2 or the target's own vectors): every
  * needle's anchor pair compared at every position, two compares each. */
-const char *log_scan_next_portable(const char *p, const char *end, log_scan_needle *which)
+const char *log_scan_next_portable(const char *p, const char *end, log_scan_needle *which, size_t *newlines)
 {
-    const char *begin = p;
+    const char *begin = p, *found = NULL;
+    size_t lines = 0;
+    scan_vec counts = { 0 };
+    int blocks = 0;
     while ((size_t)(end - p) >= SCAN_BLOCK + SCAN_REACH) {
         scan_vec at[SCAN_REACH + 1];
 #pragma GCC unroll 4
@@ -120,12 +122,24 @@ const char *log_scan_next_portable(const char *p, const char *end, log_scan_need
             hits |= (scan_vec)((at[0] == (unsigned char)n->text[n->first])
                                & (at[n->second - n->first] == (unsigned char)n->text[n->second]));
         }
-        const char *found;
         if (any_lane(&hits) && (found = needle_in_block(begin, end, p, (const unsigned char *)&hits, which)))
-            return found;
+            break;
+        counts -= (scan_vec)(at[0] == '\n');
+        if (++blocks == COUNT_BLOCKS_MAX) {
+            for (size_t lane = 0; lane < SCAN_BLOCK; lane++)
+                lines += counts[lane];
+            counts = (scan_vec){ 0 };
+            blocks = 0;
+        }
         p += SCAN_BLOCK;
     }
-    return needle_in_tail(begin, end, p, which);
+    for (size_t lane = 0; lane < SCAN_BLOCK; lane++)
+        lines += counts[lane];
+    if (!found)
+        found = needle_in_tail(begin, end, p, which);
+    if (newlines)
+        *newlines += lines + newlines_in(p, found ? found : end);
+    return found;
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -172,16 +186,23 @@ __attribute__((target("avx2"))) static nibble_pair nibble_pair_load(const guint8
     return pair;
 }
 
-__attribute__((target("avx2"))) static __m256i nibble_lookup(const char *at, nibble_pair tables)
+__attribute__((target("avx2"))) static __m256i nibble_lookup(__m256i text, nibble_pair tables)
 {
     const __m256i low_half = _mm256_set1_epi8(0x0f);
-    __m256i text = _mm256_loadu_si256((const __m256i *)at);
     __m256i low = _mm256_and_si256(text, low_half);
     __m256i high = _mm256_and_si256(_mm256_srli_epi16(text, 4), low_half);
     return _mm256_and_si256(_mm256_shuffle_epi8(tables.lo, low), _mm256_shuffle_epi8(tables.hi, high));
 }
 
-__attribute__((target("avx2"))) static const char *next_by_nibbles(const char *p, const char *end, log_scan_needle *which)
+__attribute__((target("avx2"))) static size_t byte_sum(__m256i counts)
+{
+    __m256i sums = _mm256_sad_epu8(counts, _mm256_setzero_si256());   /* four 64-bit sums */
+    return (size_t)(_mm256_extract_epi64(sums, 0) + _mm256_extract_epi64(sums, 1) + _mm256_extract_epi64(sums, 2)
+                    + _mm256_extract_epi64(sums, 3));
+}
+
+__attribute__((target("avx2"))) static const char *next_by_nibbles(const char *p, const char *end,
+                                                                  log_scan_needle *which, size_t *newlines)
 {
     static nibble_tables tables;
     static gboolean filled;
@@ -193,53 +214,50 @@ __attribute__((target("avx2"))) static const char *next_by_nibbles(const char *p
     nibble_pair second[SCAN_REACH];
     for (int d = 0; d < SCAN_REACH; d++)
         second[d] = nibble_pair_load(tables.second_lo[d], tables.second_hi[d]);
-    const char *begin = p;
+    const __m256i newline = _mm256_set1_epi8('\n');
+    const char *begin = p, *found = NULL;
+    size_t lines = 0;
+    __m256i counts = _mm256_setzero_si256();
+    int blocks = 0;
     while ((size_t)(end - p) >= SCAN_BLOCK + SCAN_REACH) {
+        __m256i text = _mm256_loadu_si256((const __m256i *)p);
         __m256i seconds = _mm256_setzero_si256();
 #pragma GCC unroll 4
         for (int d = 1; d <= SCAN_REACH; d++)
-            seconds = _mm256_or_si256(seconds, nibble_lookup(p + d, second[d - 1]));
-        __m256i hits = _mm256_and_si256(nibble_lookup(p, first), seconds);
+            seconds = _mm256_or_si256(
+                seconds, nibble_lookup(_mm256_loadu_si256((const __m256i *)(p + d)), second[d - 1]));
+        __m256i hits = _mm256_and_si256(nibble_lookup(text, first), seconds);
         if (!_mm256_testz_si256(hits, hits)) {
             unsigned char lanes[SCAN_BLOCK];
             _mm256_storeu_si256((__m256i *)lanes, hits);
-            const char *found = needle_in_block(begin, end, p, lanes, which);
-            if (found)
-                return found;
+            if ((found = needle_in_block(begin, end, p, lanes, which)))
+                break;
+        }
+        counts = _mm256_sub_epi8(counts, _mm256_cmpeq_epi8(text, newline));
+        if (++blocks == COUNT_BLOCKS_MAX) {
+            lines += byte_sum(counts);
+            counts = _mm256_setzero_si256();
+            blocks = 0;
         }
         p += SCAN_BLOCK;
     }
-    return needle_in_tail(begin, end, p, which);
+    lines += byte_sum(counts);
+    if (!found)
+        found = needle_in_tail(begin, end, p, which);
+    if (newlines)
+        *newlines += lines + newlines_in(p, found ? found : end);
+    return found;
 }
 #endif
 
-const char *log_scan_next(const char *p, const char *end, log_scan_needle *which)
+const char *log_scan_next(const char *p, const char *end, log_scan_needle *which, size_t *newlines)
 {
 #ifdef HAVE_NIBBLE_SCAN
     static int avx2 = -1;
     if (avx2 < 0)
         avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
     if (avx2)
-        return next_by_nibbles(p, end, which);
+        return next_by_nibbles(p, end, which, newlines);
 #endif
-    return log_scan_next_portable(p, end, which);
+    return log_scan_next_portable(p, end, which, newlines);
 }
-
-SCAN_CLONES size_t log_scan_count_newlines(const char *p, const char *end)
-{
-    size_t count = 0;
-    while ((size_t)(end - p) >= sizeof(scan_vec)) {
-        scan_vec sum = { 0 };   /* each lane counts up to 255 */
-        for (int i = 0; i < 255 && (size_t)(end - p) >= sizeof(scan_vec); i++, p += sizeof(scan_vec)) {
-            scan_vec v;
-            LOAD_VEC(v, p);
-            sum -= (scan_vec)(v == '\n');
-        }
-        for (size_t lane = 0; lane < sizeof(scan_vec); lane++)
-            count += sum[lane];
-    }
-    for (; p < end; p++)
-        count += *p == '\n';
-    return count;
-}
-

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log_scan.h - the fast pass over a log's text that lets most lines of a
  * large log go unparsed: where the next reset phrase, or the mark of a format
- * whose resets are flags, stands; and how many lines a stretch of text holds.
+ * whose resets are flags, stands, and how many lines lie before it.
  *
  * Plain C + GLib, no libwireshark. */
 #ifndef LOG_SCAN_H
@@ -23,14 +23,12 @@ typedef enum {
 } log_scan_needle;
 
 /* The first needle in [p, end): where it is anchored (a few bytes into it)
- * and which (*which); NULL if none. */
-const char *log_scan_next(const char *p, const char *end, log_scan_needle *which);
+ * and which (*which); NULL if none. newlines, unless NULL, is increased by
+ * the newlines the search passed: those in [p, the anchor), or in [p, end). */
+const char *log_scan_next(const char *p, const char *end, log_scan_needle *which, size_t *newlines);
 
 /* The same search on any CPU; log_scan_next takes a faster way where the CPU
  * has one (tests compare the two). */
-const char *log_scan_next_portable(const char *p, const char *end, log_scan_needle *which);
-
-/* Newlines in [p, end). */
-size_t log_scan_count_newlines(const char *p, const char *end);
+const char *log_scan_next_portable(const char *p, const char *end, log_scan_needle *which, size_t *newlines);
 
 #endif /* LOG_SCAN_H */

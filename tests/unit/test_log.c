@@ -543,13 +543,13 @@ static void test_scan_ways_agree(void)
                 memset(buf, 'x', sizeof buf);
                 memcpy(buf + at, planted[k].text, n);
                 log_scan_needle fast = LOG_SCAN_NEEDLES, portable = LOG_SCAN_NEEDLES;
-                const char *hit = log_scan_next(buf, buf + len, &fast);
+                const char *hit = log_scan_next(buf, buf + len, &fast, NULL);
                 g_assert_nonnull(hit);
                 g_assert_true(hit >= buf + at && hit < buf + at + n);
                 g_assert_cmpint(fast, ==, planted[k].needle);
-                g_assert_true(log_scan_next_portable(buf, buf + len, &portable) == hit);
+                g_assert_true(log_scan_next_portable(buf, buf + len, &portable, NULL) == hit);
                 g_assert_cmpint(portable, ==, fast);
-                g_assert_null(log_scan_next(buf, buf + at + n - 1, &fast));   /* cut: not whole */
+                g_assert_null(log_scan_next(buf, buf + at + n - 1, &fast, NULL));   /* cut: not whole */
             }
         }
     }
@@ -572,22 +572,43 @@ static void test_scan_ways_agree(void)
         const char *fast_at = buf, *portable_at = buf, *end = buf + len;
         for (int step = 0; step < len + 1; step++) {   /* as the index goes on after each hit */
             log_scan_needle fast = LOG_SCAN_NEEDLES, portable = LOG_SCAN_NEEDLES;
-            fast_at = log_scan_next(fast_at, end, &fast);
-            portable_at = log_scan_next_portable(portable_at, end, &portable);
+            size_t fast_lines = 0, portable_lines = 0, lines = 0;
+            const char *from = fast_at;
+            fast_at = log_scan_next(fast_at, end, &fast, &fast_lines);
+            portable_at = log_scan_next_portable(portable_at, end, &portable, &portable_lines);
             g_assert_true(fast_at == portable_at);
+            for (const char *c = from; c < (fast_at ? fast_at : end); c++)
+                lines += *c == '\n';
+            g_assert_cmpuint(fast_lines, ==, lines);
+            g_assert_cmpuint(portable_lines, ==, lines);
             if (!fast_at)
                 break;
             g_assert_cmpint(fast, ==, portable);
             hits++;
             fast_at++, portable_at++;
         }
-        size_t newlines = 0;
-        for (int i = 0; i < len; i++)
-            newlines += buf[i] == '\n';
-        g_assert_cmpuint(log_scan_count_newlines(buf, end), ==, newlines);
     }
     g_assert_cmpuint(hits, >, 1000);
     g_rand_free(rand);
+
+    /* counts past what a byte per position holds (255 blocks of newlines) */
+    size_t long_len = 20000;
+    char *text = g_malloc(long_len);
+    memset(text, '\n', long_len);
+    for (int planted_reset = 0; planted_reset < 2; planted_reset++) {
+        if (planted_reset)
+            memcpy(text + 19000, "reset", 5);
+        size_t fast_lines = 0, portable_lines = 0;
+        log_scan_needle fast, portable;
+        const char *fast_at = log_scan_next(text, text + long_len, &fast, &fast_lines);
+        const char *portable_at = log_scan_next_portable(text, text + long_len, &portable, &portable_lines);
+        g_assert_true(fast_at == portable_at);
+        g_assert_true(planted_reset ? fast_at != NULL : fast_at == NULL);
+        size_t expected = planted_reset ? 19000 : long_len;   /* the newlines before "reset" */
+        g_assert_cmpuint(fast_lines, ==, expected);
+        g_assert_cmpuint(portable_lines, ==, expected);
+    }
+    g_free(text);
 }
 
 int main(int argc, char **argv)
