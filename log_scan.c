@@ -92,6 +92,14 @@ typedef unsigned char scan_vec __attribute__((vector_size(SCAN_BLOCK)));
 /* unaligned loads */
 #define LOAD_VEC(v, p) memcpy(&(v), (p), sizeof(scan_vec))
 
+static size_t lane_sum(scan_vec counts)
+{
+    size_t sum = 0;
+    for (size_t lane = 0; lane < SCAN_BLOCK; lane++)
+        sum += counts[lane];
+    return sum;
+}
+
 static gboolean any_lane(const scan_vec *v)
 {
     uint64_t words[sizeof(scan_vec) / 8];
@@ -126,15 +134,13 @@ const char *log_scan_next_portable(const char *p, const char *end, log_scan_need
             break;
         counts -= (scan_vec)(at[0] == '\n');
         if (++blocks == COUNT_BLOCKS_MAX) {
-            for (size_t lane = 0; lane < SCAN_BLOCK; lane++)
-                lines += counts[lane];
+            lines += lane_sum(counts);
             counts = (scan_vec){ 0 };
             blocks = 0;
         }
         p += SCAN_BLOCK;
     }
-    for (size_t lane = 0; lane < SCAN_BLOCK; lane++)
-        lines += counts[lane];
+    lines += lane_sum(counts);
     if (!found)
         found = needle_in_tail(begin, end, p, which);
     if (newlines)

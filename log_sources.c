@@ -103,8 +103,6 @@ static void read_endpoint(const address *addr, guint16 port, log_endpoint *out)
     out->port = port;
 }
 
-/* Hands the RST to every log's matcher; its lines are asked for at each
- * dissection (log_sources_refresh_hits), as they depend on the RSTs that follow. */
 /* stream index -> request_slot (file scope) holding "METHOD target" of its
  * latest HTTP request (a RST keeps a copy of its own): a log line quoting it
  * names the stream. An array, and a slot rewritten in place while the next
@@ -146,6 +144,8 @@ void log_sources_note_payload(const packet_info *pinfo, tvbuff_t *tvb, guint pay
     memcpy((*slot)->text, request, size);
 }
 
+/* Hands the RST to every log's matcher; its lines are asked for at each
+ * dissection (log_sources_refresh_hits), as they depend on the RSTs that follow. */
 void log_sources_add_rst(rstdiag_record *record, const address *src, guint16 port, guint32 stream,
                          int64_t time_us)
 {

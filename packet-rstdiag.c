@@ -187,6 +187,8 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
         log_sources_note_silent_pass();
     const tcp_segment *seg = &fs.seg;
     last_tracked_frame = pinfo->num;
+    if (logs_loaded && seg->payload_len && !(seg->flags & TCP_FLAG_RST))   /* a request line for its stream's RSTs */
+        log_sources_note_payload(pinfo, tvb, seg->payload_len, fs.stream);
 
     /* only a RST sets reset_stream, and RSTs are never deferred: learning the queue keeps it */
     gboolean reset_stream;
@@ -196,8 +198,6 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
      * which catch up first; the tracker's code is then fetched once for many
      * frames (per frame, it was the largest part of the cost: bench/notes.md). */
     if (!(seg->flags & TCP_FLAG_RST) && !reset_stream && segment_defer(&fs, st)) {
-        if (logs_loaded && seg->payload_len)
-            log_sources_note_payload(pinfo, tvb, seg->payload_len, fs.stream);
         if (segment_deferred_count() == SEGMENT_DEFER_MAX)
             track_deferred();
         return NULL;
@@ -228,8 +228,6 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
                          GUINT_TO_POINTER(history->first_frame));
         *after_reset = history->first_frame;
     }
-    if (!(seg->flags & TCP_FLAG_RST) && logs_loaded && seg->payload_len)
-        log_sources_note_payload(pinfo, tvb, seg->payload_len, fs.stream);
     conn_listeners_learn(listeners, fs.src.data, (size_t)fs.src.len, st, seg);
     conn_track_segment(st, seg);
     segment_stream_tracked(fs.stream, st);
