@@ -83,6 +83,18 @@ static size_t newlines_in(const char *p, const char *end)
     return count;
 }
 
+/* How a block scan ends at p: the needle found in a block, or one in the
+ * bytes left; the newlines counted in the blocks (lines) and those after them. */
+static const char *scan_end(const char *begin, const char *end, const char *p, const char *found, size_t lines,
+                            log_scan_needle *which, size_t *newlines)
+{
+    if (!found)
+        found = needle_in_tail(begin, end, p, which);
+    if (newlines)
+        *newlines += lines + newlines_in(p, found ? found : end);
+    return found;
+}
+
 /* The block scans count the newlines of the blocks they pass, a byte per
  * position; the bytes are summed before they can overflow. */
 #define COUNT_BLOCKS_MAX 255
@@ -140,12 +152,7 @@ const char *log_scan_next_portable(const char *p, const char *end, log_scan_need
         }
         p += SCAN_BLOCK;
     }
-    lines += lane_sum(counts);
-    if (!found)
-        found = needle_in_tail(begin, end, p, which);
-    if (newlines)
-        *newlines += lines + newlines_in(p, found ? found : end);
-    return found;
+    return scan_end(begin, end, p, found, lines + lane_sum(counts), which, newlines);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -247,12 +254,7 @@ __attribute__((target("avx2"))) static const char *next_by_nibbles(const char *p
         }
         p += SCAN_BLOCK;
     }
-    lines += byte_sum(counts);
-    if (!found)
-        found = needle_in_tail(begin, end, p, which);
-    if (newlines)
-        *newlines += lines + newlines_in(p, found ? found : end);
-    return found;
+    return scan_end(begin, end, p, found, lines + byte_sum(counts), which, newlines);
 }
 #endif
 
