@@ -104,11 +104,12 @@ typedef unsigned char scan_vec __attribute__((vector_size(SCAN_BLOCK)));
 /* unaligned loads */
 #define LOAD_VEC(v, p) memcpy(&(v), (p), sizeof(scan_vec))
 
-static size_t lane_sum(scan_vec counts)
+/* by pointer, as any_lane: a vector argument would change the ABI without AVX */
+static size_t lane_sum(const scan_vec *counts)
 {
     size_t sum = 0;
     for (size_t lane = 0; lane < SCAN_BLOCK; lane++)
-        sum += counts[lane];
+        sum += (*counts)[lane];
     return sum;
 }
 
@@ -146,13 +147,13 @@ const char *log_scan_next_portable(const char *p, const char *end, log_scan_need
             break;
         counts -= (scan_vec)(at[0] == '\n');
         if (++blocks == COUNT_BLOCKS_MAX) {
-            lines += lane_sum(counts);
+            lines += lane_sum(&counts);
             counts = (scan_vec){ 0 };
             blocks = 0;
         }
         p += SCAN_BLOCK;
     }
-    return scan_end(begin, end, p, found, lines + lane_sum(counts), which, newlines);
+    return scan_end(begin, end, p, found, lines + lane_sum(&counts), which, newlines);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
