@@ -284,6 +284,31 @@ gboolean conn_seq_sent(const conn_stream *st, unsigned sender, uint32_t seq)
     return back <= me->payload_bytes + 2u;   /* +2: the sequence numbers of a SYN and a FIN */
 }
 
+gboolean conn_is_copy(const conn_stream *st, const tcp_segment *seg)
+{
+    if (seg->ip_id <= 0 || (seg->flags & TCP_FLAG_RST) || conn_is_new(st))
+        return FALSE;
+    const conn_side *me = &st->side[conn_side_of(st, seg)];
+    uint16_t back = (uint16_t)(me->id_top - (uint16_t)seg->ip_id);
+    /* a host that sends one ID for all never showed two lately */
+    if (!(me->id_seen & ~1u) || back >= CONN_IDS_KEPT || !((me->id_seen >> back) & 1))
+        return FALSE;
+    uint32_t end = seg->seq + seg->payload_len + ((seg->flags & (TCP_FLAG_SYN | TCP_FLAG_FIN)) ? 1 : 0);
+    return !seq_after(end, me->next_seq) && (!(seg->flags & TCP_FLAG_ACK) || !seq_after(seg->ack, me->last_ack));
+}
+
+/* Marks id as seen in the side's window of recent IDs (conn_is_copy). */
+static void remember_ip_id(conn_side *me, uint16_t id)
+{
+    uint16_t ahead = (uint16_t)(id - me->id_top);
+    if (me->id_seen == 0 || (ahead != 0 && ahead < 0x8000)) {   /* the first, or a new highest */
+        me->id_seen = me->id_seen && ahead < CONN_IDS_KEPT ? (uint16_t)(me->id_seen << ahead) | 1u : 1u;
+        me->id_top = id;
+    } else if ((uint16_t)-ahead < CONN_IDS_KEPT) {   /* the top again, or one below it */
+        me->id_seen |= (uint16_t)(1u << (uint16_t)-ahead);
+    }
+}
+
 gboolean conn_starts_over(const conn_stream *st, const tcp_segment *seg)
 {
     if ((seg->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) != TCP_FLAG_SYN || conn_is_new(st))
@@ -323,6 +348,10 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
             me->flags &= ~SIDE_IPID_SEQUENTIAL;
         me->ip_id = (uint16_t)seg->ip_id;
     }
+    /* a RST's ID counts when it continues the side's counter: a device forging
+     * one may choose any */
+    if (seg->ip_id > 0 && (!rst || (uint16_t)((uint16_t)seg->ip_id - me->id_top) - 1u < CONN_IDS_KEPT - 1u))
+        remember_ip_id(me, (uint16_t)seg->ip_id);
 
     if (!rst && !(seg->flags & TCP_FLAG_SYN) && seen_before && seq_after(seg->seq, me->next_seq))
         me->flags |= SIDE_UNSEEN_DATA;

@@ -3,7 +3,7 @@
  *
  * Plain C + GLib: no libwireshark types, so the state machine can be unit
  * tested directly. One conn_stream per tcp.stream; it is kept for the whole
- * file, so it is packed into 100 bytes.
+ * file, so it is packed into 108 bytes.
  */
 #ifndef CONN_TRACK_H
 #define CONN_TRACK_H
@@ -100,6 +100,11 @@ typedef struct {
     uint32_t prev_ack;        /* ack of the earlier segment */
     uint16_t prev_frames_back;
     uint16_t prev_ticks_back;
+    /* The IPv4 IDs of its latest segments (conn_is_copy; a RST's only where it
+     * continues them): the highest, and a bit for it and each of the
+     * CONN_IDS_KEPT - 1 below it seen. */
+    uint16_t id_top;
+    uint16_t id_seen;
 } conn_side;
 
 typedef struct {
@@ -109,8 +114,10 @@ typedef struct {
     uint32_t  first_key;      /* src_key of side[0] */
 } conn_stream;
 
-G_STATIC_ASSERT(sizeof(conn_side) == 44);
-G_STATIC_ASSERT(sizeof(conn_stream) == 100);
+#define CONN_IDS_KEPT 16
+
+G_STATIC_ASSERT(sizeof(conn_side) == 48);
+G_STATIC_ASSERT(sizeof(conn_stream) == 108);
 
 /* TRUE until the first segment has been tracked. */
 gboolean conn_is_new(const conn_stream *st);
@@ -130,6 +137,18 @@ unsigned conn_side_of(const conn_stream *st, const tcp_segment *seg);
  * (a SYN after a RST or both FINs), which Wireshark may keep in the same
  * stream: conn_track_segment() then starts the state over. */
 gboolean conn_starts_over(const conn_stream *st, const tcp_segment *seg);
+
+/* TRUE when seg, no RST, repeats a datagram of the stream already captured:
+ * the same side's IPv4 ID seen lately (a host that counts its IDs gives each
+ * datagram its own, retransmissions included: RFC 6864 4.1, Linux's
+ * per-socket counter, Windows' global one), and nothing in it is new: what
+ * it acknowledges was acknowledged, its sequence numbers were sent. (The
+ * glue knows the RSTs it diagnosed and tells their copies.) A capture taken at two points (both sides of a router, a bridge and
+ * its ports, a SPAN of several VLANs) shows every datagram twice; the copy is
+ * no new segment. Packets with ID 0 and hosts sending one ID for all are
+ * never judged so; random IDs fall among the latest 16 rarely, and their
+ * datagrams then still bring something new. */
+gboolean conn_is_copy(const conn_stream *st, const tcp_segment *seg);
 
 /* Apply one segment (in capture order). A zeroed conn_stream is a new stream. */
 void conn_track_segment(conn_stream *st, const tcp_segment *seg);

@@ -5,30 +5,29 @@
  * The diagnosis itself lives in conn_track.c (per-stream state),
  * rst_classify.c (the rules), rst_origin.c (who sent it, what followed) and
  * rst_vendor.c (reasons in the RST); a frame's TCP/IP facts and the hosts
- * across streams in segment.c, the application logs in log_sources.c; this
- * file only feeds them and shows results.
+ * across streams in segment.c, the feeding of each frame and the stored
+ * verdicts in track-rstdiag.c, the application logs in log_sources.c; this
+ * file shows results.
  *
  * Each frame is processed once, in capture order, the first time it is dissected
  * (tshark's single pass or first pass, the GUI's loading pass); the verdict
- * of a RST is stored with p_add_proto_data and every later pass only renders
- * it. Later frames of its stream may add to it (the claimed sender kept
+ * of a RST is stored with the packet and every later pass only renders it.
+ * Later frames of its stream may add to it (the claimed sender kept
  * talking, the receiver ignored it), which one-pass tshark cannot show.
  */
 #include "packet-rstdiag.h"
 
 #include <epan/expert.h>
 #include <epan/prefs.h>
-#include <epan/proto_data.h>
 #include <epan/tap.h>
 #include <epan/to_str.h>
 #include <wsutil/report_message.h>
 
-#include "conn_track.h"
 #include "log_sources.h"
 #include "log_text.h"
 #include "rst_classify.h"
-#include "rst_origin.h"
 #include "segment.h"
+#include "track-rstdiag.h"
 
 static int proto_rstdiag = -1;
 /* The post-dissector's handle belongs to a "protocol in name only" of
@@ -59,6 +58,7 @@ static int hf_stack = -1;
 static int hf_stack_evidence = -1;
 static int hf_ignored = -1;
 static int hf_after_reset = -1;
+static int hf_copy_of = -1;
 static int hf_vendor = -1;
 static int hf_vendor_code = -1;
 static int hf_log = -1;
@@ -81,6 +81,7 @@ static gint ett_log = -1;
 static gint ett_continued = -1;
 
 static expert_field ei_cause[CAUSE_COUNT];
+static expert_field ei_copy;
 
 static int rstdiag_tap = -1;
 
@@ -92,148 +93,6 @@ static guint pref_response_timeout_ms = RESPONSE_TIMEOUT_DEFAULT_MS;
 static idle_timer_table idle_timers;
 static rst_settings settings = { RESPONSE_TIMEOUT_DEFAULT_MS, &idle_timers };
 static const char *pref_idle_timers = "";
-/* listening address:port pairs seen across streams (SYN-ACKs) */
-static conn_listeners *listeners;
-/* stream index -> reset_history, for streams that had a RST */
-static wmem_map_t *reset_streams;
-
-/* Proto-data keys: the RST verdict, and the "after a reset" mark of later frames. */
-enum { PROTO_DATA_RECORD, PROTO_DATA_AFTER_RESET };
-
-typedef struct {
-    guint32 first_frame;       /* the stream's first RST */
-    rstdiag_record *latest;    /* the one later frames are weighed against */
-    rst_followup followup;     /* knows the latest RST's sender side */
-    uint32_t latest_seq;
-} reset_history;
-
-/* Highest frame already fed to the tracker in this file. */
-static guint32 last_tracked_frame;
-static gboolean seen_rst;
-static gboolean logs_loaded;   /* this file's: request lines are worth noting */
-
-/* ---- tracking ------------------------------------------------------------- */
-
-static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const frame_segment *fs,
-                                      const conn_stream *st, reset_history *history,
-                                      gboolean first_in_connection, gboolean first_in_stream)
-{
-    const tcp_segment *seg = &fs->seg;
-    rstdiag_record *record = wmem_new0(wmem_file_scope(), rstdiag_record);
-    record->vendor = segment_vendor(tvb, fs);
-    /* a diagnostic payload explains the RST, and a NetScaler code may stand in its
-     * window: the stack rules judge the RST without them (a window of 0 shows no
-     * freed buffer) */
-    tcp_segment judged = *seg;
-    if (record->vendor && record->vendor->payload_is_diagnostic)
-        judged.payload_len = 0;
-    if (record->vendor && record->vendor->needs_corroboration)
-        judged.window = 0;
-    const void *src = fs->src.data;
-    size_t src_len = (size_t)fs->src.len;
-    rst_host_facts host = {
-        .listening = conn_listeners_has(listeners, src, src_len, seg->src_port),
-        .queue_burst = conn_listeners_queue_burst(listeners, src, src_len, seg->src_port, seg->time_us),
-    };
-    rst_classify(st, &judged, &settings, &host, &record->diag);
-    record->stream = fs->stream;
-    record->first_in_stream = first_in_stream;
-    record->first_in_capture = !seen_rst;
-    record->after_reset = first_in_connection ? 0 : history->first_frame;
-    seen_rst = TRUE;
-
-    path_facts facts = { .vendor = record->vendor, .timers = &idle_timers };
-    hosts_path_facts(fs, record->diag.sender, &facts);
-    if (!first_in_connection) {
-        facts.has_prev_rst = TRUE;
-        facts.prev_rst_side = history->followup.sender_side;
-        facts.prev_rst_seq = history->latest_seq;
-        facts.prev_rst_gap_us = seg->time_us - history->followup.rst_time_us;
-    }
-    rst_attribute(st, seg, &facts, &record->diag);
-    log_sources_add_rst(record, &fs->src, seg->src_port, fs->stream, seg->time_us);
-    p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_RECORD, record);
-
-    const host_facts *receiver = hosts_find(&fs->dst);
-    rst_followup_start(&history->followup, st, seg, record->diag.sender_side, receiver ? receiver->rtt_us : -1);
-    history->latest = record;
-    history->latest_seq = seg->seq;
-    hosts_remember_reset(fs, record->diag.sender);
-    return record;
-}
-
-/* Learning that waits (track_frame): the sender's host, the listeners, the stream. */
-static void track_deferred(void)
-{
-    guint count = segment_deferred_count();
-    for (guint i = 0; i < count; i++) {
-        conn_stream *st;
-        const frame_segment *fs = segment_deferred(i, &st);
-        hosts_learn(fs, st);
-        conn_listeners_learn(listeners, fs->src.data, (size_t)fs->src.len, st, &fs->seg);
-        conn_track_segment(st, &fs->seg);
-    }
-    segment_deferred_clear();
-}
-
-/* First sight of a frame: update its stream and, for a RST,
- * return the stored verdict. */
-static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *after_reset)
-{
-    frame_segment fs;
-    if (!segment_read(tvb, pinfo, &fs))
-        return NULL;
-    if (!fs.tapped)
-        log_sources_note_silent_pass();
-    const tcp_segment *seg = &fs.seg;
-    last_tracked_frame = pinfo->num;
-    if (logs_loaded && seg->payload_len && !(seg->flags & TCP_FLAG_RST))   /* a request line for its stream's RSTs */
-        log_sources_note_payload(pinfo, tvb, seg->payload_len, fs.stream);
-
-    /* only a RST sets reset_stream, and RSTs are never deferred: learning the queue keeps it */
-    gboolean reset_stream;
-    conn_stream *st = segment_stream(fs.stream, &reset_stream);
-    /* A segment of a stream without a RST is learnt later, with others: nothing
-     * reads its stream or hosts before the next RST or a frame of a reset stream,
-     * which catch up first; the tracker's code is then fetched once for many
-     * frames (per frame, it was the largest part of the cost: bench/notes.md). */
-    if (!(seg->flags & TCP_FLAG_RST) && !reset_stream && segment_defer(&fs, st)) {
-        if (segment_deferred_count() == SEGMENT_DEFER_MAX)
-            track_deferred();
-        return NULL;
-    }
-    track_deferred();
-    hosts_learn(&fs, st);
-
-    rstdiag_record *record = NULL;
-    reset_history *history = NULL;
-    gpointer key = GUINT_TO_POINTER(fs.stream + 1);
-    if (reset_stream)
-        history = (reset_history *)wmem_map_lookup(reset_streams, key);
-    if (history)   /* later frames, RSTs too, may show who sent the stream's latest RST */
-        rst_follow_segment(&history->followup, st, seg, &history->latest->diag);
-    if (seg->flags & TCP_FLAG_RST) {
-        /* a new connection attempt on the 4-tuple (conn_starts_over) has a history of its own */
-        gboolean first = history == NULL;
-        gboolean first_in_stream = first && wmem_map_lookup(reset_streams, key) == NULL;
-        if (first) {
-            history = wmem_new0(wmem_file_scope(), reset_history);
-            history->first_frame = pinfo->num;
-        }
-        record = diagnose_reset(tvb, pinfo, &fs, st, history, first, first_in_stream);
-        if (first)
-            wmem_map_insert(reset_streams, key, history);
-    } else if (history) {
-        p_add_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_AFTER_RESET,
-                         GUINT_TO_POINTER(history->first_frame));
-        *after_reset = history->first_frame;
-    }
-    conn_listeners_learn(listeners, fs.src.data, (size_t)fs.src.len, st, seg);
-    conn_track_segment(st, seg);
-    segment_stream_tracked(fs.stream, st);
-    return record;
-}
-
 /* ---- rendering ------------------------------------------------------------ */
 
 static proto_item *add_token(proto_tree *tree, int hf, tvbuff_t *tvb, const char *token)
@@ -371,21 +230,31 @@ static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pin
     const char *path;
     const log_entry *line = record->hit_count ? log_sources_hit_line(&record->hits[0], &path) : NULL;
 
+    gboolean copy = record->frame != pinfo->num;   /* the same datagram, captured again */
+    const char *copy_text = copy ? wmem_strdup_printf(pinfo->pool, ", copy of frame %u", record->frame) : "";
+
     if (pref_info_column && line)
-        col_append_fstr(pinfo->cinfo, COL_INFO, " [RST: %s, log line %u]", cause, line->lineno);
+        col_append_fstr(pinfo->cinfo, COL_INFO, " [RST: %s, log line %u%s]", cause, line->lineno, copy_text);
     else if (pref_info_column)
-        col_append_fstr(pinfo->cinfo, COL_INFO, " [RST: %s]", cause);
+        col_append_fstr(pinfo->cinfo, COL_INFO, " [RST: %s%s]", cause, copy_text);
 
     proto_item *top = proto_tree_add_item(tree, proto_rstdiag, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(top);
-    proto_item_append_text(top, ": %s by %s, phase %s (%s confidence)", cause,
+    proto_item_append_text(top, ": %s by %s, phase %s (%s confidence)%s", cause,
                            rst_sender_token(diag->sender), rst_phase_token(diag->phase),
-                           rst_confidence_token(diag->confidence));
+                           rst_confidence_token(diag->confidence), copy_text);
 
     proto_tree *sub = proto_item_add_subtree(top, ett_rstdiag);
+    if (copy) {   /* its verdict is the RST's own: the expert infos count that RST once */
+        proto_item *item = proto_tree_add_uint(sub, hf_copy_of, tvb, 0, 0, record->frame);
+        proto_item_set_generated(item);
+        expert_add_info(pinfo, item, &ei_copy);
+    }
     add_token(sub, hf_sender, tvb, rst_sender_token(diag->sender));
     add_token(sub, hf_phase, tvb, rst_phase_token(diag->phase));
-    expert_add_info(pinfo, add_token(sub, hf_cause, tvb, cause), &ei_cause[diag->cause]);
+    proto_item *cause_item = add_token(sub, hf_cause, tvb, cause);
+    if (!copy)
+        expert_add_info(pinfo, cause_item, &ei_cause[diag->cause]);
     add_token(sub, hf_confidence, tvb, rst_confidence_token(diag->confidence));
     add_token(sub, hf_kernel_reason, tvb, rst_kernel_reason_token(diag->kernel_reason));
     char alt[160];
@@ -431,24 +300,15 @@ static void queue_tap(packet_info *pinfo, const rstdiag_record *record, gboolean
         return;
     rstdiag_tap_data *data = wmem_new(pinfo->pool, rstdiag_tap_data);
     *data = (rstdiag_tap_data){ .record = record };
-    log_sources_tap_view(data, later_pass, last_tracked_frame);
+    log_sources_tap_view(data, later_pass, track_last_frame());
     tap_queue_packet(rstdiag_tap, pinfo, data);
 }
 
 static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
-    rstdiag_record *record;
-    guint32 after_reset = 0;
-    gboolean later_pass = pinfo->num <= last_tracked_frame;
-    if (!later_pass) {   /* first sight: nothing stored for it yet */
-        log_sources_note_frame(pinfo);
-        record = track_frame(tvb, pinfo, &after_reset);
-    } else {
-        record = (rstdiag_record *)p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag, PROTO_DATA_RECORD);
-        if (record == NULL)
-            after_reset = GPOINTER_TO_UINT(p_get_proto_data(wmem_file_scope(), pinfo, proto_rstdiag,
-                                                            PROTO_DATA_AFTER_RESET));
-    }
+    guint32 after_reset;
+    gboolean later_pass = pinfo->num <= track_last_frame();
+    rstdiag_record *record = track_record(tvb, pinfo, later_pass, &after_reset);
     if (record == NULL) {
         /* a later frame of a reset stream: a bare mark, outside the rstdiag item so
          * that the filter "rstdiag" keeps meaning "a diagnosed RST" */
@@ -460,7 +320,8 @@ static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     pinfo->current_proto = RSTDIAG_NAME;   /* the expert infos' protocol: not set for a pino */
     log_sources_refresh_hits(record);
     render(record, tvb, pinfo, tree);
-    queue_tap(pinfo, record, later_pass);
+    if (record->frame == pinfo->num)   /* a copy's RST is counted once */
+        queue_tap(pinfo, record, later_pass);
     pinfo->current_proto = saved_proto;
     return tvb_captured_length(tvb);
 }
@@ -478,20 +339,15 @@ static void rstdiag_init(void)
      * settings are derived from the preferences again here, for every file
      * and every redissection. */
     apply_preferences();
-    last_tracked_frame = 0;
-    seen_rst = FALSE;
-    conn_listeners_free(listeners);   /* normally freed by the cleanup already */
-    listeners = conn_listeners_new();
-    logs_loaded = log_sources_file_init();
+    track_file_init(&settings, log_sources_file_init());
     segment_file_init(proto_is_protocol_enabled(find_protocol_by_id(proto_rstdiag)));
 }
 
 static void rstdiag_cleanup(void)
 {
     fflush(stdout);   /* after tshark's output, not inside it */
-    log_sources_file_cleanup(last_tracked_frame);
-    conn_listeners_free(listeners);
-    listeners = NULL;
+    log_sources_file_cleanup(track_last_frame());
+    track_file_cleanup();
     segment_file_cleanup();
 }
 
@@ -521,7 +377,7 @@ static void register_expert_fields(void)
 {
     static const int expert_severity[] = { [SEVERITY_NOTE] = PI_NOTE, [SEVERITY_WARN] = PI_WARN,
                                            [SEVERITY_ERROR] = PI_ERROR };
-    static ei_register_info ei[CAUSE_COUNT];
+    static ei_register_info ei[CAUSE_COUNT + 1];
     /* Wireshark keeps pointers to these until exit; in the plugin's own static
      * storage they are not leaked when it is unloaded (valgrind) */
     static char names[CAUSE_COUNT][64], summaries[CAUSE_COUNT][256];
@@ -535,8 +391,11 @@ static void register_expert_fields(void)
         ei_cause[i] = (expert_field)EI_INIT;
         ei[i] = (ei_register_info){ &ei_cause[i], { names[i], PI_SEQUENCE, severity, summaries[i], EXPFILL } };
     }
+    ei_copy = (expert_field)EI_INIT;
+    ei[CAUSE_COUNT] = (ei_register_info){ &ei_copy, { "rstdiag.expert.copy", PI_SEQUENCE, PI_NOTE,
+        "A RST captured again (the same datagram seen at another point): its diagnosis is that RST's", EXPFILL } };
     expert_module_t *module = expert_register_protocol(proto_rstdiag);
-    expert_register_field_array(module, ei, CAUSE_COUNT);
+    expert_register_field_array(module, ei, G_N_ELEMENTS(ei));
 }
 
 #define TOKEN_FIELD(var, name, abbrev, blurb) \
@@ -608,6 +467,9 @@ void proto_register_rstdiag(void)
             "or traffic-continued; absent when nothing says so (known after later frames: two-pass and GUI)"),
         { &hf_after_reset, { "After the reset in frame", "rstdiag.after_reset", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
             "This frame comes after a RST of its stream: the stream's first RST", HFILL } },
+        { &hf_copy_of, { "Copy of the RST in frame", "rstdiag.copy_of", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
+            "The same datagram as that RST (its sender's IPv4 ID, sequence number and flags), captured again at "
+            "another point of the path: it shows that RST's diagnosis and is counted once", HFILL } },
         TOKEN_FIELD(hf_vendor, "Vendor reason", "rstdiag.vendor",
             "The reason the RST carries itself: NetScaler code in the window field, F5 BIG-IP reset cause, "
             "IETF RST diagnostic payload, Linux reset reason payload, MPTCP MP_TCPRST reason, or other "
@@ -679,7 +541,7 @@ void proto_register_rstdiag(void)
     prefs_register_static_text_preference(pointer, "see", "The settings are under Protocols \u203a " RSTDIAG_NAME,
         "rstdiag's settings are those of " RSTDIAG_NAME);
 
-    reset_streams = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), g_direct_hash, g_direct_equal);
+    track_register(proto_rstdiag);
     char *no_error;
     idle_timers_parse(NULL, &idle_timers, &no_error);   /* the known timers until preferences are read */
     register_init_routine(rstdiag_init);

@@ -39,8 +39,14 @@ typedef struct {
 } rstdiag_log_hit;
 
 /* What is stored per RST frame, and what the "rstdiag" tap carries. */
-typedef struct {
+typedef struct rstdiag_record {
     rst_diagnosis diag;
+    guint32 frame;               /* the RST's own frame (its copies show this record too) */
+    guint32 seq;                 /* what tells its copies (repeated_rst) */
+    guint32 ack;
+    guint16 flags;
+    gint32 ip_id;
+    struct rstdiag_record *earlier;   /* the stream's RST before it, or NULL */
     guint32 stream;
     gboolean first_in_stream;    /* no earlier RST in its stream */
     gboolean first_in_capture;   /* the capture's first RST */

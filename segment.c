@@ -353,7 +353,7 @@ gboolean segment_read(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs)
 
 /* The conn_stream of every tcp.stream, in chunks of STREAM_CHUNK. Stream
  * numbers are dense (0, 1, 2, ...), so the index finds a stream without
- * hashing and a stream costs its 100 bytes. Beside each chunk, a bit per
+ * hashing and a stream costs its 108 bytes. Beside each chunk, a bit per
  * stream: it sent a RST. Deciding whether a frame's tracking may wait reads
  * that bit, not the stream's own state, which the frames of other streams
  * have mostly evicted from the cache by then (bench/notes.md). Allocated in

@@ -628,17 +628,43 @@ class Captures(BadInput):
         self.assertEqual([row[1:5] for row in rows], [("server", "data", "abortive-close", "TCP_STATE")] * 3)
 
     def test_duplicate_rsts(self):
-        """Each RST twice: the first as labelled, the copy in phase closed and
-        called a repeat."""
-        rc, rows, err = run(self.derived("duplicate_rsts"), fields=DIAGNOSIS + ("rstdiag.evidence",))
-        self.assertEqual((rc, err), (0, ""))
+        """Each RST twice, the very same datagram (its IPv4 ID): the copy shows
+        the RST's own diagnosis and names its frame, in one pass and two; the
+        stats tree counts each RST once."""
         original = self.original("linger_server.pcap")
-        self.assertEqual([row[:5] for row in rows[0::2]], [(f + n, *rest) for n, (f, *rest) in enumerate(original)])
-        self.assertEqual([row[:3] for row in rows[1::2]],
-                         [(f + n + 1, s, "closed") for n, (f, s, *_) in enumerate(original)])
-        for first, copy in zip(rows[0::2], rows[1::2]):
-            self.assertNotIn("a repeat", first[5])
-            self.assertTrue(copy[5].endswith("; a repeat: the server's earlier RST had already ended the connection"))
+        path = self.derived("duplicate_rsts")
+        for passes in ((), ("-2",)):
+            rc, rows, err = run(path, *passes, fields=DIAGNOSIS + ("rstdiag.copy_of",))
+            self.assertEqual((rc, err), (0, ""), passes)
+            self.assertEqual(rows[0::2], [(f + n, *rest, "") for n, (f, *rest) in enumerate(original)], passes)
+            self.assertEqual(rows[1::2], [(f + n + 1, *rest, str(f + n)) for n, (f, *rest) in enumerate(original)],
+                             passes)
+        result = tshark_run.tshark_result(BUILD, "-r", path, "-q", "-z", "rstdiag,tree")
+        counts = re.search(r"^All RSTs by cause, phases beneath \(rstdiag.cause\) +(\d+)", result.stdout, re.M)
+        self.assertEqual(int(counts.group(1)), len(original), result.stdout)
+
+    def test_captured_twice(self):
+        """Every IPv4 datagram again after the frame that follows it, one hop
+        further (a capture on both sides of a router): the RSTs diagnosed as
+        at the one capture point, in one pass and two; the copy of a RST with an
+        IPv4 ID shows its verdict and frame, one with ID 0 proves nothing (two
+        segments in flight draw two such RSTs) and is diagnosed on its own."""
+        keys = ("ip.id", "ip.ttl", "tcp.seq_raw")
+        for name in ("twice_injected", "twice_reject_after_read", "twice_unread_pipelined",
+                     "twice_data_after_close"):
+            rc, want, err = run(os.path.join(CAPTURES, derive_captures.DERIVED[name][0]), fields=DIAGNOSIS + keys)
+            path = self.derived(name)
+            for passes in ((), ("-2",)):
+                rc, rows, err = run(path, *passes, fields=DIAGNOSIS + keys + ("rstdiag.copy_of",))
+                self.assertEqual((rc, err), (0, ""), (name, passes))
+                seen = {tuple(row[5:8]): row for row in rows}
+                for _, *verdict, ip_id, ttl, seq in want:
+                    first, copy = seen[(ip_id, ttl, seq)], seen[(ip_id, str(int(ttl) - 1), seq)]
+                    self.assertEqual((first[1:5], first[8]), (tuple(verdict), ""), (name, passes))
+                    if int(ip_id, 16):
+                        self.assertEqual((copy[1:5], copy[8]), (tuple(verdict), str(first[0])), (name, passes))
+                    else:
+                        self.assertEqual(copy[8], "", (name, passes))
 
     def test_rst_with_payload(self):
         """No Linux stack puts data in a RST: sender and phase as labelled, the

@@ -4,8 +4,8 @@
 bad-input tests and the sanitizer runs: the same packets in a VLAN, in
 IPv6 extension headers, in GRE, VXLAN and IP-in-IP tunnels, with sequence
 numbers that wrap around 2^32, without their handshake, cut to the headers,
-with duplicated RSTs, RSTs carrying data, a RST quoted in an ICMP error and
-a RST with a broken TCP header. Plain Python, deterministic output.
+with each RST or each datagram captured twice, RSTs carrying data, a RST quoted in an ICMP
+error and a RST with a broken TCP header. Plain Python, deterministic output.
 TCP checksums are left as captured (tshark does not check them by default).
 
 Usage: derive_captures.py OUT_DIR   (writes every derived capture there)
@@ -251,6 +251,24 @@ def duplicate_rsts(records):
     return out
 
 
+def captured_twice(records):
+    """A capture taken on both sides of a router: each IPv4 datagram again
+    50 us later with its TTL one lower, after the frame that follows it."""
+    out, held = [], None
+    for sec, usec, orig, frame in records + [(0, 0, 0, None)]:
+        if frame is not None:
+            out.append((sec, usec, orig, frame))
+        if held is not None:
+            copy = Packet(held[3])
+            copy.frame[22] -= 1
+            struct.pack_into("!H", copy.frame, 24, 0)
+            struct.pack_into("!H", copy.frame, 24, checksum(bytes(copy.frame[14:34])))
+            when = max(held[0] * 1000000 + held[1] + 50, out[-1][0] * 1000000 + out[-1][1])
+            out.append((when // 1000000, when % 1000000, held[2], bytes(copy.frame)))
+        held = (sec, usec, orig, frame) if frame is not None and Packet(frame).ethertype == ETH_IPV4 else None
+    return out
+
+
 RST_PAYLOAD = b"connection reset: peer gone\n"   # RFC 9293 3.5.3: a RST may carry diagnostic text
 
 
@@ -311,6 +329,10 @@ DERIVED = {
     "snaplen54": ("linger_server.pcap", lambda r: snaplen(r, 54)),
     "snaplen_headers": ("linger_server.pcap", lambda r: snaplen(r, 66)),
     "duplicate_rsts": ("linger_server.pcap", duplicate_rsts),
+    "twice_injected": ("injected.pcap", captured_twice),
+    "twice_reject_after_read": ("reject_after_read.pcap", captured_twice),
+    "twice_unread_pipelined": ("unread_pipelined.pcap", captured_twice),
+    "twice_data_after_close": ("data_after_close.pcap", captured_twice),
     "rst_payload": ("reject_after_read.pcap", rsts_with_payload),
     "icmp_quoted_rst": ("refused.pcap", icmp_quoting_rsts),
     "broken_tcp_header": ("reject_after_read.pcap", broken_tcp_header_in_first_rst),

@@ -612,6 +612,69 @@ static void test_out_of_order_segments(void)
     assert_token(rst_acceptability_token, d->acceptable, "exact");
 }
 
+/* A datagram captured twice (both sides of a router, a bridge and its port)
+ * is one segment: the copy has its sender's IPv4 ID, seen lately, and nothing
+ * new; a retransmission has an ID of its own, a host that sends one ID for
+ * all or ID 0 is never judged so. */
+static void test_copies_of_datagrams(void)
+{
+    conversation c;
+    open_connection(&c);
+    tcp_segment request = make_segment(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, c.next_seq[CLIENT],
+                                       c.next_seq[SERVER], 300, 100);
+    g_assert_false(conn_is_copy(&c.st, &request));
+    track(&c, CLIENT, &request);
+    c.next_seq[CLIENT] += 300;
+    tcp_segment copy = request;
+    copy.frame = ++c.frame;
+    copy.ttl = 63;   /* one hop further */
+    g_assert_true(conn_is_copy(&c.st, &copy));
+
+    /* resent with a new ID: a retransmission, tracked */
+    tcp_segment again = make_segment(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, request.seq, request.ack, 300, 200000);
+    g_assert_false(conn_is_copy(&c.st, &again));
+    track(&c, CLIENT, &again);
+    /* the copy still, late and out of order, behind newer IDs */
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 500, 100);
+    send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+    g_assert_true(conn_is_copy(&c.st, &copy));
+    /* the ID again with new data is no copy (a counter that wrapped, a host reusing IDs) */
+    tcp_segment reused = copy;
+    reused.seq = c.next_seq[CLIENT];
+    g_assert_false(conn_is_copy(&c.st, &reused));
+    /* too far behind the side's newest ID to be remembered */
+    for (int i = 0; i < CONN_IDS_KEPT; i++)
+        send(&c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    g_assert_false(conn_is_copy(&c.st, &copy));
+
+    /* RSTs are never judged here (the glue matches them to the RSTs it diagnosed),
+     * and their IDs, which a device forging them chooses, are not remembered */
+    tcp_segment rst = make_segment(&c, CLIENT, TCP_FLAG_RST | TCP_FLAG_ACK, c.next_seq[CLIENT], c.next_seq[SERVER],
+                                   0, 10);
+    rst.ip_id = copy.ip_id + 2;
+    track(&c, CLIENT, &rst);
+    g_assert_false(conn_is_copy(&c.st, &rst));
+    tcp_segment late = make_segment(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT], c.next_seq[SERVER], 0, 10);
+    late.ip_id = rst.ip_id;
+    g_assert_false(conn_is_copy(&c.st, &late));
+
+    /* hosts that send ID 0, or one ID for all their datagrams */
+    for (int id = 0; id <= 7; id += 7) {
+        open_connection(&c);
+        tcp_segment data = { 0 };
+        for (int i = 0; i < 3; i++) {
+            data = make_segment(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, c.next_seq[SERVER], c.next_seq[CLIENT], 10,
+                                10);
+            data.ip_id = id;
+            track(&c, SERVER, &data);
+            c.next_seq[SERVER] += 10;
+        }
+        tcp_segment same = data;
+        same.frame = ++c.frame;
+        g_assert_false(conn_is_copy(&c.st, &same));
+    }
+}
+
 static void test_sequence_wraparound(void)
 {
     conversation c;
@@ -1041,6 +1104,7 @@ int main(int argc, char **argv)
     g_test_add_func("/track/retransmission", test_retransmission_not_counted);
     g_test_add_func("/track/out-of-order", test_out_of_order_segments);
     g_test_add_func("/track/sequence-wraparound", test_sequence_wraparound);
+    g_test_add_func("/track/copies", test_copies_of_datagrams);
     g_test_add_func("/tables/causes", test_every_cause_has_kernel_reasons);
     return g_test_run();
 }
