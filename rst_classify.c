@@ -225,14 +225,12 @@ static void set_verdict(rst_context *c, rst_cause cause, rst_kernel_reason reaso
     c->out->confidence = confidence;
 }
 
-/* A reading the wire cannot rule out: another cause (CAUSE_COUNT: the same)
- * and kernel reason (KR_COUNT: the same). */
-static void add_alternative(rst_context *c, rst_cause cause, rst_kernel_reason reason)
+void rst_add_alternative(rst_diagnosis *d, rst_cause cause, rst_kernel_reason reason)
 {
-    if (cause < CAUSE_COUNT && cause != c->out->cause)
-        c->out->cause_alt |= 1u << cause;
-    if (reason < KR_COUNT && reason != c->out->kernel_reason)
-        c->out->kernel_reason_alt |= 1u << reason;
+    if (cause < CAUSE_COUNT && cause != d->cause)
+        d->cause_alt |= 1u << cause;
+    if (reason < KR_COUNT && reason != d->kernel_reason)
+        d->kernel_reason_alt |= 1u << reason;
 }
 
 static void alt_tokens(uint32_t bits, unsigned count, const char *(*token)(unsigned), char *buf, size_t size)
@@ -275,12 +273,12 @@ static void set_no_socket_verdict(rst_context *c, rst_cause cause, rst_confidenc
     rst_kernel_reason reason = no_socket_reason(c);
     set_verdict(c, cause, reason, confidence);
     if (reason == KR_TCP_FLAGS)
-        add_alternative(c, CAUSE_COUNT, KR_NO_SOCKET);
+        rst_add_alternative(c->out, CAUSE_COUNT, KR_NO_SOCKET);
     else if (!(c->rst->flags & TCP_FLAG_ACK) && !(c->me->flags & (SIDE_SENT_SYN | SIDE_SENT_SYNACK)))
         /* the stream's handshake was not captured, nor a SYN-ACK from that port
          * elsewhere: a listener there answers the same way, unseen when the
          * capture began after the connection did */
-        add_alternative(c, CAUSE_COUNT, KR_TCP_FLAGS);
+        rst_add_alternative(c->out, CAUSE_COUNT, KR_TCP_FLAGS);
 }
 
 static void G_GNUC_PRINTF(2, 3) say(rst_context *c, const char *fmt, ...)
@@ -473,7 +471,7 @@ static void classify_active_abort(rst_context *c)
         rst_format_duration(wait, sizeof wait, since_us(c, peer->last_data_tick));
         if (c->me_server && me->payload_bytes == 0 && c->host && c->host->queue_burst && !surely_unread) {
             set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_HIGH);
-            add_alternative(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
+            rst_add_alternative(c->out, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
             say(c, "server reset %s after %u bytes from the client, never having answered, together with "
                 "other never-answered connections of its port: a listener closing with them still in its "
                 "accept queue", wait, peer->payload_bytes);
@@ -482,7 +480,7 @@ static void classify_active_abort(rst_context *c)
         if (surely_unread || mid_write || first_ack || window_freed) {
             set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_HIGH);
             if (!surely_unread)
-                add_alternative(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE);
+                rst_add_alternative(c->out, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE);
             say(c, "%s reset %s after %s data it had not read (%u bytes received%s%s%s%s%s): "
                 "close() with unread data; no FIN", c->me_name, wait, c->peer_name,
                 peer->payload_bytes, in_flight ? "; more was in flight" : "",
@@ -496,7 +494,7 @@ static void classify_active_abort(rst_context *c)
         /* nothing on the wire shows data left unread: the abort that needs none is the
          * best guess, the close with unread data its alternative */
         set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_HIGH);
-        add_alternative(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
+        rst_add_alternative(c->out, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
         say(c, "%s reset %s after %s data it had ACKed (%u bytes received, %u sent), from a live socket "
             "with no FIN: SO_LINGER{1,0} close after reading it (TCP_ABORT_ON_CLOSE if it was left unread)",
             c->me_name, wait, c->peer_name, peer->payload_bytes, me->payload_bytes);
@@ -508,7 +506,7 @@ static void classify_active_abort(rst_context *c)
         if (window_freed) {
             set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_HIGH);
             if (!window_purged)
-                add_alternative(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE);
+                rst_add_alternative(c->out, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE);
             say(c, "%s reset %s after its own last data (%u bytes sent, %u received), advertising %s "
                 "its last segment: close() freed %s data it had not read; no FIN",
                 c->me_name, wait, me->payload_bytes, peer->payload_bytes,
@@ -518,7 +516,7 @@ static void classify_active_abort(rst_context *c)
         if (peer->writes > me->writes) {
             /* more requests than answers: e.g. a pipelined request left unread */
             set_verdict(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE, CONFIDENCE_MEDIUM);
-            add_alternative(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE);
+            rst_add_alternative(c->out, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE);
             say(c, "%s reset %s after answering %u %s write%s with %u of its own: the rest, %s, "
                 "sat unread (close() with unread data; TCP_STATE if it was SO_LINGER{1,0}); no FIN",
                 c->me_name, wait, peer->writes, c->peer_name, peer->writes == 1 ? "" : "s", me->writes,
@@ -535,7 +533,7 @@ static void classify_active_abort(rst_context *c)
         /* whether the application read all the peer sent is not on the wire: what it
          * left unread makes tcp_close() reset with TCP_ABORT_ON_CLOSE instead */
         if (peer->payload_bytes)
-            add_alternative(c, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
+            rst_add_alternative(c->out, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
         say(c, "%s reset %s after its own last data (%u bytes sent, %u received), from a live "
             "socket with no FIN: SO_LINGER{1,0} or a similar hard close", c->me_name, wait,
             me->payload_bytes, peer->payload_bytes);
@@ -589,8 +587,8 @@ static void classify_no_socket(rst_context *c)
         && conn_ticks_us(c->peer->last_data_tick, c->me->seg_tick) > 0;
     if (data_since && (c->me->flags & SIDE_WINDOW_SHUT_ON)) {
         set_verdict(c, CAUSE_DATA_AFTER_CLOSE, KR_TCP_ABORT_ON_DATA, CONFIDENCE_MEDIUM);
-        add_alternative(c, CAUSE_STALE_CONNECTION, KR_NO_SOCKET);
-        add_alternative(c, CAUSE_COUNT, no_socket_reason(c));
+        rst_add_alternative(c->out, CAUSE_STALE_CONNECTION, KR_NO_SOCKET);
+        rst_add_alternative(c->out, CAUSE_COUNT, no_socket_reason(c));
         say(c, "%s data reached the %s %s after the %s had shut its window on the %s's data: "
             "the socket was closed with data still to send, its FIN queued behind it, and the "
             "orphan reset the new data (or the socket was gone)",
@@ -696,7 +694,7 @@ static void classify_open_connection(rst_context *c)
          * TCP_DISCONNECT_WITH_DATA (tcp_disconnect); without the shutdown() (CLOSE_WAIT)
          * with TCP_STATE. The wire shows neither call. */
         set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_DISCONNECT_WITH_DATA, CONFIDENCE_HIGH);
-        add_alternative(c, CAUSE_COUNT, KR_TCP_STATE);
+        rst_add_alternative(c->out, CAUSE_COUNT, KR_TCP_STATE);
         say(c, "%s reset with data it could not send (the %s's window was closed) after the %s's "
             "FIN and no FIN of its own: a hard close with its FIN queued behind unsent data",
             c->me_name, c->peer_name, c->peer_name);
@@ -759,9 +757,9 @@ static void classify_after_own_fin(rst_context *c)
         set_verdict(c, CAUSE_DATA_AFTER_CLOSE, fin_acked ? KR_TCP_TIMEWAIT_SOCKET : KR_TCP_ABORT_ON_DATA,
                     CONFIDENCE_HIGH);
         if (ack_may_be_lost)
-            add_alternative(c, CAUSE_COUNT, KR_TCP_ABORT_ON_DATA);
+            rst_add_alternative(c->out, CAUSE_COUNT, KR_TCP_ABORT_ON_DATA);
         if (ack_may_be_unseen || reack_may_have_arrived)
-            add_alternative(c, CAUSE_COUNT, KR_TCP_TIMEWAIT_SOCKET);
+            rst_add_alternative(c->out, CAUSE_COUNT, KR_TCP_TIMEWAIT_SOCKET);
         say(c, "%s had closed (FIN) when %s data arrived; %s", c->me_name, c->peer_name,
             ack_may_be_lost ? "its FIN was ACKed on the wire, so a FIN_WAIT2 timewait socket reset it (had "
                               "that ACK been lost before it, too soon for a resent FIN to show, the closed "
@@ -792,7 +790,7 @@ static void classify_after_own_fin(rst_context *c)
         char wait[32];
         rst_format_duration(wait, sizeof wait, c->out->idle_us);
         set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_HIGH);
-        add_alternative(c, CAUSE_COUNT, KR_TCP_ABORT_ON_LINGER);
+        rst_add_alternative(c->out, CAUSE_COUNT, KR_TCP_ABORT_ON_LINGER);
         say(c, "%s reset %s after the %s ACKed its FIN, from a live socket: a hard close after "
             "shutdown() (SO_LINGER{1,0}, or TCP_LINGER2 < 0)", c->me_name, wait, c->peer_name);
         return;

@@ -182,6 +182,10 @@ const char *rst_kernel_reason_token(rst_kernel_reason v);
 const char *rst_origin_token(rst_origin v);
 const char *rst_ignored_token(rst_ignored v);
 
+/* A reading the wire cannot rule out: another cause (CAUSE_COUNT: the same)
+ * and kernel reason (KR_COUNT: the same). */
+void rst_add_alternative(rst_diagnosis *d, rst_cause cause, rst_kernel_reason reason);
+
 /* Replace the cause (attribution and vendor codes refine the stack rules);
  * the alternatives of the replaced verdict go with it. A capture gap caps the
  * confidence at medium. */

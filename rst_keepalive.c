@@ -66,8 +66,10 @@ void rst_keepalive_race(const conn_stream *st, const tcp_segment *rst, const rst
         confidence = timer ? CONFIDENCE_HIGH : CONFIDENCE_MEDIUM;
         snprintf(what, sizeof what, "the %s's request came just after the %s's idle-close FIN", peer, me);
     } else if (unread) {
+        /* no FIN shows the close came first: an application that read the request
+         * and aborted with SO_LINGER{1,0} (TCP_STATE) looks the same, at any idle */
         reason = KR_TCP_ABORT_ON_CLOSE;
-        confidence = CONFIDENCE_HIGH;
+        confidence = CONFIDENCE_MEDIUM;
         snprintf(what, sizeof what, "the %s's request came as the %s closed the idle connection, unread", peer,
                  me);
     } else {
@@ -85,5 +87,7 @@ void rst_keepalive_race(const conn_stream *st, const tcp_segment *rst, const rst
                                      "timeout must be shorter than the %s's", what, gap, matches, peer, me);
     rst_set_cause(out, CAUSE_KEEPALIVE_RACE, reason, confidence, evidence);
     g_free(evidence);
+    if (unread)
+        rst_add_alternative(out, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE);
     out->keepalive_idle_us = idle;
 }

@@ -123,10 +123,16 @@ static void test_unread_variant(void)
     assert_race(d, "TCP_ABORT_ON_CLOSE", "idle 1.99 s before the request: matches Gunicorn keepalive 2 s");
     g_assert_nonnull(strstr(d->evidence, "the client's request came as the server closed the idle connection, "
                                          "unread"));
+    /* without a FIN, the abort after reading the request is as likely */
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+    char alt[64];
+    rst_cause_alt_tokens(d, alt, sizeof alt);
+    g_assert_cmpstr(alt, ==, "abortive-close");
+    rst_kernel_reason_alt_tokens(d, alt, sizeof alt);
+    g_assert_cmpstr(alt, ==, "TCP_STATE");
     /* no timer matches: nothing shows the request unread, the abort after reading it comes first */
     d = classified(&c, race(&c, &timers, NULL, 3000000, UNREAD));
     assert_token(rst_cause_token, d->cause, "abortive-close");
-    char alt[64];
     rst_cause_alt_tokens(d, alt, sizeof alt);
     g_assert_cmpstr(alt, ==, "unread-data");
 }
