@@ -120,7 +120,12 @@ static gboolean ttl_as_host(const attribution *a, char *note, size_t size)
  * its bare RSTs may answer what the peer sent before the capture began. */
 static gboolean answers_peer_segment(const conn_stream *st, unsigned sender, const tcp_segment *rst)
 {
-    return !(rst->flags & TCP_FLAG_ACK) && conn_seq_sent(st, sender, rst->seq);
+    /* with the ACK bit too (a late ACK after close draws a RST from Windows, MS
+     * KB152474): at an ack the peer sent before its latest, a sequence number
+     * behind the sender's, where no injector aims */
+    if (rst->flags & TCP_FLAG_ACK)
+        return conn_seq_acked(st, sender, rst->seq) && rst->seq != st->side[!sender].last_ack;
+    return conn_seq_sent(st, sender, rst->seq);
 }
 
 static gboolean injector_burst(const attribution *a, char *note, size_t size)
