@@ -384,6 +384,33 @@ static void test_burst_with_moving_sequence(void)
     assert_cause(d, "injected");
 }
 
+/* After its own RST, a stack answers each late segment of the peer; with the ACK
+ * bit set too (Windows) at that segment's ack, one the client sent before its latest:
+ * no injector's burst, neither for this RST nor, later, for the first. An injector's
+ * second RST past the server's sequence numbers still is one (test above). */
+static void test_rst_ack_at_an_earlier_ack_is_no_burst(void)
+{
+    scene s;
+    scene_init(&s, NULL);
+    handshake(&s.c);
+    send(&s.c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+    send(&s.c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1460, 200);
+    uint32_t earlier_ack = s.c.next_seq[SERVER];
+    send(&s.c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    send(&s.c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 1460, 10);
+    send(&s.c, CLIENT, TCP_FLAG_ACK, 0, 10);
+    const rst_diagnosis *first = attributed(&s, forged(&s, SERVER, 0, 64, 100));
+    rst_diagnosis first_copy = *first;
+    tcp_segment answer = make_segment(&s.c, SERVER, TCP_FLAG_RST | TCP_FLAG_ACK, earlier_ack,
+                                      s.c.next_seq[CLIENT], 0, 50);
+    g_assert_false(rst_follow_segment(&s.followup, &s.c.st, &answer, &first_copy));
+    assert_origin(&first_copy, "endpoint");
+    after_server_rst(&s, 50);
+    const rst_diagnosis *d = attributed(&s, answer);
+    g_assert_cmpint(d->origin, !=, ORIGIN_MIDDLEBOX);
+    g_assert_null(strstr(d->origin_evidence, "second RST"));
+}
+
 /* A request answered in two segments, each ACKed by the client (the last ACK in the
  * capture or not); returns what the first ACK acked. */
 static uint32_t answer_in_two_segments(scene *s, gboolean last_ack_captured)
@@ -1080,6 +1107,7 @@ int main(int argc, char **argv)
     g_test_add_func("/origin/scanner", test_scanners_own_reset);
     g_test_add_func("/origin/scanner-crafted", test_scanners_crafted_reset);
     g_test_add_func("/origin/burst", test_burst_with_moving_sequence);
+    g_test_add_func("/origin/rst-ack-answer-is-no-burst", test_rst_ack_at_an_earlier_ack_is_no_burst);
     g_test_add_func("/origin/answers-to-acks-in-flight", test_answers_to_acks_in_flight_are_no_burst);
     g_test_add_func("/origin/late-second-reset", test_late_second_reset_is_no_burst);
     g_test_add_func("/origin/answer-to-unseen-ack", test_answer_to_unseen_ack_is_no_burst);
