@@ -115,6 +115,11 @@ static const char *const ignored_tokens[IGNORED_COUNT] = {
  * retransmission timeout before any RTT sample (RFC 6298 2.1, Linux TCP_TIMEOUT_INIT),
  * above srtt + TCP_RTO_MIN (200 ms) on any path with a round trip below 800 ms. */
 #define FIN_RESEND_BOUND_US 1000000
+/* A stack answers a segment on receipt (tcp_v4_send_reset runs in the receive path), so
+ * a passive RST follows the segment it answers within a round trip from the capture
+ * point: one a second or more after the segment whose ack it copies (the initial RTO,
+ * RFC 6298 2.1, above any usual round trip) answers a later one the capture missed. */
+#define ANSWER_LATE_US 1000000
 /* RFC 1122 4.2.2.6: the MSS a host assumes without the option, the smallest in common use */
 #define DEFAULT_MSS 536
 
@@ -879,6 +884,8 @@ void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_setti
         out->trigger_frame = 0;
     }
     out->response_us = c.answers ? since_us(&c, c.trigger_tick) : -1;
+    if (out->response_us > ANSWER_LATE_US)
+        out->capture_gap = TRUE;
     out->acceptable = find_acceptability(&c);
     out->ignored = out->acceptable == ACCEPT_OUT_OF_WINDOW ? IGNORED_OUT_OF_WINDOW : IGNORED_NO;
     out->idle_us = conn_is_new(st) ? -1 : since_us(&c, st->last_tick);

@@ -542,6 +542,17 @@ static void test_stale_connection(void)
     send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 50, 5000000);
     const rst_diagnosis *d = passive_reset(&c, CLIENT, 30);
     assert_diag(d, "client", "data", "passive", "stale-connection", "NO_SOCKET");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
+
+    /* the same RST 13 s after the segment whose ack it copies answers one the capture
+     * missed (or the host reset on its own): no verdict is certain */
+    open_connection(&c);
+    request_response(&c, 100, 100);
+    send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 50, 5000000);
+    d = passive_reset(&c, CLIENT, 13000000);
+    assert_diag(d, "client", "data", "passive", "stale-connection", "NO_SOCKET");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+    g_assert_nonnull(strstr(d->evidence, "(segments missing from the capture)"));
 }
 
 static void test_midstream_start_guesses_roles(void)
