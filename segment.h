@@ -2,7 +2,7 @@
 /* segment.h - the one place that turns a frame into TCP/IP facts, and what
  * the frames say about their hosts across streams.
  *
- * Glue (libwireshark types), like log_sources.c: packet-rstdiag.c calls it;
+ * Glue (libwireshark types), like log_sources.c: packet-rstdiag.c and track-rstdiag.c call it;
  * it calls only the plain-C core (conn_track, rst_host, rst_origin, rst_vendor).
  */
 #ifndef SEGMENT_H

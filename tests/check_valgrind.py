@@ -25,8 +25,8 @@ import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-OUR_SOURCES = {"plugin.c", "packet-rstdiag.c", "log_sources.c", "stats-rstdiag.c", "conn_track.c", "rst_classify.c",
-               "log_index.c", "log_match.c"}
+OUR_SOURCES = {"plugin.c", "packet-rstdiag.c", "track-rstdiag.c", "segment.c", "log_sources.c", "stats-rstdiag.c",
+               "conn_track.c", "rst_classify.c", "log_index.c", "log_match.c"}
 
 
 def ours(frame):
