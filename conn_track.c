@@ -297,10 +297,14 @@ gboolean conn_is_copy(const conn_stream *st, const tcp_segment *seg)
     return !seq_after(end, me->next_seq) && (!(seg->flags & TCP_FLAG_ACK) || !seq_after(seg->ack, me->last_ack));
 }
 
-/* Marks id as seen in the side's window of recent IDs (conn_is_copy). */
-static void remember_ip_id(conn_side *me, uint16_t id)
+/* Marks id as seen in the side's window of recent IDs (conn_is_copy). A RST's
+ * ID counts only where it continues the side's counter: a device forging one
+ * may choose any. */
+static void remember_ip_id(conn_side *me, uint16_t id, gboolean rst)
 {
     uint16_t ahead = (uint16_t)(id - me->id_top);
+    if (rst && (me->id_seen == 0 || ahead == 0 || ahead >= CONN_IDS_KEPT))
+        return;
     if (me->id_seen == 0 || (ahead != 0 && ahead < 0x8000)) {   /* the first, or a new highest */
         me->id_seen = me->id_seen && ahead < CONN_IDS_KEPT ? (uint16_t)(me->id_seen << ahead) | 1u : 1u;
         me->id_top = id;
@@ -348,10 +352,8 @@ void conn_track_segment(conn_stream *st, const tcp_segment *seg)
             me->flags &= ~SIDE_IPID_SEQUENTIAL;
         me->ip_id = (uint16_t)seg->ip_id;
     }
-    /* a RST's ID counts when it continues the side's counter: a device forging
-     * one may choose any */
-    if (seg->ip_id > 0 && (!rst || (uint16_t)((uint16_t)seg->ip_id - me->id_top) - 1u < CONN_IDS_KEPT - 1u))
-        remember_ip_id(me, (uint16_t)seg->ip_id);
+    if (seg->ip_id > 0)
+        remember_ip_id(me, (uint16_t)seg->ip_id, rst);
 
     if (!rst && !(seg->flags & TCP_FLAG_SYN) && seen_before && seq_after(seg->seq, me->next_seq))
         me->flags |= SIDE_UNSEEN_DATA;

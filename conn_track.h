@@ -143,9 +143,9 @@ gboolean conn_starts_over(const conn_stream *st, const tcp_segment *seg);
  * datagram its own, retransmissions included: RFC 6864 4.1, Linux's
  * per-socket counter, Windows' global one), and nothing in it is new: what
  * it acknowledges was acknowledged, its sequence numbers were sent. (The
- * glue knows the RSTs it diagnosed and tells their copies.) A capture taken at two points (both sides of a router, a bridge and
- * its ports, a SPAN of several VLANs) shows every datagram twice; the copy is
- * no new segment. Packets with ID 0 and hosts sending one ID for all are
+ * glue knows the RSTs it diagnosed and tells their copies.) A capture taken
+ * at two points (both sides of a router, a bridge and its ports, a SPAN of
+ * several VLANs) shows every datagram twice; the copy is no new segment. Packets with ID 0 and hosts sending one ID for all are
  * never judged so; random IDs fall among the latest 16 rarely, and their
  * datagrams then still bring something new. */
 gboolean conn_is_copy(const conn_stream *st, const tcp_segment *seg);

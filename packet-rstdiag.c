@@ -223,14 +223,14 @@ static void render_log(const rstdiag_log_hit *hit, tvbuff_t *tvb, packet_info *p
     g_free(upstream);
 }
 
-static void render(const rstdiag_record *record, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
+/* copy: the frame repeats the RST of the record (the same datagram, captured again) */
+static void render(const rstdiag_record *record, gboolean copy, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
 {
     const rst_diagnosis *diag = &record->diag;
     const char *cause = rst_cause_token(diag->cause);
     const char *path;
     const log_entry *line = record->hit_count ? log_sources_hit_line(&record->hits[0], &path) : NULL;
 
-    gboolean copy = record->frame != pinfo->num;   /* the same datagram, captured again */
     const char *copy_text = copy ? wmem_strdup_printf(pinfo->pool, ", copy of frame %u", record->frame) : "";
 
     if (pref_info_column && line)
@@ -319,8 +319,9 @@ static int dissect_rstdiag(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     const char *saved_proto = pinfo->current_proto;
     pinfo->current_proto = RSTDIAG_NAME;   /* the expert infos' protocol: not set for a pino */
     log_sources_refresh_hits(record);
-    render(record, tvb, pinfo, tree);
-    if (record->frame == pinfo->num)   /* a copy's RST is counted once */
+    gboolean copy = record->frame != pinfo->num;
+    render(record, copy, tvb, pinfo, tree);
+    if (!copy)   /* a copy's RST is counted once */
         queue_tap(pinfo, record, later_pass);
     pinfo->current_proto = saved_proto;
     return tvb_captured_length(tvb);
@@ -468,7 +469,7 @@ void proto_register_rstdiag(void)
         { &hf_after_reset, { "After the reset in frame", "rstdiag.after_reset", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
             "This frame comes after a RST of its stream: the stream's first RST", HFILL } },
         { &hf_copy_of, { "Copy of the RST in frame", "rstdiag.copy_of", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
-            "The same datagram as that RST (its sender's IPv4 ID, sequence number and flags), captured again at "
+            "The same datagram as that RST (its sender's IPv4 ID, sequence numbers and flags), captured again at "
             "another point of the path: it shows that RST's diagnosis and is counted once", HFILL } },
         TOKEN_FIELD(hf_vendor, "Vendor reason", "rstdiag.vendor",
             "The reason the RST carries itself: NetScaler code in the window field, F5 BIG-IP reset cause, "
