@@ -224,7 +224,8 @@ static void render_log(const rstdiag_log_hit *hit, tvbuff_t *tvb, packet_info *p
 }
 
 /* copy: the frame repeats the RST of the record (the same datagram, captured again) */
-static void render(const rstdiag_record *record, gboolean copy, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
+static G_GNUC_NO_INLINE void render(const rstdiag_record *record, gboolean copy, tvbuff_t *tvb, packet_info *pinfo,
+                                    proto_tree *tree)
 {
     const rst_diagnosis *diag = &record->diag;
     const char *cause = rst_cause_token(diag->cause);
@@ -294,7 +295,7 @@ static void render(const rstdiag_record *record, gboolean copy, tvbuff_t *tvb, p
         render_log(&record->hits[i], tvb, pinfo, sub);
 }
 
-static void queue_tap(packet_info *pinfo, const rstdiag_record *record, gboolean later_pass)
+static G_GNUC_NO_INLINE void queue_tap(packet_info *pinfo, const rstdiag_record *record, gboolean later_pass)
 {
     if (!have_tap_listener(rstdiag_tap))
         return;

@@ -244,6 +244,21 @@ static gboolean read_ip_tap(const tcp_info_t *tcph, tcp_segment *seg)
     return FALSE;
 }
 
+/* The IP facts and the TCP header's place from the frame's bytes, for a
+ * tapped segment (a SYN or a RST, or one whose IP tap entry is missing).
+ * Apart from read_tapped, which runs for every frame. */
+static G_GNUC_NO_INLINE void read_tapped_bytes(tvbuff_t *tvb, const tcp_info_t *tcph, frame_segment *fs)
+{
+    frame_bytes fb = { .src = &tcph->ip_src, .dst = &tcph->ip_dst, .src_port = tcph->th_sport,
+                       .dst_port = tcph->th_dport };
+    if (find_segment(tvb, &fb))
+        read_carrier(&fb, fs);
+    else {   /* reassembled or decrypted: TCP's values hold, the IP facts are unknown */
+        fs->seg.ttl = 0;
+        fs->seg.ip_id = -1;
+    }
+}
+
 /* With taps (tshark's single pass, its second with -2, the GUI): TCP's own
  * values from its tap, the innermost header that is no quote in an ICMP
  * error; the IP facts from the IP taps, or from the bytes, which also give a
@@ -266,23 +281,16 @@ static gboolean read_tapped(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs
     seg->window = tcph->th_win;
     seg->payload_len = tcph->th_seglen;
     fs->tcp_header = -1;
-    if (!(seg->flags & (TCP_FLAG_SYN | TCP_FLAG_RST)) && read_ip_tap(tcph, seg))
+    if (G_LIKELY(!(seg->flags & (TCP_FLAG_SYN | TCP_FLAG_RST)) && read_ip_tap(tcph, seg)))
         return TRUE;
-    frame_bytes fb = { .src = &tcph->ip_src, .dst = &tcph->ip_dst, .src_port = tcph->th_sport,
-                       .dst_port = tcph->th_dport };
-    if (find_segment(tvb, &fb))
-        read_carrier(&fb, fs);
-    else {   /* reassembled or decrypted: TCP's values hold, the IP facts are unknown */
-        seg->ttl = 0;
-        seg->ip_id = -1;
-    }
+    read_tapped_bytes(tvb, tcph, fs);
     return TRUE;
 }
 
 /* Without taps (tshark's first pass with -2): everything from the bytes,
  * found through what Wireshark left in pinfo (the innermost addresses and
  * ports), the stream number and window scale from TCP's conversation data. */
-static gboolean read_untapped(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs)
+static G_GNUC_NO_INLINE gboolean read_untapped(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs)
 {
     gboolean quoted;
     if (!frame_has_tcp(pinfo, &quoted) || quoted)
@@ -314,7 +322,7 @@ static gboolean read_untapped(tvbuff_t *tvb, packet_info *pinfo, frame_segment *
 }
 
 /* The option layout of a SYN or SYN-ACK: its option kinds in order, up to the first EOL. */
-static syn_layout read_syn_layout(tvbuff_t *tvb, const frame_segment *fs)
+static G_GNUC_NO_INLINE syn_layout read_syn_layout(tvbuff_t *tvb, const frame_segment *fs)
 {
     gint len = (gint)tvb_captured_length(tvb);
     const guint8 *data = tvb_get_ptr(tvb, 0, len);
@@ -343,9 +351,9 @@ static syn_layout read_syn_layout(tvbuff_t *tvb, const frame_segment *fs)
 gboolean segment_read(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs)
 {
     fs->tapped = read_tapped(tvb, pinfo, fs);
-    if (!fs->tapped && !read_untapped(tvb, pinfo, fs))
+    if (G_UNLIKELY(!fs->tapped) && !read_untapped(tvb, pinfo, fs))
         return FALSE;
-    fs->layout = (fs->seg.flags & TCP_FLAG_SYN) ? read_syn_layout(tvb, fs) : LAYOUT_UNSEEN;
+    fs->layout = G_UNLIKELY(fs->seg.flags & TCP_FLAG_SYN) ? read_syn_layout(tvb, fs) : LAYOUT_UNSEEN;
     return TRUE;
 }
 

@@ -32,9 +32,9 @@ static guint32 last_tracked_frame;
 static gboolean seen_rst;
 static gboolean logs_loaded;   /* this file's: request lines are worth noting */
 
-static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const frame_segment *fs,
-                                      const conn_stream *st, reset_history *history,
-                                      gboolean first_in_connection, gboolean first_in_stream)
+static G_GNUC_NO_INLINE rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const frame_segment *fs,
+                                                       const conn_stream *st, reset_history *history,
+                                                       gboolean first_in_connection, gboolean first_in_stream)
 {
     const tcp_segment *seg = &fs->seg;
     rstdiag_record *record = wmem_new0(wmem_file_scope(), rstdiag_record);
@@ -86,7 +86,7 @@ static rstdiag_record *diagnose_reset(tvbuff_t *tvb, packet_info *pinfo, const f
 }
 
 /* Learning that waits (track_frame): the sender's host, the listeners, the stream. */
-static void track_deferred(void)
+static G_GNUC_NO_INLINE void track_deferred(void)
 {
     guint count = segment_deferred_count();
     for (guint i = 0; i < count; i++) {
@@ -140,6 +140,48 @@ static rstdiag_record *note_copy(packet_info *pinfo, rstdiag_record *original, c
     return original;
 }
 
+/* A frame that is tracked at once (a RST, a frame of a reset stream, one the
+ * queue of waiting segments could not take): the waiting ones first, then
+ * this one; for a RST, the stored verdict. Apart from track_frame, which
+ * runs for every frame, so that its short path stays small in the
+ * instruction cache (bench/notes.md). */
+static G_GNUC_NO_INLINE rstdiag_record *track_now(tvbuff_t *tvb, packet_info *pinfo, const frame_segment *fs,
+                                                  conn_stream *st, gboolean reset_stream, guint32 *after_reset)
+{
+    const tcp_segment *seg = &fs->seg;
+    track_deferred();
+    rstdiag_record *record = NULL;
+    reset_history *history = NULL;
+    gpointer key = GUINT_TO_POINTER(fs->stream + 1);
+    if (reset_stream)
+        history = (reset_history *)wmem_map_lookup(reset_streams, key);
+    rstdiag_record *original = (seg->flags & TCP_FLAG_RST) ? repeated_rst(history, st, seg) : NULL;
+    if (original || conn_is_copy(st, seg))
+        return note_copy(pinfo, original, history, after_reset);
+    hosts_learn(fs, st);
+
+    if (history)   /* later frames, RSTs too, may show who sent the stream's latest RST */
+        rst_follow_segment(&history->followup, st, seg, &history->latest->diag);
+    if (seg->flags & TCP_FLAG_RST) {
+        /* a new connection attempt on the 4-tuple (conn_starts_over) has a history of its own */
+        gboolean first = history == NULL;
+        gboolean first_in_stream = first && wmem_map_lookup(reset_streams, key) == NULL;
+        if (first) {
+            history = wmem_new0(wmem_file_scope(), reset_history);
+            history->first_frame = pinfo->num;
+        }
+        record = diagnose_reset(tvb, pinfo, fs, st, history, first, first_in_stream);
+        if (first)
+            wmem_map_insert(reset_streams, key, history);
+    } else if (history) {
+        mark_after_reset(pinfo, history, after_reset);
+    }
+    conn_listeners_learn(listeners, fs->src.data, (size_t)fs->src.len, st, seg);
+    conn_track_segment(st, seg);
+    segment_stream_tracked(fs->stream, st);
+    return record;
+}
+
 /* First sight of a frame: update its stream and, for a RST,
  * return the stored verdict. */
 static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *after_reset)
@@ -147,7 +189,7 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
     frame_segment fs;
     if (!segment_read(tvb, pinfo, &fs))
         return NULL;
-    if (!fs.tapped)
+    if (G_UNLIKELY(!fs.tapped))
         log_sources_note_silent_pass();
     const tcp_segment *seg = &fs.seg;
     last_tracked_frame = pinfo->num;
@@ -161,42 +203,12 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
      * reads its stream or hosts before the next RST or a frame of a reset stream,
      * which catch up first; the tracker's code is then fetched once for many
      * frames (per frame, it was the largest part of the cost: bench/notes.md). */
-    if (!(seg->flags & TCP_FLAG_RST) && !reset_stream && segment_defer(&fs, st)) {
+    if (G_LIKELY(!(seg->flags & TCP_FLAG_RST) && !reset_stream && segment_defer(&fs, st))) {
         if (segment_deferred_count() == SEGMENT_DEFER_MAX)
             track_deferred();
         return NULL;
     }
-    track_deferred();
-    rstdiag_record *record = NULL;
-    reset_history *history = NULL;
-    gpointer key = GUINT_TO_POINTER(fs.stream + 1);
-    if (reset_stream)
-        history = (reset_history *)wmem_map_lookup(reset_streams, key);
-    rstdiag_record *original = (seg->flags & TCP_FLAG_RST) ? repeated_rst(history, st, seg) : NULL;
-    if (original || conn_is_copy(st, seg))
-        return note_copy(pinfo, original, history, after_reset);
-    hosts_learn(&fs, st);
-
-    if (history)   /* later frames, RSTs too, may show who sent the stream's latest RST */
-        rst_follow_segment(&history->followup, st, seg, &history->latest->diag);
-    if (seg->flags & TCP_FLAG_RST) {
-        /* a new connection attempt on the 4-tuple (conn_starts_over) has a history of its own */
-        gboolean first = history == NULL;
-        gboolean first_in_stream = first && wmem_map_lookup(reset_streams, key) == NULL;
-        if (first) {
-            history = wmem_new0(wmem_file_scope(), reset_history);
-            history->first_frame = pinfo->num;
-        }
-        record = diagnose_reset(tvb, pinfo, &fs, st, history, first, first_in_stream);
-        if (first)
-            wmem_map_insert(reset_streams, key, history);
-    } else if (history) {
-        mark_after_reset(pinfo, history, after_reset);
-    }
-    conn_listeners_learn(listeners, fs.src.data, (size_t)fs.src.len, st, seg);
-    conn_track_segment(st, seg);
-    segment_stream_tracked(fs.stream, st);
-    return record;
+    return track_now(tvb, pinfo, &fs, st, reset_stream, after_reset);
 }
 
 /* ---- the entry ------------------------------------------------------------- */
