@@ -146,6 +146,15 @@ gboolean conn_capture_gap(const conn_stream *st, unsigned sender, const tcp_segm
         && seq_after(rst->ack, peer->next_seq);
 }
 
+gboolean conn_answers_unseen(const conn_stream *st, unsigned sender, const tcp_segment *rst)
+{
+    const conn_side *me = &st->side[sender], *peer = &st->side[!sender];
+    if (rst->flags & TCP_FLAG_ACK)
+        return rst->seq == 0 && !conn_side_tracked(me) && !(peer->flags & SIDE_SEEN);
+    return conn_side_tracked(me) && (peer->flags & SIDE_ACKED) && seq_after(rst->seq, peer->last_ack)
+        && !seq_after(rst->seq, me->next_seq);
+}
+
 gboolean conn_is_new(const conn_stream *st)
 {
     return st->side[0].flags == 0 && st->side[1].flags == 0;

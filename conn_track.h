@@ -130,6 +130,14 @@ gboolean conn_side_tracked(const conn_side *side);
  * read from what was seen may be incomplete. */
 gboolean conn_capture_gap(const conn_stream *st, unsigned sender, const tcp_segment *rst);
 
+/* rst, from side `sender`, answers a segment of the peer the capture never showed.
+ * A RST answering a segment takes its numbers from it (RFC 9293 3.10.7.1): a bare
+ * RST the segment's ack, so one past the peer's latest ack, of data `sender` did
+ * send, copies an ack the peer sent unseen (a peer acks only what it got); a
+ * RST|ACK at sequence number 0 answers a segment without ACK (a SYN or a probe),
+ * unseen when nothing of the peer was. */
+gboolean conn_answers_unseen(const conn_stream *st, unsigned sender, const tcp_segment *rst);
+
 /* Index of the side that sent seg (0 or 1). */
 unsigned conn_side_of(const conn_stream *st, const tcp_segment *seg);
 

@@ -170,6 +170,7 @@ typedef struct {
     gboolean me_server;
     uint32_t now;               /* tick of the RST */
     gboolean answers;           /* a passive RST whose trigger is known */
+    gboolean answers_unseen;    /* a passive RST whose trigger the capture missed */
     uint32_t trigger_tick;      /* when that trigger was sent */
     rst_diagnosis *out;
 } rst_context;
@@ -363,11 +364,12 @@ static rst_shape find_shape(const rst_context *c)
 
     if (rst->payload_len > 0)
         return SHAPE_NONSTANDARD;
+    if (c->answers_unseen)
+        return SHAPE_PASSIVE;
     if (!(rst->flags & TCP_FLAG_ACK)) {
         /* seq copied from the ack of the segment it answers: the latest ones are
          * remembered (c->answers), older ones still in flight are behind them */
-        if (!(peer->flags & SIDE_ACKED) || c->answers
-            || conn_seq_acked(c->st, (unsigned)(me - c->st->side), rst->seq))
+        if (!(peer->flags & SIDE_ACKED) || c->answers || conn_seq_acked(c->st, (unsigned)(me - c->st->side), rst->seq))
             return SHAPE_PASSIVE;
         return SHAPE_NONSTANDARD;
     }
@@ -838,9 +840,15 @@ static void classify_probe(rst_context *c)
 {
     char answer[32];
     format_answer_time(c, answer, sizeof answer);
+    /* a listener drops a segment without SYN or ACK and answers a SYN with a SYN-ACK */
     set_verdict(c, CAUSE_REFUSED, KR_NO_SOCKET, CONFIDENCE_HIGH);
-    say(c, "%s answered a probe without ACK or SYN from port %u after %s: nothing listens on port %u",
-        c->me_name, c->rst->dst_port, answer, c->rst->src_port);
+    if (c->answers_unseen)
+        say(c, "%s answered a segment without ACK that the capture missed (sequence number 0 with an "
+            "ACK: a SYN or a probe) from port %u: nothing listens on port %u", c->me_name,
+            c->rst->dst_port, c->rst->src_port);
+    else
+        say(c, "%s answered a probe without ACK or SYN from port %u after %s: nothing listens on port %u",
+            c->me_name, c->rst->dst_port, answer, c->rst->src_port);
 }
 
 /* Confidence adjustments, each made here once: without the handshake every
@@ -878,6 +886,9 @@ void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_setti
     out->capture_gap = conn_capture_gap(st, me_idx, rst);
     out->phase = find_phase(st, client);
     c.answers = conn_find_trigger(st, me_idx, rst, &out->trigger_frame, &c.trigger_tick);
+    c.answers_unseen = !c.answers && conn_answers_unseen(st, me_idx, rst);
+    if (c.answers_unseen)
+        out->capture_gap = TRUE;
     out->shape = find_shape(&c);
     if (out->shape != SHAPE_PASSIVE) {
         c.answers = FALSE;   /* an active RST answers nothing */
@@ -909,7 +920,7 @@ void rst_classify(const conn_stream *st, const tcp_segment *rst, const rst_setti
         break;
     case PHASE_CLOSED:      classify_closed_phase(&c); break;
     default:
-        if (c.answers && (rst->flags & TCP_FLAG_ACK) && !(c.peer->flags & SIDE_ACKED))
+        if ((c.answers || c.answers_unseen) && (rst->flags & TCP_FLAG_ACK) && !(c.peer->flags & SIDE_ACKED))
             classify_probe(&c);
         else
             classify_open_connection(&c);

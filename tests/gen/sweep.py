@@ -364,7 +364,9 @@ def report(totals, args, names, seeds_done, skipped, elapsed):
          "(drawn per seed and capture). A lost segment may be the one a rule rests on (the unread data, "
          "the ACK of a FIN, the peer's ACK a second RST answers), so a RST whose stream shows a hole "
          "(a segment starting past what its side sent before, an ACK of data never seen) is at most "
-         "`medium`.", "Frames dropped: %g %%"),
+         "`medium`, and so is a RST whose numbers copy a segment the capture does not show (a bare RST "
+         "at an ack the peer never showed, a RST|ACK at sequence number 0 with nothing of the peer seen): "
+         "it answers that missed segment.", "Frames dropped: %g %%"),
         ("late", args.late, "Captures that begin late",
          "A capture started while connections were open misses their handshakes: roles are then guessed "
          "from the ports, the phase may be `unknown`, and neither what a side sent before nor whether a "

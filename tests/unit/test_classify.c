@@ -493,6 +493,39 @@ static void test_capture_gap_caps_confidence(void)
     assert_diag(d, "server", "data", "active", "abortive-close", "TCP_STATE");
     g_assert_true(d->capture_gap);
     g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+
+    /* only in a bare RST: it copies an ack the client never showed, of the server's
+     * answer, so it answers a client segment the capture missed (the same RST
+     * after a client ACK that was captured is high) */
+    for (int ack_seen = 0; ack_seen < 2; ack_seen++) {
+        open_connection(&c);
+        send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 100, 100);
+        send(&c, SERVER, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 10000);
+        active_reset(&c, SERVER, 40);
+        if (ack_seen)
+            send(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+        else
+            send_unseen(&c, CLIENT, TCP_FLAG_ACK, 0, 30);
+        d = passive_reset(&c, SERVER, 50);
+        assert_diag(d, "server", "closed", "passive", "late-after-close", "NO_SOCKET");
+        g_assert_cmpint(d->capture_gap, ==, !ack_seen);
+        g_assert_cmpint(d->confidence, ==, ack_seen ? CONFIDENCE_HIGH : CONFIDENCE_MEDIUM);
+    }
+
+    /* a lone RST|ACK at sequence number 0: the answer to a segment without ACK (a
+     * SYN) the capture missed, a refusal; with the SYN seen, high */
+    conv_init(&c, 1000, 5000);
+    d = reset(&c, SERVER, TCP_FLAG_ACK, 0, 1001, 0, 0);
+    assert_diag(d, "server", "unknown", "passive", "refused", "NO_SOCKET");
+    g_assert_true(d->capture_gap);
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
+    g_assert_nonnull(strstr(d->evidence, "that the capture missed"));
+    conv_init(&c, 1000, 5000);
+    send(&c, CLIENT, TCP_FLAG_SYN, 0, 0);
+    d = reset(&c, SERVER, TCP_FLAG_ACK, 0, 1001, 0, 30);
+    assert_diag(d, "server", "syn", "passive", "refused", "NO_SOCKET");
+    g_assert_false(d->capture_gap);
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
 }
 
 /* The capture began after the connection: no SYN-ACK of the server's port was
