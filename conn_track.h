@@ -158,6 +158,38 @@ gboolean conn_starts_over(const conn_stream *st, const tcp_segment *seg);
  * datagrams then still bring something new. */
 gboolean conn_is_copy(const conn_stream *st, const tcp_segment *seg);
 
+/* The latest segments without a counted IPv4 ID (IPv6, ID 0), across streams:
+ * where conn_is_copy cannot tell, the hop limit can (conn_recent_copy). */
+#define CONN_RECENT_KEPT 8
+typedef struct {
+    uint32_t frame;     /* 0: empty */
+    uint32_t stream;
+    uint32_t src_key;
+    uint32_t seq;
+    uint32_t ack;
+    uint32_t window;
+    uint32_t payload_len;
+    uint16_t flags;
+    uint8_t  ttl;
+    uint8_t  copied_ttl;   /* the hop limit of its copy seen, 0: none */
+} conn_recent_segment;
+
+typedef struct {
+    conn_recent_segment kept[CONN_RECENT_KEPT];
+    unsigned next;      /* the slot the next one takes */
+} conn_recent;
+
+/* The frame of the datagram that seg (of tcp.stream `stream`, RSTs included)
+ * repeats, or 0 after remembering seg. Without a counted ID, a copy shows as
+ * one of the latest segments again, from the same sender with the same TCP
+ * numbers, flags and window, and another hop limit: the same datagram captured
+ * on the far side of a router, which took one off (RFC 8200 3). A host sends
+ * each segment with one hop limit, so at one capture point a retransmission
+ * keeps it, and two RSTs answering two segments in flight are alike in all
+ * but their frames. Segments with a counted ID (conn_is_copy) and those with
+ * no hop limit read are not looked at. */
+uint32_t conn_recent_copy(conn_recent *recent, uint32_t stream, const tcp_segment *seg);
+
 /* Apply one segment (in capture order). A zeroed conn_stream is a new stream. */
 void conn_track_segment(conn_stream *st, const tcp_segment *seg);
 

@@ -2,6 +2,8 @@
 /* track-rstdiag.c - the first sight of each frame (see track-rstdiag.h). */
 #include "track-rstdiag.h"
 
+#include <string.h>
+
 #include <epan/proto_data.h>
 
 #include "conn_track.h"
@@ -26,6 +28,9 @@ typedef struct {
     rstdiag_record *latest;    /* the one later frames are weighed against */
     rst_followup followup;     /* knows the latest RST's sender side */
 } reset_history;
+
+/* The latest segments without a counted IPv4 ID, to tell their copies (conn_recent_copy). */
+static conn_recent recent_unnumbered;
 
 /* Highest frame already fed to the tracker in this file. */
 static guint32 last_tracked_frame;
@@ -140,6 +145,22 @@ static rstdiag_record *note_copy(packet_info *pinfo, rstdiag_record *original, c
     return original;
 }
 
+/* A frame repeating an earlier one of its stream without an ID to tell
+ * (conn_recent_copy): as note_copy, the RST it repeats found by its frame
+ * (the stream's RSTs before a new attempt on its 4-tuple too). */
+static G_GNUC_NO_INLINE rstdiag_record *note_unnumbered_copy(packet_info *pinfo, guint32 stream, guint32 earlier,
+                                                             gboolean rst, gboolean reset_stream,
+                                                             guint32 *after_reset)
+{
+    reset_history *history = NULL;
+    if (rst || reset_stream)
+        history = (reset_history *)wmem_map_lookup(reset_streams, GUINT_TO_POINTER(stream + 1));
+    rstdiag_record *original = history && rst ? history->latest : NULL;
+    while (original && original->frame != earlier)
+        original = original->earlier;
+    return note_copy(pinfo, original, reset_stream ? history : NULL, after_reset);
+}
+
 /* A frame that is tracked at once (a RST, a frame of a reset stream, one the
  * queue of waiting segments could not take): the waiting ones first, then
  * this one; for a RST, the stored verdict. Apart from track_frame, which
@@ -199,6 +220,10 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
     /* only a RST sets reset_stream, and RSTs are never deferred: learning the queue keeps it */
     gboolean reset_stream;
     conn_stream *st = segment_stream(fs.stream, &reset_stream);
+    guint32 earlier = seg->ip_id <= 0 ? conn_recent_copy(&recent_unnumbered, fs.stream, seg) : 0;
+    if (G_UNLIKELY(earlier))
+        return note_unnumbered_copy(pinfo, fs.stream, earlier, (seg->flags & TCP_FLAG_RST) != 0, reset_stream,
+                                    after_reset);
     /* A segment of a stream without a RST is learnt later, with others: nothing
      * reads its stream or hosts before the next RST or a frame of a reset stream,
      * which catch up first; the tracker's code is then fetched once for many
@@ -225,6 +250,7 @@ void track_file_init(const rst_settings *file_settings, gboolean file_logs_loade
     logs_loaded = file_logs_loaded;
     last_tracked_frame = 0;
     seen_rst = FALSE;
+    memset(&recent_unnumbered, 0, sizeof recent_unnumbered);
     conn_listeners_free(listeners);   /* normally freed by the cleanup already */
     listeners = conn_listeners_new();
 }

@@ -293,6 +293,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t frame = 0;
     int64_t now = 0;
     conn_listeners *listeners = conn_listeners_new();   /* as in track-rstdiag.c, keyed by src_key */
+    conn_recent recent = { 0 };
     while (!fuzz_done(&in)) {
         uint8_t control = fuzz_u8(&in);
         stream_slot *slot = &streams[control & 3];
@@ -319,9 +320,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         seg.dst_port = slot->port[!from];
 
         /* as track_frame() in track-rstdiag.c: a datagram captured again teaches nothing
-         * (IDs repeat here when the TTL byte changes), and a RST is never judged so */
-        if (conn_is_copy(&slot->st, &seg)) {
-            FUZZ_CHECK(!(seg.flags & TCP_FLAG_RST) && seg.ip_id > 0);
+         * (IDs repeat here when the TTL byte changes); with an ID, a RST is never judged
+         * so, without one its hop limit tells (a RST's copy shows its RST's verdict) */
+        uint32_t copied = seg.ip_id <= 0 ? conn_recent_copy(&recent, control & 3, &seg) : 0;
+        FUZZ_CHECK(copied < frame);
+        if (copied || conn_is_copy(&slot->st, &seg)) {
+            FUZZ_CHECK(copied || (!(seg.flags & TCP_FLAG_RST) && seg.ip_id > 0));
             model_segment(me, &seg);
             continue;
         }

@@ -644,27 +644,34 @@ class Captures(BadInput):
         self.assertEqual(int(counts.group(1)), len(original), result.stdout)
 
     def test_captured_twice(self):
-        """Every IPv4 datagram again after the frame that follows it, one hop
+        """Every IP datagram again after the frame that follows it, one hop
         further (a capture on both sides of a router): the RSTs diagnosed as
-        at the one capture point, in one pass and two; the copy of a RST with an
-        IPv4 ID shows its verdict and frame, one with ID 0 proves nothing (two
-        segments in flight draw two such RSTs) and is diagnosed on its own."""
-        keys = ("ip.id", "ip.ttl", "tcp.seq_raw")
+        at the one capture point, in one pass and two; the copy of a RST shows
+        its verdict and frame, found by its IPv4 ID or, without one (IPv6, ID 0),
+        by its numbers and other hop limit (alike RSTs answering segments in
+        flight, and refusals of a SYN sent again, paired in order)."""
+        keys = ("ip.id", "ip.ttl", "ipv6.hlim", "tcp.seq_raw")
         for name in ("twice_injected", "twice_reject_after_read", "twice_unread_pipelined",
-                     "twice_data_after_close"):
+                     "twice_data_after_close", "twice_linger_server_v6", "twice_refused_v6",
+                     "twice_syn_retry_refused"):
             rc, want, err = run(os.path.join(CAPTURES, derive_captures.DERIVED[name][0]), fields=DIAGNOSIS + keys)
             path = self.derived(name)
             for passes in ((), ("-2",)):
                 rc, rows, err = run(path, *passes, fields=DIAGNOSIS + keys + ("rstdiag.copy_of",))
                 self.assertEqual((rc, err), (0, ""), (name, passes))
-                seen = {tuple(row[5:8]): row for row in rows}
-                for _, *verdict, ip_id, ttl, seq in want:
-                    first, copy = seen[(ip_id, ttl, seq)], seen[(ip_id, str(int(ttl) - 1), seq)]
-                    self.assertEqual((first[1:5], first[8]), (tuple(verdict), ""), (name, passes))
-                    if int(ip_id, 16):
-                        self.assertEqual((copy[1:5], copy[8]), (tuple(verdict), str(first[0])), (name, passes))
-                    else:
-                        self.assertEqual(copy[8], "", (name, passes))
+                self.assertEqual(len(rows), 2 * len(want), (name, passes))
+                originals = {}
+                for row in rows:
+                    hops = int(row[6] or row[7])
+                    if row[9] == "":
+                        originals.setdefault((row[5], hops, row[8]), []).append(row)
+                for frame, *verdict, ip_id, ttl, hlim, seq in want:
+                    first = originals[(ip_id, int(ttl or hlim), seq)].pop(0)
+                    self.assertEqual(tuple(first[1:5]), tuple(verdict), (name, passes, frame))
+                    copies = [row for row in rows if row[9] == str(first[0])]
+                    self.assertEqual(len(copies), 1, (name, passes, frame))
+                    self.assertEqual(tuple(copies[0][1:5]), tuple(verdict), (name, passes, frame))
+                    self.assertEqual(int(copies[0][6] or copies[0][7]), int(ttl or hlim) - 1, (name, passes))
 
     def test_rst_with_payload(self):
         """No Linux stack puts data in a RST: sender and phase as labelled, the

@@ -252,20 +252,25 @@ def duplicate_rsts(records):
 
 
 def captured_twice(records):
-    """A capture taken on both sides of a router: each IPv4 datagram again
-    50 us later with its TTL one lower, after the frame that follows it."""
+    """A capture taken on both sides of a router: each IP datagram again
+    50 us later with its TTL or hop limit one lower, after the frame that
+    follows it."""
     out, held = [], None
     for sec, usec, orig, frame in records + [(0, 0, 0, None)]:
         if frame is not None:
             out.append((sec, usec, orig, frame))
         if held is not None:
             copy = Packet(held[3])
-            copy.frame[22] -= 1
-            struct.pack_into("!H", copy.frame, 24, 0)
-            struct.pack_into("!H", copy.frame, 24, checksum(bytes(copy.frame[14:34])))
+            if copy.ethertype == ETH_IPV4:
+                copy.frame[22] -= 1
+                struct.pack_into("!H", copy.frame, 24, 0)
+                struct.pack_into("!H", copy.frame, 24, checksum(bytes(copy.frame[14:34])))
+            else:   # the hop limit; no header checksum, and TCP's does not cover it
+                copy.frame[21] -= 1
             when = max(held[0] * 1000000 + held[1] + 50, out[-1][0] * 1000000 + out[-1][1])
             out.append((when // 1000000, when % 1000000, held[2], bytes(copy.frame)))
-        held = (sec, usec, orig, frame) if frame is not None and Packet(frame).ethertype == ETH_IPV4 else None
+        held = (sec, usec, orig, frame) if frame is not None and Packet(frame).ethertype in (ETH_IPV4, ETH_IPV6) \
+            else None
     return out
 
 
@@ -333,6 +338,9 @@ DERIVED = {
     "twice_reject_after_read": ("reject_after_read.pcap", captured_twice),
     "twice_unread_pipelined": ("unread_pipelined.pcap", captured_twice),
     "twice_data_after_close": ("data_after_close.pcap", captured_twice),
+    "twice_linger_server_v6": ("linger_server_v6.pcap", captured_twice),
+    "twice_refused_v6": ("refused_v6.pcap", captured_twice),
+    "twice_syn_retry_refused": ("syn_retry_refused.pcap", captured_twice),
     "rst_payload": ("reject_after_read.pcap", rsts_with_payload),
     "icmp_quoted_rst": ("refused.pcap", icmp_quoting_rsts),
     "broken_tcp_header": ("reject_after_read.pcap", broken_tcp_header_in_first_rst),

@@ -719,6 +719,64 @@ static void test_copies_of_datagrams(void)
     }
 }
 
+/* Without a counted ID (IPv6, ID 0) a copy differs from its datagram in the hop
+ * limit alone, and comes soon after it. */
+static void test_copies_without_ids(void)
+{
+    conversation c;
+    conn_recent recent = { 0 };
+    open_connection(&c);
+    tcp_segment request = make_segment(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, c.next_seq[CLIENT],
+                                       c.next_seq[SERVER], 300, 100);
+    request.ip_id = -1;
+    g_assert_cmpuint(conn_recent_copy(&recent, 0, &request), ==, 0);
+    tcp_segment copy = request;
+    copy.frame = ++c.frame;
+    copy.ttl = 63;   /* one hop further */
+    g_assert_cmpuint(conn_recent_copy(&recent, 0, &copy), ==, request.frame);
+    /* at one capture point, a retransmission keeps its sender's hop limit */
+    tcp_segment again = request;
+    again.frame = ++c.frame;
+    g_assert_cmpuint(conn_recent_copy(&recent, 0, &again), ==, 0);
+    /* another stream, or anything else changed: no copy */
+    tcp_segment other = copy;
+    g_assert_cmpuint(conn_recent_copy(&recent, 1, &other), ==, 0);
+    other.window += 1;
+    g_assert_cmpuint(conn_recent_copy(&recent, 0, &other), ==, 0);
+
+    /* two alike RSTs (answering two segments in flight): each copy pairs with the
+     * oldest not yet copied, as copies come in the order of their originals */
+    tcp_segment first = make_segment(&c, SERVER, TCP_FLAG_RST, c.next_seq[SERVER], 0, 0, 10);
+    first.ip_id = 0;
+    tcp_segment second = first;
+    second.frame = ++c.frame;
+    g_assert_cmpuint(conn_recent_copy(&recent, 0, &first), ==, 0);
+    g_assert_cmpuint(conn_recent_copy(&recent, 0, &second), ==, 0);
+    tcp_segment first_copy = first, second_copy = second;
+    first_copy.ttl = second_copy.ttl = 63;
+    first_copy.frame = ++c.frame;
+    second_copy.frame = ++c.frame;
+    g_assert_cmpuint(conn_recent_copy(&recent, 0, &first_copy), ==, first.frame);
+    g_assert_cmpuint(conn_recent_copy(&recent, 0, &second_copy), ==, second.frame);
+
+    /* a counted ID decides (conn_is_copy), and so does an unread hop limit */
+    tcp_segment counted = copy;
+    counted.ip_id = 7;
+    g_assert_cmpuint(conn_recent_copy(&recent, 0, &counted), ==, 0);
+    tcp_segment unread = first;
+    unread.ttl = 0;
+    g_assert_cmpuint(conn_recent_copy(&recent, 0, &unread), ==, 0);
+
+    /* only the latest CONN_RECENT_KEPT are kept */
+    for (int i = 0; i < CONN_RECENT_KEPT; i++) {
+        tcp_segment ack = make_segment(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT], c.next_seq[SERVER] + i, 0, 10);
+        ack.ip_id = -1;
+        g_assert_cmpuint(conn_recent_copy(&recent, 0, &ack), ==, 0);
+    }
+    copy.frame = ++c.frame;
+    g_assert_cmpuint(conn_recent_copy(&recent, 0, &copy), ==, 0);
+}
+
 static void test_sequence_wraparound(void)
 {
     conversation c;
@@ -1149,6 +1207,7 @@ int main(int argc, char **argv)
     g_test_add_func("/track/out-of-order", test_out_of_order_segments);
     g_test_add_func("/track/sequence-wraparound", test_sequence_wraparound);
     g_test_add_func("/track/copies", test_copies_of_datagrams);
+    g_test_add_func("/track/copies-without-ids", test_copies_without_ids);
     g_test_add_func("/tables/causes", test_every_cause_has_kernel_reasons);
     return g_test_run();
 }
