@@ -470,8 +470,9 @@ void proto_register_rstdiag(void)
         { &hf_after_reset, { "After the reset in frame", "rstdiag.after_reset", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
             "This frame comes after a RST of its stream: the stream's first RST", HFILL } },
         { &hf_copy_of, { "Copy of the RST in frame", "rstdiag.copy_of", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
-            "The same datagram as that RST (its sender's IPv4 ID, sequence numbers and flags), captured again at "
-            "another point of the path: it shows that RST's diagnosis and is counted once", HFILL } },
+            "The same datagram as that RST (its sender, sequence numbers and flags, and its IPv4 ID or, without "
+            "one, another hop limit), captured again at another point of the path: it shows that RST's diagnosis "
+            "and is counted once", HFILL } },
         TOKEN_FIELD(hf_vendor, "Vendor reason", "rstdiag.vendor",
             "The reason the RST carries itself: NetScaler code in the window field, F5 BIG-IP reset cause, "
             "IETF RST diagnostic payload, Linux reset reason payload, MPTCP MP_TCPRST reason, or other "
