@@ -306,28 +306,29 @@ gboolean conn_is_copy(const conn_stream *st, const tcp_segment *seg)
     return !seq_after(end, me->next_seq) && (!(seg->flags & TCP_FLAG_ACK) || !seq_after(seg->ack, me->last_ack));
 }
 
-uint32_t conn_recent_copy(conn_recent *recent, uint32_t stream, const tcp_segment *seg)
+const conn_recent_segment *conn_recent_copy(conn_recent *recent, uint32_t stream, const tcp_segment *seg)
 {
     if (seg->ip_id > 0 || seg->ttl == 0)
-        return 0;
+        return NULL;
     /* Two segments may be alike (a SYN sent again, two passive RSTs answering two
      * segments in flight): copies come in the order of their originals, so each is
      * the oldest alike not yet copied with its hop limit. */
     for (unsigned i = 0; i < CONN_RECENT_KEPT; i++) {
         conn_recent_segment *k = &recent->kept[(recent->next + i) % CONN_RECENT_KEPT];
-        if (k->frame && k->stream == stream && k->src_key == seg->src_key && k->ttl != seg->ttl
+        if (k->frame && k->src_key == seg->src_key && k->dst_port == seg->dst_port && k->ttl != seg->ttl
             && k->copied_ttl != seg->ttl && k->seq == seg->seq && k->ack == seg->ack && k->flags == seg->flags
             && k->window == seg->window && k->payload_len == seg->payload_len) {
             k->copied_ttl = seg->ttl;
-            return k->frame;
+            return k;
         }
     }
     recent->kept[recent->next] = (conn_recent_segment){
-        .frame = seg->frame, .stream = stream, .src_key = seg->src_key, .seq = seg->seq, .ack = seg->ack,
+        .frame = seg->frame, .stream = stream, .src_key = seg->src_key, .dst_port = seg->dst_port,
+        .seq = seg->seq, .ack = seg->ack,
         .window = seg->window, .payload_len = seg->payload_len, .flags = seg->flags, .ttl = seg->ttl,
     };
     recent->next = (recent->next + 1) % CONN_RECENT_KEPT;
-    return 0;
+    return NULL;
 }
 
 /* Marks id as seen in the side's window of recent IDs (conn_is_copy). A RST's

@@ -165,6 +165,7 @@ typedef struct {
     uint32_t frame;     /* 0: empty */
     uint32_t stream;
     uint32_t src_key;
+    uint16_t dst_port;
     uint32_t seq;
     uint32_t ack;
     uint32_t window;
@@ -179,16 +180,17 @@ typedef struct {
     unsigned next;      /* the slot the next one takes */
 } conn_recent;
 
-/* The frame of the datagram that seg (of tcp.stream `stream`, RSTs included)
- * repeats, or 0 after remembering seg. Without a counted ID, a copy shows as
- * one of the latest segments again, from the same sender with the same TCP
- * numbers, flags and window, and another hop limit: the same datagram captured
- * on the far side of a router, which took one off (RFC 8200 3). A host sends
- * each segment with one hop limit, so at one capture point a retransmission
- * keeps it, and two RSTs answering two segments in flight are alike in all
- * but their frames. Segments with a counted ID (conn_is_copy) and those with
- * no hop limit read are not looked at. */
-uint32_t conn_recent_copy(conn_recent *recent, uint32_t stream, const tcp_segment *seg);
+/* The datagram that seg (of tcp.stream `stream`, RSTs included) repeats, or
+ * NULL after remembering seg. Without a counted ID, a copy shows as one of the
+ * latest segments again, from the same sender to the same port with the same
+ * TCP numbers, flags and window, and another hop limit: the same datagram
+ * captured on the far side of a router, which took one off (RFC 8200 3). A
+ * host sends each segment with one hop limit, so at one capture point a
+ * retransmission keeps it, and two RSTs answering two segments in flight are
+ * alike in all but their frames. The stream may differ: Wireshark (4.4 on)
+ * opens a new one for a SYN after a RST, and so for its copy. Segments with a
+ * counted ID (conn_is_copy) and those with no hop limit read are not looked at. */
+const conn_recent_segment *conn_recent_copy(conn_recent *recent, uint32_t stream, const tcp_segment *seg);
 
 /* Apply one segment (in capture order). A zeroed conn_stream is a new stream. */
 void conn_track_segment(conn_stream *st, const tcp_segment *seg);

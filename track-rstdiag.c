@@ -145,20 +145,24 @@ static rstdiag_record *note_copy(packet_info *pinfo, rstdiag_record *original, c
     return original;
 }
 
-/* A frame repeating an earlier one of its stream without an ID to tell
- * (conn_recent_copy): as note_copy, the RST it repeats found by its frame
- * (the stream's RSTs before a new attempt on its 4-tuple too). */
-static G_GNUC_NO_INLINE rstdiag_record *note_unnumbered_copy(packet_info *pinfo, guint32 stream, guint32 earlier,
-                                                             gboolean rst, gboolean reset_stream,
-                                                             guint32 *after_reset)
+/* A frame repeating an earlier one without an ID to tell (conn_recent_copy):
+ * as note_copy, the RST it repeats found by its frame in the stream of that
+ * RST (the stream's RSTs before a new attempt on its 4-tuple too). */
+static G_GNUC_NO_INLINE rstdiag_record *note_unnumbered_copy(packet_info *pinfo, guint32 stream,
+                                                             const conn_recent_segment *earlier, gboolean rst,
+                                                             gboolean reset_stream, guint32 *after_reset)
 {
-    reset_history *history = NULL;
-    if (rst || reset_stream)
-        history = (reset_history *)wmem_map_lookup(reset_streams, GUINT_TO_POINTER(stream + 1));
-    rstdiag_record *original = history && rst ? history->latest : NULL;
-    while (original && original->frame != earlier)
-        original = original->earlier;
-    return note_copy(pinfo, original, reset_stream ? history : NULL, after_reset);
+    rstdiag_record *original = NULL;
+    if (rst) {
+        const reset_history *theirs = (const reset_history *)wmem_map_lookup(reset_streams,
+                                                                              GUINT_TO_POINTER(earlier->stream + 1));
+        for (original = theirs ? theirs->latest : NULL; original && original->frame != earlier->frame;)
+            original = original->earlier;
+    }
+    reset_history *own = NULL;
+    if (reset_stream)
+        own = (reset_history *)wmem_map_lookup(reset_streams, GUINT_TO_POINTER(stream + 1));
+    return note_copy(pinfo, original, own, after_reset);
 }
 
 /* A frame that is tracked at once (a RST, a frame of a reset stream, one the
@@ -220,8 +224,8 @@ static rstdiag_record *track_frame(tvbuff_t *tvb, packet_info *pinfo, guint32 *a
     /* only a RST sets reset_stream, and RSTs are never deferred: learning the queue keeps it */
     gboolean reset_stream;
     conn_stream *st = segment_stream(fs.stream, &reset_stream);
-    guint32 earlier = seg->ip_id <= 0 ? conn_recent_copy(&recent_unnumbered, fs.stream, seg) : 0;
-    if (G_UNLIKELY(earlier))
+    const conn_recent_segment *earlier = seg->ip_id <= 0 ? conn_recent_copy(&recent_unnumbered, fs.stream, seg) : NULL;
+    if (G_UNLIKELY(earlier != NULL))
         return note_unnumbered_copy(pinfo, fs.stream, earlier, (seg->flags & TCP_FLAG_RST) != 0, reset_stream,
                                     after_reset);
     /* A segment of a stream without a RST is learnt later, with others: nothing

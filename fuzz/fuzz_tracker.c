@@ -322,8 +322,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* as track_frame() in track-rstdiag.c: a datagram captured again teaches nothing
          * (IDs repeat here when the TTL byte changes); with an ID, a RST is never judged
          * so, without one its hop limit tells (a RST's copy shows its RST's verdict) */
-        uint32_t copied = seg.ip_id <= 0 ? conn_recent_copy(&recent, control & 3, &seg) : 0;
-        FUZZ_CHECK(copied < frame);
+        const conn_recent_segment *copied = seg.ip_id <= 0 ? conn_recent_copy(&recent, control & 3, &seg) : NULL;
+        FUZZ_CHECK(copied == NULL || (copied->frame < frame && copied->ttl != seg.ttl));
         if (copied || conn_is_copy(&slot->st, &seg)) {
             FUZZ_CHECK(copied || (!(seg.flags & TCP_FLAG_RST) && seg.ip_id > 0));
             model_segment(me, &seg);

@@ -729,20 +729,34 @@ static void test_copies_without_ids(void)
     tcp_segment request = make_segment(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, c.next_seq[CLIENT],
                                        c.next_seq[SERVER], 300, 100);
     request.ip_id = -1;
-    g_assert_cmpuint(conn_recent_copy(&recent, 0, &request), ==, 0);
+    g_assert_null(conn_recent_copy(&recent, 0, &request));
     tcp_segment copy = request;
     copy.frame = ++c.frame;
     copy.ttl = 63;   /* one hop further */
-    g_assert_cmpuint(conn_recent_copy(&recent, 0, &copy), ==, request.frame);
+    g_assert_cmpuint(conn_recent_copy(&recent, 0, &copy)->frame, ==, request.frame);
     /* at one capture point, a retransmission keeps its sender's hop limit */
     tcp_segment again = request;
     again.frame = ++c.frame;
-    g_assert_cmpuint(conn_recent_copy(&recent, 0, &again), ==, 0);
-    /* another stream, or anything else changed: no copy */
+    g_assert_null(conn_recent_copy(&recent, 0, &again));
+    /* another receiving port, or anything else changed: no copy */
     tcp_segment other = copy;
-    g_assert_cmpuint(conn_recent_copy(&recent, 1, &other), ==, 0);
+    other.dst_port += 1;
+    g_assert_null(conn_recent_copy(&recent, 0, &other));
+    other = copy;
     other.window += 1;
-    g_assert_cmpuint(conn_recent_copy(&recent, 0, &other), ==, 0);
+    g_assert_null(conn_recent_copy(&recent, 0, &other));
+    /* in another tcp.stream (Wireshark 4.4 on opens one for a SYN after a RST, and so
+     * for its copy): the copy still, with the stream of the datagram it repeats */
+    tcp_segment syn = make_segment(&c, CLIENT, TCP_FLAG_SYN, 77, 0, 0, 10);
+    syn.ip_id = -1;
+    g_assert_null(conn_recent_copy(&recent, 0, &syn));
+    tcp_segment syn_copy = syn;
+    syn_copy.frame = ++c.frame;
+    syn_copy.ttl = 63;
+    const conn_recent_segment *found = conn_recent_copy(&recent, 1, &syn_copy);
+    g_assert_nonnull(found);
+    g_assert_cmpuint(found->frame, ==, syn.frame);
+    g_assert_cmpuint(found->stream, ==, 0);
 
     /* two alike RSTs (answering two segments in flight): each copy pairs with the
      * oldest not yet copied, as copies come in the order of their originals */
@@ -750,31 +764,31 @@ static void test_copies_without_ids(void)
     first.ip_id = 0;
     tcp_segment second = first;
     second.frame = ++c.frame;
-    g_assert_cmpuint(conn_recent_copy(&recent, 0, &first), ==, 0);
-    g_assert_cmpuint(conn_recent_copy(&recent, 0, &second), ==, 0);
+    g_assert_null(conn_recent_copy(&recent, 0, &first));
+    g_assert_null(conn_recent_copy(&recent, 0, &second));
     tcp_segment first_copy = first, second_copy = second;
     first_copy.ttl = second_copy.ttl = 63;
     first_copy.frame = ++c.frame;
     second_copy.frame = ++c.frame;
-    g_assert_cmpuint(conn_recent_copy(&recent, 0, &first_copy), ==, first.frame);
-    g_assert_cmpuint(conn_recent_copy(&recent, 0, &second_copy), ==, second.frame);
+    g_assert_cmpuint(conn_recent_copy(&recent, 0, &first_copy)->frame, ==, first.frame);
+    g_assert_cmpuint(conn_recent_copy(&recent, 0, &second_copy)->frame, ==, second.frame);
 
     /* a counted ID decides (conn_is_copy), and so does an unread hop limit */
     tcp_segment counted = copy;
     counted.ip_id = 7;
-    g_assert_cmpuint(conn_recent_copy(&recent, 0, &counted), ==, 0);
+    g_assert_null(conn_recent_copy(&recent, 0, &counted));
     tcp_segment unread = first;
     unread.ttl = 0;
-    g_assert_cmpuint(conn_recent_copy(&recent, 0, &unread), ==, 0);
+    g_assert_null(conn_recent_copy(&recent, 0, &unread));
 
     /* only the latest CONN_RECENT_KEPT are kept */
     for (int i = 0; i < CONN_RECENT_KEPT; i++) {
         tcp_segment ack = make_segment(&c, CLIENT, TCP_FLAG_ACK, c.next_seq[CLIENT], c.next_seq[SERVER] + i, 0, 10);
         ack.ip_id = -1;
-        g_assert_cmpuint(conn_recent_copy(&recent, 0, &ack), ==, 0);
+        g_assert_null(conn_recent_copy(&recent, 0, &ack));
     }
     copy.frame = ++c.frame;
-    g_assert_cmpuint(conn_recent_copy(&recent, 0, &copy), ==, 0);
+    g_assert_null(conn_recent_copy(&recent, 0, &copy));
 }
 
 static void test_sequence_wraparound(void)
