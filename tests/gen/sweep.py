@@ -132,9 +132,8 @@ def saved_labels(outdir):
     return rows
 
 
-def drop_frames(src, dst, dropped):
-    """Copy the pcap src to dst without the frames for which dropped(number,
-    count) is true; returns old frame number -> new one for the frames kept."""
+def read_records(src):
+    """(header bytes, byte order, link type, records) of the pcap src."""
     with open(src, "rb") as f:
         data = f.read()
     magic = data[:4]
@@ -149,7 +148,14 @@ def drop_frames(src, dst, dropped):
         size = 16 + struct.unpack(endian + "I", data[at + 8:at + 12])[0]
         records.append(data[at:at + size])
         at += size
-    out, kept = [data[:24]], {}
+    return data[:24], endian, struct.unpack(endian + "I", data[20:24])[0], records
+
+
+def drop_frames(src, dst, dropped):
+    """Copy the pcap src to dst without the frames for which dropped(number,
+    count) is true; returns old frame number -> new one for the frames kept."""
+    header, _, _, records = read_records(src)
+    out, kept = [header], {}
     for number, record in enumerate(records, 1):
         if not dropped(number, len(records)):
             out.append(record)
@@ -159,11 +165,54 @@ def drop_frames(src, dst, dropped):
     return kept
 
 
+# where the IP header starts, by link type: Ethernet, Linux cooked v2 (capture on "any")
+IP_AT = {1: (14, 12), 276: (20, 0)}   # (IP header, its EtherType)
+
+
+def copy_frames(src, dst, hops):
+    """Copy the pcap src to dst with each IP datagram again right after it
+    (1 us later, before the next frame), its TTL or hop limit `hops` lower:
+    a capture taken on both sides of a router. Returns old frame number -> new."""
+    header, endian, linktype, records = read_records(src)
+    out, kept = [header], {}
+    ip_at, type_at = IP_AT.get(linktype, (None, None))
+    for number, record in enumerate(records, 1):
+        out.append(record)
+        kept[number] = len(out) - 1
+        frame = bytearray(record[16:])
+        if ip_at is None or len(frame) < ip_at + 40:
+            continue
+        ethertype = struct.unpack("!H", frame[type_at:type_at + 2])[0]
+        if ethertype == 0x0800:
+            frame[ip_at + 8] = max(1, frame[ip_at + 8] - hops)
+            ihl = (frame[ip_at] & 0x0f) * 4
+            frame[ip_at + 10:ip_at + 12] = b"\0\0"
+            words = struct.unpack("!%dH" % (ihl // 2), bytes(frame[ip_at:ip_at + ihl]))
+            total = sum(words)
+            while total >> 16:
+                total = (total & 0xffff) + (total >> 16)
+            frame[ip_at + 10:ip_at + 12] = struct.pack("!H", ~total & 0xffff)
+        elif ethertype == 0x86DD:
+            frame[ip_at + 7] = max(1, frame[ip_at + 7] - hops)
+        else:
+            continue
+        sec, usec = struct.unpack(endian + "II", record[:8])
+        when = sec * 1000000 + usec + 1
+        if number < len(records):
+            nsec, nusec = struct.unpack(endian + "II", records[number][:8])
+            when = min(when, nsec * 1000000 + nusec)
+        out.append(struct.pack(endian + "II", when // 1000000, when % 1000000) + record[8:16] + bytes(frame))
+    with open(dst, "wb") as f:
+        f.write(b"".join(out))
+    return kept
+
+
 def derived_copy(outdir, copydir, rows, kind, share, seed):
     """The captures of outdir as a lesser capture would have shown them, in
     copydir with the label rows renumbered: kind "loss", a capture host that
     misses that share of the frames (drawn per seed and capture; the scored RSTs
-    are kept), or "late", one started after that share of them."""
+    are kept), "late", one started after that share of them, or "twice", one
+    taken on both sides of a router `share` hops long (copy_frames)."""
     os.makedirs(copydir, exist_ok=True)
     for path in glob.glob(os.path.join(outdir, "paths-*.tsv")) + glob.glob(os.path.join(outdir, "stacks-*.tsv")):
         shutil.copy(path, copydir)
@@ -172,6 +221,10 @@ def derived_copy(outdir, copydir, rows, kind, share, seed):
         scored[row["capture"]].add(int(row["frame"]))
     renumbered = {}
     for capture, frames in scored.items():
+        if kind == "twice":
+            renumbered[capture] = copy_frames(os.path.join(outdir, capture), os.path.join(copydir, capture),
+                                              int(share))
+            continue
         if kind == "loss":
             rng = random.Random("%d/%s/%g" % (seed, capture, share))
             dropped = lambda number, count: number not in frames and rng.random() < share  # noqa: E731
@@ -373,6 +426,14 @@ def report(totals, args, names, seeds_done, skipped, elapsed):
          "listener is there shows. The same captures again without their first frames (the share "
          "given); the RSTs left are scored for their kernel reasons (the phase labels describe the "
          "whole connection, so they are not scored here).", "First %g %% of the frames cut"),
+        ("twice", args.twice, "Captures taken at two points",
+         "A capture on both sides of a router (or of a bridge's ports with a router between) shows every "
+         "datagram twice, the copy with a TTL or hop limit one lower. The same captures again with each IP "
+         "datagram copied right after itself, the given number of hops further; the original RSTs are "
+         "scored. A copy is told by its IPv4 ID (conn_is_copy) or, without one (IPv6, ID 0), by its "
+         "numbers and other hop limit (conn_recent_copy); it teaches the tracker nothing, and a RST's "
+         "copy shows its RST's verdict. Without that the copy of an ACK after a RST reads as the peer "
+         "sending on, and a RST's copy as a second RST.", "Each datagram again, %g hop(s) further"),
     ]
     for kind, shares, heading, text, title in lesser:
         if not shares or not seeds_done:
@@ -382,7 +443,7 @@ def report(totals, args, names, seeds_done, skipped, elapsed):
         w(text)
         w("")
         for share in shares:
-            w(title % (100 * share))
+            w(title % (share if kind == "twice" else 100 * share))
             w("")
             confidence_table(w, totals["%s:%g" % (kind, share)])
             w("")
@@ -513,6 +574,9 @@ def main():
                     help="also score this many runs of nginx under load (tests/gen/generate_nginx_load.py)")
     ap.add_argument("--proxy-runs", type=int, default=2,
                     help="also score this many runs of each of tests/gen/generate_proxy_captures.py's programs")
+    ap.add_argument("--twice", default="1", type=lambda v: [int(x) for x in v.split(",") if x],
+                    help="also score copies of the captures showing each IP datagram again, this many hops "
+                         "further, as a capture on both sides of a router (comma-separated; empty: none)")
     ap.add_argument("--late", default="0.3", type=lambda v: [float(x) for x in v.split(",") if x],
                     help="also score copies of the captures without this share of their first frames, "
                          "as a capture started late (comma-separated; empty: none)")
@@ -545,7 +609,8 @@ def main():
             continue
         seeds_done += 1
         score_run(build, outdir, rows, allowed, totals)
-        for kind, share in [("loss", rate) for rate in args.loss] + [("late", share) for share in args.late]:
+        for kind, share in ([("loss", rate) for rate in args.loss] + [("late", share) for share in args.late]
+                            + [("twice", hops) for hops in args.twice]):
             key = "%s:%g" % (kind, share)
             copydir = os.path.join(args.workdir, "%s-%g" % (kind, share), "seed-%d" % seed)
             totals.setdefault(key, collections.defaultdict(Score))
