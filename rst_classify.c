@@ -532,6 +532,9 @@ static void classify_active_abort(rst_context *c)
         }
         if (c->me_client && waited >= (int64_t)c->settings->response_timeout_ms * 1000) {
             set_verdict(c, CAUSE_RESPONSE_TIMEOUT, KR_TCP_STATE, CONFIDENCE_HIGH);
+            /* the same close as below: data the server sent before may have been left unread */
+            if (peer->payload_bytes)
+                rst_add_alternative(c->out, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
             say(c, "client reset after waiting %s for an answer to its last request "
                 "(%u bytes sent, %u received); no FIN", wait, me->payload_bytes, peer->payload_bytes);
             return;

@@ -277,6 +277,17 @@ static void test_response_timeout(void)
     send(&c2, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 100);
     d = active_reset(&c2, CLIENT, 1500000);
     assert_diag(d, "client", "data", "active", "abortive-close", "TCP_STATE");
+
+    /* after an answer to an earlier request: whether the client read all of it is not
+     * on the wire, and unread data makes close() reset with TCP_ABORT_ON_CLOSE */
+    open_connection(&c);
+    request_response(&c, 300, 2000);
+    send(&c, CLIENT, TCP_FLAG_ACK | TCP_FLAG_PSH, 300, 100);
+    send(&c, SERVER, TCP_FLAG_ACK, 0, 40);
+    d = active_reset(&c, CLIENT, 1500000);
+    assert_diag(d, "client", "data", "active", "response-timeout", "TCP_STATE");
+    assert_alternatives(d, "unread-data", "TCP_ABORT_ON_CLOSE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
 }
 
 static void test_handshake_abort(void)
