@@ -390,6 +390,11 @@ static rst_shape find_shape(const rst_context *c)
     }
     if ((peer->flags & SIDE_ACKED) && rst->seq == peer->last_ack)
         return SHAPE_ACTIVE;
+    /* Nothing else of the connection seen (a capture begun late): Linux answers a
+     * segment with a bare RST, or a RST|ACK at 0 (tcp_v4_send_reset), so a RST|ACK at
+     * another sequence number comes from a socket (tcp_send_active_reset). */
+    if (!(peer->flags & SIDE_SEEN) && rst->seq != 0)
+        return SHAPE_ACTIVE;
     return SHAPE_NONSTANDARD;
 }
 
@@ -550,7 +555,14 @@ static void classify_active_abort(rst_context *c)
         return;
     }
     set_verdict(c, CAUSE_ABORTIVE_CLOSE, KR_TCP_STATE, CONFIDENCE_LOW);
-    say(c, "%s reset from a live socket after %s idle; no payload seen from it", c->me_name, idle);
+    /* without the start of the connection, data the peer sent before may sit unread */
+    if (c->out->roles_guessed || !(peer->flags & SIDE_SEEN))
+        rst_add_alternative(c->out, CAUSE_UNREAD_DATA, KR_TCP_ABORT_ON_CLOSE);
+    if (conn_is_new(c->st))
+        say(c, "%s reset from a live socket (a RST|ACK at a sequence number other than 0), the first "
+            "segment of the connection in the capture", c->me_name);
+    else
+        say(c, "%s reset from a live socket after %s idle; no payload seen from it", c->me_name, idle);
 }
 
 /* A bare RST for a connection the sender has no (full) socket for. */

@@ -636,6 +636,16 @@ static void test_lone_rst(void)
     assert_token(rst_acceptability_token, d->acceptable, "unknown");
     g_assert_cmpint(d->idle_us, ==, -1);
     g_assert_cmpuint(d->trigger_frame, ==, 0);
+
+    /* a lone RST|ACK at a sequence number other than 0 (a capture begun late): a
+     * socket's abort, as Linux answers segments with bare RSTs or RST|ACKs at 0; what
+     * it received before is not seen, so unread data is as likely */
+    conv_init(&c, 1000, 5000);
+    d = reset(&c, SERVER, TCP_FLAG_ACK, 5000, 1000, 0, 0);
+    assert_diag(d, "server", "unknown", "active", "abortive-close", "TCP_STATE");
+    assert_alternatives(d, "unread-data", "TCP_ABORT_ON_CLOSE");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_LOW);
+    g_assert_nonnull(strstr(d->evidence, "the first segment of the connection in the capture"));
 }
 
 static void test_retransmission_not_counted(void)
