@@ -324,8 +324,8 @@ const conn_recent_segment *conn_recent_copy(conn_recent *recent, uint32_t stream
     }
     recent->kept[recent->next] = (conn_recent_segment){
         .frame = seg->frame, .stream = stream, .src_key = seg->src_key, .dst_port = seg->dst_port,
-        .seq = seg->seq, .ack = seg->ack,
-        .window = seg->window, .payload_len = seg->payload_len, .flags = seg->flags, .ttl = seg->ttl,
+        .seq = seg->seq, .ack = seg->ack, .window = seg->window, .payload_len = seg->payload_len,
+        .flags = seg->flags, .ttl = seg->ttl,
     };
     recent->next = (recent->next + 1) % CONN_RECENT_KEPT;
     return NULL;

@@ -165,11 +165,11 @@ typedef struct {
     uint32_t frame;     /* 0: empty */
     uint32_t stream;
     uint32_t src_key;
-    uint16_t dst_port;
     uint32_t seq;
     uint32_t ack;
     uint32_t window;
     uint32_t payload_len;
+    uint16_t dst_port;
     uint16_t flags;
     uint8_t  ttl;
     uint8_t  copied_ttl;   /* the hop limit of its copy seen, 0: none */

@@ -369,7 +369,8 @@ static rst_shape find_shape(const rst_context *c)
     if (!(rst->flags & TCP_FLAG_ACK)) {
         /* seq copied from the ack of the segment it answers: the latest ones are
          * remembered (c->answers), older ones still in flight are behind them */
-        if (!(peer->flags & SIDE_ACKED) || c->answers || conn_seq_acked(c->st, (unsigned)(me - c->st->side), rst->seq))
+        if (!(peer->flags & SIDE_ACKED) || c->answers
+            || conn_seq_acked(c->st, (unsigned)(me - c->st->side), rst->seq))
             return SHAPE_PASSIVE;
         return SHAPE_NONSTANDARD;
     }
