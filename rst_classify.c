@@ -672,6 +672,16 @@ static void classify_synack_phase(rst_context *c)
             c->peer->last_ack, c->me->next_seq);
         return;
     }
+    if (c->me_client && c->out->shape == SHAPE_PASSIVE && !(c->rst->flags & TCP_FLAG_ACK)) {
+        /* its SYN not in the capture: no socket answers the SYN-ACK so, and neither
+         * does a SYN-SENT socket whose SYN it does not acknowledge
+         * (tcp_rcv_synsent_state_process), which only the SYN would show */
+        set_no_socket_verdict(c, CAUSE_CONNECT_ABANDONED, CONFIDENCE_MEDIUM);
+        rst_add_alternative(c->out, CAUSE_BAD_HANDSHAKE, KR_TCP_INVALID_ACK_SEQUENCE);
+        say(c, "client answered the SYN-ACK with a bare RST, its SYN not in the capture: no socket for "
+            "it (its connect() had given up), or an older one whose SYN the SYN-ACK does not acknowledge");
+        return;
+    }
     set_verdict(c, CAUSE_UNKNOWN, KR_NOT_SPECIFIED, CONFIDENCE_LOW);
     say(c, "%s reset after the SYN-ACK, before the handshake completed", c->me_name);
 }

@@ -316,6 +316,17 @@ static void test_connect_abandoned(void)
     const rst_diagnosis *d = passive_reset(&c, CLIENT, 30);
     assert_diag(d, "client", "synack", "passive", "connect-abandoned", "NO_SOCKET");
     assert_token(rst_acceptability_token, d->acceptable, "exact");
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_HIGH);
+
+    /* the SYN not in the capture (begun late): whether the SYN-ACK acknowledged it is
+     * not seen, so a SYN-SENT socket refusing it is as likely */
+    conv_init(&c, 1000, 5000);
+    c.next_seq[CLIENT] += 1;   /* the SYN, sent before the capture */
+    send(&c, SERVER, TCP_FLAG_SYN | TCP_FLAG_ACK, 0, 0);
+    d = passive_reset(&c, CLIENT, 30);
+    assert_diag(d, "client", "synack", "passive", "connect-abandoned", "NO_SOCKET");
+    assert_alternatives(d, "bad-handshake", "TCP_INVALID_ACK_SEQUENCE,TCP_FLAGS");   /* a listener on its port, unseen */
+    g_assert_cmpint(d->confidence, ==, CONFIDENCE_MEDIUM);
 }
 
 static void test_bad_handshake_challenge_ack(void)
