@@ -29,6 +29,12 @@ typedef struct {
     rst_followup followup;     /* knows the latest RST's sender side */
 } reset_history;
 
+/* The history of a stream that had a RST; NULL when it had none. */
+static reset_history *history_of(guint32 stream)
+{
+    return (reset_history *)wmem_map_lookup(reset_streams, GUINT_TO_POINTER(stream + 1));
+}
+
 /* The latest segments without a counted IPv4 ID, to tell their copies (conn_recent_copy). */
 static conn_recent recent_unnumbered;
 
@@ -154,15 +160,11 @@ static G_GNUC_NO_INLINE rstdiag_record *note_unnumbered_copy(packet_info *pinfo,
 {
     rstdiag_record *original = NULL;
     if (rst) {
-        const reset_history *theirs = (const reset_history *)wmem_map_lookup(reset_streams,
-                                                                              GUINT_TO_POINTER(earlier->stream + 1));
+        const reset_history *theirs = history_of(earlier->stream);
         for (original = theirs ? theirs->latest : NULL; original && original->frame != earlier->frame;)
             original = original->earlier;
     }
-    reset_history *own = NULL;
-    if (reset_stream)
-        own = (reset_history *)wmem_map_lookup(reset_streams, GUINT_TO_POINTER(stream + 1));
-    return note_copy(pinfo, original, own, after_reset);
+    return note_copy(pinfo, original, reset_stream ? history_of(stream) : NULL, after_reset);
 }
 
 /* A frame that is tracked at once (a RST, a frame of a reset stream, one the
@@ -179,7 +181,7 @@ static G_GNUC_NO_INLINE rstdiag_record *track_now(tvbuff_t *tvb, packet_info *pi
     reset_history *history = NULL;
     gpointer key = GUINT_TO_POINTER(fs->stream + 1);
     if (reset_stream)
-        history = (reset_history *)wmem_map_lookup(reset_streams, key);
+        history = history_of(fs->stream);
     rstdiag_record *original = (seg->flags & TCP_FLAG_RST) ? repeated_rst(history, st, seg) : NULL;
     if (original || conn_is_copy(st, seg))
         return note_copy(pinfo, original, history, after_reset);
@@ -190,7 +192,7 @@ static G_GNUC_NO_INLINE rstdiag_record *track_now(tvbuff_t *tvb, packet_info *pi
     if (seg->flags & TCP_FLAG_RST) {
         /* a new connection attempt on the 4-tuple (conn_starts_over) has a history of its own */
         gboolean first = history == NULL;
-        gboolean first_in_stream = first && wmem_map_lookup(reset_streams, key) == NULL;
+        gboolean first_in_stream = first && history_of(fs->stream) == NULL;
         if (first) {
             history = wmem_new0(wmem_file_scope(), reset_history);
             history->first_frame = pinfo->num;

@@ -47,6 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import check_captures  # noqa: E402  (cause table, labels format)
+import derive_captures  # noqa: E402  (the IPv4 header checksum)
 import tshark_run  # noqa: E402
 
 GENERATOR = os.path.join(HERE, "generate_captures.py")
@@ -187,11 +188,7 @@ def copy_frames(src, dst, hops):
             frame[ip_at + 8] = max(1, frame[ip_at + 8] - hops)
             ihl = (frame[ip_at] & 0x0f) * 4
             frame[ip_at + 10:ip_at + 12] = b"\0\0"
-            words = struct.unpack("!%dH" % (ihl // 2), bytes(frame[ip_at:ip_at + ihl]))
-            total = sum(words)
-            while total >> 16:
-                total = (total & 0xffff) + (total >> 16)
-            frame[ip_at + 10:ip_at + 12] = struct.pack("!H", ~total & 0xffff)
+            frame[ip_at + 10:ip_at + 12] = struct.pack("!H", derive_captures.checksum(bytes(frame[ip_at:ip_at + ihl])))
         elif ethertype == 0x86DD:
             frame[ip_at + 7] = max(1, frame[ip_at + 7] - hops)
         else:
