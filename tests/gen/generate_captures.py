@@ -722,6 +722,19 @@ sc_reject_after_read = uniform_scenario("linger0_server_unanswered", "read_rejec
 sc_handshake_abort = uniform_scenario("linger0_after_handshake", "hold", "connect_linger")
 sc_response_timeout = uniform_scenario("client_timeout_linger0", "read_hold", "req_wait_linger",
                                        n=2, parallel=True, stagger=0.05)
+# The client shuts its side, the server ACKs the FIN and keeps its own side open, and the
+# client closes hard from FIN_WAIT2: SO_LINGER{1,0} (TCP_STATE) on two connections,
+# TCP_LINGER2 < 0 (TCP_ABORT_ON_LINGER) on two. The same RST on the wire.
+def sc_hard_close_after_shutdown(S):
+    linger0 = S.ports(2, "linger0_after_own_fin")
+    linger2 = S.ports(2, "linger2_after_own_fin")
+    S.server({p: ["drain_hold"] for p in linger0 + linger2})
+    cli = S.client([{"cport": p, "b": "req_shut_linger0"} for p in linger0]
+                   + [{"cport": p, "b": "req_shut_linger2"} for p in linger2])
+    cli.wait_done(10)
+    S.wait_trace(4, 1)
+
+
 sc_abort_after_fin = uniform_scenario("linger0_after_peer_fin", "shut_partial_linger",
                                       "req_shut_read", n=2)
 # The client shut its side and reads nothing; the server answers into the shut window, then
@@ -1216,6 +1229,8 @@ SCENARIOS = [
     dict(name="abort_on_data_sending", fn=sc_abort_on_data_sending, sweep_only=True,
          expect={"TCP_ABORT_ON_DATA", "NO_SOCKET", "TCP_FLAGS"}),
     dict(name="probes", fn=sc_probes, sweep_only=True, expect={"NO_SOCKET"}),
+    dict(name="hard_close_after_shutdown", fn=sc_hard_close_after_shutdown, sweep_only=True,
+         expect={"TCP_STATE", "TCP_ABORT_ON_LINGER"}),
     dict(name="load", fn=sc_load, sweep_only=True,
          expect={"TCP_ABORT_ON_CLOSE", "TCP_STATE", "TCP_TIMEWAIT_SOCKET", "TCP_ABORT_ON_DATA", "NO_SOCKET",
                  "TCP_FLAGS"}),

@@ -264,6 +264,11 @@ def op_linger0(s, cp):
     linger0(s)
 
 
+def op_linger2_off(s, cp):
+    """TCP_LINGER2 < 0: close() in FIN_WAIT2 resets at once (tcp_close: TCP_ABORT_ON_LINGER)."""
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_LINGER2, -1)
+
+
 OPS = {k[3:]: v for k, v in globals().items() if k.startswith("op_")}
 
 
@@ -296,6 +301,11 @@ CLIENT_STEPS = {
     "req_read_all": [("connect",), ("send", "GET", REQ_LEN), ("drain", 2.0)],
     "req_shut_read": [("connect",), ("send", "POST", REQ_LEN), ("shut_wr",), ("drain", 2.0)],
     "connect_linger": [("connect",), ("linger0",)],
+    # shutdown(), the server ACKs the FIN (FIN_WAIT2; the drain waits, reading nothing), then a
+    # hard close: SO_LINGER{1,0} (tcp_disconnect: TCP_STATE) or TCP_LINGER2 < 0 (TCP_ABORT_ON_LINGER)
+    "req_shut_linger0": [("connect",), ("send", "POST", REQ_LEN), ("shut_wr",), ("drain", 0.5), ("linger0",)],
+    "req_shut_linger2": [("connect",), ("send", "POST", REQ_LEN), ("shut_wr",), ("drain", 0.5),
+                         ("linger2_off",)],
     # ACK the server's FIN at once rather than after delack, then send more
     "data_after_fin": [("connect",), ("send", "GET", REQ_LEN), ("drain", 2.0), ("quickack",),
                        ("sleep", 0.05), ("send_into_reset", "MORE", REQ_LEN), ("drain", 1.0)],
@@ -455,6 +465,8 @@ SERVER = {
     "pipelined": [("sleep", 0.05), ("read", REQ_LEN), ("send", "200", 200)],
     "bulk": [("read", REQ_LEN), ("bulk_into_reset", 400000)],
     "read_hold": [("read", REQ_LEN), ("drain", 4.0)],
+    # read to the client's FIN, keep the socket open (CLOSE_WAIT) a while, sending nothing
+    "drain_hold": [("drain", 2.0), ("sleep", 2.0)],
     "respond_close": [("read", REQ_LEN), ("send", "200", 300)],
     "respond_linger": [("read", REQ_LEN), ("send", "200", 300), ("linger0",)],
     # refuse a request it has read, without an answer (a proxy or a flaky upstream's abort)
