@@ -265,10 +265,19 @@ static G_GNUC_NO_INLINE void read_tapped_bytes(tvbuff_t *tvb, const tcp_info_t *
  * SYN's or a RST's TCP header its place. */
 static gboolean read_tapped(tvbuff_t *tvb, packet_info *pinfo, frame_segment *fs)
 {
-    const tcp_info_t *tcph = NULL, *entry;
-    for (int idx = 0; (entry = (const tcp_info_t *)fetch_tapped_data(tcp_tap_id, idx)) != NULL; idx++) {
-        if (entry->th_have_seglen)
-            tcph = entry;
+    const tcp_info_t *tcph = (const tcp_info_t *)fetch_tapped_data(tcp_tap_id, 0), *entry;
+    /* The first entry is the innermost header when pinfo still holds its
+     * addresses (TCP's are shallow copies of them) and ports, as nearly always:
+     * no later entry to look for. A tunnel's inner TCP moves them; a quote in
+     * an ICMP error restores them, and carries no segment. */
+    gboolean only = tcph && tcph->th_have_seglen && pinfo->ptype == PT_TCP && tcph->ip_src.data == pinfo->src.data
+        && tcph->th_sport == pinfo->srcport && tcph->th_dport == pinfo->destport;
+    if (G_UNLIKELY(!only)) {
+        tcph = NULL;
+        for (int idx = 0; (entry = (const tcp_info_t *)fetch_tapped_data(tcp_tap_id, idx)) != NULL; idx++) {
+            if (entry->th_have_seglen)
+                tcph = entry;
+        }
     }
     if (tcph == NULL)
         return FALSE;
